@@ -1,0 +1,389 @@
+//! Free-form expressions: evalexpr, with its sharp edges filed off.
+//!
+//! Structured conditions cover most rules; `expr = "..."` is for the rest.
+//! evalexpr 11.3.1 (the last MIT release) has habits a rule author must
+//! never meet, so this module compiles each expression once and evaluates
+//! it through its own walker:
+//!
+//! * `&&`, `||` and `!` short-circuit here (evalexpr evaluates both sides,
+//!   so `true || missing` would be an error).
+//! * `==`, `!=`, `<`, ... compare numbers by value (`5 == 5.0` is true; evalexpr
+//!   says false) and a comparison with a missing field is false, with a note.
+//! * A missing field reads as empty instead of failing the expression.
+//! * `contains` works on text and lists, `len` counts characters, not bytes.
+//! * Assignments and `;` chains are refused at load: conditions don't mutate.
+//!
+//! An expression that still fails at run time is false, with the reason in
+//! the explain trace: it never drops the event.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use evalexpr::{
+    build_operator_tree, Context, EvalexprError, EvalexprResult, Node, Operator, Value as EV,
+};
+use serde_json::Value;
+
+use super::fields::{FieldTable, Fields};
+use super::path::JsonPath;
+
+/// Helper functions rule authors can call, with a one-line description each (README and lint).
+pub const HELPERS: &[(&str, &str)] = &[
+    ("has(list, value)", "the list contains the value"),
+    ("has_any(list, v1, v2, ...)", "the list contains at least one of the values"),
+    ("has_all(list, v1, v2, ...)", "the list contains every one of the values"),
+    ("contains(text_or_list, value)", "text contains the text, or a list contains the value"),
+    ("starts_with(text, prefix)", "text starts with prefix"),
+    ("ends_with(text, suffix)", "text ends with suffix"),
+    ("lower(text)", "text in lower case"),
+    ("upper(text)", "text in upper case"),
+    ("is_empty(value)", "missing, empty text or empty list"),
+    ("len(text_or_list)", "number of characters or elements"),
+    ("now()", "the event's time, as an RFC 3339 string"),
+    ("hours_between(a, b)", "hours from date a to date b (negative if b is earlier)"),
+    ("days_between(a, b)", "days from date a to date b"),
+];
+
+fn helper_names() -> impl Iterator<Item = &'static str> {
+    HELPERS.iter().filter_map(|(sig, _)| sig.split('(').next())
+}
+
+/// evalexpr builtins that are safe and useful in conditions.
+const BUILTINS: &[&str] = &["min", "max", "floor", "round", "ceil", "if", "typeof", "str::trim", "str::to_lowercase", "str::to_uppercase", "str::regex_matches", "math::abs"];
+
+/// A compiled expression.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    text: String,
+    node: Node,
+    vars: Vec<Var>,
+}
+
+/// A variable the expression reads, resolved at load.
+#[derive(Debug, Clone)]
+struct Var {
+    name: String,
+    source: VarSource,
+}
+
+#[derive(Debug, Clone)]
+enum VarSource {
+    Field(usize),
+    Payload(JsonPath),
+}
+
+/// What compiling an expression found.
+#[derive(Debug)]
+pub struct ExprIssues {
+    /// Identifiers no source produces (the lint warns).
+    pub unknown_fields: Vec<String>,
+}
+
+/// The outcome of one evaluation, with what the trace needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExprOutcome {
+    pub result: bool,
+    pub values: serde_json::Map<String, Value>,
+    pub notes: Vec<String>,
+}
+
+impl Expr {
+    /// Compile `text`, binding identifiers to field slots (interning new ones).
+    pub fn compile(text: &str, fields: &mut FieldTable, known: &dyn Fn(&str) -> bool) -> Result<(Expr, ExprIssues), String> {
+        let node = build_operator_tree(text).map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
+        check_no_mutation(&node)?;
+        for f in node.iter_function_identifiers() {
+            if !helper_names().any(|h| h == f) && !BUILTINS.contains(&f) {
+                let names: Vec<&str> = helper_names().chain(BUILTINS.iter().copied()).collect();
+                let hint = crate::rules::diagnostic::did_you_mean(f, names.iter().copied())
+                    .map(|m| format!(" (did you mean `{m}`?)"))
+                    .unwrap_or_default();
+                return Err(format!("`{f}` is not a function hsflow knows{hint}; the helpers are: {}", names.join(", ")));
+            }
+        }
+        let mut vars: Vec<Var> = Vec::new();
+        let mut unknown = Vec::new();
+        for id in node.iter_variable_identifiers() {
+            if vars.iter().any(|v| v.name == id) {
+                continue;
+            }
+            let source = match id.strip_prefix("payload.") {
+                Some(rest) => VarSource::Payload(JsonPath::from_dotted(rest)),
+                None => {
+                    if !known(id) {
+                        unknown.push(id.to_string());
+                    }
+                    VarSource::Field(fields.intern(id))
+                }
+            };
+            vars.push(Var { name: id.to_string(), source });
+        }
+        Ok((Expr { text: text.to_string(), node, vars }, ExprIssues { unknown_fields: unknown }))
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The identifiers read, for the explain trace and lint.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.vars.iter().map(|v| v.name.as_str())
+    }
+
+    /// Evaluate against an event. Never fails: failures are false with a note.
+    pub fn eval(&self, fields: &Fields, payload: &Value, now: DateTime<Utc>) -> ExprOutcome {
+        let mut values = serde_json::Map::new();
+        let mut bound = Vec::with_capacity(self.vars.len());
+        for v in &self.vars {
+            let json = match &v.source {
+                VarSource::Field(slot) => fields.get(*slot).cloned(),
+                VarSource::Payload(p) => p.select_value(payload),
+            };
+            values.insert(v.name.clone(), json.clone().unwrap_or(Value::Null));
+            bound.push((v.name.as_str(), json.as_ref().map(to_ev).unwrap_or(EV::Empty)));
+        }
+        let ctx = Ctx { vars: bound, now, notes: RefCell::new(Vec::new()) };
+        let result = match walk(&self.node, &ctx) {
+            Ok(EV::Boolean(b)) => b,
+            Ok(EV::Empty) => {
+                ctx.note("the expression reads a missing field, so it is false".into());
+                false
+            }
+            Ok(other) => {
+                ctx.note(format!("the expression gave {other}, not true or false, so it counts as false"));
+                false
+            }
+            Err(e) => {
+                ctx.note(format!("the expression failed ({e}), so it counts as false"));
+                false
+            }
+        };
+        ExprOutcome { result, values, notes: ctx.notes.into_inner() }
+    }
+}
+
+fn check_no_mutation(node: &Node) -> Result<(), String> {
+    use Operator::*;
+    match node.operator() {
+        Assign | AddAssign | SubAssign | MulAssign | DivAssign | ModAssign | ExpAssign | AndAssign | OrAssign => {
+            return Err("conditions can't assign values; use `==` to compare".into())
+        }
+        Chain => return Err("conditions are one expression; remove the `;`".into()),
+        _ => {}
+    }
+    node.children().iter().try_for_each(check_no_mutation)
+}
+
+/// JSON -> evalexpr. Numbers are always floats so that types never clash.
+fn to_ev(v: &Value) -> EV {
+    match v {
+        Value::Null => EV::Empty,
+        Value::Bool(b) => EV::Boolean(*b),
+        Value::Number(n) => EV::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => EV::String(s.clone()),
+        Value::Array(a) => EV::Tuple(a.iter().map(to_ev).collect()),
+        Value::Object(_) => EV::String(v.to_string()),
+    }
+}
+
+struct Ctx<'a> {
+    vars: Vec<(&'a str, EV)>,
+    now: DateTime<Utc>,
+    notes: RefCell<Vec<String>>,
+}
+
+impl Ctx<'_> {
+    fn note(&self, n: String) {
+        let mut notes = self.notes.borrow_mut();
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    }
+}
+
+/// The walker: logic and comparisons here, everything else delegated to evalexpr.
+fn walk(node: &Node, ctx: &Ctx<'_>) -> EvalexprResult<EV> {
+    use Operator::*;
+    let ch = node.children();
+    match node.operator() {
+        RootNode if ch.len() == 1 => walk(&ch[0], ctx),
+        And => Ok(EV::Boolean(truthy(&ch[0], ctx)? && truthy(&ch[1], ctx)?)),
+        Or => Ok(EV::Boolean(truthy(&ch[0], ctx)? || truthy(&ch[1], ctx)?)),
+        Not => Ok(EV::Boolean(!truthy(&ch[0], ctx)?)),
+        Eq | Neq | Gt | Lt | Geq | Leq => {
+            let (a, b) = (walk(&ch[0], ctx)?, walk(&ch[1], ctx)?);
+            if matches!(a, EV::Empty) || matches!(b, EV::Empty) {
+                let side = if matches!(a, EV::Empty) { &ch[0] } else { &ch[1] };
+                ctx.note(format!("`{}` is missing, so `{node}` is false", side.to_string().trim()));
+                return Ok(EV::Boolean(false));
+            }
+            Ok(EV::Boolean(compare(node.operator(), &a, &b)))
+        }
+        _ => node.eval_with_context(ctx),
+    }
+}
+
+fn truthy(node: &Node, ctx: &Ctx<'_>) -> EvalexprResult<bool> {
+    match walk(node, ctx)? {
+        EV::Boolean(b) => Ok(b),
+        EV::Empty => {
+            ctx.note(format!("`{}` is missing, so it counts as false", node.to_string().trim()));
+            Ok(false)
+        }
+        other => Err(EvalexprError::expected_boolean(other)),
+    }
+}
+
+fn num(v: &EV) -> Option<f64> {
+    match v {
+        EV::Int(i) => Some(*i as f64),
+        EV::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn compare(op: &Operator, a: &EV, b: &EV) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (num(a), num(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y),
+        _ => match (a, b) {
+            (EV::String(x), EV::String(y)) => Some(x.cmp(y)),
+            (EV::Boolean(x), EV::Boolean(y)) => Some(x.cmp(y)),
+            _ => None,
+        },
+    };
+    match op {
+        Operator::Eq => ord == Some(Ordering::Equal) || (ord.is_none() && a == b),
+        Operator::Neq => !(ord == Some(Ordering::Equal) || (ord.is_none() && a == b)),
+        Operator::Gt => ord == Some(Ordering::Greater),
+        Operator::Lt => ord == Some(Ordering::Less),
+        Operator::Geq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        Operator::Leq => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+        _ => false,
+    }
+}
+
+fn ev_eq(a: &EV, b: &EV) -> bool {
+    compare(&Operator::Eq, a, b)
+}
+
+fn args(argument: &EV) -> Vec<EV> {
+    match argument {
+        EV::Tuple(t) => t.clone(),
+        EV::Empty => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+fn list(v: &EV) -> Vec<EV> {
+    match v {
+        EV::Tuple(t) => t.clone(),
+        EV::Empty => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+fn text(v: &EV) -> String {
+    match v {
+        EV::String(s) => s.clone(),
+        EV::Empty => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+}
+
+impl Context for Ctx<'_> {
+    fn get_value(&self, identifier: &str) -> Option<&EV> {
+        self.vars.iter().find(|(n, _)| *n == identifier).map(|(_, v)| v)
+    }
+
+    fn call_function(&self, identifier: &str, argument: &EV) -> EvalexprResult<EV> {
+        let a = args(argument);
+        let arg = |i: usize| a.get(i).cloned().unwrap_or(EV::Empty);
+        let need = |n: usize| {
+            if a.len() < n {
+                Err(EvalexprError::wrong_function_argument_amount(a.len(), n))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match identifier {
+            "has" => {
+                need(2)?;
+                EV::Boolean(list(&arg(0)).iter().any(|x| ev_eq(x, &arg(1))))
+            }
+            "has_any" => {
+                need(2)?;
+                let l = list(&arg(0));
+                EV::Boolean(a[1..].iter().any(|want| l.iter().any(|x| ev_eq(x, want))))
+            }
+            "has_all" => {
+                need(2)?;
+                let l = list(&arg(0));
+                EV::Boolean(a[1..].iter().all(|want| l.iter().any(|x| ev_eq(x, want))))
+            }
+            "contains" => {
+                need(2)?;
+                match arg(0) {
+                    EV::String(s) => EV::Boolean(s.contains(&text(&arg(1)))),
+                    other => EV::Boolean(list(&other).iter().any(|x| ev_eq(x, &arg(1)))),
+                }
+            }
+            "starts_with" => {
+                need(2)?;
+                EV::Boolean(!matches!(arg(0), EV::Empty) && text(&arg(0)).starts_with(&text(&arg(1))))
+            }
+            "ends_with" => {
+                need(2)?;
+                EV::Boolean(!matches!(arg(0), EV::Empty) && text(&arg(0)).ends_with(&text(&arg(1))))
+            }
+            "lower" => EV::String(text(&arg(0)).to_lowercase()),
+            "upper" => EV::String(text(&arg(0)).to_uppercase()),
+            "is_empty" => EV::Boolean(match arg(0) {
+                EV::Empty => true,
+                EV::String(s) => s.trim().is_empty(),
+                EV::Tuple(t) => t.is_empty(),
+                _ => false,
+            }),
+            "len" => EV::Int(match arg(0) {
+                EV::String(s) => s.chars().count() as i64,
+                EV::Tuple(t) => t.len() as i64,
+                EV::Empty => 0,
+                _ => 1,
+            }),
+            "now" => EV::String(self.now.to_rfc3339()),
+            "hours_between" | "days_between" => {
+                need(2)?;
+                let (Some(x), Some(y)) = (parse_date(&text(&arg(0))), parse_date(&text(&arg(1)))) else {
+                    return Err(EvalexprError::CustomMessage(format!(
+                        "{identifier} needs two dates (RFC 3339 or YYYY-MM-DD), got {} and {}",
+                        arg(0),
+                        arg(1)
+                    )));
+                };
+                let secs = (y - x).num_seconds() as f64;
+                EV::Float(if identifier == "hours_between" { secs / 3600.0 } else { secs / 86_400.0 })
+            }
+            other => return Err(EvalexprError::FunctionIdentifierNotFound(other.to_string())),
+        })
+    }
+
+    fn are_builtin_functions_disabled(&self) -> bool {
+        false
+    }
+
+    fn set_builtin_functions_disabled(&mut self, _disabled: bool) -> EvalexprResult<()> {
+        Err(EvalexprError::ContextNotMutable)
+    }
+}

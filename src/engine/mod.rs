@@ -1,0 +1,9 @@
+//! The interpreter: normalise an event, match it against the rules, plan actions.
+//!
+//! Everything here is a pure function of (rule set, event, time): no I/O, no
+//! clock reads, so `hsflow simulate` and the server plan identically.
+
+pub mod condition;
+pub mod expr;
+pub mod fields;
+pub mod path;

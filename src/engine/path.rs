@@ -1,0 +1,191 @@
+//! JSONPaths, compiled once at load.
+//!
+//! Most paths in source files are plain (`$.form_response.token`,
+//! `$.line_items[0].name`): those compile to a list of keys and indexes and
+//! are walked directly, which costs nanoseconds. Anything richer (filters,
+//! wildcards, recursive descent) is parsed once by jsonpath-rust and run
+//! through it. Either way nothing is parsed per event.
+
+use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::js_path_process;
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct JsonPath {
+    text: String,
+    kind: PathKind,
+}
+
+#[derive(Debug, Clone)]
+enum PathKind {
+    Simple(Vec<Segment>),
+    Full(Box<JpQuery>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl JsonPath {
+    /// Compile a JSONPath; the error says what is wrong in words.
+    pub fn compile(text: &str) -> Result<JsonPath, String> {
+        if !text.starts_with('$') {
+            return Err(format!(
+                "`{text}` is not a JSONPath: it must start with `$`, like \"$.email\""
+            ));
+        }
+        if let Some(segments) = simple_segments(text) {
+            return Ok(JsonPath {
+                text: text.to_string(),
+                kind: PathKind::Simple(segments),
+            });
+        }
+        let q = parse_json_path(text)
+            .map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
+        Ok(JsonPath {
+            text: text.to_string(),
+            kind: PathKind::Full(Box::new(q)),
+        })
+    }
+
+    /// A path from dotted words (`payload.form_response.token`), for conditions.
+    pub fn from_dotted(words: &str) -> JsonPath {
+        JsonPath {
+            text: format!("$.{words}"),
+            kind: PathKind::Simple(
+                words
+                    .split('.')
+                    .map(|w| match w.parse::<usize>() {
+                        Ok(i) => Segment::Index(i),
+                        Err(_) => Segment::Key(w.to_string()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Every value the path selects.
+    pub fn select<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
+        match &self.kind {
+            PathKind::Simple(segs) => self.select_one_simple(segs, root).into_iter().collect(),
+            PathKind::Full(q) => js_path_process(q, root)
+                .map(|refs| refs.into_iter().map(|r| r.val()).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The value the path selects: one match as itself, several as a list, none as `None`.
+    pub fn select_value(&self, root: &Value) -> Option<Value> {
+        match &self.kind {
+            PathKind::Simple(segs) => self.select_one_simple(segs, root).cloned(),
+            PathKind::Full(_) => {
+                let mut all = self.select(root);
+                match all.len() {
+                    0 => None,
+                    1 => all.pop().cloned(),
+                    _ => Some(Value::Array(all.into_iter().cloned().collect())),
+                }
+            }
+        }
+    }
+
+    fn select_one_simple<'a>(&self, segs: &[Segment], root: &'a Value) -> Option<&'a Value> {
+        let mut cur = root;
+        for s in segs {
+            cur = match s {
+                Segment::Key(k) => cur.get(k.as_str())?,
+                Segment::Index(i) => cur.get(*i)?,
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// `$.a.b[0]["c d"]` -> keys and indexes; `None` when the path needs the full engine.
+fn simple_segments(text: &str) -> Option<Vec<Segment>> {
+    let mut segs = Vec::new();
+    let mut rest = text.strip_prefix('$')?;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let key = &r[..end];
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return None;
+            }
+            segs.push(Segment::Key(key.to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = &r[..end];
+            if let Ok(i) = inner.parse::<usize>() {
+                segs.push(Segment::Index(i));
+            } else if inner.len() >= 2
+                && ((inner.starts_with('\'') && inner.ends_with('\''))
+                    || (inner.starts_with('"') && inner.ends_with('"')))
+            {
+                let key = &inner[1..inner.len() - 1];
+                if key.contains(['\'', '"', '\\']) {
+                    return None;
+                }
+                segs.push(Segment::Key(key.to_string()));
+            } else {
+                return None;
+            }
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compile(p: &str) -> JsonPath {
+        JsonPath::compile(p).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn simple_paths_walk_keys_and_indexes() {
+        let v = json!({"a": {"b": [10, {"c d": 3}]}});
+        assert_eq!(compile("$.a.b[0]").select_value(&v), Some(json!(10)));
+        assert_eq!(compile("$.a.b[1]['c d']").select_value(&v), Some(json!(3)));
+        assert_eq!(compile("$.a.x").select_value(&v), None);
+        assert!(matches!(compile("$.a.b[0]").kind, PathKind::Simple(_)));
+    }
+
+    #[test]
+    fn filters_use_the_full_engine() {
+        let v = json!({"answers": [
+            {"type": "email", "email": "ada@example.com", "field": {"ref": "email"}},
+            {"type": "text", "text": "Ada", "field": {"ref": "first_name"}}
+        ]});
+        let p = compile("$.answers[?@.field.ref == 'first_name'].text");
+        assert!(matches!(p.kind, PathKind::Full(_)));
+        assert_eq!(p.select_value(&v), Some(json!("Ada")));
+        let p = compile("$.answers[?@.type == 'email'].email");
+        assert_eq!(p.select_value(&v), Some(json!("ada@example.com")));
+        let many = compile("$.answers[*].type").select_value(&v);
+        assert_eq!(many, Some(json!(["email", "text"])));
+    }
+
+    #[test]
+    fn bad_paths_are_refused_with_a_reason() {
+        assert!(JsonPath::compile("email").is_err_and(|e| e.contains("start with `$`")));
+        assert!(JsonPath::compile("$.a[?@.b ==").is_err_and(|e| e.contains("not a valid JSONPath")));
+    }
+}

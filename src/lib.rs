@@ -1,0 +1,9 @@
+//! hsflow: a declarative rules engine for webhook-driven business workflows.
+//!
+//! The modules follow the data path: `sources` (webhook auth and
+//! normalisation) -> `engine` (match, evaluate, plan) -> `store` -> `dispatch`
+//! -> `sinks`, with `rules` (model, loader, schema, lint) beside and `cli` at
+//! the edge.
+
+pub mod engine;
+pub mod rules;

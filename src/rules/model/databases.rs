@@ -1,0 +1,64 @@
+//! `rules/databases.toml`: the Notion databases hsflow writes to.
+//!
+//! One naming scheme: the Notion property names, exactly as they appear in
+//! Notion. A notion action names a database by key and its properties by
+//! these names; the property type decides the shape of the value sent.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "hsflow databases", description = "The Notion databases: key, the env var holding the id, and the properties.")]
+pub struct DatabasesFile {
+    pub databases: Vec<Database>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Stable key used by actions, e.g. "contacts".
+    pub key: String,
+    /// The database title in Notion.
+    pub name: String,
+    /// The environment variable holding the Notion database id.
+    pub env: String,
+    /// Whether hsflow can run without it configured.
+    #[serde(default)]
+    pub optional: bool,
+    /// Notion property name -> Notion property type.
+    pub properties: BTreeMap<String, PropertyType>,
+    /// Allowed option names of select, multi_select and status properties.
+    #[serde(default)]
+    pub options: BTreeMap<String, Vec<String>>,
+}
+
+/// A Notion property type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyType {
+    Title,
+    RichText,
+    Email,
+    PhoneNumber,
+    Url,
+    Number,
+    Checkbox,
+    Select,
+    MultiSelect,
+    Status,
+    Date,
+    Relation,
+    People,
+}
+
+impl PropertyType {
+    pub fn has_options(self) -> bool {
+        matches!(
+            self,
+            PropertyType::Select | PropertyType::MultiSelect | PropertyType::Status
+        )
+    }
+}

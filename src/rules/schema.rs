@@ -1,0 +1,365 @@
+//! Validating a rule file against its JSON Schema, in words a rule author reads.
+//!
+//! jsonschema reports what failed in schema vocabulary ("additionalProperties",
+//! "oneOf"). This module turns each failure into a [`Diagnostic`] at the
+//! offending key or value, with a hint: the key you probably meant, the
+//! values allowed, the duration format. For `oneOf` (action kinds, field
+//! shorthands, transforms) it picks the alternative the author evidently
+//! meant and reports that alternative's errors, not a wall of all of them.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value;
+
+use super::diagnostic::{did_you_mean, Diagnostic, Severity};
+use super::document::{escape_segment, Document};
+use super::kind::FileKind;
+use super::model::time::{DURATION_PATTERN, RELATIVE_PATTERN};
+
+/// Compiled validators, one per kind, built on first use.
+fn validators() -> &'static HashMap<FileKind, (Value, Validator)> {
+    static CELL: OnceLock<HashMap<FileKind, (Value, Validator)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        FileKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let schema = k.schema().to_value();
+                // Our own generated schemas always compile; a failure here is a bug
+                // in the model types, caught by the schema tests.
+                let v = jsonschema::validator_for(&schema).ok()?;
+                Some((*k, (schema, v)))
+            })
+            .collect()
+    })
+}
+
+/// Validate a parsed document; every problem found is returned, not just the first.
+pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
+    let Some((schema, validator)) = validators().get(&kind) else {
+        return vec![Diagnostic::whole_file(
+            Severity::Error,
+            "internal",
+            &doc.path,
+            format!("hsflow could not compile its own {} schema; please report this", kind.schema_name()),
+        )];
+    };
+    let errors: Vec<ValidationError<'_>> = validator.iter_errors(&doc.value).collect();
+    // When no alternative of a oneOf matched, unevaluatedProperties then flags
+    // every key of that table; the oneOf's own report says what is wrong.
+    let failed_alternatives: Vec<String> = errors
+        .iter()
+        .filter(|e| matches!(e.kind(), ValidationErrorKind::OneOfNotValid { .. }))
+        .map(|e| e.instance_path().as_str().to_string())
+        .collect();
+    let mut out = Vec::new();
+    for err in &errors {
+        let noise = matches!(err.kind(), ValidationErrorKind::UnevaluatedProperties { .. })
+            && failed_alternatives.iter().any(|p| p == err.instance_path().as_str());
+        if !noise {
+            translate(doc, schema, err, &mut out);
+        }
+    }
+    out.sort_by_key(|d| (d.line, d.col));
+    out.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
+    out
+}
+
+fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    let ptr = err.instance_path().as_str().to_string();
+    let here = instance_at(&doc.value, &ptr);
+    let key_name = ptr.rsplit('/').next().unwrap_or("").to_string();
+    let label = if key_name.is_empty() || key_name.chars().all(|c| c.is_ascii_digit()) {
+        "this value".to_string()
+    } else {
+        format!("`{key_name}`")
+    };
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+            let allowed = allowed_keys(schema, err.schema_path().as_str(), here);
+            for key in unexpected {
+                let child = format!("{ptr}/{}", escape_segment(key));
+                let mut d = doc.diag_key(
+                    Severity::Error,
+                    "unknown-key",
+                    &child,
+                    format!("`{key}` is not a key hsflow knows here"),
+                );
+                d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                    Some(m) => d.with_hint(format!("did you mean `{m}`?")),
+                    None if !allowed.is_empty() => {
+                        d.with_hint(format!("the keys allowed here are: {}", allowed.join(", ")))
+                    }
+                    None => d.with_hint("remove it, or check the spelling against the README"),
+                };
+                out.push(d);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or("?");
+            let what = if ptr.is_empty() { "this file".to_string() } else { "this table".to_string() };
+            out.push(
+                doc.diag(
+                    Severity::Error,
+                    "missing-key",
+                    &ptr,
+                    format!("{what} needs a `{name}` key"),
+                )
+                .with_hint(format!("add `{name} = ...`")),
+            );
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = describe_type_kind(kind);
+            out.push(
+                doc.diag(
+                    Severity::Error,
+                    "wrong-type",
+                    &ptr,
+                    format!("{label} must be {expected}, but it is {}", describe_value(here)),
+                )
+                .with_hint(type_hint(kind)),
+            );
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
+                .unwrap_or_default();
+            let found = here.and_then(Value::as_str).unwrap_or("");
+            let mut d = doc.diag(
+                Severity::Error,
+                "not-allowed",
+                &ptr,
+                format!("{} is not allowed for {label}", describe_value(here)),
+            );
+            d = match did_you_mean(found, opts.iter().map(String::as_str)) {
+                Some(m) => d.with_hint(format!("did you mean \"{m}\"? allowed: {}", opts.join(", "))),
+                None => d.with_hint(format!("use one of: {}", opts.join(", "))),
+            };
+            out.push(d);
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            let found = here.and_then(Value::as_str).unwrap_or("");
+            let (code, msg, hint) = if pattern == DURATION_PATTERN {
+                (
+                    "bad-duration",
+                    format!("`{found}` is not a duration"),
+                    "write a whole number and a unit: \"30m\", \"2h\", \"3d\", \"1w\"".to_string(),
+                )
+            } else if pattern == RELATIVE_PATTERN {
+                (
+                    "bad-schedule",
+                    format!("`{found}` is not a schedule"),
+                    "write \"7d before retreat_start\", \"1d after retreat_end\" or \"at event_date\"".to_string(),
+                )
+            } else {
+                ("bad-format", format!("`{found}` does not have the expected form"), format!("it must match {pattern}"))
+            };
+            out.push(doc.diag(Severity::Error, code, &ptr, msg).with_hint(hint));
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            one_of(doc, schema, &ptr, here, &label, context, out);
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.push(doc.diag(
+                Severity::Error,
+                "out-of-range",
+                &ptr,
+                format!("{label} must be at least {limit}, but it is {}", describe_value(here)),
+            ));
+        }
+        _ => out.push(doc.diag(Severity::Error, "schema", &ptr, err.to_string())),
+    }
+}
+
+/// Pick the alternative of a oneOf/anyOf the author meant, and report its errors.
+fn one_of(
+    doc: &Document,
+    schema: &Value,
+    ptr: &str,
+    here: Option<&Value>,
+    label: &str,
+    context: &[Vec<ValidationError<'static>>],
+    out: &mut Vec<Diagnostic>,
+) {
+    // Tagged alternatives (`kind = "email"`): the branch whose tag matched.
+    let tag_ptr = format!("{ptr}/kind");
+    let tag_failed = |branch: &Vec<ValidationError<'static>>| {
+        branch.iter().any(|e| {
+            e.instance_path().as_str() == tag_ptr
+                && matches!(e.kind(), ValidationErrorKind::Constant { .. })
+        })
+    };
+    if here.and_then(|v| v.get("kind")).is_some() && context.iter().any(|b| tag_failed(b)) {
+        let matching: Vec<_> = context.iter().filter(|b| !tag_failed(b)).collect();
+        if let Some(branch) = matching.first() {
+            for e in branch.iter() {
+                translate(doc, schema, e, out);
+            }
+            return;
+        }
+        let kinds: Vec<String> = context
+            .iter()
+            .flat_map(|b| b.iter())
+            .filter_map(|e| match e.kind() {
+                ValidationErrorKind::Constant { expected_value } => expected_value.as_str().map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let found = here.and_then(|v| v.get("kind")).and_then(Value::as_str).unwrap_or("");
+        let mut d = doc.diag(Severity::Error, "unknown-kind", &tag_ptr, format!("`{found}` is not a kind hsflow knows"));
+        d = match did_you_mean(found, kinds.iter().map(String::as_str)) {
+            Some(m) => d.with_hint(format!("did you mean \"{m}\"? kinds: {}", kinds.join(", "))),
+            None => d.with_hint(format!("use one of: {}", kinds.join(", "))),
+        };
+        out.push(d);
+        return;
+    }
+    // Otherwise: the branches whose type fits the value; of those, the one with fewest errors.
+    let type_fits = |branch: &Vec<ValidationError<'static>>| {
+        !branch.iter().any(|e| {
+            e.instance_path().as_str() == ptr
+                && matches!(e.kind(), ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. })
+        })
+    };
+    if let Some(best) = context.iter().filter(|b| type_fits(b)).min_by_key(|b| b.len()) {
+        for e in best.iter() {
+            translate(doc, schema, e, out);
+        }
+        return;
+    }
+    // Nothing fits: say what would.
+    let mut forms: Vec<String> = Vec::new();
+    for branch in context {
+        for e in branch.iter().filter(|e| e.instance_path().as_str() == ptr) {
+            let f = match e.kind() {
+                ValidationErrorKind::Type { kind } => describe_type_kind(kind),
+                ValidationErrorKind::Enum { options } => format!(
+                    "one of {}",
+                    options.as_array().map(|a| a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+                ),
+                _ => continue,
+            };
+            if !forms.contains(&f) {
+                forms.push(f);
+            }
+        }
+    }
+    let found = here.and_then(Value::as_str).unwrap_or("");
+    let mut d = doc.diag(
+        Severity::Error,
+        "wrong-type",
+        ptr,
+        format!("{label} must be {}, but it is {}", forms.join(" or "), describe_value(here)),
+    );
+    let words: Vec<String> = forms
+        .iter()
+        .flat_map(|f| f.split(", ").map(|w| w.trim_start_matches("one of ").trim_matches('"').to_string()))
+        .collect();
+    if let Some(m) = did_you_mean(found, words.iter().map(String::as_str)) {
+        d = d.with_hint(format!("did you mean \"{m}\"?"));
+    }
+    out.push(d);
+}
+
+/// The value at a JSON pointer.
+fn instance_at<'a>(root: &'a Value, ptr: &str) -> Option<&'a Value> {
+    if ptr.is_empty() {
+        Some(root)
+    } else {
+        root.pointer(ptr)
+    }
+}
+
+/// The keys a table may hold, from the schema location of an
+/// additional/unevaluatedProperties failure (used for "did you mean").
+fn allowed_keys(schema: &Value, schema_path: &str, instance: Option<&Value>) -> Vec<String> {
+    let parent = schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+    let Some(node) = resolve(schema, schema.pointer(parent).unwrap_or(&Value::Null)) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<String> = Vec::new();
+    collect_keys(schema, node, instance, &mut keys);
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn resolve<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Value> {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(r) => root.pointer(r.trim_start_matches('#')),
+        None => Some(node),
+    }
+}
+
+fn collect_keys(root: &Value, node: &Value, instance: Option<&Value>, keys: &mut Vec<String>) {
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        keys.extend(props.keys().cloned());
+    }
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        for branch in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+            let Some(branch) = resolve(root, branch) else { continue };
+            // For tagged alternatives, only the branch the instance's kind selects.
+            let tag = branch.pointer("/properties/kind/const");
+            let inst_kind = instance.and_then(|i| i.get("kind"));
+            if let (Some(t), Some(k)) = (tag, inst_kind) {
+                if t != k {
+                    continue;
+                }
+            }
+            collect_keys(root, branch, instance, keys);
+        }
+    }
+}
+
+fn describe_type_kind(kind: &TypeKind) -> String {
+    let one = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "string" => "text (in \"quotes\")".to_string(),
+        "integer" => "a whole number".to_string(),
+        "number" => "a number".to_string(),
+        "boolean" => "true or false".to_string(),
+        "array" => "a list [ ... ]".to_string(),
+        "object" => "a table".to_string(),
+        "null" => "empty".to_string(),
+        other => other.to_string(),
+    };
+    match kind {
+        TypeKind::Single(t) => one(t),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .filter(|t| t.to_string() != "null")
+            .map(|t| one(&t))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+fn type_hint(kind: &TypeKind) -> String {
+    let s = describe_type_kind(kind);
+    if s.starts_with("text") {
+        "put the value in double quotes, e.g. \"2h\"".into()
+    } else if s.starts_with("a list") {
+        "write a list in square brackets, e.g. [\"Artist\", \"Gallery Contact\"]".into()
+    } else if s.starts_with("a table") {
+        "write a table, e.g. { field = \"lead_source\", equals = \"Website\" }".into()
+    } else if s.starts_with("true") {
+        "write true or false without quotes".into()
+    } else {
+        "write a number without quotes".into()
+    }
+}
+
+/// A short description of a value for messages: `text "2 hours"`, `the number 5`.
+pub fn describe_value(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "missing".into(),
+        Some(Value::String(s)) => format!("the text \"{s}\""),
+        Some(Value::Number(n)) => format!("the number {n}"),
+        Some(Value::Bool(b)) => format!("{b}"),
+        Some(Value::Array(_)) => "a list".into(),
+        Some(Value::Object(_)) => "a table".into(),
+    }
+}
