@@ -5,5 +5,6 @@
 //! -> `sinks`, with `rules` (model, loader, schema, lint) beside and `cli` at
 //! the edge.
 
+pub mod cli;
 pub mod engine;
 pub mod rules;

@@ -1,1 +1,5 @@
-fn main(){}
+//! The `hsflow` binary: see `hsflow --help`.
+
+fn main() -> std::process::ExitCode {
+    hsflow::cli::run()
+}

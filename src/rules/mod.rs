@@ -1,11 +1,19 @@
 //! The rule language: file model, parsing with locations, schemas, loading and lint.
 //!
 //! Data flows through this module as: text -> [`document::Document`] (TOML with
-//! spans) -> schema validation -> typed [`model`] -> compiled [`RuleSet`]
-//! (conditions, JSONPaths, durations and templates resolved once).
+//! spans) -> [`schema`] validation -> typed [`model`] -> [`compile`] -> an
+//! immutable [`ruleset::RuleSet`] (conditions, JSONPaths, durations and
+//! templates resolved once). [`loader::load`] runs the whole pipeline.
 
+pub mod compile;
 pub mod diagnostic;
 pub mod document;
 pub mod kind;
+pub mod loader;
 pub mod model;
+pub mod ruleset;
 pub mod schema;
+pub mod templates;
+
+pub use loader::{load, Loaded};
+pub use ruleset::RuleSet;

@@ -1,0 +1,66 @@
+//! The `hsflow` command line.
+//!
+//! Exit codes follow one rule across commands: 0 success, 1 the input has
+//! problems (lint errors, failing tests), 2 hsflow couldn't do its job
+//! (usage, I/O).
+
+mod lint;
+mod schema;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "hsflow", version, about = "A declarative rules engine for webhook-driven workflows")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the rules and templates live; shared by every command that loads them.
+#[derive(clap::Args, Clone)]
+pub struct RuleDirs {
+    /// The rules directory.
+    #[arg(long, env = "HSFLOW_RULES", default_value = "rules")]
+    pub rules: PathBuf,
+    /// The templates directory.
+    #[arg(long, env = "HSFLOW_TEMPLATES", default_value = "templates")]
+    pub templates: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check rule files and templates: schema, references, expressions, paths.
+    Lint {
+        #[command(flatten)]
+        dirs: RuleDirs,
+        #[arg(long, value_enum, default_value = "human")]
+        format: LintFormat,
+    },
+    /// Write the JSON Schemas of every rule file kind.
+    Schema {
+        /// Where to write them.
+        #[arg(long, default_value = "schemas")]
+        out: PathBuf,
+        /// Don't write: exit 1 if the files under --out differ from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Lint { dirs, format } => lint::run(&dirs, format),
+        Command::Schema { out, check } => schema::run(&out, check),
+    }
+}

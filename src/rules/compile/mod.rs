@@ -1,0 +1,114 @@
+//! Turning typed rule files into the compiled [`RuleSet`](super::ruleset::RuleSet).
+//!
+//! Each submodule compiles one file kind and reports problems as
+//! [`Finding`]s at JSON pointers inside that file; [`Compiler`] carries what
+//! the kinds share (the field table, the templates, what sources produce)
+//! and turns findings into located diagnostics.
+
+pub mod flow;
+pub mod action;
+pub mod routing;
+pub mod source;
+pub mod tests;
+
+use std::collections::BTreeSet;
+
+use globset::{Glob, GlobMatcher};
+
+use super::diagnostic::{did_you_mean, Diagnostic, Finding};
+use super::document::Document;
+use super::templates::{Templates, Text};
+use crate::engine::condition::{compile_all, CompileEnv, Condition};
+use crate::engine::fields::FieldTable;
+use super::model::ConditionSpec;
+
+/// Fields every event has, whatever its source.
+pub const ENVELOPE_FIELDS: [&str; 3] = ["source", "event_type", "event_id"];
+
+/// Shared state while compiling one rule set.
+pub struct Compiler {
+    pub fields: FieldTable,
+    /// Field names some source produces (plus the envelope).
+    pub produced: BTreeSet<String>,
+    /// Per source: the fields it produces.
+    pub produced_by: std::collections::BTreeMap<String, BTreeSet<String>>,
+    pub templates: Templates,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiler {
+    pub fn new(templates: Templates) -> Compiler {
+        let mut fields = FieldTable::default();
+        for f in ENVELOPE_FIELDS {
+            fields.intern(f);
+        }
+        Compiler {
+            fields,
+            produced: ENVELOPE_FIELDS.iter().map(|s| s.to_string()).collect(),
+            produced_by: Default::default(),
+            templates,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Report findings made inside `doc`.
+    pub fn emit(&mut self, doc: &Document, findings: Vec<Finding>) {
+        for f in findings {
+            let mut d = doc.diag(f.severity, f.code, &f.pointer, f.message);
+            d.hint = f.hint;
+            self.diagnostics.push(d);
+        }
+    }
+
+    /// Compile a `when` list found at `pointer`.
+    pub fn conditions(&mut self, specs: &[ConditionSpec], pointer: &str, out: &mut Vec<Finding>) -> Condition {
+        let names: Vec<String> = self.produced.iter().cloned().collect();
+        let produced = self.produced.clone();
+        let is_produced = move |n: &str| produced.contains(n);
+        let mut env = CompileEnv { fields: &mut self.fields, produced: &is_produced, produced_names: &names };
+        compile_all(specs, pointer, &mut env, out)
+    }
+
+    /// Compile a text that may hold `{{variables}}`.
+    pub fn text(&mut self, source: &str, pointer: &str, out: &mut Vec<Finding>) -> Text {
+        match self.templates.inline(source) {
+            Ok(t) => t,
+            Err(msg) => {
+                out.push(Finding::error("bad-template", pointer, msg).hint("variables are written {{name}}; check the braces"));
+                Text::Plain(source.to_string())
+            }
+        }
+    }
+}
+
+/// A glob, or a finding saying why it isn't one.
+pub fn glob(pattern: &str, pointer: &str, out: &mut Vec<Finding>) -> Option<GlobMatcher> {
+    match Glob::new(pattern) {
+        Ok(g) => Some(g.compile_matcher()),
+        Err(e) => {
+            out.push(Finding::error("bad-pattern", pointer, format!("`{pattern}` is not a valid pattern: {e}")).hint("use * for any text, e.g. \"typeform:*\""));
+            None
+        }
+    }
+}
+
+/// "did you mean" for a name among candidates, as a hint text.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone, what: &str) -> String {
+    match did_you_mean(name, candidates.clone()) {
+        Some(m) => format!("did you mean `{m}`?"),
+        None => {
+            let all: Vec<&str> = candidates.into_iter().collect();
+            if all.is_empty() {
+                format!("no {what} is defined yet")
+            } else {
+                format!("the {what}s are: {}", all.join(", "))
+            }
+        }
+    }
+}
+
+/// A field or id name a rule author can use in expressions and templates.
+pub fn is_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

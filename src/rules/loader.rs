@@ -1,0 +1,299 @@
+//! Loading rules/ and templates/ into one [`RuleSet`], or every reason not to.
+//!
+//! The loader never stops at the first problem: each file is parsed,
+//! schema-checked and compiled on its own, and one broken file doesn't hide
+//! another's mistakes. The rule set is built only when there is no error;
+//! warnings travel with it. The same function backs `hsflow lint`, the
+//! server's start and every hot reload, so what lint accepts is exactly what
+//! the server will run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::compile::{self, flow::FlowEnv, Compiler};
+use super::diagnostic::{Diagnostic, Severity};
+use super::document::Document;
+use super::kind::FileKind;
+use super::model::{DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SourceFile, TestsFile};
+use super::ruleset::{FlowInfo, Routing, RuleSet, TestFile};
+use super::schema;
+use super::templates::Templates;
+
+/// The outcome of a load: the rule set when there were no errors, and every finding.
+pub struct Loaded {
+    pub ruleset: Option<RuleSet>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.errors().count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+}
+
+/// A parsed, schema-valid file and its typed content.
+struct Parsed<T> {
+    doc: Document,
+    rel: PathBuf,
+    value: T,
+}
+
+#[derive(Default)]
+struct Files {
+    sources: Vec<Parsed<SourceFile>>,
+    entities: Option<Parsed<EntitiesFile>>,
+    lead_sources: Option<Parsed<LeadSourcesFile>>,
+    databases: Option<Parsed<DatabasesFile>>,
+    flows: Vec<Parsed<FlowFile>>,
+    tests: Vec<Parsed<TestsFile>>,
+    /// Rule ids and source names declared in files that failed validation:
+    /// references to them are not reported again as "unknown".
+    broken_rule_ids: BTreeSet<String>,
+    broken_sources: BTreeSet<String>,
+}
+
+/// Load and compile. `rules_dir` is e.g. `./rules`, `templates_dir` `./templates`.
+pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
+    let mut diags = Vec::new();
+    if !rules_dir.is_dir() {
+        diags.push(Diagnostic::whole_file(Severity::Error, "io", rules_dir, "this rules directory does not exist").with_hint("run hsflow from the project root, or pass --rules DIR"));
+        return Loaded { ruleset: None, diagnostics: diags };
+    }
+    let mut hasher = Sha256::new();
+    let mut paths = Vec::new();
+    collect_toml(rules_dir, &mut paths);
+    paths.sort();
+    let mut files = Files::default();
+    let mut rels = Vec::new();
+    for path in &paths {
+        let rel = path.strip_prefix(rules_dir).unwrap_or(path).to_path_buf();
+        let Some(kind) = FileKind::of(&rel) else {
+            diags.push(Diagnostic::whole_file(Severity::Error, "unknown-file", path, format!("hsflow doesn't know what `{}` is", rel.display()))
+                .with_hint("rule files are sources/*.toml, flows/*.toml, tests/*.toml, entities.toml, lead_sources.toml and databases.toml"));
+            continue;
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::whole_file(Severity::Error, "io", path, format!("hsflow could not read this file: {e}")));
+                continue;
+            }
+        };
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+        rels.push(rel.clone());
+        let doc = match Document::parse(path, text) {
+            Ok(d) => d,
+            Err(mut e) => {
+                diags.append(&mut e);
+                if kind == FileKind::Source {
+                    files.broken_sources.insert(stem(&rel));
+                }
+                continue;
+            }
+        };
+        check_directive(&doc, kind, &rel, &mut diags);
+        let schema_errors = schema::validate(&doc, kind);
+        let failed = schema_errors.iter().any(Diagnostic::is_error);
+        diags.extend(schema_errors);
+        if failed {
+            remember_broken(&doc, kind, &rel, &mut files);
+            continue;
+        }
+        match kind {
+            FileKind::Source => typed(doc, rel, &mut diags).map(|p| files.sources.push(p)),
+            FileKind::Entities => typed(doc, rel, &mut diags).map(|p| files.entities = Some(p)),
+            FileKind::LeadSources => typed(doc, rel, &mut diags).map(|p| files.lead_sources = Some(p)),
+            FileKind::Databases => typed(doc, rel, &mut diags).map(|p| files.databases = Some(p)),
+            FileKind::Flow => typed(doc, rel, &mut diags).map(|p| files.flows.push(p)),
+            FileKind::Tests => typed(doc, rel, &mut diags).map(|p| files.tests.push(p)),
+        };
+    }
+
+    let (templates, mut tdiags) = Templates::load(templates_dir);
+    diags.append(&mut tdiags);
+    for (path, text) in &templates.files {
+        hasher.update(path.strip_prefix(templates_dir).unwrap_or(path).to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    }
+    let version = hex::encode(hasher.finalize());
+    let mut c = Compiler::new(templates);
+    c.diagnostics = diags;
+    let ruleset = build(&mut c, files, rules_dir, templates_dir, version, rels);
+    let mut diagnostics = std::mem::take(&mut c.diagnostics);
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    Loaded { ruleset: if has_errors { None } else { Some(ruleset) }, diagnostics }
+}
+
+fn build(c: &mut Compiler, files: Files, rules_dir: &Path, templates_dir: &Path, version: String, rels: Vec<PathBuf>) -> RuleSet {
+    // Sources first: every rule is checked against the fields they produce.
+    let source_name = |p: &Parsed<SourceFile>| stem(&p.rel);
+    for s in &files.sources {
+        compile::source::declare(c, &source_name(s), &s.value);
+    }
+    let mut sources = BTreeMap::new();
+    for s in &files.sources {
+        let mut out = Vec::new();
+        let name = source_name(s);
+        if let Some(src) = compile::source::compile(c, &name, &s.value, &mut out) {
+            sources.insert(name, src);
+        }
+        c.emit(&s.doc, out);
+    }
+    let databases = match &files.databases {
+        Some(p) => {
+            let mut out = Vec::new();
+            let d = compile::routing::databases(&p.value, &mut out);
+            c.emit(&p.doc, out);
+            d
+        }
+        None => BTreeMap::new(),
+    };
+    let entities = match &files.entities {
+        Some(p) => {
+            let mut out = Vec::new();
+            let r = compile::routing::entities(c, &p.value, &mut out);
+            c.emit(&p.doc, out);
+            r
+        }
+        None => Routing::default(),
+    };
+    let lead_sources = files.lead_sources.as_ref().map(|p| {
+        let mut out = Vec::new();
+        let l = compile::routing::lead_sources(c, &p.value, &mut out);
+        c.emit(&p.doc, out);
+        l
+    });
+    // Workflows from every flow, so a rule can move another flow's workflow.
+    let mut workflows = BTreeMap::new();
+    for f in &files.flows {
+        let mut out = Vec::new();
+        compile::flow::check_workflows(&f.value, &mut out);
+        for (id, wf) in &f.value.workflows {
+            if workflows.insert(id.clone(), wf.clone()).is_some() {
+                out.push(super::diagnostic::Finding::error("duplicate-id", format!("/workflows/{id}"), format!("the workflow `{id}` is defined in two flows")));
+            }
+        }
+        c.emit(&f.doc, out);
+    }
+    let mut source_names: BTreeSet<String> = c.produced_by.keys().cloned().collect();
+    source_names.extend(files.broken_sources.iter().cloned());
+    let entity_ids: Vec<String> = entities.entities.iter().map(|e| e.id.clone()).collect();
+    let follow_up_templates: Vec<String> = lead_sources
+        .as_ref()
+        .map(|l| l.sources.iter().flat_map(|s| s.follow_ups.iter().map(|(_, t)| t.clone()).chain(s.overrides.iter().flat_map(|o| o.follow_ups.iter().flatten().map(|(_, t)| t.clone())))).collect())
+        .unwrap_or_default();
+    let env = FlowEnv { sources: &source_names, entities: &entity_ids, databases: &databases, workflows: &workflows, has_lead_sources: lead_sources.is_some(), follow_up_templates: &follow_up_templates };
+    let mut seen_rules = BTreeMap::new();
+    let mut rules = Vec::new();
+    let mut flows = Vec::new();
+    let mut flow_ids = BTreeMap::new();
+    for f in &files.flows {
+        let mut out = Vec::new();
+        if let Some(first) = flow_ids.insert(f.value.id.clone(), f.rel.display().to_string()) {
+            out.push(super::diagnostic::Finding::error("duplicate-id", "/id", format!("the flow id `{}` is already used by {first}", f.value.id)));
+        }
+        let here = f.rel.display().to_string();
+        rules.extend(compile::flow::compile(c, &f.value, &env, &mut seen_rules, &here, &mut out));
+        flows.push(FlowInfo { id: f.value.id.clone(), description: f.value.description.clone(), file: f.rel.clone() });
+        c.emit(&f.doc, out);
+    }
+    let mut rule_ids: BTreeSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+    rule_ids.extend(files.broken_rule_ids.iter().cloned());
+    let root = rules_dir.parent().unwrap_or(Path::new("."));
+    let mut tests = Vec::new();
+    for t in &files.tests {
+        let mut out = Vec::new();
+        compile::tests::check(&t.value, &source_names, &rule_ids, root, &mut out);
+        c.emit(&t.doc, out);
+        tests.push(TestFile { path: t.doc.path.clone(), cases: t.value.cases.clone() });
+    }
+    RuleSet {
+        version,
+        rules_dir: rules_dir.to_path_buf(),
+        templates_dir: templates_dir.to_path_buf(),
+        fields: std::mem::take(&mut c.fields),
+        sources,
+        entities,
+        lead_sources,
+        databases,
+        workflows,
+        flows,
+        rules,
+        templates: std::mem::take(&mut c.templates),
+        tests,
+        files: rels,
+    }
+}
+
+fn stem(rel: &Path) -> String {
+    rel.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+/// Keep what a broken file declares, so other files' references to it stay quiet.
+fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files) {
+    match kind {
+        FileKind::Source => {
+            files.broken_sources.insert(stem(rel));
+        }
+        FileKind::Flow => {
+            let ids = doc.value.get("rules").and_then(|r| r.as_array()).into_iter().flatten();
+            for id in ids.filter_map(|r| r.get("id").and_then(|i| i.as_str())) {
+                files.broken_rule_ids.insert(id.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn typed<T: DeserializeOwned>(doc: Document, rel: PathBuf, diags: &mut Vec<Diagnostic>) -> Option<Parsed<T>> {
+    match serde_json::from_value::<T>(doc.value.clone()) {
+        Ok(value) => Some(Parsed { doc, rel, value }),
+        Err(e) => {
+            // The schema passed, so this is a value the schema can't express (rare).
+            diags.push(doc.diag(Severity::Error, "invalid", "", format!("hsflow could not read this file: {e}")));
+            None
+        }
+    }
+}
+
+fn check_directive(doc: &Document, kind: FileKind, rel: &Path, diags: &mut Vec<Diagnostic>) {
+    let want = kind.directive_for(rel);
+    match doc.schema_directive() {
+        Some(d) if d == want => {}
+        Some(d) => diags.push(doc.diag(Severity::Warning, "schema-directive", "", format!("this file points editors at `{d}`, but its schema is `{want}`")).with_hint(format!("change the first line to #:schema {want}"))),
+        None => diags.push(Diagnostic::whole_file(Severity::Warning, "schema-directive", &doc.path, "this file has no #:schema line, so editors can't check it as you type").with_hint(format!("add this as the first line: #:schema {want}"))),
+    }
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            collect_toml(&p, out);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The compiled, immutable rule set the engine runs.
+//!
+//! Built by [`super::loader`] from rules/ and templates/: every expression,
+//! JSONPath, duration, glob and template is compiled and every reference
+//! (template, database, property, entity, workflow) resolved. A `RuleSet` is
+//! never modified: a reload builds a new one and swaps it in whole. Its
+//! `version` is a hash of every file's content, recorded with each event so
+//! one can always tell which rules planned what.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use globset::GlobMatcher;
+use serde_json::Value;
+
+use super::model::{
+    Auth, BodyFormat, Database, FieldType, HttpMethod, NotionOperation, Priority, PropertyType,
+    RelativeTime, TestCase, Transform, WorkflowDef,
+};
+use super::templates::{Templates, Text};
+use crate::engine::condition::Condition;
+use crate::engine::fields::FieldTable;
+use crate::engine::path::JsonPath;
+
+#[derive(Debug)]
+pub struct RuleSet {
+    /// Hex SHA-256 over every rule and template file (path and content).
+    pub version: String,
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub fields: FieldTable,
+    pub sources: BTreeMap<String, Source>,
+    pub entities: Routing,
+    pub lead_sources: Option<LeadTiming>,
+    pub databases: BTreeMap<String, Database>,
+    pub workflows: BTreeMap<String, WorkflowDef>,
+    pub flows: Vec<FlowInfo>,
+    pub rules: Vec<Rule>,
+    pub templates: Templates,
+    pub tests: Vec<TestFile>,
+    /// Every file the set was built from, relative to its directory.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowInfo {
+    pub id: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+}
+
+/// A compiled source.
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    pub auth: Auth,
+    pub format: BodyFormat,
+    pub event_type: Locator,
+    /// Renames of event types: what the sender says -> what rules see.
+    pub event_type_map: BTreeMap<String, String>,
+    pub idempotency: Locator,
+    pub idempotency_window_s: u64,
+    pub fields: Vec<FieldRule>,
+}
+
+/// Where a value comes from, compiled.
+#[derive(Debug)]
+pub enum Locator {
+    Path(JsonPath),
+    Header(String),
+    Value(String),
+    /// No key configured: the idempotency key is a hash of the body.
+    BodyHash,
+}
+
+/// One normalised field of a source.
+#[derive(Debug)]
+pub struct FieldRule {
+    pub name: String,
+    pub slot: usize,
+    pub path: JsonPath,
+    pub transforms: Vec<Transform>,
+    pub kind: FieldType,
+    pub required: bool,
+}
+
+/// Entity routing, compiled.
+#[derive(Debug, Default)]
+pub struct Routing {
+    pub entities: Vec<EntityInfo>,
+    pub fallback: Option<String>,
+    pub explicit_slot: Option<usize>,
+    pub routes: Vec<(String, Condition)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntityInfo {
+    pub id: String,
+    pub name: String,
+    pub from_email: Option<String>,
+    pub reply_to: Option<String>,
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Lead-source timing, compiled.
+#[derive(Debug)]
+pub struct LeadTiming {
+    pub slot: usize,
+    pub field: String,
+    pub default: Option<String>,
+    pub sources: Vec<LeadSourceRule>,
+}
+
+#[derive(Debug)]
+pub struct LeadSourceRule {
+    pub id: String,
+    pub values: Vec<String>,
+    pub first_response_s: u64,
+    pub assignee: Option<String>,
+    pub follow_ups: Vec<(u32, String)>,
+    pub overrides: Vec<LeadOverride>,
+}
+
+#[derive(Debug)]
+pub struct LeadOverride {
+    pub id: String,
+    pub when: Condition,
+    pub first_response_s: u64,
+    pub follow_ups: Option<Vec<(u32, String)>>,
+}
+
+/// `source:event` with globs.
+#[derive(Debug, Clone)]
+pub struct OnPattern {
+    pub text: String,
+    pub source: GlobMatcher,
+    pub event: GlobMatcher,
+}
+
+impl OnPattern {
+    pub fn matches(&self, source: &str, event: &str) -> bool {
+        self.source.is_match(source) && self.event.is_match(event)
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub flow: String,
+    pub description: Option<String>,
+    pub entity: Option<String>,
+    pub on: Vec<OnPattern>,
+    pub when: Condition,
+    pub actions: Vec<Action>,
+    pub cancel_on: Vec<OnPattern>,
+    pub cancel_when: Condition,
+    pub contact_slot: usize,
+    pub enabled: bool,
+}
+
+/// A compiled action of a rule.
+#[derive(Debug)]
+pub struct Action {
+    pub id: String,
+    pub delay_s: u64,
+    pub at: Option<RelativeTime>,
+    pub entity: Option<String>,
+    pub kind: ActionKind,
+}
+
+#[derive(Debug)]
+pub enum ActionKind {
+    Notion {
+        database: String,
+        operation: NotionOperation,
+        match_on: Option<String>,
+        properties: Vec<NotionProperty>,
+    },
+    Email {
+        template: String,
+        to: Text,
+    },
+    Notify {
+        channel: String,
+        body: NotifyBody,
+        urgent: bool,
+    },
+    Task {
+        title: Text,
+        description: Option<Text>,
+        assignee: Text,
+        priority: Priority,
+        due_s: Option<u64>,
+        due_at: Option<RelativeTime>,
+    },
+    Webhook {
+        url: Text,
+        method: HttpMethod,
+        headers: Vec<(String, Text)>,
+        body: Option<JsonTemplate>,
+        sign_secret_env: Option<String>,
+    },
+    Workflow {
+        workflow: String,
+        to: String,
+        from: Vec<String>,
+    },
+    FollowUp {
+        assignee: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct NotionProperty {
+    pub name: String,
+    pub kind: PropertyType,
+    pub value: JsonTemplate,
+}
+
+#[derive(Debug)]
+pub enum NotifyBody {
+    Template(String),
+    Text(Text),
+}
+
+/// A JSON value whose strings are templates.
+#[derive(Debug)]
+pub enum JsonTemplate {
+    Text(Text),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+    Literal(Value),
+}
+
+impl JsonTemplate {
+    pub fn vars(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        self.collect_vars(&mut out);
+        out
+    }
+
+    fn collect_vars(&self, out: &mut std::collections::BTreeSet<String>) {
+        match self {
+            JsonTemplate::Text(t) => out.extend(t.vars()),
+            JsonTemplate::Array(a) => a.iter().for_each(|x| x.collect_vars(out)),
+            JsonTemplate::Object(o) => o.iter().for_each(|(_, x)| x.collect_vars(out)),
+            JsonTemplate::Literal(_) => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestFile {
+    pub path: PathBuf,
+    pub cases: Vec<TestCase>,
+}
+
+impl RuleSet {
+    pub fn entity(&self, id: &str) -> Option<&EntityInfo> {
+        self.entities.entities.iter().find(|e| e.id == id)
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}

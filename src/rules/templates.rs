@@ -1,0 +1,350 @@
+//! Email and notification texts: Handlebars files under `templates/`.
+//!
+//! Layout: an email `welcome` is three files, `emails/welcome.subject.hbs`,
+//! `emails/welcome.html.hbs` and `emails/welcome.txt.hbs`; a notification is
+//! `notifications/<name>.hbs`. Short texts inside rule files (a task title,
+//! an email address, a Notion property) are templates too, compiled here
+//! when the rules load.
+//!
+//! Rendering is strict: a variable the data lacks fails the action with a
+//! message naming it, so no email ever goes out with `{first_name}` or a gap.
+//! HTML bodies are escaped; subjects and text bodies are not.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
+use handlebars::{Handlebars, Path as HbPath};
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, Severity};
+
+/// Variables every render gets besides the event's fields.
+pub const CONTEXT_ROOTS: &[&str] = &["entity", "event", "now"];
+
+/// The parts of an email template.
+pub const EMAIL_PARTS: [&str; 3] = ["subject", "html", "txt"];
+
+/// All templates of a rule set, compiled.
+#[derive(Debug, Default)]
+pub struct Templates {
+    escaped: Handlebars<'static>,
+    plain: Handlebars<'static>,
+    /// Email name -> variables its three parts use.
+    pub emails: BTreeMap<String, BTreeSet<String>>,
+    /// Notification name -> variables it uses.
+    pub notifications: BTreeMap<String, BTreeSet<String>>,
+    /// Source text of every file, for the rule-set hash.
+    pub files: Vec<(PathBuf, String)>,
+    inline_count: usize,
+}
+
+/// A text from a rule file: fixed, or a compiled template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text {
+    Plain(String),
+    Template { name: String, source: String, vars: BTreeSet<String> },
+}
+
+impl Text {
+    pub fn vars(&self) -> BTreeSet<String> {
+        match self {
+            Text::Plain(_) => BTreeSet::new(),
+            Text::Template { vars, .. } => vars.clone(),
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        match self {
+            Text::Plain(s) => s,
+            Text::Template { source, .. } => source,
+        }
+    }
+
+    /// When the whole text is one variable (`"{{interests}}"`), its name: the
+    /// value then passes through with its type (a list stays a list).
+    pub fn sole_variable(&self) -> Option<&str> {
+        let s = self.source().trim();
+        let inner = s.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+        let ok = !inner.is_empty()
+            && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        ok.then_some(inner)
+    }
+}
+
+fn registry(escape: bool) -> Handlebars<'static> {
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    if !escape {
+        h.register_escape_fn(handlebars::no_escape);
+    }
+    h
+}
+
+impl Templates {
+    /// An empty registry (rule files' inline texts only).
+    pub fn new() -> Templates {
+        Templates { escaped: registry(true), plain: registry(false), ..Default::default() }
+    }
+
+    /// Load every template under `dir`. Problems come back as diagnostics; the
+    /// templates that did compile are still registered so lint can go on.
+    pub fn load(dir: &Path) -> (Templates, Vec<Diagnostic>) {
+        let mut t = Templates::new();
+        let mut diags = Vec::new();
+        let mut paths = Vec::new();
+        collect_files(dir, &mut paths);
+        paths.sort();
+        let mut parts: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+        for path in paths {
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+            let Some(rel_str) = rel.to_str().map(|s| s.replace('\\', "/")) else { continue };
+            let text = match std::fs::read_to_string(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    diags.push(Diagnostic::whole_file(Severity::Error, "io", &path, format!("hsflow could not read this template: {e}")));
+                    continue;
+                }
+            };
+            t.files.push((path.clone(), text.clone()));
+            let (kind, name, part) = match classify(&rel_str) {
+                Some(c) => c,
+                None => {
+                    diags.push(
+                        Diagnostic::whole_file(Severity::Error, "template-name", &path, format!("`{rel_str}` is not where hsflow looks for templates"))
+                            .with_hint("emails are emails/<name>.subject.hbs, emails/<name>.html.hbs and emails/<name>.txt.hbs; notifications are notifications/<name>.hbs"),
+                    );
+                    continue;
+                }
+            };
+            let compiled = match Template::compile(&text) {
+                Ok(c) => c,
+                Err(e) => {
+                    let (line, col) = e.pos().unwrap_or((1, 1));
+                    let offset = offset_of(&text, line, col);
+                    diags.push(
+                        Diagnostic::at_span(Severity::Error, "template-syntax", &path, &text, offset..offset + 1, format!("this template does not parse: {}", e.reason()))
+                            .with_hint("check that every {{ has a matching }} and every {{#if}} / {{#each}} is closed"),
+                    );
+                    continue;
+                }
+            };
+            let vars = variables(&compiled);
+            let reg_name = format!("{kind}/{name}/{part}");
+            if kind == "emails" {
+                parts.entry(name.clone()).or_default().insert(part);
+                t.emails.entry(name).or_default().extend(vars);
+            } else {
+                t.notifications.insert(name, vars);
+            }
+            if part == "html" {
+                t.escaped.register_template(&reg_name, compiled);
+            } else {
+                t.plain.register_template(&reg_name, compiled);
+            }
+        }
+        for (name, have) in parts {
+            let missing: Vec<&str> = EMAIL_PARTS.iter().copied().filter(|p| !have.contains(p)).collect();
+            if !missing.is_empty() {
+                let files: Vec<String> = missing.iter().map(|p| format!("emails/{name}.{p}.hbs")).collect();
+                diags.push(
+                    Diagnostic::whole_file(Severity::Error, "template-incomplete", &dir.join("emails").join(format!("{name}.{}.hbs", have.iter().next().copied().unwrap_or("html"))), format!("the email `{name}` has no {}", missing.join(" or ")))
+                        .with_hint(format!("add {}", files.join(" and "))),
+                );
+                t.emails.remove(&name);
+            }
+        }
+        (t, diags)
+    }
+
+    /// Compile a text from a rule file.
+    pub fn inline(&mut self, source: &str) -> Result<Text, String> {
+        if !source.contains("{{") {
+            return Ok(Text::Plain(source.to_string()));
+        }
+        let compiled = Template::compile(source).map_err(|e| format!("`{source}` is not a valid template: {}", e.reason()))?;
+        let vars = variables(&compiled);
+        self.inline_count += 1;
+        let name = format!("inline/{}", self.inline_count);
+        self.plain.register_template(&name, compiled);
+        Ok(Text::Template { name, source: source.to_string(), vars })
+    }
+
+    /// Render a rule-file text.
+    pub fn render_text(&self, text: &Text, data: &Value) -> Result<String, String> {
+        match text {
+            Text::Plain(s) => Ok(s.clone()),
+            Text::Template { name, source, .. } => self.plain.render(name, data).map_err(|e| render_error(source, e)),
+        }
+    }
+
+    /// Render one part of an email ("subject", "html" or "txt").
+    pub fn render_email(&self, name: &str, part: &str, data: &Value) -> Result<String, String> {
+        let reg = format!("emails/{name}/{part}");
+        let h = if part == "html" { &self.escaped } else { &self.plain };
+        h.render(&reg, data).map_err(|e| render_error(&format!("emails/{name}.{part}.hbs"), e))
+    }
+
+    pub fn render_notification(&self, name: &str, data: &Value) -> Result<String, String> {
+        self.plain
+            .render(&format!("notifications/{name}/text"), data)
+            .map_err(|e| render_error(&format!("notifications/{name}.hbs"), e))
+    }
+}
+
+fn render_error(what: &str, e: handlebars::RenderError) -> String {
+    let reason = e.reason().to_string();
+    // Strict mode names the missing variable; keep that, drop the internals.
+    if let Some(var) = reason.strip_prefix("Failed to access variable in strict mode ") {
+        format!("{what} uses {var}, which this event does not have; nothing was sent")
+    } else {
+        format!("{what} could not be rendered: {reason}; nothing was sent")
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "hbs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `emails/welcome.html.hbs` -> ("emails", "welcome", "html").
+fn classify(rel: &str) -> Option<(&'static str, String, &'static str)> {
+    if let Some(f) = rel.strip_prefix("emails/") {
+        let stem = f.strip_suffix(".hbs")?;
+        for part in EMAIL_PARTS {
+            if let Some(name) = stem.strip_suffix(&format!(".{part}")) {
+                if !name.is_empty() && !name.contains('/') {
+                    return Some(("emails", name.to_string(), part));
+                }
+            }
+        }
+        return None;
+    }
+    let name = rel.strip_prefix("notifications/")?.strip_suffix(".hbs")?;
+    (!name.is_empty() && !name.contains(['/', '.'])).then(|| ("notifications", name.to_string(), "text"))
+}
+
+fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    (start + col.saturating_sub(1)).min(text.len())
+}
+
+/// The top-level variables a template reads (`first_name`, `entity`), leaving
+/// out those it only tests with `{{#if}}` / `{{#unless}}` (optional ones) and
+/// anything inside `{{#each}}` / `{{#with}}` (relative to the element).
+pub fn variables(t: &Template) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    let mut optional = BTreeSet::new();
+    walk(t, &mut used, &mut optional);
+    used.retain(|v| !optional.contains(v));
+    used
+}
+
+fn walk(t: &Template, used: &mut BTreeSet<String>, optional: &mut BTreeSet<String>) {
+    for el in &t.elements {
+        match el {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => helper(h, used, optional),
+            TemplateElement::HelperBlock(h) => helper(h, used, optional),
+            _ => {}
+        }
+    }
+}
+
+fn helper(h: &HelperTemplate, used: &mut BTreeSet<String>, optional: &mut BTreeSet<String>) {
+    let name = match &h.name {
+        Parameter::Name(n) => n.clone(),
+        Parameter::Path(p) => {
+            if h.params.is_empty() && !h.block {
+                add_path(p, used);
+            }
+            path_root(p).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    for p in &h.params {
+        match p {
+            Parameter::Path(path) => {
+                add_path(path, used);
+                if name == "if" || name == "unless" {
+                    if let Some(root) = path_root(path) {
+                        optional.insert(root);
+                    }
+                }
+            }
+            Parameter::Subexpression(s) => {
+                if let TemplateElement::Expression(inner) = s.element.as_ref() {
+                    helper(inner, used, optional);
+                }
+            }
+            _ => {}
+        }
+    }
+    let scoped = name == "each" || name == "with";
+    if !scoped {
+        if let Some(t) = &h.template {
+            walk(t, used, optional);
+        }
+    }
+    if let Some(t) = &h.inverse {
+        walk(t, used, optional);
+    }
+}
+
+fn path_root(p: &HbPath) -> Option<String> {
+    match p {
+        HbPath::Relative((_, raw)) => {
+            let raw = raw.trim_start_matches("./");
+            let root = raw.split(['.', '/', '[']).next().unwrap_or("");
+            (!root.is_empty() && root != "this" && !root.starts_with('@') && root != "..").then(|| root.to_string())
+        }
+        HbPath::Local(_) => None,
+    }
+}
+
+fn add_path(p: &HbPath, used: &mut BTreeSet<String>) {
+    if let Some(root) = path_root(p) {
+        used.insert(root);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(src: &str) -> Vec<String> {
+        let t = Template::compile(src).unwrap_or_else(|e| panic!("{e}"));
+        variables(&t).into_iter().collect()
+    }
+
+    #[test]
+    fn variables_are_found_and_guarded_ones_are_optional() {
+        assert_eq!(vars("Hi {{first_name}}, from {{entity.name}}"), ["entity", "first_name"]);
+        assert_eq!(vars("{{#if company}}at {{company}}{{/if}} {{email}}"), ["email"]);
+        assert_eq!(vars("{{#each interests}}{{this}} {{name}}{{/each}}"), ["interests"]);
+    }
+
+    #[test]
+    fn strict_rendering_names_the_missing_variable() {
+        let mut t = Templates::new();
+        let text = t.inline("Hello {{first_name}}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.render_text(&text, &json!({"first_name": "Ada"})), Ok("Hello Ada".into()));
+        let err = t.render_text(&text, &json!({})).err().unwrap_or_default();
+        assert!(err.contains("first_name") && err.contains("nothing was sent"), "{err}");
+    }
+
+    #[test]
+    fn text_is_not_html_escaped() {
+        let mut t = Templates::new();
+        let text = t.inline("{{name}}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.render_text(&text, &json!({"name": "Tom & Jerry <3"})), Ok("Tom & Jerry <3".into()));
+        assert_eq!(text.sole_variable(), Some("name"));
+    }
+}
