@@ -13,7 +13,10 @@ pub fn run(dirs: &RuleDirs, format: LintFormat) -> ExitCode {
             for d in &loaded.diagnostics {
                 eprintln!("{}", d.render_human());
             }
-            let files = loaded.ruleset.as_ref().map(|r| r.files.len() + r.templates.files.len());
+            let files = loaded
+                .ruleset
+                .as_ref()
+                .map(|r| r.files.len() + r.templates.files.len());
             let (e, w) = (loaded.error_count(), loaded.warning_count());
             match files {
                 Some(n) => eprintln!("lint: {n} files checked, {e} errors, {w} warnings"),

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "hsflow", version, about = "A declarative rules engine for webhook-driven workflows")]
+#[command(
+    name = "hsflow",
+    version,
+    about = "A declarative rules engine for webhook-driven workflows"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -84,7 +84,12 @@ pub struct CompileEnv<'a> {
 }
 
 /// Compile a list of conditions (implicitly all) found at `pointer`.
-pub fn compile_all(specs: &[ConditionSpec], pointer: &str, env: &mut CompileEnv<'_>, out: &mut Vec<Finding>) -> Condition {
+pub fn compile_all(
+    specs: &[ConditionSpec],
+    pointer: &str,
+    env: &mut CompileEnv<'_>,
+    out: &mut Vec<Finding>,
+) -> Condition {
     let items = specs
         .iter()
         .enumerate()
@@ -94,7 +99,12 @@ pub fn compile_all(specs: &[ConditionSpec], pointer: &str, env: &mut CompileEnv<
 }
 
 /// Compile one condition; problems go to `out` with their pointers.
-pub fn compile(spec: &ConditionSpec, ptr: &str, env: &mut CompileEnv<'_>, out: &mut Vec<Finding>) -> Option<Condition> {
+pub fn compile(
+    spec: &ConditionSpec,
+    ptr: &str,
+    env: &mut CompileEnv<'_>,
+    out: &mut Vec<Finding>,
+) -> Option<Condition> {
     let mut forms = Vec::new();
     if spec.field.is_some() {
         forms.push("field");
@@ -116,7 +126,10 @@ pub fn compile(spec: &ConditionSpec, ptr: &str, env: &mut CompileEnv<'_>, out: &
         let msg = if forms.is_empty() {
             "this condition says nothing to test".to_string()
         } else {
-            format!("this condition mixes {}; a condition is one of them", forms.join(" and "))
+            format!(
+                "this condition mixes {}; a condition is one of them",
+                forms.join(" and ")
+            )
         };
         out.push(Finding::error("bad-condition", ptr, msg).hint(
             "give `field` with one test (equals, contains_any, gte, ...), or `expr`, or `all` / `any` / `not`; nest to combine",
@@ -124,28 +137,60 @@ pub fn compile(spec: &ConditionSpec, ptr: &str, env: &mut CompileEnv<'_>, out: &
         return None;
     }
     if forms[0] != "field" && (!ops.is_empty() || spec.ignore_case.is_some()) {
-        out.push(Finding::error("bad-condition", ptr, format!("`{}` can't be combined with `{}`", forms[0], ops.first().map(|(n, _)| *n).unwrap_or("ignore_case")))
-            .hint("put the field test in its own table inside `all`"));
+        out.push(
+            Finding::error(
+                "bad-condition",
+                ptr,
+                format!(
+                    "`{}` can't be combined with `{}`",
+                    forms[0],
+                    ops.first().map(|(n, _)| *n).unwrap_or("ignore_case")
+                ),
+            )
+            .hint("put the field test in its own table inside `all`"),
+        );
         return None;
     }
     if let Some(list) = &spec.all {
-        return Some(Condition::All(list.iter().enumerate().filter_map(|(i, s)| compile(s, &format!("{ptr}/all/{i}"), env, out)).collect()));
+        return Some(Condition::All(
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, s)| compile(s, &format!("{ptr}/all/{i}"), env, out))
+                .collect(),
+        ));
     }
     if let Some(list) = &spec.any {
         if list.is_empty() {
-            out.push(Finding::error("bad-condition", format!("{ptr}/any"), "`any` of nothing can never hold").hint("list at least one condition"));
+            out.push(
+                Finding::error(
+                    "bad-condition",
+                    format!("{ptr}/any"),
+                    "`any` of nothing can never hold",
+                )
+                .hint("list at least one condition"),
+            );
         }
-        return Some(Condition::Any(list.iter().enumerate().filter_map(|(i, s)| compile(s, &format!("{ptr}/any/{i}"), env, out)).collect()));
+        return Some(Condition::Any(
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, s)| compile(s, &format!("{ptr}/any/{i}"), env, out))
+                .collect(),
+        ));
     }
     if let Some(inner) = &spec.not {
-        return compile(inner, &format!("{ptr}/not"), env, out).map(|c| Condition::Not(Box::new(c)));
+        return compile(inner, &format!("{ptr}/not"), env, out)
+            .map(|c| Condition::Not(Box::new(c)));
     }
     if let Some(text) = &spec.expr {
         let produced = env.produced;
         return match Expr::compile(text, env.fields, produced) {
             Ok((e, issues)) => {
                 for name in issues.unknown_fields {
-                    out.push(unknown_field(&format!("{ptr}/expr"), &name, env.produced_names));
+                    out.push(unknown_field(
+                        &format!("{ptr}/expr"),
+                        &name,
+                        env.produced_names,
+                    ));
                 }
                 Some(Condition::Expr(Box::new(e)))
             }
@@ -168,8 +213,17 @@ pub fn compile(spec: &ConditionSpec, ptr: &str, env: &mut CompileEnv<'_>, out: &
         }
         _ => {
             let names: Vec<&str> = ops.iter().map(|(n, _)| *n).collect();
-            out.push(Finding::error("bad-condition", ptr, format!("one condition can test one thing, but this one has {}", names.join(" and ")))
-                .hint("split it into two conditions (a `when` list means all of them)"));
+            out.push(
+                Finding::error(
+                    "bad-condition",
+                    ptr,
+                    format!(
+                        "one condition can test one thing, but this one has {}",
+                        names.join(" and ")
+                    ),
+                )
+                .hint("split it into two conditions (a `when` list means all of them)"),
+            );
             return None;
         }
     };
@@ -177,21 +231,39 @@ pub fn compile(spec: &ConditionSpec, ptr: &str, env: &mut CompileEnv<'_>, out: &
         Some(rest) => Target::Payload(JsonPath::from_dotted(rest)),
         None => {
             if !(env.produced)(&field) {
-                out.push(unknown_field(&format!("{ptr}/field"), &field, env.produced_names));
+                out.push(unknown_field(
+                    &format!("{ptr}/field"),
+                    &field,
+                    env.produced_names,
+                ));
             }
             Target::Slot(env.fields.intern(&field))
         }
     };
     let ignore_case = spec.ignore_case.unwrap_or(false);
     let text = format!("{field} {name} {}", describe_op(&op));
-    Some(Condition::Test(Test { field, target, op, ignore_case, text }))
+    Some(Condition::Test(Test {
+        field,
+        target,
+        op,
+        ignore_case,
+        text,
+    }))
 }
 
 fn unknown_field(ptr: &str, name: &str, produced: &[String]) -> Finding {
-    let f = Finding::warning("unknown-field", ptr, format!("no source produces a field called `{name}`, so this test will always see it missing"));
+    let f = Finding::warning(
+        "unknown-field",
+        ptr,
+        format!(
+            "no source produces a field called `{name}`, so this test will always see it missing"
+        ),
+    );
     match did_you_mean(name, produced.iter().map(String::as_str)) {
         Some(m) => f.hint(format!("did you mean `{m}`?")),
-        None => f.hint("add it to a source's [fields], or use `payload.<path>` to read the raw body"),
+        None => {
+            f.hint("add it to a source's [fields], or use `payload.<path>` to read the raw body")
+        }
     }
 }
 
@@ -208,14 +280,20 @@ fn operators(s: &ConditionSpec) -> Vec<(&'static str, Op)> {
     push("contains", s.contains.clone().map(Op::Contains));
     push("contains_any", s.contains_any.clone().map(Op::ContainsAny));
     push("contains_all", s.contains_all.clone().map(Op::ContainsAll));
-    push("contains_none", s.contains_none.clone().map(Op::ContainsNone));
+    push(
+        "contains_none",
+        s.contains_none.clone().map(Op::ContainsNone),
+    );
     push("gt", s.gt.map(Op::Gt));
     push("gte", s.gte.map(Op::Gte));
     push("lt", s.lt.map(Op::Lt));
     push("lte", s.lte.map(Op::Lte));
     push("starts_with", s.starts_with.clone().map(Op::StartsWith));
     push("ends_with", s.ends_with.clone().map(Op::EndsWith));
-    push("text_contains", s.text_contains.clone().map(Op::TextContains));
+    push(
+        "text_contains",
+        s.text_contains.clone().map(Op::TextContains),
+    );
     push("exists", s.exists.map(Op::Exists));
     push("is_empty", s.is_empty.map(Op::IsEmpty));
     v
@@ -236,7 +314,9 @@ fn describe_op(op: &Op) -> String {
         Op::Equals(s) | Op::NotEquals(s) | Op::Contains(s) => scalar_json(s).to_string(),
         Op::In(l) | Op::ContainsAny(l) | Op::ContainsAll(l) | Op::ContainsNone(l) => list(l),
         Op::Gt(n) | Op::Gte(n) | Op::Lt(n) | Op::Lte(n) => n.to_string(),
-        Op::StartsWith(s) | Op::EndsWith(s) | Op::TextContains(s) => Value::String(s.clone()).to_string(),
+        Op::StartsWith(s) | Op::EndsWith(s) | Op::TextContains(s) => {
+            Value::String(s.clone()).to_string()
+        }
         Op::Exists(b) | Op::IsEmpty(b) => b.to_string(),
     }
 }
@@ -321,9 +401,15 @@ impl Test {
             Op::NotEquals(s) => !value_eq(v, s, ic),
             Op::In(l) => l.iter().any(|s| value_eq(v, s, ic)),
             Op::Contains(s) => elements(v).iter().any(|e| value_eq(e, s, ic)),
-            Op::ContainsAny(l) => elements(v).iter().any(|e| l.iter().any(|s| value_eq(e, s, ic))),
-            Op::ContainsAll(l) => l.iter().all(|s| elements(v).iter().any(|e| value_eq(e, s, ic))),
-            Op::ContainsNone(l) => !elements(v).iter().any(|e| l.iter().any(|s| value_eq(e, s, ic))),
+            Op::ContainsAny(l) => elements(v)
+                .iter()
+                .any(|e| l.iter().any(|s| value_eq(e, s, ic))),
+            Op::ContainsAll(l) => l
+                .iter()
+                .all(|s| elements(v).iter().any(|e| value_eq(e, s, ic))),
+            Op::ContainsNone(l) => !elements(v)
+                .iter()
+                .any(|e| l.iter().any(|s| value_eq(e, s, ic))),
             Op::Gt(n) => number(v).is_some_and(|x| x > *n),
             Op::Gte(n) => number(v).is_some_and(|x| x >= *n),
             Op::Lt(n) => number(v).is_some_and(|x| x < *n),
@@ -354,7 +440,13 @@ impl Condition {
     }
 
     /// The traced path: the verdict, and every leaf's verdict with its values.
-    pub fn explain(&self, fields: &Fields, payload: &Value, now: DateTime<Utc>, out: &mut Vec<Verdict>) -> bool {
+    pub fn explain(
+        &self,
+        fields: &Fields,
+        payload: &Value,
+        now: DateTime<Utc>,
+        out: &mut Vec<Verdict>,
+    ) -> bool {
         match self {
             Condition::All(c) => {
                 // Explain every member, even after one fails: the author wants to see them all.
@@ -395,17 +487,30 @@ impl Condition {
                 let mut values = Map::new();
                 values.insert(t.field.clone(), v.cloned().unwrap_or(Value::Null));
                 let notes = if verdict.is_none() {
-                    vec![format!("`{}` is missing from the event, so this test is false", t.field)]
+                    vec![format!(
+                        "`{}` is missing from the event, so this test is false",
+                        t.field
+                    )]
                 } else {
                     vec![]
                 };
                 let result = verdict.unwrap_or(false);
-                out.push(Verdict { expr: t.text.clone(), result, values, notes });
+                out.push(Verdict {
+                    expr: t.text.clone(),
+                    result,
+                    values,
+                    notes,
+                });
                 result
             }
             Condition::Expr(e) => {
                 let o = e.eval(fields, payload, now);
-                out.push(Verdict { expr: e.text().to_string(), result: o.result, values: o.values, notes: o.notes });
+                out.push(Verdict {
+                    expr: e.text().to_string(),
+                    result: o.result,
+                    values: o.values,
+                    notes: o.notes,
+                });
                 o.result
             }
         }
@@ -413,11 +518,18 @@ impl Condition {
 
     /// Leaf field tests of the form `field equals "X"` at the top of an `all`, for indexing.
     pub fn top_level_equalities(&self) -> Vec<(usize, &str)> {
-        let Condition::All(items) = self else { return vec![] };
+        let Condition::All(items) = self else {
+            return vec![];
+        };
         items
             .iter()
             .filter_map(|c| match c {
-                Condition::Test(Test { target: Target::Slot(s), op: Op::Equals(Scalar::Text(v)), ignore_case: false, .. }) => Some((*s, v.as_str())),
+                Condition::Test(Test {
+                    target: Target::Slot(s),
+                    op: Op::Equals(Scalar::Text(v)),
+                    ignore_case: false,
+                    ..
+                }) => Some((*s, v.as_str())),
                 _ => None,
             })
             .collect()

@@ -30,9 +30,18 @@ use super::path::JsonPath;
 /// Helper functions rule authors can call, with a one-line description each (README and lint).
 pub const HELPERS: &[(&str, &str)] = &[
     ("has(list, value)", "the list contains the value"),
-    ("has_any(list, v1, v2, ...)", "the list contains at least one of the values"),
-    ("has_all(list, v1, v2, ...)", "the list contains every one of the values"),
-    ("contains(text_or_list, value)", "text contains the text, or a list contains the value"),
+    (
+        "has_any(list, v1, v2, ...)",
+        "the list contains at least one of the values",
+    ),
+    (
+        "has_all(list, v1, v2, ...)",
+        "the list contains every one of the values",
+    ),
+    (
+        "contains(text_or_list, value)",
+        "text contains the text, or a list contains the value",
+    ),
     ("starts_with(text, prefix)", "text starts with prefix"),
     ("ends_with(text, suffix)", "text ends with suffix"),
     ("lower(text)", "text in lower case"),
@@ -40,7 +49,10 @@ pub const HELPERS: &[(&str, &str)] = &[
     ("is_empty(value)", "missing, empty text or empty list"),
     ("len(text_or_list)", "number of characters or elements"),
     ("now()", "the event's time, as an RFC 3339 string"),
-    ("hours_between(a, b)", "hours from date a to date b (negative if b is earlier)"),
+    (
+        "hours_between(a, b)",
+        "hours from date a to date b (negative if b is earlier)",
+    ),
     ("days_between(a, b)", "days from date a to date b"),
 ];
 
@@ -49,7 +61,20 @@ fn helper_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// evalexpr builtins that are safe and useful in conditions.
-const BUILTINS: &[&str] = &["min", "max", "floor", "round", "ceil", "if", "typeof", "str::trim", "str::to_lowercase", "str::to_uppercase", "str::regex_matches", "math::abs"];
+const BUILTINS: &[&str] = &[
+    "min",
+    "max",
+    "floor",
+    "round",
+    "ceil",
+    "if",
+    "typeof",
+    "str::trim",
+    "str::to_lowercase",
+    "str::to_uppercase",
+    "str::regex_matches",
+    "math::abs",
+];
 
 /// A compiled expression.
 #[derive(Debug, Clone)]
@@ -89,16 +114,27 @@ pub struct ExprOutcome {
 
 impl Expr {
     /// Compile `text`, binding identifiers to field slots (interning new ones).
-    pub fn compile(text: &str, fields: &mut FieldTable, known: &dyn Fn(&str) -> bool) -> Result<(Expr, ExprIssues), String> {
-        let node = build_operator_tree(text).map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
-        check_no_mutation(&node)?;
+    pub fn compile(
+        text: &str,
+        fields: &mut FieldTable,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<(Expr, ExprIssues), String> {
+        if text.trim().is_empty() {
+            return Err("the expression is empty: write a test such as `score >= 80`".into());
+        }
+        let node = build_operator_tree(text)
+            .map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
+        check_no_mutation(&node).map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
         for f in node.iter_function_identifiers() {
             if !helper_names().any(|h| h == f) && !BUILTINS.contains(&f) {
                 let names: Vec<&str> = helper_names().chain(BUILTINS.iter().copied()).collect();
                 let hint = crate::rules::diagnostic::did_you_mean(f, names.iter().copied())
                     .map(|m| format!(" (did you mean `{m}`?)"))
                     .unwrap_or_default();
-                return Err(format!("`{f}` is not a function hsflow knows{hint}; the helpers are: {}", names.join(", ")));
+                return Err(format!(
+                    "`{f}` is not a function hsflow knows{hint}; the helpers are: {}",
+                    names.join(", ")
+                ));
             }
         }
         let mut vars: Vec<Var> = Vec::new();
@@ -116,9 +152,21 @@ impl Expr {
                     VarSource::Field(fields.intern(id))
                 }
             };
-            vars.push(Var { name: id.to_string(), source });
+            vars.push(Var {
+                name: id.to_string(),
+                source,
+            });
         }
-        Ok((Expr { text: text.to_string(), node, vars }, ExprIssues { unknown_fields: unknown }))
+        Ok((
+            Expr {
+                text: text.to_string(),
+                node,
+                vars,
+            },
+            ExprIssues {
+                unknown_fields: unknown,
+            },
+        ))
     }
 
     pub fn text(&self) -> &str {
@@ -140,9 +188,16 @@ impl Expr {
                 VarSource::Payload(p) => p.select_value(payload),
             };
             values.insert(v.name.clone(), json.clone().unwrap_or(Value::Null));
-            bound.push((v.name.as_str(), json.as_ref().map(to_ev).unwrap_or(EV::Empty)));
+            bound.push((
+                v.name.as_str(),
+                json.as_ref().map(to_ev).unwrap_or(EV::Empty),
+            ));
         }
-        let ctx = Ctx { vars: bound, now, notes: RefCell::new(Vec::new()) };
+        let ctx = Ctx {
+            vars: bound,
+            now,
+            notes: RefCell::new(Vec::new()),
+        };
         let result = match walk(&self.node, &ctx) {
             Ok(EV::Boolean(b)) => b,
             Ok(EV::Empty) => {
@@ -150,22 +205,45 @@ impl Expr {
                 false
             }
             Ok(other) => {
-                ctx.note(format!("the expression gave {other}, not true or false, so it counts as false"));
+                ctx.note(format!(
+                    "the expression gave {other}, not true or false, so it counts as false"
+                ));
                 false
             }
             Err(e) => {
-                ctx.note(format!("the expression failed ({e}), so it counts as false"));
+                ctx.note(format!(
+                    "the expression failed ({e}), so it counts as false"
+                ));
                 false
             }
         };
-        ExprOutcome { result, values, notes: ctx.notes.into_inner() }
+        ExprOutcome {
+            result,
+            values,
+            notes: ctx.notes.into_inner(),
+        }
     }
 }
 
 fn check_no_mutation(node: &Node) -> Result<(), String> {
     use Operator::*;
+    // evalexpr builds a tree even for "score >= " and fails only when run;
+    // check every operator has its operands now, at load.
+    let want = match node.operator() {
+        Add | Sub | Mul | Div | Mod | Exp | Eq | Neq | Gt | Lt | Geq | Leq | And | Or => Some(2),
+        Neg | Not => Some(1),
+        _ => None,
+    };
+    if let Some(n) = want {
+        if node.children().len() != n {
+            return Err(
+                format!("`{}` is missing an operand", node.operator()).replace("` is", "` here is")
+            );
+        }
+    }
     match node.operator() {
-        Assign | AddAssign | SubAssign | MulAssign | DivAssign | ModAssign | ExpAssign | AndAssign | OrAssign => {
+        Assign | AddAssign | SubAssign | MulAssign | DivAssign | ModAssign | ExpAssign
+        | AndAssign | OrAssign => {
             return Err("conditions can't assign values; use `==` to compare".into())
         }
         Chain => return Err("conditions are one expression; remove the `;`".into()),
@@ -213,8 +291,15 @@ fn walk(node: &Node, ctx: &Ctx<'_>) -> EvalexprResult<EV> {
         Eq | Neq | Gt | Lt | Geq | Leq => {
             let (a, b) = (walk(&ch[0], ctx)?, walk(&ch[1], ctx)?);
             if matches!(a, EV::Empty) || matches!(b, EV::Empty) {
-                let side = if matches!(a, EV::Empty) { &ch[0] } else { &ch[1] };
-                ctx.note(format!("`{}` is missing, so `{node}` is false", side.to_string().trim()));
+                let side = if matches!(a, EV::Empty) {
+                    &ch[0]
+                } else {
+                    &ch[1]
+                };
+                ctx.note(format!(
+                    "`{}` is missing, so `{node}` is false",
+                    side.to_string().trim()
+                ));
                 return Ok(EV::Boolean(false));
             }
             Ok(EV::Boolean(compare(node.operator(), &a, &b)))
@@ -227,7 +312,10 @@ fn truthy(node: &Node, ctx: &Ctx<'_>) -> EvalexprResult<bool> {
     match walk(node, ctx)? {
         EV::Boolean(b) => Ok(b),
         EV::Empty => {
-            ctx.note(format!("`{}` is missing, so it counts as false", node.to_string().trim()));
+            ctx.note(format!(
+                "`{}` is missing, so it counts as false",
+                node.to_string().trim()
+            ));
             Ok(false)
         }
         other => Err(EvalexprError::expected_boolean(other)),
@@ -300,12 +388,18 @@ fn parse_date(s: &str) -> Option<DateTime<Utc>> {
             return Some(d.and_utc());
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 impl Context for Ctx<'_> {
     fn get_value(&self, identifier: &str) -> Option<&EV> {
-        self.vars.iter().find(|(n, _)| *n == identifier).map(|(_, v)| v)
+        self.vars
+            .iter()
+            .find(|(n, _)| *n == identifier)
+            .map(|(_, v)| v)
     }
 
     fn call_function(&self, identifier: &str, argument: &EV) -> EvalexprResult<EV> {
@@ -342,7 +436,9 @@ impl Context for Ctx<'_> {
             }
             "starts_with" => {
                 need(2)?;
-                EV::Boolean(!matches!(arg(0), EV::Empty) && text(&arg(0)).starts_with(&text(&arg(1))))
+                EV::Boolean(
+                    !matches!(arg(0), EV::Empty) && text(&arg(0)).starts_with(&text(&arg(1))),
+                )
             }
             "ends_with" => {
                 need(2)?;
@@ -365,7 +461,8 @@ impl Context for Ctx<'_> {
             "now" => EV::String(self.now.to_rfc3339()),
             "hours_between" | "days_between" => {
                 need(2)?;
-                let (Some(x), Some(y)) = (parse_date(&text(&arg(0))), parse_date(&text(&arg(1)))) else {
+                let (Some(x), Some(y)) = (parse_date(&text(&arg(0))), parse_date(&text(&arg(1))))
+                else {
                     return Err(EvalexprError::CustomMessage(format!(
                         "{identifier} needs two dates (RFC 3339 or YYYY-MM-DD), got {} and {}",
                         arg(0),
@@ -373,7 +470,11 @@ impl Context for Ctx<'_> {
                     )));
                 };
                 let secs = (y - x).num_seconds() as f64;
-                EV::Float(if identifier == "hours_between" { secs / 3600.0 } else { secs / 86_400.0 })
+                EV::Float(if identifier == "hours_between" {
+                    secs / 3600.0
+                } else {
+                    secs / 86_400.0
+                })
             }
             other => return Err(EvalexprError::FunctionIdentifierNotFound(other.to_string())),
         })
@@ -385,5 +486,97 @@ impl Context for Ctx<'_> {
 
     fn set_builtin_functions_disabled(&mut self, _disabled: bool) -> EvalexprResult<()> {
         Err(EvalexprError::ContextNotMutable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(text: &str, fields: Value) -> ExprOutcome {
+        let mut table = FieldTable::default();
+        let (e, _) = Expr::compile(text, &mut table, &|_| true).unwrap_or_else(|e| panic!("{e}"));
+        let obj = fields.as_object().cloned().unwrap_or_default();
+        let f = table.from_object(&obj);
+        let now = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        e.eval(&f, &json!({"form": {"token": "abc"}}), now)
+    }
+
+    #[test]
+    fn integers_equal_floats() {
+        assert!(eval("score == 5", json!({"score": 5.0})).result);
+        assert!(eval("score == 5.0", json!({"score": 5})).result);
+        assert!(eval("score >= 80", json!({"score": 80.0})).result);
+    }
+
+    #[test]
+    fn or_short_circuits_over_a_missing_field() {
+        let o = eval("true || missing", json!({}));
+        assert!(o.result, "{o:?}");
+        let o = eval("false || missing", json!({}));
+        assert!(!o.result);
+        assert!(o.notes.iter().any(|n| n.contains("missing")), "{o:?}");
+    }
+
+    #[test]
+    fn a_missing_field_makes_a_comparison_false_with_a_note() {
+        let o = eval("lead_source == \"Website\"", json!({}));
+        assert!(!o.result);
+        assert_eq!(o.values.get("lead_source"), Some(&Value::Null));
+        assert!(o.notes[0].contains("`lead_source` is missing"), "{o:?}");
+        // ...and `!=` is false too: a missing value is not "different".
+        assert!(!eval("lead_source != \"Website\"", json!({})).result);
+    }
+
+    #[test]
+    fn helpers_cover_lists_text_and_dates() {
+        let f = json!({"tags": ["hot", "vip"], "email": "Ada@Example.org", "start": "2026-01-12", "name": "Zoë"});
+        assert!(eval("has_any(tags, \"cold\", \"vip\")", f.clone()).result);
+        assert!(!eval("has_all(tags, \"hot\", \"cold\")", f.clone()).result);
+        assert!(eval("has(tags, \"hot\") && !has(tags, \"cold\")", f.clone()).result);
+        assert!(eval("ends_with(lower(email), \"@example.org\")", f.clone()).result);
+        assert!(
+            eval(
+                "contains(email, \"@\") && starts_with(email, \"Ada\")",
+                f.clone()
+            )
+            .result
+        );
+        assert!(
+            eval("len(name) == 3", f.clone()).result,
+            "len counts characters"
+        );
+        assert!(eval("days_between(now(), start) > 6.5", f.clone()).result);
+        assert!(eval("hours_between(now(), start) == 159", f.clone()).result);
+        assert!(eval("is_empty(nothing) && !is_empty(tags)", f).result);
+    }
+
+    #[test]
+    fn payload_is_reachable_under_its_prefix() {
+        assert!(eval("payload.form.token == \"abc\"", json!({})).result);
+    }
+
+    #[test]
+    fn broken_expressions_are_refused_at_load() {
+        let mut t = FieldTable::default();
+        for bad in ["score >= ", "a = 5", "a == 1; b == 2", "nope(a)", ""] {
+            assert!(
+                Expr::compile(bad, &mut t, &|_| true).is_err(),
+                "{bad:?} compiled"
+            );
+        }
+    }
+
+    #[test]
+    fn a_runtime_failure_is_false_with_the_reason() {
+        let o = eval(
+            "days_between(a, b) > 1",
+            json!({"a": "not a date", "b": "2026-01-01"}),
+        );
+        assert!(!o.result);
+        assert!(o.notes[0].contains("failed"), "{o:?}");
     }
 }

@@ -43,8 +43,8 @@ impl JsonPath {
                 kind: PathKind::Simple(segments),
             });
         }
-        let q = parse_json_path(text)
-            .map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
+        let q =
+            parse_json_path(text).map_err(|e| format!("`{text}` is not a valid JSONPath: {e}"))?;
         Ok(JsonPath {
             text: text.to_string(),
             kind: PathKind::Full(Box::new(q)),

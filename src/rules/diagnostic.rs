@@ -176,7 +176,9 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize, String) {
         .find('\n')
         .map(|i| line_start + i)
         .unwrap_or(text.len());
-    let src = text[line_start..line_end].trim_end_matches('\r').to_string();
+    let src = text[line_start..line_end]
+        .trim_end_matches('\r')
+        .to_string();
     (line, col, src)
 }
 
@@ -186,9 +188,15 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let mut best: Option<(f64, &str)> = None;
+    let w = word.to_lowercase();
     for c in candidates {
-        let score = strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase());
-        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+        let cl = c.to_lowercase();
+        let mut score = strsim::jaro_winkler(&w, &cl);
+        // Transposed or doubled letters in short words ("nwe" for "new").
+        if strsim::damerau_levenshtein(&w, &cl) <= 2.min(cl.len() / 2) {
+            score = score.max(0.85);
+        }
+        if w != cl && score > 0.8 && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }
     }
@@ -227,15 +235,44 @@ pub struct Finding {
     pub pointer: String,
     pub message: String,
     pub hint: Option<String>,
+    /// Point at the key naming the value rather than the value.
+    pub on_key: bool,
 }
 
 impl Finding {
-    pub fn error(code: &'static str, pointer: impl Into<String>, message: impl Into<String>) -> Finding {
-        Finding { severity: Severity::Error, code, pointer: pointer.into(), message: message.into(), hint: None }
+    pub fn on_key(mut self) -> Finding {
+        self.on_key = true;
+        self
     }
 
-    pub fn warning(code: &'static str, pointer: impl Into<String>, message: impl Into<String>) -> Finding {
-        Finding { severity: Severity::Warning, code, pointer: pointer.into(), message: message.into(), hint: None }
+    pub fn error(
+        code: &'static str,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            code,
+            pointer: pointer.into(),
+            message: message.into(),
+            hint: None,
+            on_key: false,
+        }
+    }
+
+    pub fn warning(
+        code: &'static str,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            code,
+            pointer: pointer.into(),
+            message: message.into(),
+            hint: None,
+            on_key: false,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Finding {

@@ -219,10 +219,12 @@ mod tests {
 
     #[test]
     fn pointers_resolve_to_the_line_of_the_value() {
-        let d = doc("a = 1\n[[rules]]\nid = \"x\"\n[[rules]]\nid = \"y\"\nwhen = [{ field = \"f\" }]\n");
+        let d = doc(
+            "a = 1\n[[rules]]\nid = \"x\"\n[[rules]]\nid = \"y\"\nwhen = [{ field = \"f\" }]\n",
+        );
         let span = d.value_span("/rules/1/when/0/field");
         let (line, col, _) = super::super::diagnostic::line_col(&d.text, span.start);
-        assert_eq!((line, col), (6, 18));
+        assert_eq!((line, col), (6, 19));
         assert_eq!(d.value["rules"][1]["id"], "y");
     }
 

@@ -43,7 +43,10 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
             Severity::Error,
             "internal",
             &doc.path,
-            format!("hsflow could not compile its own {} schema; please report this", kind.schema_name()),
+            format!(
+                "hsflow could not compile its own {} schema; please report this",
+                kind.schema_name()
+            ),
         )];
     };
     let errors: Vec<ValidationError<'_>> = validator.iter_errors(&doc.value).collect();
@@ -56,15 +59,54 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
         .collect();
     let mut out = Vec::new();
     for err in &errors {
-        let noise = matches!(err.kind(), ValidationErrorKind::UnevaluatedProperties { .. })
-            && failed_alternatives.iter().any(|p| p == err.instance_path().as_str());
+        let noise = matches!(
+            err.kind(),
+            ValidationErrorKind::UnevaluatedProperties { .. }
+        ) && failed_alternatives
+            .iter()
+            .any(|p| p == err.instance_path().as_str())
+            && !tag_matched(err.instance_path().as_str(), &errors);
         if !noise {
             translate(doc, schema, err, &mut out);
         }
     }
+    // `templat = ...` also makes `template` missing: the typo is the one report.
+    let typos: Vec<(usize, String)> = out
+        .iter()
+        .filter(|d| d.code == "unknown-key")
+        .filter_map(|d| {
+            d.hint
+                .as_deref()?
+                .strip_prefix("did you mean `")?
+                .strip_suffix("`?")
+                .map(|k| (d.line, k.to_string()))
+        })
+        .collect();
+    out.retain(|d| {
+        d.code != "missing-key"
+            || !typos
+                .iter()
+                .any(|(_, k)| d.message.ends_with(&format!("needs a `{k}` key")))
+    });
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
     out
+}
+
+/// Did the oneOf at `ptr` find its alternative by `kind` (so its table's unknown keys are real)?
+fn tag_matched(ptr: &str, errors: &[ValidationError<'_>]) -> bool {
+    let tag = format!("{ptr}/kind");
+    errors.iter().any(|e| match e.kind() {
+        ValidationErrorKind::OneOfNotValid { context } if e.instance_path().as_str() == ptr => {
+            context.iter().any(|b| {
+                !b.iter().any(|x| {
+                    x.instance_path().as_str() == tag
+                        && matches!(x.kind(), ValidationErrorKind::Constant { .. })
+                })
+            })
+        }
+        _ => false,
+    })
 }
 
 fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
@@ -100,7 +142,11 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or("?");
-            let what = if ptr.is_empty() { "this file".to_string() } else { "this table".to_string() };
+            let what = if ptr.is_empty() {
+                "this file".to_string()
+            } else {
+                "this table".to_string()
+            };
             out.push(
                 doc.diag(
                     Severity::Error,
@@ -118,7 +164,10 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                     Severity::Error,
                     "wrong-type",
                     &ptr,
-                    format!("{label} must be {expected}, but it is {}", describe_value(here)),
+                    format!(
+                        "{label} must be {expected}, but it is {}",
+                        describe_value(here)
+                    ),
                 )
                 .with_hint(type_hint(kind)),
             );
@@ -126,7 +175,15 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options
                 .as_array()
-                .map(|a| a.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             let found = here.and_then(Value::as_str).unwrap_or("");
             let mut d = doc.diag(
@@ -136,7 +193,10 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                 format!("{} is not allowed for {label}", describe_value(here)),
             );
             d = match did_you_mean(found, opts.iter().map(String::as_str)) {
-                Some(m) => d.with_hint(format!("did you mean \"{m}\"? allowed: {}", opts.join(", "))),
+                Some(m) => d.with_hint(format!(
+                    "did you mean \"{m}\"? allowed: {}",
+                    opts.join(", ")
+                )),
                 None => d.with_hint(format!("use one of: {}", opts.join(", "))),
             };
             out.push(d);
@@ -156,19 +216,27 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                     "write \"7d before retreat_start\", \"1d after retreat_end\" or \"at event_date\"".to_string(),
                 )
             } else {
-                ("bad-format", format!("`{found}` does not have the expected form"), format!("it must match {pattern}"))
+                (
+                    "bad-format",
+                    format!("`{found}` does not have the expected form"),
+                    format!("it must match {pattern}"),
+                )
             };
             out.push(doc.diag(Severity::Error, code, &ptr, msg).with_hint(hint));
         }
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             one_of(doc, schema, &ptr, here, &label, context, out);
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.push(doc.diag(
                 Severity::Error,
                 "out-of-range",
                 &ptr,
-                format!("{label} must be at least {limit}, but it is {}", describe_value(here)),
+                format!(
+                    "{label} must be at least {limit}, but it is {}",
+                    describe_value(here)
+                ),
             ));
         }
         _ => out.push(doc.diag(Severity::Error, "schema", &ptr, err.to_string())),
@@ -193,7 +261,7 @@ fn one_of(
                 && matches!(e.kind(), ValidationErrorKind::Constant { .. })
         })
     };
-    if here.and_then(|v| v.get("kind")).is_some() && context.iter().any(|b| tag_failed(b)) {
+    if here.and_then(|v| v.get("kind")).is_some() && context.iter().any(&tag_failed) {
         let matching: Vec<_> = context.iter().filter(|b| !tag_failed(b)).collect();
         if let Some(branch) = matching.first() {
             for e in branch.iter() {
@@ -205,12 +273,22 @@ fn one_of(
             .iter()
             .flat_map(|b| b.iter())
             .filter_map(|e| match e.kind() {
-                ValidationErrorKind::Constant { expected_value } => expected_value.as_str().map(str::to_string),
+                ValidationErrorKind::Constant { expected_value } => {
+                    expected_value.as_str().map(str::to_string)
+                }
                 _ => None,
             })
             .collect();
-        let found = here.and_then(|v| v.get("kind")).and_then(Value::as_str).unwrap_or("");
-        let mut d = doc.diag(Severity::Error, "unknown-kind", &tag_ptr, format!("`{found}` is not a kind hsflow knows"));
+        let found = here
+            .and_then(|v| v.get("kind"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mut d = doc.diag(
+            Severity::Error,
+            "unknown-kind",
+            &tag_ptr,
+            format!("`{found}` is not a kind hsflow knows"),
+        );
         d = match did_you_mean(found, kinds.iter().map(String::as_str)) {
             Some(m) => d.with_hint(format!("did you mean \"{m}\"? kinds: {}", kinds.join(", "))),
             None => d.with_hint(format!("use one of: {}", kinds.join(", "))),
@@ -222,10 +300,17 @@ fn one_of(
     let type_fits = |branch: &Vec<ValidationError<'static>>| {
         !branch.iter().any(|e| {
             e.instance_path().as_str() == ptr
-                && matches!(e.kind(), ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. })
+                && matches!(
+                    e.kind(),
+                    ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. }
+                )
         })
     };
-    if let Some(best) = context.iter().filter(|b| type_fits(b)).min_by_key(|b| b.len()) {
+    if let Some(best) = context
+        .iter()
+        .filter(|b| type_fits(b))
+        .min_by_key(|b| b.len())
+    {
         for e in best.iter() {
             translate(doc, schema, e, out);
         }
@@ -239,7 +324,14 @@ fn one_of(
                 ValidationErrorKind::Type { kind } => describe_type_kind(kind),
                 ValidationErrorKind::Enum { options } => format!(
                     "one of {}",
-                    options.as_array().map(|a| a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+                    options
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "))
+                        .unwrap_or_default()
                 ),
                 _ => continue,
             };
@@ -253,11 +345,21 @@ fn one_of(
         Severity::Error,
         "wrong-type",
         ptr,
-        format!("{label} must be {}, but it is {}", forms.join(" or "), describe_value(here)),
+        format!(
+            "{label} must be {}, but it is {}",
+            forms.join(" or "),
+            describe_value(here)
+        ),
     );
     let words: Vec<String> = forms
         .iter()
-        .flat_map(|f| f.split(", ").map(|w| w.trim_start_matches("one of ").trim_matches('"').to_string()))
+        .flat_map(|f| {
+            f.split(", ").map(|w| {
+                w.trim_start_matches("one of ")
+                    .trim_matches('"')
+                    .to_string()
+            })
+        })
         .collect();
     if let Some(m) = did_you_mean(found, words.iter().map(String::as_str)) {
         d = d.with_hint(format!("did you mean \"{m}\"?"));
@@ -300,8 +402,15 @@ fn collect_keys(root: &Value, node: &Value, instance: Option<&Value>, keys: &mut
         keys.extend(props.keys().cloned());
     }
     for combinator in ["oneOf", "anyOf", "allOf"] {
-        for branch in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
-            let Some(branch) = resolve(root, branch) else { continue };
+        for branch in node
+            .get(combinator)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(branch) = resolve(root, branch) else {
+                continue;
+            };
             // For tagged alternatives, only the branch the instance's kind selects.
             let tag = branch.pointer("/properties/kind/const");
             let inst_kind = instance.and_then(|i| i.get("kind"));

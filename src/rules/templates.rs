@@ -43,7 +43,11 @@ pub struct Templates {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Text {
     Plain(String),
-    Template { name: String, source: String, vars: BTreeSet<String> },
+    Template {
+        name: String,
+        source: String,
+        vars: BTreeSet<String>,
+    },
 }
 
 impl Text {
@@ -67,7 +71,9 @@ impl Text {
         let s = self.source().trim();
         let inner = s.strip_prefix("{{")?.strip_suffix("}}")?.trim();
         let ok = !inner.is_empty()
-            && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         ok.then_some(inner)
     }
 }
@@ -84,7 +90,11 @@ fn registry(escape: bool) -> Handlebars<'static> {
 impl Templates {
     /// An empty registry (rule files' inline texts only).
     pub fn new() -> Templates {
-        Templates { escaped: registry(true), plain: registry(false), ..Default::default() }
+        Templates {
+            escaped: registry(true),
+            plain: registry(false),
+            ..Default::default()
+        }
     }
 
     /// Load every template under `dir`. Problems come back as diagnostics; the
@@ -98,11 +108,18 @@ impl Templates {
         let mut parts: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
         for path in paths {
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
-            let Some(rel_str) = rel.to_str().map(|s| s.replace('\\', "/")) else { continue };
+            let Some(rel_str) = rel.to_str().map(|s| s.replace('\\', "/")) else {
+                continue;
+            };
             let text = match std::fs::read_to_string(&path) {
                 Ok(s) => s,
                 Err(e) => {
-                    diags.push(Diagnostic::whole_file(Severity::Error, "io", &path, format!("hsflow could not read this template: {e}")));
+                    diags.push(Diagnostic::whole_file(
+                        Severity::Error,
+                        "io",
+                        &path,
+                        format!("hsflow could not read this template: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -126,6 +143,13 @@ impl Templates {
                         Diagnostic::at_span(Severity::Error, "template-syntax", &path, &text, offset..offset + 1, format!("this template does not parse: {}", e.reason()))
                             .with_hint("check that every {{ has a matching }} and every {{#if}} / {{#each}} is closed"),
                     );
+                    // It exists, broken: references to it are not "unknown".
+                    if kind == "emails" {
+                        parts.entry(name.clone()).or_default().insert(part);
+                        t.emails.entry(name).or_default();
+                    } else {
+                        t.notifications.entry(name).or_default();
+                    }
                     continue;
                 }
             };
@@ -144,12 +168,27 @@ impl Templates {
             }
         }
         for (name, have) in parts {
-            let missing: Vec<&str> = EMAIL_PARTS.iter().copied().filter(|p| !have.contains(p)).collect();
+            let missing: Vec<&str> = EMAIL_PARTS
+                .iter()
+                .copied()
+                .filter(|p| !have.contains(p))
+                .collect();
             if !missing.is_empty() {
-                let files: Vec<String> = missing.iter().map(|p| format!("emails/{name}.{p}.hbs")).collect();
+                let files: Vec<String> = missing
+                    .iter()
+                    .map(|p| format!("emails/{name}.{p}.hbs"))
+                    .collect();
                 diags.push(
-                    Diagnostic::whole_file(Severity::Error, "template-incomplete", &dir.join("emails").join(format!("{name}.{}.hbs", have.iter().next().copied().unwrap_or("html"))), format!("the email `{name}` has no {}", missing.join(" or ")))
-                        .with_hint(format!("add {}", files.join(" and "))),
+                    Diagnostic::whole_file(
+                        Severity::Error,
+                        "template-incomplete",
+                        &dir.join("emails").join(format!(
+                            "{name}.{}.hbs",
+                            have.iter().next().copied().unwrap_or("html")
+                        )),
+                        format!("the email `{name}` has no {}", missing.join(" or ")),
+                    )
+                    .with_hint(format!("add {}", files.join(" and "))),
                 );
                 t.emails.remove(&name);
             }
@@ -162,27 +201,40 @@ impl Templates {
         if !source.contains("{{") {
             return Ok(Text::Plain(source.to_string()));
         }
-        let compiled = Template::compile(source).map_err(|e| format!("`{source}` is not a valid template: {}", e.reason()))?;
+        let compiled = Template::compile(source)
+            .map_err(|e| format!("`{source}` is not a valid template: {}", e.reason()))?;
         let vars = variables(&compiled);
         self.inline_count += 1;
         let name = format!("inline/{}", self.inline_count);
         self.plain.register_template(&name, compiled);
-        Ok(Text::Template { name, source: source.to_string(), vars })
+        Ok(Text::Template {
+            name,
+            source: source.to_string(),
+            vars,
+        })
     }
 
     /// Render a rule-file text.
     pub fn render_text(&self, text: &Text, data: &Value) -> Result<String, String> {
         match text {
             Text::Plain(s) => Ok(s.clone()),
-            Text::Template { name, source, .. } => self.plain.render(name, data).map_err(|e| render_error(source, e)),
+            Text::Template { name, source, .. } => self
+                .plain
+                .render(name, data)
+                .map_err(|e| render_error(source, e)),
         }
     }
 
     /// Render one part of an email ("subject", "html" or "txt").
     pub fn render_email(&self, name: &str, part: &str, data: &Value) -> Result<String, String> {
         let reg = format!("emails/{name}/{part}");
-        let h = if part == "html" { &self.escaped } else { &self.plain };
-        h.render(&reg, data).map_err(|e| render_error(&format!("emails/{name}.{part}.hbs"), e))
+        let h = if part == "html" {
+            &self.escaped
+        } else {
+            &self.plain
+        };
+        h.render(&reg, data)
+            .map_err(|e| render_error(&format!("emails/{name}.{part}.hbs"), e))
     }
 
     pub fn render_notification(&self, name: &str, data: &Value) -> Result<String, String> {
@@ -203,7 +255,9 @@ fn render_error(what: &str, e: handlebars::RenderError) -> String {
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -228,11 +282,16 @@ fn classify(rel: &str) -> Option<(&'static str, String, &'static str)> {
         return None;
     }
     let name = rel.strip_prefix("notifications/")?.strip_suffix(".hbs")?;
-    (!name.is_empty() && !name.contains(['/', '.'])).then(|| ("notifications", name.to_string(), "text"))
+    (!name.is_empty() && !name.contains(['/', '.']))
+        .then(|| ("notifications", name.to_string(), "text"))
 }
 
 fn offset_of(text: &str, line: usize, col: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     (start + col.saturating_sub(1)).min(text.len())
 }
 
@@ -250,7 +309,9 @@ pub fn variables(t: &Template) -> BTreeSet<String> {
 fn walk(t: &Template, used: &mut BTreeSet<String>, optional: &mut BTreeSet<String>) {
     for el in &t.elements {
         match el {
-            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => helper(h, used, optional),
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+                helper(h, used, optional)
+            }
             TemplateElement::HelperBlock(h) => helper(h, used, optional),
             _ => {}
         }
@@ -302,7 +363,8 @@ fn path_root(p: &HbPath) -> Option<String> {
         HbPath::Relative((_, raw)) => {
             let raw = raw.trim_start_matches("./");
             let root = raw.split(['.', '/', '[']).next().unwrap_or("");
-            (!root.is_empty() && root != "this" && !root.starts_with('@') && root != "..").then(|| root.to_string())
+            (!root.is_empty() && root != "this" && !root.starts_with('@') && root != "..")
+                .then(|| root.to_string())
         }
         HbPath::Local(_) => None,
     }
@@ -326,25 +388,45 @@ mod tests {
 
     #[test]
     fn variables_are_found_and_guarded_ones_are_optional() {
-        assert_eq!(vars("Hi {{first_name}}, from {{entity.name}}"), ["entity", "first_name"]);
-        assert_eq!(vars("{{#if company}}at {{company}}{{/if}} {{email}}"), ["email"]);
-        assert_eq!(vars("{{#each interests}}{{this}} {{name}}{{/each}}"), ["interests"]);
+        assert_eq!(
+            vars("Hi {{first_name}}, from {{entity.name}}"),
+            ["entity", "first_name"]
+        );
+        assert_eq!(
+            vars("{{#if company}}at {{company}}{{/if}} {{email}}"),
+            ["email"]
+        );
+        assert_eq!(
+            vars("{{#each interests}}{{this}} {{name}}{{/each}}"),
+            ["interests"]
+        );
     }
 
     #[test]
     fn strict_rendering_names_the_missing_variable() {
         let mut t = Templates::new();
-        let text = t.inline("Hello {{first_name}}").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(t.render_text(&text, &json!({"first_name": "Ada"})), Ok("Hello Ada".into()));
+        let text = t
+            .inline("Hello {{first_name}}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.render_text(&text, &json!({"first_name": "Ada"})),
+            Ok("Hello Ada".into())
+        );
         let err = t.render_text(&text, &json!({})).err().unwrap_or_default();
-        assert!(err.contains("first_name") && err.contains("nothing was sent"), "{err}");
+        assert!(
+            err.contains("first_name") && err.contains("nothing was sent"),
+            "{err}"
+        );
     }
 
     #[test]
     fn text_is_not_html_escaped() {
         let mut t = Templates::new();
         let text = t.inline("{{name}}").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(t.render_text(&text, &json!({"name": "Tom & Jerry <3"})), Ok("Tom & Jerry <3".into()));
+        assert_eq!(
+            t.render_text(&text, &json!({"name": "Tom & Jerry <3"})),
+            Ok("Tom & Jerry <3".into())
+        );
         assert_eq!(text.sole_variable(), Some("name"));
     }
 }

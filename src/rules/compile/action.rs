@@ -24,11 +24,15 @@ impl ActionEnv<'_> {
     /// A template (or text) variable no event reaching this rule can have is an
     /// error now, rather than a failed send later.
     fn check_vars(&self, vars: &BTreeSet<String>, what: &str, ptr: &str, out: &mut Vec<Finding>) {
+        // A rule that reaches no source already has an error saying so.
+        if self.reached.is_empty() {
+            return;
+        }
         for v in vars {
             if CONTEXT_ROOTS.contains(&v.as_str()) || self.available.contains(v) {
                 continue;
             }
-            let from = if self.reached.is_empty() { "no source".to_string() } else { self.reached.join(", ") };
+            let from = self.reached.join(", ");
             out.push(
                 Finding::error("missing-variable", ptr, format!("{what} uses `{v}`, which no event reaching rule `{}` has (its sources: {from})", self.rule_id))
                     .hint(format!("map `{v}` in those sources' [fields], guard it with {{{{#if {v}}}}}...{{{{/if}}}}, or {}", suggest(v, self.available.iter().map(String::as_str), "available field"))),
@@ -37,77 +41,224 @@ impl ActionEnv<'_> {
     }
 }
 
-pub fn compile(c: &mut Compiler, a: &ActionSpec, index: usize, ptr: &str, env: &ActionEnv<'_>, out: &mut Vec<Finding>) -> Option<Action> {
-    let id = a.id.clone().unwrap_or_else(|| format!("{}_{}", a.kind.name(), index + 1));
+pub fn compile(
+    c: &mut Compiler,
+    a: &ActionSpec,
+    index: usize,
+    ptr: &str,
+    env: &ActionEnv<'_>,
+    out: &mut Vec<Finding>,
+) -> Option<Action> {
+    let id =
+        a.id.clone()
+            .unwrap_or_else(|| format!("{}_{}", a.kind.name(), index + 1));
     if a.delay.is_some() && a.at.is_some() {
-        out.push(Finding::error("ambiguous", format!("{ptr}/at"), "give either `delay` or `at`, not both").hint("`delay` counts from the event; `at` from a date the event carries"));
+        out.push(
+            Finding::error(
+                "ambiguous",
+                format!("{ptr}/at"),
+                "give either `delay` or `at`, not both",
+            )
+            .hint("`delay` counts from the event; `at` from a date the event carries"),
+        );
     }
     if let Some(at) = &a.at {
         if !env.available.contains(&at.field) {
-            out.push(Finding::error("unknown-field", format!("{ptr}/at"), format!("`{}` is not a field the events reaching this rule carry", at.field)).hint(suggest(&at.field, env.available.iter().map(String::as_str), "field")));
+            out.push(
+                Finding::error(
+                    "unknown-field",
+                    format!("{ptr}/at"),
+                    format!(
+                        "`{}` is not a field the events reaching this rule carry",
+                        at.field
+                    ),
+                )
+                .hint(suggest(
+                    &at.field,
+                    env.available.iter().map(String::as_str),
+                    "field",
+                )),
+            );
         }
     }
     if let Some(e) = &a.entity {
         if !env.flow.entities.iter().any(|x| x == e) {
-            out.push(Finding::error("unknown-entity", format!("{ptr}/entity"), format!("there is no entity `{e}`")).hint(suggest(e, env.flow.entities.iter().map(String::as_str), "entity")));
+            out.push(
+                Finding::error(
+                    "unknown-entity",
+                    format!("{ptr}/entity"),
+                    format!("there is no entity `{e}`"),
+                )
+                .hint(suggest(
+                    e,
+                    env.flow.entities.iter().map(String::as_str),
+                    "entity",
+                )),
+            );
         }
     }
     let kind = match &a.kind {
         ActionKindSpec::Email(e) => {
             match c.templates.emails.get(&e.template) {
                 None => out.push(unknown_email(c, &e.template, format!("{ptr}/template"))),
-                Some(vars) => env.check_vars(&vars.clone(), &format!("the email template `{}`", e.template), &format!("{ptr}/template"), out),
+                Some(vars) => env.check_vars(
+                    &vars.clone(),
+                    &format!("the email template `{}`", e.template),
+                    &format!("{ptr}/template"),
+                    out,
+                ),
             }
-            let to = c.text(e.to.as_deref().unwrap_or("{{email}}"), &format!("{ptr}/to"), out);
+            let to = c.text(
+                e.to.as_deref().unwrap_or("{{email}}"),
+                &format!("{ptr}/to"),
+                out,
+            );
             env.check_vars(&to.vars(), "the recipient", &format!("{ptr}/to"), out);
-            ActionKind::Email { template: e.template.clone(), to }
+            ActionKind::Email {
+                template: e.template.clone(),
+                to,
+            }
         }
         ActionKindSpec::Notify(n) => {
             let body = match (&n.template, &n.text) {
                 (Some(t), None) => {
                     match c.templates.notifications.get(t) {
-                        None => out.push(Finding::error("unknown-template", format!("{ptr}/template"), format!("there is no notification template `{t}`")).hint(format!("{} (a notification is templates/notifications/{t}.hbs)", suggest(t, c.templates.notifications.keys().map(String::as_str), "notification template")))),
-                        Some(vars) => env.check_vars(&vars.clone(), &format!("the notification template `{t}`"), &format!("{ptr}/template"), out),
+                        None => out.push(
+                            Finding::error(
+                                "unknown-template",
+                                format!("{ptr}/template"),
+                                format!("there is no notification template `{t}`"),
+                            )
+                            .hint(format!(
+                                "{} (a notification is templates/notifications/{t}.hbs)",
+                                suggest(
+                                    t,
+                                    c.templates.notifications.keys().map(String::as_str),
+                                    "notification template"
+                                )
+                            )),
+                        ),
+                        Some(vars) => env.check_vars(
+                            &vars.clone(),
+                            &format!("the notification template `{t}`"),
+                            &format!("{ptr}/template"),
+                            out,
+                        ),
                     }
                     NotifyBody::Template(t.clone())
                 }
                 (None, Some(text)) => {
                     let t = c.text(text, &format!("{ptr}/text"), out);
-                    env.check_vars(&t.vars(), "the notification text", &format!("{ptr}/text"), out);
+                    env.check_vars(
+                        &t.vars(),
+                        "the notification text",
+                        &format!("{ptr}/text"),
+                        out,
+                    );
                     NotifyBody::Text(t)
                 }
                 _ => {
-                    out.push(Finding::error("ambiguous", ptr, "a notification needs either `template` or `text`, and only one").hint("text = \"New artist: {{first_name}}\" or template = \"new_artist\""));
+                    out.push(
+                        Finding::error(
+                            "ambiguous",
+                            ptr,
+                            "a notification needs either `template` or `text`, and only one",
+                        )
+                        .hint("text = \"New artist: {{first_name}}\" or template = \"new_artist\""),
+                    );
                     NotifyBody::Text(Text::Plain(String::new()))
                 }
             };
-            ActionKind::Notify { channel: n.channel.clone(), body, urgent: n.urgent }
+            ActionKind::Notify {
+                channel: n.channel.clone(),
+                body,
+                urgent: n.urgent,
+            }
         }
         ActionKindSpec::Task(t) => {
             if t.due.is_some() && t.due_at.is_some() {
-                out.push(Finding::error("ambiguous", format!("{ptr}/due_at"), "give either `due` or `due_at`, not both"));
+                out.push(Finding::error(
+                    "ambiguous",
+                    format!("{ptr}/due_at"),
+                    "give either `due` or `due_at`, not both",
+                ));
             }
             if let Some(at) = &t.due_at {
                 if !env.available.contains(&at.field) {
-                    out.push(Finding::error("unknown-field", format!("{ptr}/due_at"), format!("`{}` is not a field the events reaching this rule carry", at.field)));
+                    out.push(Finding::error(
+                        "unknown-field",
+                        format!("{ptr}/due_at"),
+                        format!(
+                            "`{}` is not a field the events reaching this rule carry",
+                            at.field
+                        ),
+                    ));
                 }
             }
             let title = c.text(&t.title, &format!("{ptr}/title"), out);
-            env.check_vars(&title.vars(), "the task title", &format!("{ptr}/title"), out);
-            let description = t.description.as_ref().map(|d| c.text(d, &format!("{ptr}/description"), out));
+            env.check_vars(
+                &title.vars(),
+                "the task title",
+                &format!("{ptr}/title"),
+                out,
+            );
+            let description = t
+                .description
+                .as_ref()
+                .map(|d| c.text(d, &format!("{ptr}/description"), out));
             if let Some(d) = &description {
-                env.check_vars(&d.vars(), "the task description", &format!("{ptr}/description"), out);
+                env.check_vars(
+                    &d.vars(),
+                    "the task description",
+                    &format!("{ptr}/description"),
+                    out,
+                );
             }
             let assignee = c.text(&t.assignee, &format!("{ptr}/assignee"), out);
-            ActionKind::Task { title, description, assignee, priority: t.priority, due_s: t.due.map(|d| d.secs()), due_at: t.due_at.clone() }
+            ActionKind::Task {
+                title,
+                description,
+                assignee,
+                priority: t.priority,
+                due_s: t.due.map(|d| d.secs()),
+                due_at: t.due_at.clone(),
+            }
         }
         ActionKindSpec::Notion(n) => {
             let db = env.flow.databases.get(&n.database);
             if db.is_none() {
-                out.push(Finding::error("unknown-database", format!("{ptr}/database"), format!("there is no database `{}` in rules/databases.toml", n.database)).hint(suggest(&n.database, env.flow.databases.keys().map(String::as_str), "database")));
+                out.push(
+                    Finding::error(
+                        "unknown-database",
+                        format!("{ptr}/database"),
+                        format!(
+                            "there is no database `{}` in rules/databases.toml",
+                            n.database
+                        ),
+                    )
+                    .hint(suggest(
+                        &n.database,
+                        env.flow.databases.keys().map(String::as_str),
+                        "database",
+                    )),
+                );
             }
             if n.operation != NotionOperation::Create && n.match_on.is_none() {
-                out.push(Finding::error("missing-key", ptr, format!("an {} needs `match`: the property that finds the page", if n.operation == NotionOperation::Upsert { "upsert" } else { "update" })).hint("add match = \"Email\" (and give Email in properties)"));
+                out.push(
+                    Finding::error(
+                        "missing-key",
+                        ptr,
+                        format!(
+                            "an {} needs `match`: the property that finds the page",
+                            if n.operation == NotionOperation::Upsert {
+                                "upsert"
+                            } else {
+                                "update"
+                            }
+                        ),
+                    )
+                    .hint("add match = \"Email\" (and give Email in properties)"),
+                );
             }
             if let Some(m) = &n.match_on {
                 if !n.properties.contains_key(m) {
@@ -116,12 +267,30 @@ pub fn compile(c: &mut Compiler, a: &ActionSpec, index: usize, ptr: &str, env: &
             }
             let mut properties = Vec::new();
             for (name, value) in &n.properties {
-                let pptr = format!("{ptr}/properties/{}", crate::rules::document::escape_segment(name));
+                let pptr = format!(
+                    "{ptr}/properties/{}",
+                    crate::rules::document::escape_segment(name)
+                );
                 let kind = match db {
                     Some(db) => match db.properties.get(name) {
                         Some(k) => *k,
                         None => {
-                            out.push(Finding::error("unknown-property", pptr.clone(), format!("`{name}` is not a property of the `{}` database", n.database)).hint(suggest(name, db.properties.keys().map(String::as_str), "property")));
+                            out.push(
+                                Finding::error(
+                                    "unknown-property",
+                                    pptr.clone(),
+                                    format!(
+                                        "`{name}` is not a property of the `{}` database",
+                                        n.database
+                                    ),
+                                )
+                                .hint(suggest(
+                                    name,
+                                    db.properties.keys().map(String::as_str),
+                                    "property",
+                                ))
+                                .on_key(),
+                            );
                             continue;
                         }
                     },
@@ -132,67 +301,167 @@ pub fn compile(c: &mut Compiler, a: &ActionSpec, index: usize, ptr: &str, env: &
                 if let Some(db) = db {
                     check_options(db, name, kind, &value, &pptr, out);
                 }
-                properties.push(NotionProperty { name: name.clone(), kind, value });
+                properties.push(NotionProperty {
+                    name: name.clone(),
+                    kind,
+                    value,
+                });
             }
-            ActionKind::Notion { database: n.database.clone(), operation: n.operation, match_on: n.match_on.clone(), properties }
+            ActionKind::Notion {
+                database: n.database.clone(),
+                operation: n.operation,
+                match_on: n.match_on.clone(),
+                properties,
+            }
         }
         ActionKindSpec::Webhook(w) => {
             let url = c.text(&w.url, &format!("{ptr}/url"), out);
-            if !(w.url.starts_with("https://") || w.url.starts_with("http://") || w.url.starts_with("{{")) {
-                out.push(Finding::error("bad-url", format!("{ptr}/url"), format!("`{}` is not an http(s) URL", w.url)));
+            if !(w.url.starts_with("https://")
+                || w.url.starts_with("http://")
+                || w.url.starts_with("{{"))
+            {
+                out.push(Finding::error(
+                    "bad-url",
+                    format!("{ptr}/url"),
+                    format!("`{}` is not an http(s) URL", w.url),
+                ));
             }
             env.check_vars(&url.vars(), "the URL", &format!("{ptr}/url"), out);
-            let headers = w.headers.iter().map(|(k, v)| (k.clone(), c.text(v, &format!("{ptr}/headers/{k}"), out))).collect();
-            let body = w.body.as_ref().map(|b| json_template(c, b, &format!("{ptr}/body"), out));
+            let headers = w
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), c.text(v, &format!("{ptr}/headers/{k}"), out)))
+                .collect();
+            let body = w
+                .body
+                .as_ref()
+                .map(|b| json_template(c, b, &format!("{ptr}/body"), out));
             if let Some(b) = &body {
                 env.check_vars(&b.vars(), "the body", &format!("{ptr}/body"), out);
             }
-            ActionKind::Webhook { url, method: w.method, headers, body, sign_secret_env: w.sign_secret_env.clone() }
+            ActionKind::Webhook {
+                url,
+                method: w.method,
+                headers,
+                body,
+                sign_secret_env: w.sign_secret_env.clone(),
+            }
         }
         ActionKindSpec::Workflow(w) => {
             match env.flow.workflows.get(&w.workflow) {
-                None => out.push(Finding::error("unknown-workflow", format!("{ptr}/workflow"), format!("there is no workflow `{}`", w.workflow)).hint(suggest(&w.workflow, env.flow.workflows.keys().map(String::as_str), "workflow"))),
+                None => out.push(
+                    Finding::error(
+                        "unknown-workflow",
+                        format!("{ptr}/workflow"),
+                        format!("there is no workflow `{}`", w.workflow),
+                    )
+                    .hint(suggest(
+                        &w.workflow,
+                        env.flow.workflows.keys().map(String::as_str),
+                        "workflow",
+                    )),
+                ),
                 Some(def) => {
                     let states = || def.states.iter().map(String::as_str);
                     if !def.states.contains(&w.to) {
-                        out.push(Finding::error("unknown-state", format!("{ptr}/to"), format!("`{}` is not a state of `{}`", w.to, w.workflow)).hint(suggest(&w.to, states(), "state")));
+                        out.push(
+                            Finding::error(
+                                "unknown-state",
+                                format!("{ptr}/to"),
+                                format!("`{}` is not a state of `{}`", w.to, w.workflow),
+                            )
+                            .hint(suggest(&w.to, states(), "state")),
+                        );
                     }
                     for (i, f) in w.from.iter().enumerate() {
                         if !def.states.contains(f) {
-                            out.push(Finding::error("unknown-state", format!("{ptr}/from/{i}"), format!("`{f}` is not a state of `{}`", w.workflow)).hint(suggest(f, states(), "state")));
+                            out.push(
+                                Finding::error(
+                                    "unknown-state",
+                                    format!("{ptr}/from/{i}"),
+                                    format!("`{f}` is not a state of `{}`", w.workflow),
+                                )
+                                .hint(suggest(
+                                    f,
+                                    states(),
+                                    "state",
+                                )),
+                            );
                         }
                     }
                 }
             }
-            ActionKind::Workflow { workflow: w.workflow.clone(), to: w.to.clone(), from: w.from.clone() }
+            ActionKind::Workflow {
+                workflow: w.workflow.clone(),
+                to: w.to.clone(),
+                from: w.from.clone(),
+            }
         }
         ActionKindSpec::FollowUp(f) => {
             if !env.flow.has_lead_sources {
-                out.push(Finding::error("no-lead-sources", ptr, "a follow_up action needs rules/lead_sources.toml").hint("add rules/lead_sources.toml with the timing per lead source"));
+                out.push(
+                    Finding::error(
+                        "no-lead-sources",
+                        ptr,
+                        "a follow_up action needs rules/lead_sources.toml",
+                    )
+                    .hint("add rules/lead_sources.toml with the timing per lead source"),
+                );
             }
             for t in env.flow.follow_up_templates {
                 if let Some(vars) = c.templates.emails.get(t) {
-                    env.check_vars(&vars.clone(), &format!("the follow-up email `{t}`"), ptr, out);
+                    env.check_vars(
+                        &vars.clone(),
+                        &format!("the follow-up email `{t}`"),
+                        ptr,
+                        out,
+                    );
                 }
             }
-            ActionKind::FollowUp { assignee: f.assignee.clone() }
+            ActionKind::FollowUp {
+                assignee: f.assignee.clone(),
+            }
         }
     };
-    Some(Action { id, delay_s: a.delay.map(|d| d.secs()).unwrap_or(0), at: a.at.clone(), entity: a.entity.clone(), kind })
+    Some(Action {
+        id,
+        delay_s: a.delay.map(|d| d.secs()).unwrap_or(0),
+        at: a.at.clone(),
+        entity: a.entity.clone(),
+        kind,
+    })
 }
 
 fn json_template(c: &mut Compiler, v: &Value, ptr: &str, out: &mut Vec<Finding>) -> JsonTemplate {
     match v {
         Value::String(s) => JsonTemplate::Text(c.text(s, ptr, out)),
-        Value::Array(a) => JsonTemplate::Array(a.iter().enumerate().map(|(i, x)| json_template(c, x, &format!("{ptr}/{i}"), out)).collect()),
-        Value::Object(o) => JsonTemplate::Object(o.iter().map(|(k, x)| (k.clone(), json_template(c, x, &format!("{ptr}/{k}"), out))).collect()),
+        Value::Array(a) => JsonTemplate::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| json_template(c, x, &format!("{ptr}/{i}"), out))
+                .collect(),
+        ),
+        Value::Object(o) => JsonTemplate::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), json_template(c, x, &format!("{ptr}/{k}"), out)))
+                .collect(),
+        ),
         other => JsonTemplate::Literal(other.clone()),
     }
 }
 
 /// A fixed select value outside the database's options would fail in Notion.
-fn check_options(db: &Database, name: &str, kind: PropertyType, value: &JsonTemplate, ptr: &str, out: &mut Vec<Finding>) {
-    let Some(opts) = db.options.get(name) else { return };
+fn check_options(
+    db: &Database,
+    name: &str,
+    kind: PropertyType,
+    value: &JsonTemplate,
+    ptr: &str,
+    out: &mut Vec<Finding>,
+) {
+    let Some(opts) = db.options.get(name) else {
+        return;
+    };
     if !kind.has_options() {
         return;
     }
@@ -210,7 +479,14 @@ fn check_options(db: &Database, name: &str, kind: PropertyType, value: &JsonTemp
     }
     for f in fixed {
         if !opts.contains(&f) {
-            out.push(Finding::error("unknown-option", ptr, format!("\"{f}\" is not an option of `{name}` in `{}`", db.key)).hint(suggest(&f, opts.iter().map(String::as_str), "option")));
+            out.push(
+                Finding::error(
+                    "unknown-option",
+                    ptr,
+                    format!("\"{f}\" is not an option of `{name}` in `{}`", db.key),
+                )
+                .hint(suggest(&f, opts.iter().map(String::as_str), "option")),
+            );
         }
     }
 }

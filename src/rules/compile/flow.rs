@@ -24,25 +24,53 @@ pub fn check_workflows(file: &FlowFile, out: &mut Vec<Finding>) {
         let ptr = format!("/workflows/{}", crate::rules::document::escape_segment(id));
         let states: BTreeSet<&str> = wf.states.iter().map(String::as_str).collect();
         if states.len() != wf.states.len() {
-            out.push(Finding::error("duplicate-id", format!("{ptr}/states"), "a state is listed twice"));
+            out.push(Finding::error(
+                "duplicate-id",
+                format!("{ptr}/states"),
+                "a state is listed twice",
+            ));
         }
         if !states.contains(wf.initial.as_str()) {
-            out.push(Finding::error("unknown-state", format!("{ptr}/initial"), format!("the initial state `{}` is not in `states`", wf.initial)).hint(suggest(&wf.initial, states.iter().copied(), "state")));
+            out.push(
+                Finding::error(
+                    "unknown-state",
+                    format!("{ptr}/initial"),
+                    format!("the initial state `{}` is not in `states`", wf.initial),
+                )
+                .hint(suggest(&wf.initial, states.iter().copied(), "state")),
+            );
         }
         for (i, t) in wf.terminal.iter().enumerate() {
             if !states.contains(t.as_str()) {
-                out.push(Finding::error("unknown-state", format!("{ptr}/terminal/{i}"), format!("`{t}` is not in `states`")).hint(suggest(t, states.iter().copied(), "state")));
+                out.push(
+                    Finding::error(
+                        "unknown-state",
+                        format!("{ptr}/terminal/{i}"),
+                        format!("`{t}` is not in `states`"),
+                    )
+                    .hint(suggest(t, states.iter().copied(), "state")),
+                );
             }
         }
     }
 }
 
-pub fn compile(c: &mut Compiler, file: &FlowFile, env: &FlowEnv<'_>, seen_rules: &mut BTreeMap<String, String>, here: &str, out: &mut Vec<Finding>) -> Vec<Rule> {
+pub fn compile(
+    c: &mut Compiler,
+    file: &FlowFile,
+    env: &FlowEnv<'_>,
+    seen_rules: &mut BTreeMap<String, String>,
+    here: &str,
+    out: &mut Vec<Finding>,
+) -> Vec<Rule> {
     let mut rules = Vec::new();
     if let Some(e) = &file.entity {
         check_entity(e, "/entity", env, out);
     }
-    let contact_field = file.contact_field.clone().unwrap_or_else(|| "email".to_string());
+    let contact_field = file
+        .contact_field
+        .clone()
+        .unwrap_or_else(|| "email".to_string());
     if !c.produced.contains(&contact_field) {
         out.push(Finding::warning("unknown-field", "/contact_field", format!("no source produces `{contact_field}`, so cancellations can't find this flow's contacts")));
     }
@@ -50,12 +78,26 @@ pub fn compile(c: &mut Compiler, file: &FlowFile, env: &FlowEnv<'_>, seen_rules:
     for (i, spec) in file.rules.iter().enumerate() {
         let ptr = format!("/rules/{i}");
         if let Some(first) = seen_rules.get(&spec.id) {
-            out.push(Finding::error("duplicate-id", format!("{ptr}/id"), format!("the rule id `{}` is already used in {first}", spec.id)).hint("rule ids must be unique across all flows; rename one"));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("{ptr}/id"),
+                    format!("the rule id `{}` is already used in {first}", spec.id),
+                )
+                .hint("rule ids must be unique across all flows; rename one"),
+            );
         } else {
             seen_rules.insert(spec.id.clone(), here.to_string());
         }
         if spec.on.is_empty() {
-            out.push(Finding::error("no-trigger", format!("{ptr}/on"), "this rule listens to no events").hint("add e.g. on = [\"typeform:form_response\"]"));
+            out.push(
+                Finding::error(
+                    "no-trigger",
+                    format!("{ptr}/on"),
+                    "this rule listens to no events",
+                )
+                .hint("add e.g. on = [\"typeform:form_response\"]"),
+            );
         }
         let on = patterns(&spec.on, &format!("{ptr}/on"), env, out);
         let cancel_on = patterns(&spec.cancel_on, &format!("{ptr}/cancel_on"), env, out);
@@ -65,7 +107,10 @@ pub fn compile(c: &mut Compiler, file: &FlowFile, env: &FlowEnv<'_>, seen_rules:
             check_entity(e, &format!("{ptr}/entity"), env, out);
         }
         // The fields an event reaching this rule can carry: what its sources produce.
-        let mut available: BTreeSet<String> = super::ENVELOPE_FIELDS.iter().map(|s| s.to_string()).collect();
+        let mut available: BTreeSet<String> = super::ENVELOPE_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let mut reached = Vec::new();
         for (name, fields) in &c.produced_by {
             if on.iter().any(|p| p.source.is_match(name)) {
@@ -73,17 +118,38 @@ pub fn compile(c: &mut Compiler, file: &FlowFile, env: &FlowEnv<'_>, seen_rules:
                 reached.push(name.clone());
             }
         }
+        // If a reached source failed to load, its fields are unknown: skip the
+        // variable checks (an empty `reached` does) rather than report noise.
+        if on
+            .iter()
+            .any(|p| c.broken_sources.iter().any(|b| p.source.is_match(b)))
+        {
+            reached.clear();
+        }
         let mut ids = BTreeSet::new();
         let mut actions = Vec::new();
         if spec.actions.is_empty() {
-            out.push(Finding::warning("no-actions", format!("{ptr}/actions"), "this rule does nothing when it fires"));
+            out.push(Finding::warning(
+                "no-actions",
+                format!("{ptr}/actions"),
+                "this rule does nothing when it fires",
+            ));
         }
         for (j, a) in spec.actions.iter().enumerate() {
             let aptr = format!("{ptr}/actions/{j}");
-            let aenv = ActionEnv { flow: env, available: &available, reached: &reached, rule_id: &spec.id };
+            let aenv = ActionEnv {
+                flow: env,
+                available: &available,
+                reached: &reached,
+                rule_id: &spec.id,
+            };
             if let Some(act) = action::compile(c, a, j, &aptr, &aenv, out) {
                 if !ids.insert(act.id.clone()) {
-                    out.push(Finding::error("duplicate-id", format!("{aptr}/id"), format!("the action id `{}` is used twice in this rule", act.id)));
+                    out.push(Finding::error(
+                        "duplicate-id",
+                        format!("{aptr}/id"),
+                        format!("the action id `{}` is used twice in this rule", act.id),
+                    ));
                 }
                 actions.push(act);
             }
@@ -107,23 +173,46 @@ pub fn compile(c: &mut Compiler, file: &FlowFile, env: &FlowEnv<'_>, seen_rules:
 
 fn check_entity(e: &str, ptr: &str, env: &FlowEnv<'_>, out: &mut Vec<Finding>) {
     if !env.entities.iter().any(|x| x == e) {
-        out.push(Finding::error("unknown-entity", ptr, format!("there is no entity `{e}`")).hint(suggest(e, env.entities.iter().map(String::as_str), "entity")));
+        out.push(
+            Finding::error("unknown-entity", ptr, format!("there is no entity `{e}`")).hint(
+                suggest(e, env.entities.iter().map(String::as_str), "entity"),
+            ),
+        );
     }
 }
 
-fn patterns(list: &[String], ptr: &str, env: &FlowEnv<'_>, out: &mut Vec<Finding>) -> Vec<OnPattern> {
+fn patterns(
+    list: &[String],
+    ptr: &str,
+    env: &FlowEnv<'_>,
+    out: &mut Vec<Finding>,
+) -> Vec<OnPattern> {
     let mut v = Vec::new();
     for (i, text) in list.iter().enumerate() {
         let p = format!("{ptr}/{i}");
         let (src, ev) = text.split_once(':').unwrap_or((text.as_str(), "*"));
-        let (Some(source), Some(event)) = (glob(src, &p, out), glob(ev, &p, out)) else { continue };
+        let (Some(source), Some(event)) = (glob(src, &p, out), glob(ev, &p, out)) else {
+            continue;
+        };
         if !env.sources.iter().any(|s| source.is_match(s)) {
             out.push(
-                Finding::error("unknown-source", p.clone(), format!("`{text}` names no source: there is no rules/sources/{src}.toml"))
-                    .hint(suggest(src, env.sources.iter().map(String::as_str), "source")),
+                Finding::error(
+                    "unknown-source",
+                    p.clone(),
+                    format!("`{text}` names no source: there is no rules/sources/{src}.toml"),
+                )
+                .hint(suggest(
+                    src,
+                    env.sources.iter().map(String::as_str),
+                    "source",
+                )),
             );
         }
-        v.push(OnPattern { text: text.clone(), source, event });
+        v.push(OnPattern {
+            text: text.clone(),
+            source,
+            event,
+        });
     }
     v
 }

@@ -5,8 +5,8 @@
 //! the kinds share (the field table, the templates, what sources produce)
 //! and turns findings into located diagnostics.
 
-pub mod flow;
 pub mod action;
+pub mod flow;
 pub mod routing;
 pub mod source;
 pub mod tests;
@@ -17,10 +17,10 @@ use globset::{Glob, GlobMatcher};
 
 use super::diagnostic::{did_you_mean, Diagnostic, Finding};
 use super::document::Document;
+use super::model::ConditionSpec;
 use super::templates::{Templates, Text};
 use crate::engine::condition::{compile_all, CompileEnv, Condition};
 use crate::engine::fields::FieldTable;
-use super::model::ConditionSpec;
 
 /// Fields every event has, whatever its source.
 pub const ENVELOPE_FIELDS: [&str; 3] = ["source", "event_type", "event_id"];
@@ -34,6 +34,8 @@ pub struct Compiler {
     pub produced_by: std::collections::BTreeMap<String, BTreeSet<String>>,
     pub templates: Templates,
     pub diagnostics: Vec<Diagnostic>,
+    /// Sources whose files failed to load: what they produce is unknown.
+    pub broken_sources: BTreeSet<String>,
 }
 
 impl Compiler {
@@ -48,24 +50,38 @@ impl Compiler {
             produced_by: Default::default(),
             templates,
             diagnostics: Vec::new(),
+            broken_sources: BTreeSet::new(),
         }
     }
 
     /// Report findings made inside `doc`.
     pub fn emit(&mut self, doc: &Document, findings: Vec<Finding>) {
         for f in findings {
-            let mut d = doc.diag(f.severity, f.code, &f.pointer, f.message);
+            let mut d = if f.on_key {
+                doc.diag_key(f.severity, f.code, &f.pointer, f.message)
+            } else {
+                doc.diag(f.severity, f.code, &f.pointer, f.message)
+            };
             d.hint = f.hint;
             self.diagnostics.push(d);
         }
     }
 
     /// Compile a `when` list found at `pointer`.
-    pub fn conditions(&mut self, specs: &[ConditionSpec], pointer: &str, out: &mut Vec<Finding>) -> Condition {
+    pub fn conditions(
+        &mut self,
+        specs: &[ConditionSpec],
+        pointer: &str,
+        out: &mut Vec<Finding>,
+    ) -> Condition {
         let names: Vec<String> = self.produced.iter().cloned().collect();
         let produced = self.produced.clone();
         let is_produced = move |n: &str| produced.contains(n);
-        let mut env = CompileEnv { fields: &mut self.fields, produced: &is_produced, produced_names: &names };
+        let mut env = CompileEnv {
+            fields: &mut self.fields,
+            produced: &is_produced,
+            produced_names: &names,
+        };
         compile_all(specs, pointer, &mut env, out)
     }
 
@@ -74,7 +90,10 @@ impl Compiler {
         match self.templates.inline(source) {
             Ok(t) => t,
             Err(msg) => {
-                out.push(Finding::error("bad-template", pointer, msg).hint("variables are written {{name}}; check the braces"));
+                out.push(
+                    Finding::error("bad-template", pointer, msg)
+                        .hint("variables are written {{name}}; check the braces"),
+                );
                 Text::Plain(source.to_string())
             }
         }
@@ -86,14 +105,25 @@ pub fn glob(pattern: &str, pointer: &str, out: &mut Vec<Finding>) -> Option<Glob
     match Glob::new(pattern) {
         Ok(g) => Some(g.compile_matcher()),
         Err(e) => {
-            out.push(Finding::error("bad-pattern", pointer, format!("`{pattern}` is not a valid pattern: {e}")).hint("use * for any text, e.g. \"typeform:*\""));
+            out.push(
+                Finding::error(
+                    "bad-pattern",
+                    pointer,
+                    format!("`{pattern}` is not a valid pattern: {e}"),
+                )
+                .hint("use * for any text, e.g. \"typeform:*\""),
+            );
             None
         }
     }
 }
 
 /// "did you mean" for a name among candidates, as a hint text.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone, what: &str) -> String {
+pub fn suggest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
     match did_you_mean(name, candidates.clone()) {
         Some(m) => format!("did you mean `{m}`?"),
         None => {
@@ -109,6 +139,8 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + C
 
 /// A field or id name a rule author can use in expressions and templates.
 pub fn is_identifier(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -12,14 +12,30 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
     let mut entities = Vec::new();
     for (i, e) in file.entities.iter().enumerate() {
         if !seen.insert(e.id.clone()) {
-            out.push(Finding::error("duplicate-id", format!("/entities/{i}/id"), format!("the entity id `{}` is used twice", e.id)).hint("entity ids must be unique"));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("/entities/{i}/id"),
+                    format!("the entity id `{}` is used twice", e.id),
+                )
+                .hint("entity ids must be unique"),
+            );
         }
-        entities.push(EntityInfo { id: e.id.clone(), name: e.name.clone(), from_email: e.from_email.clone(), reply_to: e.reply_to.clone(), vars: e.vars.clone() });
+        entities.push(EntityInfo {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            from_email: e.from_email.clone(),
+            reply_to: e.reply_to.clone(),
+            vars: e.vars.clone(),
+        });
     }
     let ids: Vec<&str> = file.entities.iter().map(|e| e.id.as_str()).collect();
     let known = |id: &str, ptr: String, out: &mut Vec<Finding>| {
         if !ids.contains(&id) {
-            out.push(Finding::error("unknown-entity", ptr, format!("there is no entity `{id}`")).hint(suggest(id, ids.iter().copied(), "entity")));
+            out.push(
+                Finding::error("unknown-entity", ptr, format!("there is no entity `{id}`"))
+                    .hint(suggest(id, ids.iter().copied(), "entity")),
+            );
         }
     };
     known(&file.fallback, "/fallback".into(), out);
@@ -30,12 +46,28 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
         routes.push((r.entity.clone(), cond));
     }
     let explicit_slot = file.explicit_field.as_ref().map(|f| c.fields.intern(f));
-    Routing { entities, fallback: Some(file.fallback.clone()), explicit_slot, routes }
+    Routing {
+        entities,
+        fallback: Some(file.fallback.clone()),
+        explicit_slot,
+        routes,
+    }
 }
 
-pub fn lead_sources(c: &mut Compiler, file: &LeadSourcesFile, out: &mut Vec<Finding>) -> LeadTiming {
+pub fn lead_sources(
+    c: &mut Compiler,
+    file: &LeadSourcesFile,
+    out: &mut Vec<Finding>,
+) -> LeadTiming {
     if !c.produced.contains(&file.field) {
-        out.push(Finding::warning("unknown-field", "/field", format!("no source produces a field called `{}`", file.field)).hint("lead sources are chosen by this field; map it in a source's [fields]"));
+        out.push(
+            Finding::warning(
+                "unknown-field",
+                "/field",
+                format!("no source produces a field called `{}`", file.field),
+            )
+            .hint("lead sources are chosen by this field; map it in a source's [fields]"),
+        );
     }
     let slot = c.fields.intern(&file.field);
     let mut seen = BTreeSet::new();
@@ -43,60 +75,144 @@ pub fn lead_sources(c: &mut Compiler, file: &LeadSourcesFile, out: &mut Vec<Find
     for (i, ls) in file.lead_sources.iter().enumerate() {
         let ptr = format!("/lead_sources/{i}");
         if !seen.insert(ls.id.clone()) {
-            out.push(Finding::error("duplicate-id", format!("{ptr}/id"), format!("the lead source id `{}` is used twice", ls.id)));
+            out.push(Finding::error(
+                "duplicate-id",
+                format!("{ptr}/id"),
+                format!("the lead source id `{}` is used twice", ls.id),
+            ));
         }
         let sequence = follow_ups(c, &ls.follow_ups, &format!("{ptr}/follow_ups"), out);
         let mut overrides = Vec::new();
         for (j, o) in ls.overrides.iter().enumerate() {
             let optr = format!("{ptr}/overrides/{j}");
             let when = c.conditions(&o.when, &format!("{optr}/when"), out);
-            let fu = o.follow_ups.as_ref().map(|f| follow_ups(c, f, &format!("{optr}/follow_ups"), out));
-            overrides.push(LeadOverride { id: o.id.clone(), when, first_response_s: o.first_response.secs(), follow_ups: fu });
+            let fu = o
+                .follow_ups
+                .as_ref()
+                .map(|f| follow_ups(c, f, &format!("{optr}/follow_ups"), out));
+            overrides.push(LeadOverride {
+                id: o.id.clone(),
+                when,
+                first_response_s: o.first_response.secs(),
+                follow_ups: fu,
+            });
         }
-        sources.push(LeadSourceRule { id: ls.id.clone(), values: ls.values.clone(), first_response_s: ls.first_response.secs(), assignee: ls.assignee.clone(), follow_ups: sequence, overrides });
+        sources.push(LeadSourceRule {
+            id: ls.id.clone(),
+            values: ls.values.clone(),
+            first_response_s: ls.first_response.secs(),
+            assignee: ls.assignee.clone(),
+            follow_ups: sequence,
+            overrides,
+        });
     }
     if let Some(d) = &file.default {
         if !seen.contains(d) {
-            out.push(Finding::error("unknown-lead-source", "/default", format!("there is no lead source `{d}`")).hint(suggest(d, seen.iter().map(String::as_str), "lead source")));
+            out.push(
+                Finding::error(
+                    "unknown-lead-source",
+                    "/default",
+                    format!("there is no lead source `{d}`"),
+                )
+                .hint(suggest(d, seen.iter().map(String::as_str), "lead source")),
+            );
         }
     }
-    LeadTiming { slot, field: file.field.clone(), default: file.default.clone(), sources }
+    LeadTiming {
+        slot,
+        field: file.field.clone(),
+        default: file.default.clone(),
+        sources,
+    }
 }
 
-fn follow_ups(c: &Compiler, list: &[crate::rules::model::FollowUp], ptr: &str, out: &mut Vec<Finding>) -> Vec<(u32, String)> {
+fn follow_ups(
+    c: &Compiler,
+    list: &[crate::rules::model::FollowUp],
+    ptr: &str,
+    out: &mut Vec<Finding>,
+) -> Vec<(u32, String)> {
     let mut days = BTreeSet::new();
     for (i, f) in list.iter().enumerate() {
         if !c.templates.emails.contains_key(&f.template) {
             out.push(unknown_email(c, &f.template, format!("{ptr}/{i}/template")));
         }
         if !days.insert(f.day) {
-            out.push(Finding::error("duplicate-id", format!("{ptr}/{i}/day"), format!("day {} appears twice in this sequence", f.day)));
+            out.push(Finding::error(
+                "duplicate-id",
+                format!("{ptr}/{i}/day"),
+                format!("day {} appears twice in this sequence", f.day),
+            ));
         }
     }
     list.iter().map(|f| (f.day, f.template.clone())).collect()
 }
 
 pub fn unknown_email(c: &Compiler, name: &str, ptr: String) -> Finding {
-    Finding::error("unknown-template", ptr, format!("there is no email template `{name}`"))
-        .hint(format!("{} (an email is templates/emails/{name}.subject.hbs, .html.hbs and .txt.hbs)", suggest(name, c.templates.emails.keys().map(String::as_str), "email template")))
+    Finding::error(
+        "unknown-template",
+        ptr,
+        format!("there is no email template `{name}`"),
+    )
+    .hint(format!(
+        "{} (an email is templates/emails/{name}.subject.hbs, .html.hbs and .txt.hbs)",
+        suggest(
+            name,
+            c.templates.emails.keys().map(String::as_str),
+            "email template"
+        )
+    ))
 }
 
-pub fn databases(file: &DatabasesFile, out: &mut Vec<Finding>) -> BTreeMap<String, crate::rules::model::Database> {
+pub fn databases(
+    file: &DatabasesFile,
+    out: &mut Vec<Finding>,
+) -> BTreeMap<String, crate::rules::model::Database> {
     let mut map = BTreeMap::new();
     for (i, db) in file.databases.iter().enumerate() {
         let ptr = format!("/databases/{i}");
         if map.contains_key(&db.key) {
-            out.push(Finding::error("duplicate-id", format!("{ptr}/key"), format!("the database key `{}` is used twice", db.key)));
+            out.push(Finding::error(
+                "duplicate-id",
+                format!("{ptr}/key"),
+                format!("the database key `{}` is used twice", db.key),
+            ));
         }
-        if !db.env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') || db.env.is_empty() {
-            out.push(Finding::error("bad-env-name", format!("{ptr}/env"), format!("`{}` is not an environment variable name", db.env)).hint("write the variable's name in capitals, e.g. NOTION_CONTACTS_PROFILES_DB"));
+        if !db
+            .env
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            || db.env.is_empty()
+        {
+            out.push(
+                Finding::error(
+                    "bad-env-name",
+                    format!("{ptr}/env"),
+                    format!("`{}` is not an environment variable name", db.env),
+                )
+                .hint("write the variable's name in capitals, e.g. NOTION_CONTACTS_PROFILES_DB"),
+            );
         }
-        let titles = db.properties.values().filter(|t| **t == crate::rules::model::PropertyType::Title).count();
+        let titles = db
+            .properties
+            .values()
+            .filter(|t| **t == crate::rules::model::PropertyType::Title)
+            .count();
         if titles != 1 {
-            out.push(Finding::error("bad-database", format!("{ptr}/properties"), format!("a Notion database has exactly one title property; `{}` has {titles}", db.key)));
+            out.push(Finding::error(
+                "bad-database",
+                format!("{ptr}/properties"),
+                format!(
+                    "a Notion database has exactly one title property; `{}` has {titles}",
+                    db.key
+                ),
+            ));
         }
         for (prop, opts) in &db.options {
-            let optr = format!("{ptr}/options/{}", crate::rules::document::escape_segment(prop));
+            let optr = format!(
+                "{ptr}/options/{}",
+                crate::rules::document::escape_segment(prop)
+            );
             match db.properties.get(prop) {
                 None => out.push(Finding::error("unknown-property", optr, format!("`{prop}` is not a property of `{}`", db.key)).hint(suggest(prop, db.properties.keys().map(String::as_str), "property"))),
                 Some(t) if !t.has_options() => out.push(Finding::error("bad-database", optr, format!("`{prop}` is not a select, multi_select or status property, so it has no options"))),

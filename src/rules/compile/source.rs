@@ -20,22 +20,56 @@ pub fn declare(c: &mut Compiler, name: &str, file: &SourceFile) {
     c.produced_by.insert(name.to_string(), set);
 }
 
-pub fn compile(c: &mut Compiler, name: &str, file: &SourceFile, out: &mut Vec<Finding>) -> Option<Source> {
+pub fn compile(
+    c: &mut Compiler,
+    name: &str,
+    file: &SourceFile,
+    out: &mut Vec<Finding>,
+) -> Option<Source> {
     if !is_identifier(name) {
         out.push(Finding::error("bad-name", "", format!("`{name}` can't be a source name: the file name becomes the URL /webhooks/{name}")).hint("rename the file using letters, digits and _ only"));
     }
     check_auth(&file.auth, out);
-    let event_type = locator(file.event_type.path.as_deref(), file.event_type.header.as_deref(), file.event_type.value.as_deref(), "/event_type", true, out)?;
-    let idempotency = locator(file.idempotency.path.as_deref(), file.idempotency.header.as_deref(), None, "/idempotency", false, out)?;
+    let event_type = locator(
+        file.event_type.path.as_deref(),
+        file.event_type.header.as_deref(),
+        file.event_type.value.as_deref(),
+        "/event_type",
+        true,
+        out,
+    )?;
+    let idempotency = locator(
+        file.idempotency.path.as_deref(),
+        file.idempotency.header.as_deref(),
+        None,
+        "/idempotency",
+        false,
+        out,
+    )?;
     let mut fields = Vec::new();
     for (fname, mapping) in &file.fields {
         let ptr = format!("/fields/{}", crate::rules::document::escape_segment(fname));
         if !is_identifier(fname) {
-            out.push(Finding::error("bad-name", ptr.clone(), format!("`{fname}` can't be a field name: rules and templates refer to it by name")).hint("use letters, digits and _ only, e.g. first_name"));
+            out.push(
+                Finding::error(
+                    "bad-name",
+                    ptr.clone(),
+                    format!(
+                        "`{fname}` can't be a field name: rules and templates refer to it by name"
+                    ),
+                )
+                .hint("use letters, digits and _ only, e.g. first_name"),
+            );
         }
         let (path_text, transforms, kind, required, path_ptr) = match mapping {
             FieldMapping::Path(p) => (p.as_str(), Vec::new(), FieldType::Any, false, ptr.clone()),
-            FieldMapping::Full(spec) => (spec.path.as_str(), spec.transforms.clone(), spec.kind, spec.required, format!("{ptr}/path")),
+            FieldMapping::Full(spec) => (
+                spec.path.as_str(),
+                spec.transforms.clone(),
+                spec.kind,
+                spec.required,
+                format!("{ptr}/path"),
+            ),
         };
         let path = match JsonPath::compile(path_text) {
             Ok(p) => p,
@@ -46,7 +80,14 @@ pub fn compile(c: &mut Compiler, name: &str, file: &SourceFile, out: &mut Vec<Fi
         };
         check_transforms(&transforms, kind, &ptr, out);
         let slot = c.fields.intern(fname);
-        fields.push(FieldRule { name: fname.clone(), slot, path, transforms, kind, required });
+        fields.push(FieldRule {
+            name: fname.clone(),
+            slot,
+            path,
+            transforms,
+            kind,
+            required,
+        });
     }
     Some(Source {
         name: name.to_string(),
@@ -61,7 +102,11 @@ pub fn compile(c: &mut Compiler, name: &str, file: &SourceFile, out: &mut Vec<Fi
 }
 
 fn check_auth(auth: &Auth, out: &mut Vec<Finding>) {
-    let env_ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    let env_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
     match auth {
         Auth::None { local: false } => out.push(
             Finding::error("insecure-source", "/auth/local", "a source without authentication accepts requests from anyone")
@@ -79,10 +124,27 @@ fn check_auth(auth: &Auth, out: &mut Vec<Finding>) {
     }
 }
 
-fn locator(path: Option<&str>, header: Option<&str>, value: Option<&str>, ptr: &str, required: bool, out: &mut Vec<Finding>) -> Option<Locator> {
-    let given = [path.is_some(), header.is_some(), value.is_some()].iter().filter(|b| **b).count();
+fn locator(
+    path: Option<&str>,
+    header: Option<&str>,
+    value: Option<&str>,
+    ptr: &str,
+    required: bool,
+    out: &mut Vec<Finding>,
+) -> Option<Locator> {
+    let given = [path.is_some(), header.is_some(), value.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if given > 1 {
-        out.push(Finding::error("ambiguous", ptr, "give only one of `path`, `header` or `value`").hint("hsflow can read this from one place only"));
+        out.push(
+            Finding::error(
+                "ambiguous",
+                ptr,
+                "give only one of `path`, `header` or `value`",
+            )
+            .hint("hsflow can read this from one place only"),
+        );
         return None;
     }
     if let Some(p) = path {
@@ -101,7 +163,11 @@ fn locator(path: Option<&str>, header: Option<&str>, value: Option<&str>, ptr: &
         return Some(Locator::Value(v.to_string()));
     }
     if required {
-        out.push(Finding::error("missing-key", ptr, "say where the event type comes from").hint("add path = \"$.event_type\", header = \"X-Event\" or value = \"form_response\""));
+        out.push(
+            Finding::error("missing-key", ptr, "say where the event type comes from").hint(
+                "add path = \"$.event_type\", header = \"X-Event\" or value = \"form_response\"",
+            ),
+        );
         None
     } else {
         Some(Locator::BodyHash)
@@ -112,12 +178,26 @@ fn check_transforms(ts: &[Transform], kind: FieldType, ptr: &str, out: &mut Vec<
     for (i, t) in ts.iter().enumerate() {
         if let Transform::Split(sep) | Transform::Join(sep) = t {
             if sep.is_empty() {
-                out.push(Finding::error("bad-transform", format!("{ptr}/transforms/{i}"), "the separator is empty").hint("write the separator, e.g. { split = \",\" }"));
+                out.push(
+                    Finding::error(
+                        "bad-transform",
+                        format!("{ptr}/transforms/{i}"),
+                        "the separator is empty",
+                    )
+                    .hint("write the separator, e.g. { split = \",\" }"),
+                );
             }
         }
     }
     let ends_in_number = matches!(ts.last(), Some(Transform::ToNumber));
     if ends_in_number && !matches!(kind, FieldType::Number | FieldType::Any) {
-        out.push(Finding::error("bad-transform", format!("{ptr}/type"), "the last transform makes a number, but the field's type says otherwise").hint("set type = \"number\" or drop to_number"));
+        out.push(
+            Finding::error(
+                "bad-transform",
+                format!("{ptr}/type"),
+                "the last transform makes a number, but the field's type says otherwise",
+            )
+            .hint("set type = \"number\" or drop to_number"),
+        );
     }
 }

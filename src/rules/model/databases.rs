@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow databases", description = "The Notion databases: key, the env var holding the id, and the properties.")]
+#[schemars(
+    title = "hsflow databases",
+    description = "The Notion databases: key, the env var holding the id, and the properties."
+)]
 pub struct DatabasesFile {
     pub databases: Vec<Database>,
 }

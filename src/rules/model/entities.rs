@@ -12,7 +12,10 @@ use super::condition::ConditionSpec;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow entities", description = "Business entities and the routing rules that assign events to them.")]
+#[schemars(
+    title = "hsflow entities",
+    description = "Business entities and the routing rules that assign events to them."
+)]
 pub struct EntitiesFile {
     /// The entities, each with a stable id used in flows.
     pub entities: Vec<Entity>,

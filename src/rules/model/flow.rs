@@ -16,7 +16,10 @@ use super::condition::ConditionSpec;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow flow", description = "A flow: rules that match events and plan typed actions, and the workflows they drive.")]
+#[schemars(
+    title = "hsflow flow",
+    description = "A flow: rules that match events and plan typed actions, and the workflows they drive."
+)]
 pub struct FlowFile {
     /// Stable flow id, e.g. "contact_workflows".
     pub id: String,

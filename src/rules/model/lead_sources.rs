@@ -13,7 +13,10 @@ use super::time::Duration;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow lead sources", description = "First-response times and follow-up sequences per lead source.")]
+#[schemars(
+    title = "hsflow lead sources",
+    description = "First-response times and follow-up sequences per lead source."
+)]
 pub struct LeadSourcesFile {
     /// The normalised field naming the lead source, e.g. "lead_source".
     pub field: String,

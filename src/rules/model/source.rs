@@ -16,7 +16,10 @@ use super::time::Duration;
 /// One inbound source.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow source", description = "One inbound webhook source: authentication, body format, event type, idempotency and field mapping.")]
+#[schemars(
+    title = "hsflow source",
+    description = "One inbound webhook source: authentication, body format, event type, idempotency and field mapping."
+)]
 pub struct SourceFile {
     /// What this source is, in a sentence, for the people who edit it.
     #[serde(default)]

@@ -13,7 +13,10 @@ use super::time::Duration;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "hsflow rule tests", description = "Rule test cases: an input event and what its plan must contain.")]
+#[schemars(
+    title = "hsflow rule tests",
+    description = "Rule test cases: an input event and what its plan must contain."
+)]
 pub struct TestsFile {
     pub cases: Vec<TestCase>,
 }

@@ -74,7 +74,7 @@ impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
         for (unit, len) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-            if s != 0 && s % len == 0 {
+            if s != 0 && s.is_multiple_of(len) {
                 return write!(f, "{}{unit}", s / len);
             }
         }
@@ -187,7 +187,15 @@ mod tests {
 
     #[test]
     fn bad_durations_explain_the_format() {
-        for bad in ["2 hours", "h", "2", "-1h", "", "2x", "99999999999999999999w"] {
+        for bad in [
+            "2 hours",
+            "h",
+            "2",
+            "-1h",
+            "",
+            "2x",
+            "99999999999999999999w",
+        ] {
             let err = Duration::parse(bad).err().unwrap_or_default();
             assert!(err.contains("not a duration"), "{bad}: {err}");
         }

@@ -1,0 +1,270 @@
+//! `hsflow lint` on broken rule sets: every kind of mistake a rule author
+//! makes is reported at the right file:line:col, in words, with the right
+//! exit code. The cases live in tests/fixtures/lint/cases.toml (made by
+//! generate.py there); this file runs the real binary on each.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+struct Manifest {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    fixture: String,
+    target: String,
+    severity: String,
+    code: String,
+    message: String,
+    report_file: String,
+    line: Option<usize>,
+    col: Option<usize>,
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}
+
+/// Run lint on `root` (holding rules/ and templates/); exit code and JSON findings.
+fn lint(root: &Path) -> (i32, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(["lint", "--format", "json", "--rules"])
+        .arg(root.join("rules"))
+        .arg("--templates")
+        .arg(root.join("templates"))
+        .output()
+        .expect("run hsflow");
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "lint printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+fn run_case(name: &str) {
+    let manifest: Manifest = toml::from_str(
+        &std::fs::read_to_string(fixtures().join("cases.toml")).expect("cases.toml"),
+    )
+    .expect("parse cases.toml");
+    let case = manifest
+        .case
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name} in cases.toml"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    std::fs::copy(
+        fixtures().join(&case.fixture),
+        dir.path().join(&case.target),
+    )
+    .expect("install fixture");
+    let (code, findings) = lint(dir.path());
+
+    let expected_exit = if case.severity == "error" { 1 } else { 0 };
+    assert_eq!(
+        code, expected_exit,
+        "{name}: exit code; findings: {findings:#?}"
+    );
+    let report = dir.path().join(&case.report_file);
+    let hit = findings.iter().find(|f| {
+        f["code"] == case.code.as_str()
+            && f["severity"] == case.severity.as_str()
+            && Path::new(f["file"].as_str().unwrap_or("")) == report
+            && f["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+                .contains(&case.message)
+            || (f["code"] == case.code.as_str()
+                && f["hint"].as_str().unwrap_or("").contains(&case.message)
+                && Path::new(f["file"].as_str().unwrap_or("")) == report)
+    });
+    let Some(hit) = hit else {
+        panic!(
+            "{name}: expected {} `{}` mentioning {:?} in {}; got {findings:#?}",
+            case.severity, case.code, case.message, case.report_file
+        );
+    };
+    let (line, col) = (
+        hit["line"].as_u64().unwrap_or(0) as usize,
+        hit["col"].as_u64().unwrap_or(0) as usize,
+    );
+    assert_eq!(
+        (line, col),
+        (case.line.unwrap_or(0), case.col.unwrap_or(0)),
+        "{name}: location of {hit:#}"
+    );
+    // A broken file never hides another's problems, and nothing else is wrong in the fixture.
+    let other_errors: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["severity"] == "error" && f["code"] != case.code.as_str())
+        .collect();
+    assert!(
+        other_errors.is_empty(),
+        "{name}: unrelated errors {other_errors:#?}"
+    );
+}
+
+#[test]
+fn the_base_project_lints_clean() {
+    let (code, findings) = lint(&fixtures().join("base"));
+    assert_eq!((code, findings.len()), (0, 0), "{findings:#?}");
+}
+
+#[test]
+fn every_case_in_the_manifest_has_a_test() {
+    let manifest: Manifest = toml::from_str(
+        &std::fs::read_to_string(fixtures().join("cases.toml")).expect("cases.toml"),
+    )
+    .expect("parse");
+    let this = std::fs::read_to_string(file!()).unwrap_or_default();
+    for c in manifest.case {
+        assert!(
+            this.contains(&format!("case!({});", c.name)),
+            "add case!({}); to tests/lint.rs",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn two_broken_files_are_both_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    for (fixture, target) in [
+        ("cases/bad_duration.toml", "rules/flows/main.toml"),
+        ("cases/bad_jsonpath.toml", "rules/sources/form.toml"),
+    ] {
+        std::fs::copy(fixtures().join(fixture), dir.path().join(target)).expect("install");
+    }
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 1);
+    let codes: Vec<&str> = findings.iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(
+        codes.contains(&"bad-duration") && codes.contains(&"bad-jsonpath"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_missing_rules_directory_is_an_io_error_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 2, "{findings:#?}");
+}
+
+#[test]
+fn github_format_prints_workflow_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    std::fs::copy(
+        fixtures().join("cases/bad_duration.toml"),
+        dir.path().join("rules/flows/main.toml"),
+    )
+    .expect("install");
+    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(["lint", "--format", "github", "--rules"])
+        .arg(dir.path().join("rules"))
+        .arg("--templates")
+        .arg(dir.path().join("templates"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("::error file=")
+            && l.contains("main.toml,line=")
+            && l.contains("is not a duration")),
+        "{text}"
+    );
+}
+
+#[test]
+fn human_format_shows_the_line_and_a_caret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    std::fs::copy(
+        fixtures().join("cases/unknown_key_typo.toml"),
+        dir.path().join("rules/flows/main.toml"),
+    )
+    .expect("install");
+    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(["lint", "--rules"])
+        .arg(dir.path().join("rules"))
+        .arg("--templates")
+        .arg(dir.path().join("templates"))
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("| templat = \"welcome\"")
+            && text.contains("| ^^^^^^^")
+            && text.contains("hint: did you mean `template`?"),
+        "{text}"
+    );
+}
+
+macro_rules! case {
+    ($name:ident) => {
+        #[test]
+        fn $name() {
+            run_case(stringify!($name));
+        }
+    };
+}
+
+case!(toml_syntax_unclosed_string);
+case!(wrong_type_number_for_duration);
+case!(unknown_key_typo);
+case!(misspelt_field_in_condition);
+case!(bad_duration);
+case!(bad_expression);
+case!(unknown_template);
+case!(unknown_action_kind);
+case!(unknown_database);
+case!(unknown_notion_property);
+case!(select_value_not_an_option);
+case!(unknown_entity);
+case!(on_names_no_source);
+case!(duplicate_rule_id);
+case!(unknown_workflow_state);
+case!(condition_with_two_tests);
+case!(empty_condition);
+case!(unknown_function_in_expression);
+case!(assignment_in_expression);
+case!(bad_schedule);
+case!(on_is_not_a_list);
+case!(missing_required_key);
+case!(bad_jsonpath);
+case!(jsonpath_without_dollar);
+case!(source_without_auth_not_local);
+case!(secret_instead_of_env_name);
+case!(encoding_not_allowed);
+case!(template_does_not_parse);
+case!(template_variable_no_source_provides);
+case!(test_names_unknown_rule);
+case!(test_without_payload);
+case!(lead_source_unknown_template);
+case!(entities_unknown_fallback);
+case!(database_with_two_titles);
+case!(missing_schema_directive);
