@@ -18,7 +18,7 @@
 
 use std::cell::RefCell;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use evalexpr::{
     build_operator_tree, Context, EvalexprError, EvalexprResult, Node, Operator, Value as EV,
 };
@@ -379,21 +379,6 @@ fn text(v: &EV) -> String {
     }
 }
 
-fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(d.with_timezone(&Utc));
-    }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(d.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-}
-
 impl Context for Ctx<'_> {
     fn get_value(&self, identifier: &str) -> Option<&EV> {
         self.vars
@@ -461,8 +446,10 @@ impl Context for Ctx<'_> {
             "now" => EV::String(self.now.to_rfc3339()),
             "hours_between" | "days_between" => {
                 need(2)?;
-                let (Some(x), Some(y)) = (parse_date(&text(&arg(0))), parse_date(&text(&arg(1))))
-                else {
+                let (Some(x), Some(y)) = (
+                    super::dates::parse(&text(&arg(0))),
+                    super::dates::parse(&text(&arg(1))),
+                ) else {
                     return Err(EvalexprError::CustomMessage(format!(
                         "{identifier} needs two dates (RFC 3339 or YYYY-MM-DD), got {} and {}",
                         arg(0),

@@ -3,7 +3,13 @@
 //! Everything here is a pure function of (rule set, event, time): no I/O, no
 //! clock reads, so `hsflow simulate` and the server plan identically.
 
+pub mod action;
 pub mod condition;
+pub mod dates;
+pub mod event;
 pub mod expr;
 pub mod fields;
+pub mod index;
+pub mod notion;
 pub mod path;
+pub mod plan;

@@ -21,6 +21,7 @@ use super::model::{DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, Sourc
 use super::ruleset::{FlowInfo, Routing, RuleSet, TestFile};
 use super::schema;
 use super::templates::Templates;
+use crate::engine::index::RuleIndex;
 
 /// The outcome of a load: the rule set when there were no errors, and every finding.
 pub struct Loaded {
@@ -305,8 +306,12 @@ fn build(
             cases: t.value.cases.clone(),
         });
     }
+    let index = RuleIndex::build(sources.keys().map(String::as_str), &rules, false);
+    let cancel_index = RuleIndex::build(sources.keys().map(String::as_str), &rules, true);
     RuleSet {
         version,
+        index,
+        cancel_index,
         rules_dir: rules_dir.to_path_buf(),
         templates_dir: templates_dir.to_path_buf(),
         fields: std::mem::take(&mut c.fields),

@@ -20,6 +20,7 @@ use super::model::{
 use super::templates::{Templates, Text};
 use crate::engine::condition::Condition;
 use crate::engine::fields::FieldTable;
+use crate::engine::index::RuleIndex;
 use crate::engine::path::JsonPath;
 
 #[derive(Debug)]
@@ -36,6 +37,10 @@ pub struct RuleSet {
     pub workflows: BTreeMap<String, WorkflowDef>,
     pub flows: Vec<FlowInfo>,
     pub rules: Vec<Rule>,
+    /// Rules by (source, event type) of their `on`.
+    pub index: RuleIndex,
+    /// Rules by (source, event type) of their `cancel_on`.
+    pub cancel_index: RuleIndex,
     pub templates: Templates,
     pub tests: Vec<TestFile>,
     /// Every file the set was built from, relative to its directory.

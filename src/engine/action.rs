@@ -1,0 +1,379 @@
+//! Planned actions: what a fired rule will do, fully resolved.
+//!
+//! Each planned action is an enum variant with typed fields, already rendered
+//! (subject, bodies, titles, Notion properties) unless planning was asked not
+//! to render. Scheduling is resolved to `delay_s` and an absolute `run_at`. An
+//! action whose text can't be rendered (a missing variable) stays in the plan
+//! with `error` set: it is reported and never sent.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::notion::property_value;
+use crate::rules::model::{HttpMethod, NotionOperation, Priority, RelativeTime};
+use crate::rules::ruleset::{ActionKind, JsonTemplate, NotifyBody, RuleSet};
+use crate::rules::templates::Text;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlannedAction {
+    /// Stable within the event: "<rule>/<action id>".
+    pub id: String,
+    pub rule: String,
+    pub flow: String,
+    /// The entity's name, e.g. "The 7 Space".
+    pub entity: Option<String>,
+    #[serde(skip)]
+    pub entity_id: Option<String>,
+    pub delay_s: i64,
+    pub run_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub payload: Payload,
+    /// Set when the action can't be carried out (a render failure); it is never sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Payload {
+    Email {
+        to: String,
+        template: String,
+        subject: String,
+        text: String,
+        html: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    Task {
+        title: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        assignee: String,
+        priority: Priority,
+        due_at: DateTime<Utc>,
+    },
+    Notify {
+        channel: String,
+        text: String,
+        urgent: bool,
+    },
+    Notion {
+        database: String,
+        operation: NotionOperation,
+        /// The property and value that find the page (upsert, update).
+        #[serde(rename = "match")]
+        match_on: Option<MatchOn>,
+        /// The `properties` object of the Notion API request.
+        properties: Map<String, Value>,
+    },
+    Webhook {
+        url: String,
+        method: HttpMethod,
+        headers: BTreeMap<String, String>,
+        body: Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sign_secret_env: Option<String>,
+    },
+    Workflow {
+        workflow: String,
+        /// The state it must be in to move (null: any).
+        from_state: Option<String>,
+        from_states: Vec<String>,
+        to_state: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MatchOn {
+    pub property: String,
+    pub value: Value,
+}
+
+impl Payload {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Email { .. } => "email",
+            Payload::Task { .. } => "task",
+            Payload::Notify { .. } => "notify",
+            Payload::Notion { .. } => "notion",
+            Payload::Webhook { .. } => "webhook",
+            Payload::Workflow { .. } => "workflow",
+        }
+    }
+}
+
+/// What building actions for one event needs.
+pub struct Ctx<'a> {
+    pub rules: &'a RuleSet,
+    pub received_at: DateTime<Utc>,
+    /// Template data: the fields, `event`, `now` (and `entity`, set per action).
+    pub data: Value,
+    pub render: bool,
+}
+
+/// Collects render failures of one action.
+pub struct Renderer<'a, 'b> {
+    ctx: &'a Ctx<'b>,
+    data: &'a Value,
+    pub error: Option<String>,
+}
+
+impl<'a, 'b> Renderer<'a, 'b> {
+    pub fn new(ctx: &'a Ctx<'b>, data: &'a Value) -> Self {
+        Renderer {
+            ctx,
+            data,
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, e: String) -> String {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        String::new()
+    }
+
+    pub fn text(&mut self, t: &Text) -> String {
+        if !self.ctx.render {
+            return t.source().to_string();
+        }
+        self.ctx
+            .rules
+            .templates
+            .render_text(t, self.data)
+            .unwrap_or_else(|e| self.fail(e))
+    }
+
+    pub fn email(&mut self, name: &str, part: &str) -> String {
+        if !self.ctx.render {
+            return String::new();
+        }
+        self.ctx
+            .rules
+            .templates
+            .render_email(name, part, self.data)
+            .unwrap_or_else(|e| self.fail(e))
+    }
+
+    pub fn notification(&mut self, name: &str) -> String {
+        if !self.ctx.render {
+            return String::new();
+        }
+        self.ctx
+            .rules
+            .templates
+            .render_notification(name, self.data)
+            .unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// A JSON template: `"{{field}}"` alone passes the field's value through with its type.
+    pub fn json(&mut self, t: &JsonTemplate) -> Value {
+        match t {
+            JsonTemplate::Text(text) => match text.sole_variable() {
+                Some(var) => lookup(self.data, var).cloned().unwrap_or(Value::Null),
+                None => Value::String(self.text(text)),
+            },
+            JsonTemplate::Array(a) => Value::Array(a.iter().map(|x| self.json(x)).collect()),
+            JsonTemplate::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), self.json(x))).collect())
+            }
+            JsonTemplate::Literal(v) => v.clone(),
+        }
+    }
+}
+
+fn lookup<'v>(data: &'v Value, dotted: &str) -> Option<&'v Value> {
+    dotted.split('.').try_fold(data, |v, k| v.get(k))
+}
+
+/// When an action runs: `delay` after the event, or relative to a date field.
+/// A time already past runs at once (with a note); a missing date is an error.
+pub fn schedule(
+    delay_s: u64,
+    at: Option<&RelativeTime>,
+    ctx: &Ctx<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(i64, DateTime<Utc>), String> {
+    let received = ctx.received_at;
+    let Some(at) = at else {
+        let d = i64::try_from(delay_s).unwrap_or(i64::MAX);
+        return Ok((d, received + Duration::seconds(d)));
+    };
+    let field = lookup(&ctx.data, &at.field).ok_or_else(|| {
+        format!(
+            "can't schedule \"{}\": the event has no `{}`",
+            at.text, at.field
+        )
+    })?;
+    let date = field
+        .as_str()
+        .and_then(super::dates::parse)
+        .ok_or_else(|| {
+            format!(
+                "can't schedule \"{}\": `{}` is {field}, not a date",
+                at.text, at.field
+            )
+        })?;
+    let when = date + Duration::seconds(at.offset_s);
+    if when < received {
+        notes.push(format!(
+            "\"{}\" ({when}) is already past, so it runs at once",
+            at.text
+        ));
+        return Ok((0, received));
+    }
+    Ok(((when - received).num_seconds(), when))
+}
+
+/// Build the payload of one compiled action (not `follow_up`: the planner expands that).
+pub fn payload(
+    kind: &ActionKind,
+    r: &mut Renderer<'_, '_>,
+    entity: Option<&crate::rules::ruleset::EntityInfo>,
+    run_at: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Option<Payload> {
+    Some(match kind {
+        ActionKind::Email { template, to } => Payload::Email {
+            to: r.text(to),
+            template: template.clone(),
+            subject: r.email(template, "subject").trim().to_string(),
+            text: r.email(template, "txt"),
+            html: r.email(template, "html"),
+            from: entity.and_then(|e| e.from_email.clone()),
+            reply_to: entity.and_then(|e| e.reply_to.clone()),
+        },
+        ActionKind::Notify {
+            channel,
+            body,
+            urgent,
+        } => Payload::Notify {
+            channel: channel.clone(),
+            text: match body {
+                NotifyBody::Template(t) => r.notification(t).trim_end().to_string(),
+                NotifyBody::Text(t) => r.text(t),
+            },
+            urgent: *urgent,
+        },
+        ActionKind::Task {
+            title,
+            description,
+            assignee,
+            priority,
+            due_s,
+            due_at,
+        } => {
+            let due = match (due_s, due_at) {
+                (Some(s), _) => {
+                    run_at + Duration::seconds(i64::try_from(*s).unwrap_or(i64::MAX / 2))
+                }
+                (None, Some(at)) => match schedule(0, Some(at), r.ctx, notes) {
+                    Ok((_, when)) => when.max(run_at),
+                    Err(e) => {
+                        r.fail(e);
+                        run_at
+                    }
+                },
+                (None, None) => run_at,
+            };
+            Payload::Task {
+                title: r.text(title),
+                description: description.as_ref().map(|d| r.text(d)),
+                assignee: r.text(assignee),
+                priority: *priority,
+                due_at: due,
+            }
+        }
+        ActionKind::Notion {
+            database,
+            operation,
+            match_on,
+            properties,
+        } => {
+            let mut props = Map::new();
+            let mut match_value = None;
+            for p in properties {
+                let value = r.json(&p.value);
+                if match_on.as_deref() == Some(p.name.as_str()) {
+                    match_value = Some(value.clone());
+                }
+                // A passed-through field the event lacks is left out rather than blanked.
+                if value.is_null()
+                    && matches!(p.value, JsonTemplate::Text(ref t) if t.sole_variable().is_some())
+                {
+                    notes.push(format!(
+                        "`{}` is not set: the event has no value for it",
+                        p.name
+                    ));
+                    continue;
+                }
+                match property_value(p.kind, &value, &p.name, notes) {
+                    Ok(v) => {
+                        props.insert(p.name.clone(), v);
+                    }
+                    Err(e) => {
+                        r.fail(e);
+                    }
+                }
+            }
+            let match_on = match_on.as_ref().map(|m| MatchOn {
+                property: m.clone(),
+                value: match_value.unwrap_or(Value::Null),
+            });
+            if let Some(MatchOn {
+                property,
+                value: Value::Null,
+            }) = &match_on
+            {
+                r.fail(format!(
+                    "the page can't be found: the event has no value for `{property}`"
+                ));
+            }
+            Payload::Notion {
+                database: database.clone(),
+                operation: *operation,
+                match_on,
+                properties: props,
+            }
+        }
+        ActionKind::Webhook {
+            url,
+            method,
+            headers,
+            body,
+            sign_secret_env,
+        } => Payload::Webhook {
+            url: r.text(url),
+            method: *method,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.clone(), r.text(v)))
+                .collect(),
+            body: match body {
+                Some(b) => r.json(b),
+                None => r.data.get("fields").cloned().unwrap_or(Value::Null),
+            },
+            sign_secret_env: sign_secret_env.clone(),
+        },
+        ActionKind::Workflow { workflow, to, from } => Payload::Workflow {
+            workflow: workflow.clone(),
+            from_state: if from.len() == 1 {
+                from.first().cloned()
+            } else {
+                None
+            },
+            from_states: from.clone(),
+            to_state: to.clone(),
+        },
+        ActionKind::FollowUp { .. } => return None,
+    })
+}

@@ -1,0 +1,363 @@
+//! The planner: (rule set, event) -> plan of typed actions, with its reasons.
+//!
+//! Pure: no I/O and no clock (the event's `received_at` is "now"), so the
+//! CLI's `simulate`, the rule tests and the server all plan identically.
+
+use chrono::Duration;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::action::{payload, schedule, Ctx, Payload, PlannedAction, Renderer};
+use super::condition::Verdict;
+use super::event::{Event, EventView};
+use crate::rules::model::Priority;
+use crate::rules::ruleset::{ActionKind, EntityInfo, LeadOverride, LeadSourceRule, Rule, RuleSet};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub event: EventView,
+    /// Entity names, in routing order.
+    pub entities: Vec<String>,
+    pub rules: Vec<RuleTrace>,
+    pub actions: Vec<PlannedAction>,
+    /// Pending actions this event cancels (a reply, a booking...).
+    pub cancels: Vec<Cancellation>,
+    pub ruleset_version: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleTrace {
+    pub id: String,
+    pub flow: String,
+    pub matched: bool,
+    pub conditions: Vec<Verdict>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Cancellation {
+    pub rule: String,
+    pub flow: String,
+    /// The contact whose pending actions of that rule are cancelled.
+    pub contact: Value,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Render templates (off for the fastest path; the server renders at run time too).
+    pub render: bool,
+    /// Record every condition's verdict and values.
+    pub explain: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            render: true,
+            explain: true,
+        }
+    }
+}
+
+/// The ids of the rules an event matches: the hot path, no trace, no plan.
+pub fn matching_rules(rs: &RuleSet, ev: &Event) -> Vec<usize> {
+    rs.index
+        .candidates(&ev.source, &ev.event_type)
+        .into_iter()
+        .filter(|&i| {
+            rs.rules[i]
+                .when
+                .eval(&ev.fields, &ev.payload, ev.received_at)
+        })
+        .collect()
+}
+
+/// Entity ids the event belongs to: routes, then explicit ones, else the fallback.
+pub fn route(rs: &RuleSet, ev: &Event, notes: &mut Vec<String>) -> Vec<String> {
+    let r = &rs.entities;
+    let mut out: Vec<String> = Vec::new();
+    for (entity, cond) in &r.routes {
+        if !out.contains(entity) && cond.eval(&ev.fields, &ev.payload, ev.received_at) {
+            out.push(entity.clone());
+        }
+    }
+    if let Some(slot) = r.explicit_slot {
+        let named: Vec<String> = match ev.fields.get(slot) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => vec![],
+        };
+        for n in named {
+            let found = r
+                .entities
+                .iter()
+                .find(|e| e.id.eq_ignore_ascii_case(&n) || e.name.eq_ignore_ascii_case(&n));
+            match found {
+                Some(e) if !out.contains(&e.id) => out.push(e.id.clone()),
+                Some(_) => {}
+                None => notes.push(format!("the event names the entity \"{n}\", which entities.toml doesn't have; it was ignored")),
+            }
+        }
+    }
+    if out.is_empty() {
+        if let Some(f) = &r.fallback {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
+/// The lead source of an event, and the override that applies, if any.
+pub fn lead_source<'a>(
+    rs: &'a RuleSet,
+    ev: &Event,
+) -> Option<(&'a LeadSourceRule, Option<&'a LeadOverride>)> {
+    let l = rs.lead_sources.as_ref()?;
+    let value = ev.fields.get(l.slot).and_then(Value::as_str);
+    let ls = value
+        .and_then(|v| {
+            l.sources
+                .iter()
+                .find(|s| s.values.iter().any(|x| x.eq_ignore_ascii_case(v)))
+        })
+        .or_else(|| {
+            l.default
+                .as_ref()
+                .and_then(|d| l.sources.iter().find(|s| &s.id == d))
+        })?;
+    let ov = ls
+        .overrides
+        .iter()
+        .find(|o| o.when.eval(&ev.fields, &ev.payload, ev.received_at));
+    Some((ls, ov))
+}
+
+/// Plan everything an event causes.
+pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
+    let mut notes = Vec::new();
+    let fields = rs.fields.to_object(&ev.fields);
+    let entity_ids = route(rs, ev, &mut notes);
+    let mut data = Map::new();
+    for (k, v) in &fields {
+        data.insert(k.clone(), v.clone());
+    }
+    data.insert("fields".into(), Value::Object(fields.clone()));
+    data.insert("event".into(), json!({"source": ev.source, "type": ev.event_type, "id": ev.id, "received_at": ev.received_at.to_rfc3339()}));
+    data.insert("now".into(), Value::String(ev.received_at.to_rfc3339()));
+    let ctx = Ctx {
+        rules: rs,
+        received_at: ev.received_at,
+        data: Value::Object(data),
+        render: opts.render,
+    };
+
+    let mut traces = Vec::new();
+    let mut actions = Vec::new();
+    for i in rs.index.candidates(&ev.source, &ev.event_type) {
+        let rule = &rs.rules[i];
+        let matched = if opts.explain {
+            let mut conditions = Vec::new();
+            let m = rule
+                .when
+                .explain(&ev.fields, &ev.payload, ev.received_at, &mut conditions);
+            traces.push(RuleTrace {
+                id: rule.id.clone(),
+                flow: rule.flow.clone(),
+                matched: m,
+                conditions,
+            });
+            m
+        } else {
+            rule.when.eval(&ev.fields, &ev.payload, ev.received_at)
+        };
+        if matched {
+            plan_rule(rs, rule, ev, &ctx, &entity_ids, &mut actions);
+        }
+    }
+    let mut cancels = Vec::new();
+    for i in rs.cancel_index.candidates(&ev.source, &ev.event_type) {
+        let rule = &rs.rules[i];
+        if rule
+            .cancel_when
+            .eval(&ev.fields, &ev.payload, ev.received_at)
+        {
+            match ev.fields.get(rule.contact_slot) {
+                Some(contact) => cancels.push(Cancellation { rule: rule.id.clone(), flow: rule.flow.clone(), contact: contact.clone() }),
+                None => notes.push(format!("this event would cancel `{}`'s pending actions, but it has no `{}` to say whose", rule.id, rs.fields.name(rule.contact_slot))),
+            }
+        }
+    }
+    let entities = entity_ids
+        .iter()
+        .filter_map(|id| rs.entity(id))
+        .map(|e| e.name.clone())
+        .collect();
+    Plan {
+        event: EventView {
+            id: ev.id.clone(),
+            source: ev.source.clone(),
+            event_type: ev.event_type.clone(),
+            received_at: ev.received_at,
+            fields,
+        },
+        entities,
+        rules: traces,
+        actions,
+        cancels,
+        ruleset_version: rs.version.clone(),
+        notes,
+    }
+}
+
+fn entity_data(e: Option<&EntityInfo>) -> Value {
+    match e {
+        Some(e) => {
+            json!({"id": e.id, "name": e.name, "from_email": e.from_email, "reply_to": e.reply_to, "vars": e.vars})
+        }
+        None => Value::Null,
+    }
+}
+
+fn plan_rule(
+    rs: &RuleSet,
+    rule: &Rule,
+    ev: &Event,
+    ctx: &Ctx<'_>,
+    entity_ids: &[String],
+    out: &mut Vec<PlannedAction>,
+) {
+    for a in &rule.actions {
+        let entity_id = a
+            .entity
+            .clone()
+            .or_else(|| rule.entity.clone())
+            .or_else(|| entity_ids.first().cloned());
+        let entity = entity_id.as_deref().and_then(|id| rs.entity(id));
+        let mut data = ctx.data.clone();
+        if let Value::Object(m) = &mut data {
+            m.insert("entity".into(), entity_data(entity));
+        }
+        let mut notes = Vec::new();
+        let (delay_s, run_at, mut error) = match schedule(a.delay_s, a.at.as_ref(), ctx, &mut notes)
+        {
+            Ok((d, t)) => (d, t, None),
+            Err(e) => (0, ctx.received_at, Some(e)),
+        };
+        if let ActionKind::FollowUp { assignee } = &a.kind {
+            follow_up(rs, rule, ev, ctx, &data, entity, assignee.as_deref(), out);
+            continue;
+        }
+        let mut r = Renderer::new(ctx, &data);
+        let Some(p) = payload(&a.kind, &mut r, entity, run_at, &mut notes) else {
+            continue;
+        };
+        error = error.or(r.error);
+        out.push(PlannedAction {
+            id: format!("{}/{}", rule.id, a.id),
+            rule: rule.id.clone(),
+            flow: rule.flow.clone(),
+            entity: entity.map(|e| e.name.clone()),
+            entity_id: entity_id.clone(),
+            delay_s,
+            run_at,
+            payload: p,
+            error,
+            notes,
+        });
+    }
+}
+
+/// A `follow_up` action: the first-response task and the follow-up emails of the lead source.
+#[allow(clippy::too_many_arguments)]
+fn follow_up(
+    rs: &RuleSet,
+    rule: &Rule,
+    ev: &Event,
+    ctx: &Ctx<'_>,
+    data: &Value,
+    entity: Option<&EntityInfo>,
+    assignee: Option<&str>,
+    out: &mut Vec<PlannedAction>,
+) {
+    let Some((ls, ov)) = lead_source(rs, ev) else {
+        return;
+    };
+    let first_response = ov
+        .map(|o| o.first_response_s)
+        .unwrap_or(ls.first_response_s);
+    let sequence = ov
+        .and_then(|o| o.follow_ups.as_ref())
+        .unwrap_or(&ls.follow_ups);
+    let who = data
+        .get("first_name")
+        .and_then(Value::as_str)
+        .or_else(|| data.get("email").and_then(Value::as_str))
+        .unwrap_or("the new contact");
+    let kind = ov
+        .map(|o| o.id.replace('_', " "))
+        .unwrap_or_else(|| format!("{} lead", ls.id));
+    let base = |id: String, delay: i64, payload: Payload, error: Option<String>| PlannedAction {
+        id: format!("{}/{id}", rule.id),
+        rule: rule.id.clone(),
+        flow: rule.flow.clone(),
+        entity: entity.map(|e| e.name.clone()),
+        entity_id: entity.map(|e| e.id.clone()),
+        delay_s: delay,
+        run_at: ev.received_at + Duration::seconds(delay),
+        payload,
+        error,
+        notes: vec![],
+    };
+    let due = ev.received_at + Duration::seconds(i64::try_from(first_response).unwrap_or(0));
+    out.push(base(
+        "first_response".into(),
+        0,
+        Payload::Task {
+            title: format!("First response to {who} ({kind})"),
+            description: None,
+            assignee: assignee
+                .map(str::to_string)
+                .or_else(|| ls.assignee.clone())
+                .unwrap_or_else(|| "Lead response team".into()),
+            priority: if ov.is_some() {
+                Priority::Urgent
+            } else {
+                Priority::High
+            },
+            due_at: due,
+        },
+        None,
+    ));
+    let to = data
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    for (day, template) in sequence {
+        let mut r = Renderer::new(ctx, data);
+        let p = Payload::Email {
+            to: to.clone(),
+            template: template.clone(),
+            subject: r.email(template, "subject").trim().to_string(),
+            text: r.email(template, "txt"),
+            html: r.email(template, "html"),
+            from: entity.and_then(|e| e.from_email.clone()),
+            reply_to: entity.and_then(|e| e.reply_to.clone()),
+        };
+        let error = if to.is_empty() {
+            Some("the follow-up has no recipient: the event has no email".to_string())
+        } else {
+            r.error
+        };
+        out.push(base(
+            format!("follow_up_day_{day}"),
+            i64::from(*day) * 86_400,
+            p,
+            error,
+        ));
+    }
+}

@@ -1,0 +1,5 @@
+//! Inbound sources: authenticate a webhook, then normalise it into an event.
+
+pub mod auth;
+pub mod normalise;
+pub mod transform;
