@@ -5,7 +5,10 @@
 //! (usage, I/O).
 
 mod lint;
+mod render;
 mod schema;
+mod simulate;
+mod test;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +54,16 @@ enum Command {
         format: LintFormat,
     },
     /// Write the JSON Schemas of every rule file kind.
+    /// Show what a webhook would do: the rules it meets, why they fire or not, the actions. No side effects.
+    Simulate(simulate::Args),
+    /// Run the rule test cases in rules/tests/.
+    Test {
+        #[command(flatten)]
+        dirs: RuleDirs,
+        /// Only cases whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
     Schema {
         /// Where to write them.
         #[arg(long, default_value = "schemas")]
@@ -61,10 +74,27 @@ enum Command {
     },
 }
 
+/// Load the rule set, or print why it can't be loaded (as lint would) and give up.
+pub fn load_or_report(dirs: &RuleDirs) -> Option<crate::rules::RuleSet> {
+    let loaded = crate::rules::load(&dirs.rules, &dirs.templates);
+    if loaded.ruleset.is_none() {
+        for d in loaded.errors() {
+            eprintln!("{}", d.render_human());
+        }
+        eprintln!(
+            "hsflow: the rules have {} errors; `hsflow lint` shows them all",
+            loaded.error_count()
+        );
+    }
+    loaded.ruleset
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint { dirs, format } => lint::run(&dirs, format),
         Command::Schema { out, check } => schema::run(&out, check),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }
 }

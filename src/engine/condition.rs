@@ -486,13 +486,13 @@ impl Condition {
                 let verdict = t.check(v);
                 let mut values = Map::new();
                 values.insert(t.field.clone(), v.cloned().unwrap_or(Value::Null));
-                let notes = if verdict.is_none() {
-                    vec![format!(
+                let notes = match (v, verdict) {
+                    (None, None) => vec![format!(
                         "`{}` is missing from the event, so this test is false",
                         t.field
-                    )]
-                } else {
-                    vec![]
+                    )],
+                    (None, Some(_)) => vec![format!("`{}` is missing from the event", t.field)],
+                    _ => vec![],
                 };
                 let result = verdict.unwrap_or(false);
                 out.push(Verdict {

@@ -13,3 +13,4 @@ pub mod index;
 pub mod notion;
 pub mod path;
 pub mod plan;
+pub mod rule_tests;

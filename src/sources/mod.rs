@@ -1,5 +1,6 @@
 //! Inbound sources: authenticate a webhook, then normalise it into an event.
 
 pub mod auth;
+pub mod intake;
 pub mod normalise;
 pub mod transform;

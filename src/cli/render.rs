@@ -1,0 +1,182 @@
+//! Plans explained for a person: which rules fired and why, which did not and
+//! why not, and every action with its timing and rendered text.
+
+use std::fmt::Write as _;
+
+use crate::engine::action::{Payload, PlannedAction};
+use crate::engine::plan::Plan;
+
+/// "+0m", "+2h", "+1d 6h", "+1w".
+pub fn delay(secs: i64) -> String {
+    if secs <= 0 {
+        return "now".into();
+    }
+    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
+    match (d, h, m) {
+        (0, 0, m) => format!("+{m}m"),
+        (0, h, 0) => format!("+{h}h"),
+        (0, h, m) => format!("+{h}h{m}m"),
+        (d, 0, 0) if d % 7 == 0 => format!("+{}w", d / 7),
+        (d, 0, 0) => format!("+{d}d"),
+        (d, h, _) => format!("+{d}d{h}h"),
+    }
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| format!("{by}{l}\n"))
+        .collect()
+}
+
+pub fn plan_human(p: &Plan) -> String {
+    let mut o = String::new();
+    let e = &p.event;
+    let _ = writeln!(
+        o,
+        "Event {}:{} (id {}) at {}",
+        e.source,
+        e.event_type,
+        e.id,
+        e.received_at.to_rfc3339()
+    );
+    for (k, v) in &e.fields {
+        let _ = writeln!(o, "  {k} = {v}");
+    }
+    let _ = writeln!(
+        o,
+        "\nEntities: {}",
+        if p.entities.is_empty() {
+            "none".into()
+        } else {
+            p.entities.join(", ")
+        }
+    );
+    let _ = writeln!(o, "\nRules considered ({}):", p.rules.len());
+    if p.rules.is_empty() {
+        let _ = writeln!(
+            o,
+            "  none: no rule listens to {}:{}",
+            e.source, e.event_type
+        );
+    }
+    for r in &p.rules {
+        let _ = writeln!(
+            o,
+            "  [{}] {} ({})",
+            if r.matched { "fired" } else { "no" },
+            r.id,
+            r.flow
+        );
+        for c in &r.conditions {
+            let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let _ = writeln!(
+                o,
+                "      {} {}   ({})",
+                if c.result { "yes" } else { "NO " },
+                c.expr,
+                values.join(", ")
+            );
+            for n in &c.notes {
+                let _ = writeln!(o, "          note: {n}");
+            }
+        }
+        if r.conditions.is_empty() {
+            let _ = writeln!(o, "      (no conditions: fires on every such event)");
+        }
+    }
+    let _ = writeln!(o, "\nActions ({}):", p.actions.len());
+    for a in &p.actions {
+        action_human(&mut o, a);
+    }
+    if !p.cancels.is_empty() {
+        let _ = writeln!(o, "\nCancels pending actions of:");
+        for c in &p.cancels {
+            let _ = writeln!(o, "  {} ({}) for {}", c.rule, c.flow, c.contact);
+        }
+    }
+    for n in &p.notes {
+        let _ = writeln!(o, "\nnote: {n}");
+    }
+    let _ = writeln!(
+        o,
+        "\nrules version {}",
+        &p.ruleset_version[..12.min(p.ruleset_version.len())]
+    );
+    o
+}
+
+fn action_human(o: &mut String, a: &PlannedAction) {
+    let who = a.entity.as_deref().unwrap_or("-");
+    let head = match &a.payload {
+        Payload::Email { to, template, .. } => format!("email to {to} (template {template})"),
+        Payload::Task {
+            title,
+            assignee,
+            priority,
+            due_at,
+            ..
+        } => format!(
+            "task for {assignee}, {priority:?} priority, due {}: {title}",
+            due_at.to_rfc3339()
+        ),
+        Payload::Notify {
+            channel, urgent, ..
+        } => format!("notify {channel}{}", if *urgent { " (urgent)" } else { "" }),
+        Payload::Notion {
+            database,
+            operation,
+            match_on,
+            ..
+        } => format!(
+            "notion {operation:?} in {database}{}",
+            match_on
+                .as_ref()
+                .map(|m| format!(" matching {} = {}", m.property, m.value))
+                .unwrap_or_default()
+        ),
+        Payload::Webhook { url, method, .. } => format!("webhook {method:?} {url}"),
+        Payload::Workflow {
+            workflow,
+            to_state,
+            from_states,
+            ..
+        } => format!(
+            "workflow {workflow} -> {to_state}{}",
+            if from_states.is_empty() {
+                String::new()
+            } else {
+                format!(" (from {})", from_states.join(" or "))
+            }
+        ),
+    };
+    let _ = writeln!(
+        o,
+        "  {:>7}  {head}   [{who}; rule {}]",
+        delay(a.delay_s),
+        a.rule
+    );
+    if let Some(err) = &a.error {
+        let _ = writeln!(o, "           NOT SENT: {err}");
+    }
+    match &a.payload {
+        Payload::Email { subject, text, .. } if a.error.is_none() => {
+            let _ = writeln!(o, "           Subject: {subject}");
+            o.push_str(&indent(text, "           | "));
+        }
+        Payload::Notify { text, .. } if a.error.is_none() => {
+            o.push_str(&indent(text, "           | "))
+        }
+        Payload::Notion { properties, .. } => {
+            let _ = writeln!(
+                o,
+                "           properties: {}",
+                serde_json::Value::Object(properties.clone())
+            );
+        }
+        _ => {}
+    }
+    for n in &a.notes {
+        let _ = writeln!(o, "           note: {n}");
+    }
+}
