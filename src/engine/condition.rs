@@ -516,6 +516,16 @@ impl Condition {
         }
     }
 
+    /// Does any part of this condition read the raw payload?
+    pub fn reads_payload(&self) -> bool {
+        match self {
+            Condition::All(c) | Condition::Any(c) => c.iter().any(Condition::reads_payload),
+            Condition::Not(c) => c.reads_payload(),
+            Condition::Test(t) => matches!(t.target, Target::Payload(_)),
+            Condition::Expr(e) => e.reads_payload(),
+        }
+    }
+
     /// Leaf field tests of the form `field equals "X"` at the top of an `all`, for indexing.
     pub fn top_level_equalities(&self) -> Vec<(usize, &str)> {
         let Condition::All(items) = self else {

@@ -169,6 +169,12 @@ impl Expr {
         ))
     }
 
+    pub fn reads_payload(&self) -> bool {
+        self.vars
+            .iter()
+            .any(|v| matches!(v.source, VarSource::Payload(_)))
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }

@@ -60,17 +60,24 @@ impl Default for Options {
     }
 }
 
-/// The ids of the rules an event matches: the hot path, no trace, no plan.
+/// The positions of the rules an event matches: the hot path, no trace, no plan.
 pub fn matching_rules(rs: &RuleSet, ev: &Event) -> Vec<usize> {
-    rs.index
-        .candidates(&ev.source, &ev.event_type)
-        .into_iter()
-        .filter(|&i| {
-            rs.rules[i]
-                .when
-                .eval(&ev.fields, &ev.payload, ev.received_at)
-        })
-        .collect()
+    let mut out = Vec::new();
+    matching_rules_into(rs, ev, &mut out);
+    out
+}
+
+/// [`matching_rules`] into a buffer the caller reuses across events.
+pub fn matching_rules_into(rs: &RuleSet, ev: &Event, out: &mut Vec<usize>) {
+    out.clear();
+    for &i in rs.index.candidates(&ev.source, &ev.event_type).iter() {
+        if rs.rules[i]
+            .when
+            .eval(&ev.fields, &ev.payload, ev.received_at)
+        {
+            out.push(i);
+        }
+    }
 }
 
 /// Entity ids the event belongs to: routes, then explicit ones, else the fallback.
@@ -157,7 +164,7 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
 
     let mut traces = Vec::new();
     let mut actions = Vec::new();
-    for i in rs.index.candidates(&ev.source, &ev.event_type) {
+    for &i in rs.index.candidates(&ev.source, &ev.event_type).iter() {
         let rule = &rs.rules[i];
         let matched = if opts.explain {
             let mut conditions = Vec::new();
@@ -179,7 +186,11 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
         }
     }
     let mut cancels = Vec::new();
-    for i in rs.cancel_index.candidates(&ev.source, &ev.event_type) {
+    for &i in rs
+        .cancel_index
+        .candidates(&ev.source, &ev.event_type)
+        .iter()
+    {
         let rule = &rs.rules[i];
         if rule
             .cancel_when

@@ -308,8 +308,10 @@ fn build(
     }
     let index = RuleIndex::build(sources.keys().map(String::as_str), &rules, false);
     let cancel_index = RuleIndex::build(sources.keys().map(String::as_str), &rules, true);
+    let reads_payload = c.reads_payload;
     RuleSet {
         version,
+        reads_payload,
         index,
         cancel_index,
         rules_dir: rules_dir.to_path_buf(),

@@ -39,6 +39,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Rules by (source, event type) of their `on`.
     pub index: RuleIndex,
+    /// Whether any condition reads `payload.*`: if none does, events need not keep the parsed body.
+    pub reads_payload: bool,
     /// Rules by (source, event type) of their `cancel_on`.
     pub cancel_index: RuleIndex,
     pub templates: Templates,

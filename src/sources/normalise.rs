@@ -170,6 +170,12 @@ pub fn normalise(
             None => {}
         }
     }
+    // Keep the parsed body only when some rule reads it (the store keeps the raw bytes).
+    let payload = if rules.reads_payload {
+        payload
+    } else {
+        Value::Null
+    };
     Ok(Event {
         source: source.name.clone(),
         event_type,

@@ -36,6 +36,8 @@ pub struct Compiler {
     pub diagnostics: Vec<Diagnostic>,
     /// Sources whose files failed to load: what they produce is unknown.
     pub broken_sources: BTreeSet<String>,
+    /// Some condition reads the raw payload (`payload.<path>`).
+    pub reads_payload: bool,
 }
 
 impl Compiler {
@@ -51,6 +53,7 @@ impl Compiler {
             templates,
             diagnostics: Vec::new(),
             broken_sources: BTreeSet::new(),
+            reads_payload: false,
         }
     }
 
@@ -82,7 +85,9 @@ impl Compiler {
             produced: &is_produced,
             produced_names: &names,
         };
-        compile_all(specs, pointer, &mut env, out)
+        let c = compile_all(specs, pointer, &mut env, out);
+        self.reads_payload |= c.reads_payload();
+        c
     }
 
     /// Compile a text that may hold `{{variables}}`.
