@@ -71,7 +71,12 @@ fn main() {
         .collect();
     let source = &rs.sources["manual"];
     let now = Utc::now();
+    // HSFLOW_BENCH_MODE=plain or =render runs one mode only (for profiling).
+    let mode = std::env::var("HSFLOW_BENCH_MODE").unwrap_or_default();
     for (label, render) in [("without rendering", false), ("with rendering", true)] {
+        if (mode == "plain" && render) || (mode == "render" && !render) {
+            continue;
+        }
         let mut rates = Vec::new();
         let mut actions = 0usize;
         for _ in 0..3 {

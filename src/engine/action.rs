@@ -10,7 +10,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use handlebars::Context as HbContext;
+
+use super::event::Event;
 
 use super::notion::property_value;
 use crate::rules::model::{HttpMethod, NotionOperation, Priority, RelativeTime};
@@ -21,12 +28,12 @@ use crate::rules::templates::Text;
 pub struct PlannedAction {
     /// Stable within the event: "<rule>/<action id>".
     pub id: String,
-    pub rule: String,
-    pub flow: String,
+    pub rule: Arc<str>,
+    pub flow: Arc<str>,
     /// The entity's name, e.g. "The 7 Space".
-    pub entity: Option<String>,
+    pub entity: Option<Arc<str>>,
     #[serde(skip)]
-    pub entity_id: Option<String>,
+    pub entity_id: Option<Arc<str>>,
     pub delay_s: i64,
     pub run_at: DateTime<Utc>,
     #[serde(flatten)]
@@ -113,21 +120,70 @@ impl Payload {
 /// What building actions for one event needs.
 pub struct Ctx<'a> {
     pub rules: &'a RuleSet,
+    pub event: &'a Event,
     pub received_at: DateTime<Utc>,
-    /// Template data: the fields, `event`, `now` (and `entity`, set per action).
-    pub data: Value,
     pub render: bool,
+    /// Template data (the fields, `fields`, `event`, `now`), built on first use:
+    /// planning without rendering never needs it.
+    data: OnceCell<Value>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(rules: &'a RuleSet, event: &'a Event, render: bool) -> Ctx<'a> {
+        Ctx {
+            rules,
+            event,
+            received_at: event.received_at,
+            render,
+            data: OnceCell::new(),
+        }
+    }
+
+    /// The template data shared by every action of the event (without `entity`).
+    pub fn data(&self) -> &Value {
+        self.data.get_or_init(|| {
+            let ev = self.event;
+            let fields = self.rules.fields.to_object(&ev.fields);
+            let mut data = fields.clone();
+            data.insert("fields".into(), Value::Object(fields));
+            data.insert("event".into(), json!({"source": ev.source, "type": ev.event_type, "id": ev.id, "received_at": ev.received_at.to_rfc3339()}));
+            data.insert("now".into(), Value::String(ev.received_at.to_rfc3339()));
+            Value::Object(data)
+        })
+    }
+
+    /// A value by dotted name: a field straight from its slot, anything else from the data.
+    pub fn lookup(&self, dotted: &str) -> Option<&Value> {
+        let (first, rest) = dotted.split_once('.').unwrap_or((dotted, ""));
+        if let Some(v) = self
+            .rules
+            .fields
+            .slot(first)
+            .and_then(|s| self.event.fields.get(s))
+        {
+            return if rest.is_empty() {
+                Some(v)
+            } else {
+                lookup(v, rest)
+            };
+        }
+        if self.rules.fields.slot(first).is_some() {
+            return None;
+        }
+        lookup(self.data(), dotted)
+    }
 }
 
 /// Collects render failures of one action.
 pub struct Renderer<'a, 'b> {
     ctx: &'a Ctx<'b>,
-    data: &'a Value,
+    /// The data with `entity` set; only present when rendering.
+    data: Option<&'a HbContext>,
     pub error: Option<String>,
 }
 
 impl<'a, 'b> Renderer<'a, 'b> {
-    pub fn new(ctx: &'a Ctx<'b>, data: &'a Value) -> Self {
+    pub fn new(ctx: &'a Ctx<'b>, data: Option<&'a HbContext>) -> Self {
         Renderer {
             ctx,
             data,
@@ -142,44 +198,58 @@ impl<'a, 'b> Renderer<'a, 'b> {
         String::new()
     }
 
+    /// A rule-file text. Without rendering, fixed texts are kept and templated ones left empty.
     pub fn text(&mut self, t: &Text) -> String {
-        if !self.ctx.render {
-            return t.source().to_string();
-        }
+        let Some(data) = self.data.filter(|_| self.ctx.render) else {
+            return match t {
+                Text::Plain(s) => s.clone(),
+                Text::Template { .. } => String::new(),
+            };
+        };
         self.ctx
             .rules
             .templates
-            .render_text(t, self.data)
+            .render_text(t, data)
             .unwrap_or_else(|e| self.fail(e))
     }
 
     pub fn email(&mut self, name: &str, part: &str) -> String {
-        if !self.ctx.render {
+        let Some(data) = self.data.filter(|_| self.ctx.render) else {
             return String::new();
-        }
+        };
         self.ctx
             .rules
             .templates
-            .render_email(name, part, self.data)
+            .render_email(name, part, data)
             .unwrap_or_else(|e| self.fail(e))
     }
 
     pub fn notification(&mut self, name: &str) -> String {
-        if !self.ctx.render {
+        let Some(data) = self.data.filter(|_| self.ctx.render) else {
             return String::new();
-        }
+        };
         self.ctx
             .rules
             .templates
-            .render_notification(name, self.data)
+            .render_notification(name, data)
             .unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// Whether texts are being rendered.
+    pub fn rendering(&self) -> bool {
+        self.ctx.render && self.data.is_some()
     }
 
     /// A JSON template: `"{{field}}"` alone passes the field's value through with its type.
     pub fn json(&mut self, t: &JsonTemplate) -> Value {
         match t {
             JsonTemplate::Text(text) => match text.sole_variable() {
-                Some(var) => lookup(self.data, var).cloned().unwrap_or(Value::Null),
+                Some(var) => self
+                    .data
+                    .and_then(|d| lookup(d.data(), var))
+                    .or_else(|| self.ctx.lookup(var))
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 None => Value::String(self.text(text)),
             },
             JsonTemplate::Array(a) => Value::Array(a.iter().map(|x| self.json(x)).collect()),
@@ -208,7 +278,7 @@ pub fn schedule(
         let d = i64::try_from(delay_s).unwrap_or(i64::MAX);
         return Ok((d, received + Duration::seconds(d)));
     };
-    let field = lookup(&ctx.data, &at.field).ok_or_else(|| {
+    let field = ctx.lookup(&at.field).ok_or_else(|| {
         format!(
             "can't schedule \"{}\": the event has no `{}`",
             at.text, at.field
@@ -302,9 +372,18 @@ pub fn payload(
             let mut props = Map::new();
             let mut match_value = None;
             for p in properties {
+                let is_key = match_on.as_deref() == Some(p.name.as_str());
+                // Without rendering, only the key that finds the page is worked out:
+                // the property bodies are rendered content.
+                if !is_key && !r.rendering() {
+                    continue;
+                }
                 let value = r.json(&p.value);
-                if match_on.as_deref() == Some(p.name.as_str()) {
+                if is_key {
                     match_value = Some(value.clone());
+                }
+                if !r.rendering() {
+                    continue;
                 }
                 // A passed-through field the event lacks is left out rather than blanked.
                 if value.is_null()
@@ -360,7 +439,7 @@ pub fn payload(
                 .collect(),
             body: match body {
                 Some(b) => r.json(b),
-                None => r.data.get("fields").cloned().unwrap_or(Value::Null),
+                None => Value::Object(r.ctx.rules.fields.to_object(&r.ctx.event.fields)),
             },
             sign_secret_env: sign_secret_env.clone(),
         },

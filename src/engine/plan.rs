@@ -3,15 +3,19 @@
 //! Pure: no I/O and no clock (the event's `received_at` is "now"), so the
 //! CLI's `simulate`, the rule tests and the server all plan identically.
 
+use std::sync::Arc;
+
 use chrono::Duration;
+use handlebars::Context as HbContext;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::action::{payload, schedule, Ctx, Payload, PlannedAction, Renderer};
 use super::condition::Verdict;
 use super::event::{Event, EventView};
 use crate::rules::model::Priority;
 use crate::rules::ruleset::{ActionKind, EntityInfo, LeadOverride, LeadSourceRule, Rule, RuleSet};
+use crate::rules::templates::Templates;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -29,16 +33,16 @@ pub struct Plan {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleTrace {
-    pub id: String,
-    pub flow: String,
+    pub id: Arc<str>,
+    pub flow: Arc<str>,
     pub matched: bool,
     pub conditions: Vec<Verdict>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Cancellation {
-    pub rule: String,
-    pub flow: String,
+    pub rule: Arc<str>,
+    pub flow: Arc<str>,
     /// The contact whose pending actions of that rule are cancelled.
     pub contact: Value,
 }
@@ -81,9 +85,9 @@ pub fn matching_rules_into(rs: &RuleSet, ev: &Event, out: &mut Vec<usize>) {
 }
 
 /// Entity ids the event belongs to: routes, then explicit ones, else the fallback.
-pub fn route(rs: &RuleSet, ev: &Event, notes: &mut Vec<String>) -> Vec<String> {
+pub fn route(rs: &RuleSet, ev: &Event, notes: &mut Vec<String>) -> Vec<Arc<str>> {
     let r = &rs.entities;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Arc<str>> = Vec::new();
     for (entity, cond) in &r.routes {
         if !out.contains(entity) && cond.eval(&ev.fields, &ev.payload, ev.received_at) {
             out.push(entity.clone());
@@ -148,22 +152,12 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let mut notes = Vec::new();
     let fields = rs.fields.to_object(&ev.fields);
     let entity_ids = route(rs, ev, &mut notes);
-    let mut data = Map::new();
-    for (k, v) in &fields {
-        data.insert(k.clone(), v.clone());
-    }
-    data.insert("fields".into(), Value::Object(fields.clone()));
-    data.insert("event".into(), json!({"source": ev.source, "type": ev.event_type, "id": ev.id, "received_at": ev.received_at.to_rfc3339()}));
-    data.insert("now".into(), Value::String(ev.received_at.to_rfc3339()));
-    let ctx = Ctx {
-        rules: rs,
-        received_at: ev.received_at,
-        data: Value::Object(data),
-        render: opts.render,
-    };
+    let ctx = Ctx::new(rs, ev, opts.render);
 
     let mut traces = Vec::new();
     let mut actions = Vec::new();
+    // Template data with `entity` set, prepared once per entity of this event.
+    let mut per_entity: Vec<(Option<Arc<str>>, HbContext)> = Vec::new();
     for &i in rs.index.candidates(&ev.source, &ev.event_type).iter() {
         let rule = &rs.rules[i];
         let matched = if opts.explain {
@@ -182,7 +176,15 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
             rule.when.eval(&ev.fields, &ev.payload, ev.received_at)
         };
         if matched {
-            plan_rule(rs, rule, ev, &ctx, &entity_ids, &mut actions);
+            plan_rule(
+                rs,
+                rule,
+                ev,
+                &ctx,
+                &entity_ids,
+                &mut per_entity,
+                &mut actions,
+            );
         }
     }
     let mut cancels = Vec::new();
@@ -205,7 +207,7 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let entities = entity_ids
         .iter()
         .filter_map(|id| rs.entity(id))
-        .map(|e| e.name.clone())
+        .map(|e| e.name.to_string())
         .collect();
     Plan {
         event: EventView {
@@ -224,6 +226,32 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     }
 }
 
+/// The template data for actions of `entity`, built once per entity; `None`
+/// when nothing is rendered (field lookups then read the slots directly).
+fn data_for<'c>(
+    ctx: &Ctx<'_>,
+    entity: Option<&EntityInfo>,
+    cache: &'c mut Vec<(Option<Arc<str>>, HbContext)>,
+) -> Option<&'c HbContext> {
+    if !ctx.render {
+        return None;
+    }
+    let key = entity.map(|e| e.id.clone());
+    let pos = match cache.iter().position(|(k, _)| *k == key) {
+        Some(p) => p,
+        None => {
+            let mut data = ctx.data().clone();
+            if let Value::Object(m) = &mut data {
+                m.insert("entity".into(), entity_data(entity));
+            }
+            cache.push((key, Templates::context(data)));
+            cache.len() - 1
+        }
+    };
+    let cache: &'c Vec<(Option<Arc<str>>, HbContext)> = cache;
+    Some(&cache[pos].1)
+}
+
 fn entity_data(e: Option<&EntityInfo>) -> Value {
     match e {
         Some(e) => {
@@ -233,25 +261,26 @@ fn entity_data(e: Option<&EntityInfo>) -> Value {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn plan_rule(
     rs: &RuleSet,
     rule: &Rule,
     ev: &Event,
     ctx: &Ctx<'_>,
-    entity_ids: &[String],
+    entity_ids: &[Arc<str>],
+    per_entity: &mut Vec<(Option<Arc<str>>, HbContext)>,
     out: &mut Vec<PlannedAction>,
 ) {
     for a in &rule.actions {
-        let entity_id = a
+        // The action's entity, else the rule's (or its flow's), else the event's first.
+        let entity = a
             .entity
-            .clone()
-            .or_else(|| rule.entity.clone())
-            .or_else(|| entity_ids.first().cloned());
-        let entity = entity_id.as_deref().and_then(|id| rs.entity(id));
-        let mut data = ctx.data.clone();
-        if let Value::Object(m) = &mut data {
-            m.insert("entity".into(), entity_data(entity));
-        }
+            .as_deref()
+            .or(rule.entity.as_deref())
+            .or(entity_ids.first().map(|e| &**e))
+            .and_then(|id| rs.entity(id));
+        let entity_id = entity.map(|e| e.id.clone());
+        let data = data_for(ctx, entity, per_entity);
         let mut notes = Vec::new();
         let (delay_s, run_at, mut error) = match schedule(a.delay_s, a.at.as_ref(), ctx, &mut notes)
         {
@@ -259,10 +288,10 @@ fn plan_rule(
             Err(e) => (0, ctx.received_at, Some(e)),
         };
         if let ActionKind::FollowUp { assignee } = &a.kind {
-            follow_up(rs, rule, ev, ctx, &data, entity, assignee.as_deref(), out);
+            follow_up(rs, rule, ev, ctx, data, entity, assignee.as_deref(), out);
             continue;
         }
-        let mut r = Renderer::new(ctx, &data);
+        let mut r = Renderer::new(ctx, data);
         let Some(p) = payload(&a.kind, &mut r, entity, run_at, &mut notes) else {
             continue;
         };
@@ -289,7 +318,7 @@ fn follow_up(
     rule: &Rule,
     ev: &Event,
     ctx: &Ctx<'_>,
-    data: &Value,
+    data: Option<&HbContext>,
     entity: Option<&EntityInfo>,
     assignee: Option<&str>,
     out: &mut Vec<PlannedAction>,
@@ -303,10 +332,10 @@ fn follow_up(
     let sequence = ov
         .and_then(|o| o.follow_ups.as_ref())
         .unwrap_or(&ls.follow_ups);
-    let who = data
-        .get("first_name")
+    let who = ctx
+        .lookup("first_name")
         .and_then(Value::as_str)
-        .or_else(|| data.get("email").and_then(Value::as_str))
+        .or_else(|| ctx.lookup("email").and_then(Value::as_str))
         .unwrap_or("the new contact");
     let kind = ov
         .map(|o| o.id.replace('_', " "))
@@ -343,8 +372,8 @@ fn follow_up(
         },
         None,
     ));
-    let to = data
-        .get("email")
+    let to = ctx
+        .lookup("email")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();

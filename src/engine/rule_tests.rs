@@ -100,7 +100,7 @@ pub fn run_case(rs: &RuleSet, case: &TestCase, root: &Path) -> CaseResult {
 fn check(p: &Plan, case: &TestCase, failures: &mut Vec<String>) {
     let x = &case.expect;
     for r in &x.matched {
-        match p.rules.iter().find(|t| &t.id == r) {
+        match p.rules.iter().find(|t| *t.id == **r) {
             Some(t) if t.matched => {}
             Some(t) => {
                 let why: Vec<String> = t
@@ -127,7 +127,7 @@ fn check(p: &Plan, case: &TestCase, failures: &mut Vec<String>) {
         }
     }
     for r in &x.not_matched {
-        if p.rules.iter().any(|t| &t.id == r && t.matched) {
+        if p.rules.iter().any(|t| *t.id == **r && t.matched) {
             failures.push(format!("expected rule `{r}` not to match, but it did"));
         }
     }
@@ -180,7 +180,7 @@ fn differences(a: &PlannedAction, want: &ExpectedAction) -> Vec<String> {
         return d;
     }
     if let Some(r) = &want.rule {
-        if &a.rule != r {
+        if *a.rule != **r {
             d.push(format!("rule: expected {r}, got {}", a.rule));
         }
     }

@@ -239,7 +239,7 @@ fn build(
     }
     let mut source_names: BTreeSet<String> = c.produced_by.keys().cloned().collect();
     source_names.extend(files.broken_sources.iter().cloned());
-    let entity_ids: Vec<String> = entities.entities.iter().map(|e| e.id.clone()).collect();
+    let entity_ids: Vec<String> = entities.entities.iter().map(|e| e.id.to_string()).collect();
     let follow_up_templates: Vec<String> = lead_sources
         .as_ref()
         .map(|l| {
@@ -292,7 +292,7 @@ fn build(
         });
         c.emit(&f.doc, out);
     }
-    let mut rule_ids: BTreeSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+    let mut rule_ids: BTreeSet<String> = rules.iter().map(|r| r.id.to_string()).collect();
     rule_ids.extend(files.broken_rule_ids.iter().cloned());
     let root = rules_dir.parent().unwrap_or(Path::new("."));
     let mut tests = Vec::new();

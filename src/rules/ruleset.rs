@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use globset::GlobMatcher;
 use serde_json::Value;
@@ -95,15 +96,15 @@ pub struct FieldRule {
 #[derive(Debug, Default)]
 pub struct Routing {
     pub entities: Vec<EntityInfo>,
-    pub fallback: Option<String>,
+    pub fallback: Option<Arc<str>>,
     pub explicit_slot: Option<usize>,
-    pub routes: Vec<(String, Condition)>,
+    pub routes: Vec<(Arc<str>, Condition)>,
 }
 
 #[derive(Debug, Clone)]
 pub struct EntityInfo {
-    pub id: String,
-    pub name: String,
+    pub id: Arc<str>,
+    pub name: Arc<str>,
     pub from_email: Option<String>,
     pub reply_to: Option<String>,
     pub vars: BTreeMap<String, String>,
@@ -153,8 +154,9 @@ impl OnPattern {
 /// A compiled rule.
 #[derive(Debug)]
 pub struct Rule {
-    pub id: String,
-    pub flow: String,
+    /// Shared: every planned action carries it.
+    pub id: Arc<str>,
+    pub flow: Arc<str>,
     pub description: Option<String>,
     pub entity: Option<String>,
     pub on: Vec<OnPattern>,
@@ -265,10 +267,10 @@ pub struct TestFile {
 
 impl RuleSet {
     pub fn entity(&self, id: &str) -> Option<&EntityInfo> {
-        self.entities.entities.iter().find(|e| e.id == id)
+        self.entities.entities.iter().find(|e| &*e.id == id)
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
+        self.rules.iter().find(|r| &*r.id == id)
     }
 }

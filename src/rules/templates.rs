@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
-use handlebars::{Handlebars, Path as HbPath};
+use handlebars::{Context, Handlebars, Path as HbPath};
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Severity};
@@ -214,32 +214,38 @@ impl Templates {
         })
     }
 
+    /// Prepare render data once: rendering many texts from one `Context`
+    /// avoids re-serialising the data for each of them.
+    pub fn context(data: Value) -> Context {
+        Context::wraps(data).unwrap_or_else(|_| Context::null())
+    }
+
     /// Render a rule-file text.
-    pub fn render_text(&self, text: &Text, data: &Value) -> Result<String, String> {
+    pub fn render_text(&self, text: &Text, data: &Context) -> Result<String, String> {
         match text {
             Text::Plain(s) => Ok(s.clone()),
             Text::Template { name, source, .. } => self
                 .plain
-                .render(name, data)
+                .render_with_context(name, data)
                 .map_err(|e| render_error(source, e)),
         }
     }
 
     /// Render one part of an email ("subject", "html" or "txt").
-    pub fn render_email(&self, name: &str, part: &str, data: &Value) -> Result<String, String> {
+    pub fn render_email(&self, name: &str, part: &str, data: &Context) -> Result<String, String> {
         let reg = format!("emails/{name}/{part}");
         let h = if part == "html" {
             &self.escaped
         } else {
             &self.plain
         };
-        h.render(&reg, data)
+        h.render_with_context(&reg, data)
             .map_err(|e| render_error(&format!("emails/{name}.{part}.hbs"), e))
     }
 
-    pub fn render_notification(&self, name: &str, data: &Value) -> Result<String, String> {
+    pub fn render_notification(&self, name: &str, data: &Context) -> Result<String, String> {
         self.plain
-            .render(&format!("notifications/{name}/text"), data)
+            .render_with_context(&format!("notifications/{name}/text"), data)
             .map_err(|e| render_error(&format!("notifications/{name}.hbs"), e))
     }
 }
@@ -409,10 +415,13 @@ mod tests {
             .inline("Hello {{first_name}}")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            t.render_text(&text, &json!({"first_name": "Ada"})),
+            t.render_text(&text, &Templates::context(json!({"first_name": "Ada"}))),
             Ok("Hello Ada".into())
         );
-        let err = t.render_text(&text, &json!({})).err().unwrap_or_default();
+        let err = t
+            .render_text(&text, &Templates::context(json!({})))
+            .err()
+            .unwrap_or_default();
         assert!(
             err.contains("first_name") && err.contains("nothing was sent"),
             "{err}"
@@ -424,7 +433,10 @@ mod tests {
         let mut t = Templates::new();
         let text = t.inline("{{name}}").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            t.render_text(&text, &json!({"name": "Tom & Jerry <3"})),
+            t.render_text(
+                &text,
+                &Templates::context(json!({"name": "Tom & Jerry <3"}))
+            ),
             Ok("Tom & Jerry <3".into())
         );
         assert_eq!(text.sole_variable(), Some("name"));

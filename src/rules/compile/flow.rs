@@ -155,8 +155,8 @@ pub fn compile(
             }
         }
         rules.push(Rule {
-            id: spec.id.clone(),
-            flow: file.id.clone(),
+            id: spec.id.as_str().into(),
+            flow: file.id.as_str().into(),
             description: spec.description.clone(),
             entity: spec.entity.clone().or_else(|| file.entity.clone()),
             on,

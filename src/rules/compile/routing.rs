@@ -22,8 +22,8 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
             );
         }
         entities.push(EntityInfo {
-            id: e.id.clone(),
-            name: e.name.clone(),
+            id: e.id.as_str().into(),
+            name: e.name.as_str().into(),
             from_email: e.from_email.clone(),
             reply_to: e.reply_to.clone(),
             vars: e.vars.clone(),
@@ -43,12 +43,12 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
     for (i, r) in file.routes.iter().enumerate() {
         known(&r.entity, format!("/routes/{i}/entity"), out);
         let cond = c.conditions(&r.when, &format!("/routes/{i}/when"), out);
-        routes.push((r.entity.clone(), cond));
+        routes.push((r.entity.as_str().into(), cond));
     }
     let explicit_slot = file.explicit_field.as_ref().map(|f| c.fields.intern(f));
     Routing {
         entities,
-        fallback: Some(file.fallback.clone()),
+        fallback: Some(file.fallback.as_str().into()),
         explicit_slot,
         routes,
     }
