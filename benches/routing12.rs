@@ -102,7 +102,7 @@ fn main() {
         let i = rs
             .rules
             .iter()
-            .position(|r| r.id == id)
+            .position(|r| &*r.id == id)
             .unwrap_or(usize::MAX);
         let got = counts.get(i).copied().unwrap_or(0);
         total += got;
