@@ -11,7 +11,9 @@ use hsflow::engine::plan::{plan, Options};
 use hsflow::sources::normalise::{normalise, Request};
 use serde_json::json;
 
-const N: usize = 100_000;
+// The same allocator as the hsflow binary, so the figures are what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A small deterministic generator, so every run sees the same events.
 struct Lcg(u64);
@@ -34,6 +36,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // HSFLOW_BENCH_N changes the event count (e.g. small, under callgrind).
+    let n: usize = std::env::var("HSFLOW_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = hsflow::rules::load(&root.join("rules"), &root.join("templates"));
     let Some(rs) = loaded.ruleset else {
@@ -53,7 +60,7 @@ fn main() {
     let tags = ["hot", "vip", "community_member", "newsletter"];
     let names = ["Ana", "Ben", "Chen", "Dara", "Eli"];
     let mut rng = Lcg(20_240_607);
-    let bodies: Vec<Vec<u8>> = (0..N)
+    let bodies: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             let name = rng.pick(&names);
             let body = json!({
@@ -104,7 +111,7 @@ fn main() {
                     .len();
                 }
             }
-            rates.push(N as f64 / t.elapsed().as_secs_f64());
+            rates.push(n as f64 / t.elapsed().as_secs_f64());
         }
         let r = median(rates);
         println!("normalise + match + plan, {label:<18}: {r:>9.0} events/s ({:.2} µs/event, {actions} actions planned)", 1e6 / r);

@@ -16,6 +16,10 @@ use chrono::Utc;
 use hsflow::engine::plan::{matching_rules, matching_rules_into};
 use hsflow::sources::normalise::{normalise, Request};
 
+// The same allocator as the hsflow binary, so the figures are what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXPECTED: [(&str, usize); 12] = [
     ("R1", 30_567),
     ("R2", 3_517),

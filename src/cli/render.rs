@@ -40,7 +40,7 @@ pub fn plan_human(p: &Plan) -> String {
         e.id,
         e.received_at.to_rfc3339()
     );
-    for (k, v) in &e.fields {
+    for (k, v) in e.fields.iter() {
         let _ = writeln!(o, "  {k} = {v}");
     }
     let _ = writeln!(

@@ -27,7 +27,7 @@ use crate::rules::templates::Text;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlannedAction {
     /// Stable within the event: "<rule>/<action id>".
-    pub id: String,
+    pub id: Arc<str>,
     pub rule: Arc<str>,
     pub flow: Arc<str>,
     /// The entity's name, e.g. "The 7 Space".
@@ -50,14 +50,14 @@ pub struct PlannedAction {
 pub enum Payload {
     Email {
         to: String,
-        template: String,
+        template: Arc<str>,
         subject: String,
         text: String,
         html: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        from: Option<String>,
+        from: Option<Arc<str>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        reply_to: Option<String>,
+        reply_to: Option<Arc<str>>,
     },
     Task {
         title: String,

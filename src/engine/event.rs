@@ -1,6 +1,8 @@
 //! The event envelope: what the engine plans from.
 
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,5 +30,30 @@ pub struct EventView {
     #[serde(rename = "type")]
     pub event_type: String,
     pub received_at: DateTime<Utc>,
-    pub fields: serde_json::Map<String, Value>,
+    pub fields: FieldsView,
+}
+
+/// Normalised fields by name, in slot order; serialised as a JSON object.
+#[derive(Debug, Clone, Default)]
+pub struct FieldsView(pub Vec<(Arc<str>, Value)>);
+
+impl FieldsView {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (&**k, v))
+    }
+}
+
+impl Serialize for FieldsView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(&**k, v)?;
+        }
+        m.end()
+    }
 }

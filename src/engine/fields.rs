@@ -6,13 +6,14 @@
 //! lookup by name on every event.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 /// Field name <-> slot, fixed for one rule set.
 #[derive(Debug, Clone, Default)]
 pub struct FieldTable {
-    names: Vec<String>,
+    names: Vec<Arc<str>>,
     by_name: HashMap<String, usize>,
 }
 
@@ -23,7 +24,7 @@ impl FieldTable {
             return slot;
         }
         let slot = self.names.len();
-        self.names.push(name.to_string());
+        self.names.push(name.into());
         self.by_name.insert(name.to_string(), slot);
         slot
     }
@@ -33,7 +34,7 @@ impl FieldTable {
     }
 
     pub fn name(&self, slot: usize) -> &str {
-        self.names.get(slot).map(String::as_str).unwrap_or("?")
+        self.names.get(slot).map(|n| &**n).unwrap_or("?")
     }
 
     pub fn len(&self) -> usize {
@@ -45,7 +46,7 @@ impl FieldTable {
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
+        self.names.iter().map(|n| &**n)
     }
 
     /// An empty set of fields for an event.
@@ -64,6 +65,18 @@ impl FieldTable {
             }
         }
         f
+    }
+
+    /// The fields by name, sharing the names (cheap: no key is copied).
+    pub fn view(&self, fields: &Fields) -> super::event::FieldsView {
+        super::event::FieldsView(
+            fields
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, v)| Some((self.names.get(slot)?.clone(), v.clone()?)))
+                .collect(),
+        )
     }
 
     /// The fields as a JSON object, for templates, traces and the API.

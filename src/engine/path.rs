@@ -96,6 +96,27 @@ impl JsonPath {
         }
     }
 
+    /// Whether this path is plain keys and indexes.
+    pub fn is_simple(&self) -> bool {
+        matches!(self.kind, PathKind::Simple(_))
+    }
+
+    /// Like [`select_value`](Self::select_value), but moves a plain path's value
+    /// out of `root` instead of copying it (for a body nobody reads afterwards).
+    pub fn take_value(&self, root: &mut Value) -> Option<Value> {
+        let PathKind::Simple(segs) = &self.kind else {
+            return self.select_value(root);
+        };
+        let mut cur = root;
+        for s in segs {
+            cur = match s {
+                Segment::Key(k) => cur.get_mut(k.as_str())?,
+                Segment::Index(i) => cur.get_mut(*i)?,
+            };
+        }
+        Some(cur.take())
+    }
+
     fn select_one_simple<'a>(&self, segs: &[Segment], root: &'a Value) -> Option<&'a Value> {
         let mut cur = root;
         for s in segs {

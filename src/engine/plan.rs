@@ -150,7 +150,7 @@ pub fn lead_source<'a>(
 /// Plan everything an event causes.
 pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let mut notes = Vec::new();
-    let fields = rs.fields.to_object(&ev.fields);
+    let fields = rs.fields.view(&ev.fields);
     let entity_ids = route(rs, ev, &mut notes);
     let ctx = Ctx::new(rs, ev, opts.render);
 
@@ -297,7 +297,7 @@ fn plan_rule(
         };
         error = error.or(r.error);
         out.push(PlannedAction {
-            id: format!("{}/{}", rule.id, a.id),
+            id: a.key.clone(),
             rule: rule.id.clone(),
             flow: rule.flow.clone(),
             entity: entity.map(|e| e.name.clone()),
@@ -340,8 +340,8 @@ fn follow_up(
     let kind = ov
         .map(|o| o.id.replace('_', " "))
         .unwrap_or_else(|| format!("{} lead", ls.id));
-    let base = |id: String, delay: i64, payload: Payload, error: Option<String>| PlannedAction {
-        id: format!("{}/{id}", rule.id),
+    let base = |id: Arc<str>, delay: i64, payload: Payload, error: Option<String>| PlannedAction {
+        id,
         rule: rule.id.clone(),
         flow: rule.flow.clone(),
         entity: entity.map(|e| e.name.clone()),
@@ -354,7 +354,7 @@ fn follow_up(
     };
     let due = ev.received_at + Duration::seconds(i64::try_from(first_response).unwrap_or(0));
     out.push(base(
-        "first_response".into(),
+        rule.follow_up_id(None),
         0,
         Payload::Task {
             title: format!("First response to {who} ({kind})"),
@@ -394,7 +394,7 @@ fn follow_up(
             r.error
         };
         out.push(base(
-            format!("follow_up_day_{day}"),
+            rule.follow_up_id(Some(*day)),
             i64::from(*day) * 86_400,
             p,
             error,

@@ -156,7 +156,7 @@ fn check(p: &Plan, case: &TestCase, failures: &mut Vec<String>) {
             .actions
             .iter()
             .filter(|a| a.payload.kind() == kind)
-            .map(|a| a.id.as_str())
+            .map(|a| &*a.id)
             .collect();
         if !found.is_empty() {
             failures.push(format!(

@@ -246,10 +246,10 @@ fn build(
             l.sources
                 .iter()
                 .flat_map(|s| {
-                    s.follow_ups.iter().map(|(_, t)| t.clone()).chain(
-                        s.overrides
-                            .iter()
-                            .flat_map(|o| o.follow_ups.iter().flatten().map(|(_, t)| t.clone())),
+                    s.follow_ups.iter().map(|(_, t)| t.to_string()).chain(
+                        s.overrides.iter().flat_map(|o| {
+                            o.follow_ups.iter().flatten().map(|(_, t)| t.to_string())
+                        }),
                     )
                 })
                 .collect()
@@ -305,6 +305,33 @@ fn build(
             path: t.doc.path.clone(),
             cases: t.value.cases.clone(),
         });
+    }
+    if let Some(l) = &lead_sources {
+        let mut days: Vec<u32> = l
+            .sources
+            .iter()
+            .flat_map(|s| {
+                s.follow_ups.iter().map(|(d, _)| *d).chain(
+                    s.overrides
+                        .iter()
+                        .flat_map(|o| o.follow_ups.iter().flatten().map(|(d, _)| *d)),
+                )
+            })
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        for r in rules.iter_mut().filter(|r| {
+            r.actions
+                .iter()
+                .any(|a| matches!(a.kind, super::ruleset::ActionKind::FollowUp { .. }))
+        }) {
+            r.follow_up_ids
+                .push((None, format!("{}/first_response", r.id).into()));
+            for d in &days {
+                r.follow_up_ids
+                    .push((Some(*d), format!("{}/follow_up_day_{d}", r.id).into()));
+            }
+        }
     }
     let index = RuleIndex::build(sources.keys().map(String::as_str), &rules, false);
     let cancel_index = RuleIndex::build(sources.keys().map(String::as_str), &rules, true);

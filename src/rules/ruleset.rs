@@ -90,6 +90,9 @@ pub struct FieldRule {
     pub transforms: Vec<Transform>,
     pub kind: FieldType,
     pub required: bool,
+    /// The value may be moved out of the body: a plain path no other field of
+    /// the source overlaps with.
+    pub take: bool,
 }
 
 /// Entity routing, compiled.
@@ -105,8 +108,8 @@ pub struct Routing {
 pub struct EntityInfo {
     pub id: Arc<str>,
     pub name: Arc<str>,
-    pub from_email: Option<String>,
-    pub reply_to: Option<String>,
+    pub from_email: Option<Arc<str>>,
+    pub reply_to: Option<Arc<str>>,
     pub vars: BTreeMap<String, String>,
 }
 
@@ -125,7 +128,7 @@ pub struct LeadSourceRule {
     pub values: Vec<String>,
     pub first_response_s: u64,
     pub assignee: Option<String>,
-    pub follow_ups: Vec<(u32, String)>,
+    pub follow_ups: Vec<(u32, Arc<str>)>,
     pub overrides: Vec<LeadOverride>,
 }
 
@@ -134,7 +137,7 @@ pub struct LeadOverride {
     pub id: String,
     pub when: Condition,
     pub first_response_s: u64,
-    pub follow_ups: Option<Vec<(u32, String)>>,
+    pub follow_ups: Option<Vec<(u32, Arc<str>)>>,
 }
 
 /// `source:event` with globs.
@@ -166,12 +169,30 @@ pub struct Rule {
     pub cancel_when: Condition,
     pub contact_slot: usize,
     pub enabled: bool,
+    /// Ids of the actions a `follow_up` expands to, made once at load:
+    /// (None, "<rule>/first_response") and (Some(day), "<rule>/follow_up_day_<day>").
+    pub follow_up_ids: Vec<(Option<u32>, Arc<str>)>,
+}
+
+impl Rule {
+    /// The id of a follow-up action (first response when `day` is None).
+    pub fn follow_up_id(&self, day: Option<u32>) -> Arc<str> {
+        match self.follow_up_ids.iter().find(|(d, _)| *d == day) {
+            Some((_, id)) => id.clone(),
+            None => match day {
+                None => format!("{}/first_response", self.id).into(),
+                Some(d) => format!("{}/follow_up_day_{d}", self.id).into(),
+            },
+        }
+    }
 }
 
 /// A compiled action of a rule.
 #[derive(Debug)]
 pub struct Action {
     pub id: String,
+    /// "<rule>/<id>": the planned action's id, made once at load.
+    pub key: Arc<str>,
     pub delay_s: u64,
     pub at: Option<RelativeTime>,
     pub entity: Option<String>,
@@ -187,7 +208,7 @@ pub enum ActionKind {
         properties: Vec<NotionProperty>,
     },
     Email {
-        template: String,
+        template: Arc<str>,
         to: Text,
     },
     Notify {

@@ -95,7 +95,7 @@ pub fn normalise(
     req: &Request<'_>,
     received_at: DateTime<Utc>,
 ) -> Result<Event, NormaliseError> {
-    let payload = parse_body(source.format, req.body)?;
+    let mut payload = parse_body(source.format, req.body)?;
     let event_type = match locate(&source.event_type, &payload, req) {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(Value::Null) | None => {
@@ -133,7 +133,12 @@ pub fn normalise(
         }
     }
     for f in &source.fields {
-        let raw = f.path.select_value(&payload);
+        // When the event won't keep the body, a field's value can be moved out of it.
+        let raw = if f.take && !rules.reads_payload {
+            f.path.take_value(&mut payload)
+        } else {
+            f.path.select_value(&payload)
+        };
         let found = || {
             raw.as_ref()
                 .map(|v| v.to_string())

@@ -13,8 +13,15 @@ pub fn apply(mut v: Option<Value>, transforms: &[Transform]) -> Result<Option<Va
                 _ => Some(d.clone()),
             },
             (_, None) => None,
+            (Transform::Lowercase, Some(Value::String(mut s))) if s.is_ascii() => {
+                s.make_ascii_lowercase();
+                Some(Value::String(s))
+            }
             (Transform::Lowercase, Some(x)) => Some(map_text(x, |s| s.to_lowercase())),
             (Transform::Uppercase, Some(x)) => Some(map_text(x, |s| s.to_uppercase())),
+            (Transform::Trim, Some(Value::String(s))) if s.trim().len() == s.len() => {
+                Some(Value::String(s))
+            }
             (Transform::Trim, Some(x)) => Some(map_text(x, |s| s.trim().to_string())),
             (Transform::ToNumber, Some(x)) => {
                 Some(to_number(&x).ok_or_else(|| format!("{x} is not a number"))?)

@@ -115,7 +115,7 @@ pub fn compile(
             );
             env.check_vars(&to.vars(), "the recipient", &format!("{ptr}/to"), out);
             ActionKind::Email {
-                template: e.template.clone(),
+                template: e.template.as_str().into(),
                 to,
             }
         }
@@ -424,6 +424,7 @@ pub fn compile(
         }
     };
     Some(Action {
+        key: format!("{}/{id}", env.rule_id).into(),
         id,
         delay_s: a.delay.map(|d| d.secs()).unwrap_or(0),
         at: a.at.clone(),

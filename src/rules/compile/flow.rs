@@ -166,6 +166,7 @@ pub fn compile(
             cancel_when,
             contact_slot,
             enabled: spec.enabled,
+            follow_up_ids: Vec::new(),
         });
     }
     rules

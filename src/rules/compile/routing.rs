@@ -24,8 +24,8 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
         entities.push(EntityInfo {
             id: e.id.as_str().into(),
             name: e.name.as_str().into(),
-            from_email: e.from_email.clone(),
-            reply_to: e.reply_to.clone(),
+            from_email: e.from_email.as_deref().map(Into::into),
+            reply_to: e.reply_to.as_deref().map(Into::into),
             vars: e.vars.clone(),
         });
     }
@@ -131,7 +131,7 @@ fn follow_ups(
     list: &[crate::rules::model::FollowUp],
     ptr: &str,
     out: &mut Vec<Finding>,
-) -> Vec<(u32, String)> {
+) -> Vec<(u32, std::sync::Arc<str>)> {
     let mut days = BTreeSet::new();
     for (i, f) in list.iter().enumerate() {
         if !c.templates.emails.contains_key(&f.template) {
@@ -145,7 +145,9 @@ fn follow_ups(
             ));
         }
     }
-    list.iter().map(|f| (f.day, f.template.clone())).collect()
+    list.iter()
+        .map(|f| (f.day, f.template.as_str().into()))
+        .collect()
 }
 
 pub fn unknown_email(c: &Compiler, name: &str, ptr: String) -> Finding {

@@ -87,7 +87,22 @@ pub fn compile(
             transforms,
             kind,
             required,
+            take: false,
         });
+    }
+    // A field may take its value out of the body when no other field reads
+    // the same place or a place inside it.
+    let texts: Vec<String> = fields
+        .iter()
+        .map(|f: &FieldRule| f.path.as_str().to_string())
+        .collect();
+    for (i, f) in fields.iter_mut().enumerate() {
+        let me = &texts[i];
+        let overlaps = texts
+            .iter()
+            .enumerate()
+            .any(|(j, t)| j != i && (t.starts_with(me.as_str()) || me.starts_with(t.as_str())));
+        f.take = f.path.is_simple() && !overlaps;
     }
     Some(Source {
         name: name.to_string(),
