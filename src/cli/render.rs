@@ -6,6 +6,14 @@ use std::fmt::Write as _;
 use crate::engine::action::{Payload, PlannedAction};
 use crate::engine::plan::Plan;
 
+/// An enum as its rule-file word ("high", "upsert", "POST").
+fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// "+0m", "+2h", "+1d 6h", "+1w".
 pub fn delay(secs: i64) -> String {
     if secs <= 0 {
@@ -117,7 +125,8 @@ fn action_human(o: &mut String, a: &PlannedAction) {
             due_at,
             ..
         } => format!(
-            "task for {assignee}, {priority:?} priority, due {}: {title}",
+            "task for {assignee}, {} priority, due {}: {title}",
+            word(priority),
             due_at.to_rfc3339()
         ),
         Payload::Notify {
@@ -129,13 +138,14 @@ fn action_human(o: &mut String, a: &PlannedAction) {
             match_on,
             ..
         } => format!(
-            "notion {operation:?} in {database}{}",
+            "notion {} in {database}{}",
+            word(operation),
             match_on
                 .as_ref()
                 .map(|m| format!(" matching {} = {}", m.property, m.value))
                 .unwrap_or_default()
         ),
-        Payload::Webhook { url, method, .. } => format!("webhook {method:?} {url}"),
+        Payload::Webhook { url, method, .. } => format!("webhook {} {url}", word(method)),
         Payload::Workflow {
             workflow,
             to_state,

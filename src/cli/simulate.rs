@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use super::{load_or_report, render, RuleDirs};
 use crate::engine::plan::{plan, Options};
@@ -50,7 +50,7 @@ pub fn parse_headers(list: &[String]) -> Result<Vec<(String, String)>, String> {
 
 pub fn parse_at(at: Option<&str>) -> Result<DateTime<Utc>, String> {
     match at {
-        None => Ok(Utc::now()),
+        None => Ok(Utc::now().trunc_subsecs(0)),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|e| {
