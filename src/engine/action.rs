@@ -378,9 +378,25 @@ pub fn payload(
                 if !is_key && !r.rendering() {
                     continue;
                 }
-                let value = r.json(&p.value);
+                // A property that can't be rendered (a missing variable) is left
+                // out with a note: the page is still written. Only the key that
+                // finds the page is required.
+                let mut pr = Renderer::new(r.ctx, r.data);
+                let value = pr.json(&p.value);
                 if is_key {
                     match_value = Some(value.clone());
+                }
+                if let Some(e) = pr.error {
+                    if is_key {
+                        r.fail(e);
+                    } else {
+                        notes.push(format!(
+                            "`{}` is left out: {}",
+                            p.name,
+                            e.trim_end_matches("; nothing was sent")
+                        ));
+                    }
+                    continue;
                 }
                 if !r.rendering() {
                     continue;

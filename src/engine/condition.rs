@@ -53,6 +53,7 @@ enum Op {
     ContainsAny(Vec<Scalar>),
     ContainsAll(Vec<Scalar>),
     ContainsNone(Vec<Scalar>),
+    ContainsOtherThan(Vec<Scalar>),
     Gt(f64),
     Gte(f64),
     Lt(f64),
@@ -208,7 +209,7 @@ pub fn compile(
         1 => ops.into_iter().next()?,
         0 => {
             out.push(Finding::error("bad-condition", ptr, format!("the test on `{field}` has no operator"))
-                .hint("add one of: equals, not_equals, in, contains, contains_any, contains_all, contains_none, gt, gte, lt, lte, starts_with, ends_with, text_contains, exists, is_empty"));
+                .hint("add one of: equals, not_equals, in, contains, contains_any, contains_all, contains_none, contains_other_than, gt, gte, lt, lte, starts_with, ends_with, text_contains, exists, is_empty"));
             return None;
         }
         _ => {
@@ -281,6 +282,10 @@ fn operators(s: &ConditionSpec) -> Vec<(&'static str, Op)> {
     push("contains_any", s.contains_any.clone().map(Op::ContainsAny));
     push("contains_all", s.contains_all.clone().map(Op::ContainsAll));
     push(
+        "contains_other_than",
+        s.contains_other_than.clone().map(Op::ContainsOtherThan),
+    );
+    push(
         "contains_none",
         s.contains_none.clone().map(Op::ContainsNone),
     );
@@ -312,7 +317,11 @@ fn describe_op(op: &Op) -> String {
     let list = |l: &[Scalar]| Value::Array(l.iter().map(scalar_json).collect()).to_string();
     match op {
         Op::Equals(s) | Op::NotEquals(s) | Op::Contains(s) => scalar_json(s).to_string(),
-        Op::In(l) | Op::ContainsAny(l) | Op::ContainsAll(l) | Op::ContainsNone(l) => list(l),
+        Op::In(l)
+        | Op::ContainsAny(l)
+        | Op::ContainsAll(l)
+        | Op::ContainsNone(l)
+        | Op::ContainsOtherThan(l) => list(l),
         Op::Gt(n) | Op::Gte(n) | Op::Lt(n) | Op::Lte(n) => n.to_string(),
         Op::StartsWith(s) | Op::EndsWith(s) | Op::TextContains(s) => {
             Value::String(s.clone()).to_string()
@@ -359,10 +368,12 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// A text test; on a list, true when any element passes.
 fn text_test(v: &Value, needle: &str, ic: bool, f: fn(&str, &str) -> bool) -> bool {
     match v {
         Value::String(s) if ic => f(&s.to_lowercase(), &needle.to_lowercase()),
         Value::String(s) => f(s, needle),
+        Value::Array(items) => items.iter().any(|e| text_test(e, needle, ic, f)),
         _ => false,
     }
 }
@@ -410,6 +421,9 @@ impl Test {
             Op::ContainsNone(l) => !elements(v)
                 .iter()
                 .any(|e| l.iter().any(|s| value_eq(e, s, ic))),
+            Op::ContainsOtherThan(l) => elements(v)
+                .iter()
+                .any(|e| !l.iter().any(|s| value_eq(e, s, ic))),
             Op::Gt(n) => number(v).is_some_and(|x| x > *n),
             Op::Gte(n) => number(v).is_some_and(|x| x >= *n),
             Op::Lt(n) => number(v).is_some_and(|x| x < *n),

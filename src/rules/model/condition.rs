@@ -52,6 +52,10 @@ pub struct ConditionSpec {
     /// The field (a list) contains none of these values.
     #[serde(default)]
     pub contains_none: Option<Vec<Scalar>>,
+    /// The field (a list) has at least one value that is not one of these
+    /// (e.g. a contact type hsflow doesn't know).
+    #[serde(default)]
+    pub contains_other_than: Option<Vec<Scalar>>,
     /// The field (a number) is greater than this.
     #[serde(default)]
     pub gt: Option<f64>,
