@@ -151,6 +151,14 @@ fn check(p: &Plan, case: &TestCase, failures: &mut Vec<String>) {
             failures.push(msg);
         }
     }
+    for r in &x.cancels {
+        if !p.cancels.iter().any(|c| *c.rule == **r) {
+            let got: Vec<&str> = p.cancels.iter().map(|c| &*c.rule).collect();
+            failures.push(format!(
+                "expected the event to cancel `{r}`'s pending actions; it cancels {got:?}"
+            ));
+        }
+    }
     for kind in &x.no_actions {
         let found: Vec<&str> = p
             .actions

@@ -254,6 +254,13 @@ fn render_error(what: &str, e: handlebars::RenderError) -> String {
     let reason = e.reason().to_string();
     // Strict mode names the missing variable; keep that, drop the internals.
     if let Some(var) = reason.strip_prefix("Failed to access variable in strict mode ") {
+        // handlebars writes the name as `Some("last_name")`.
+        let var = var
+            .trim()
+            .trim_start_matches("Some(")
+            .trim_end_matches(')')
+            .trim_matches('"');
+        let var = format!("`{var}`");
         format!("{what} uses {var}, which this event does not have; nothing was sent")
     } else {
         format!("{what} could not be rendered: {reason}; nothing was sent")

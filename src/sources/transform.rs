@@ -123,10 +123,12 @@ fn to_number(v: &Value) -> Option<Value> {
             if let Ok(i) = t.parse::<i64>() {
                 return Some(Value::Number(i.into()));
             }
-            t.parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .map(Value::Number)
+            // A whole number reads as one ("450.00" -> 450), so it renders without ".0".
+            let f = t.parse::<f64>().ok()?;
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                return Some(Value::Number((f as i64).into()));
+            }
+            Number::from_f64(f).map(Value::Number)
         }
         _ => None,
     }

@@ -79,6 +79,7 @@ pub fn check(
         for (key, list) in [
             ("matched", &case.expect.matched),
             ("not_matched", &case.expect.not_matched),
+            ("cancels", &case.expect.cancels),
         ] {
             for (j, r) in list.iter().enumerate() {
                 if check_rules && !rules.contains(r) {

@@ -58,6 +58,9 @@ pub struct Expect {
     /// Each of these must be in the plan.
     #[serde(default)]
     pub actions: Vec<ExpectedAction>,
+    /// The event must cancel the pending actions of these rules (for its contact).
+    #[serde(default)]
+    pub cancels: Vec<String>,
     /// No action of these kinds may be planned.
     #[serde(default)]
     pub no_actions: Vec<String>,
