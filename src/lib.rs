@@ -6,6 +6,10 @@
 //! the edge.
 
 pub mod cli;
+pub mod dispatch;
 pub mod engine;
 pub mod rules;
+pub mod server;
+pub mod sinks;
 pub mod sources;
+pub mod store;

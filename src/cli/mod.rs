@@ -7,6 +7,7 @@
 mod lint;
 mod render;
 mod schema;
+mod serve;
 mod simulate;
 mod test;
 
@@ -54,6 +55,8 @@ enum Command {
         format: LintFormat,
     },
     /// Write the JSON Schemas of every rule file kind.
+    /// Serve webhooks: store every accepted event, carry out its actions (delayed ones when due).
+    Serve(serve::Args),
     /// Show what a webhook would do: the rules it meets, why they fire or not, the actions. No side effects.
     Simulate(simulate::Args),
     /// Run the rule test cases in rules/tests/.
@@ -72,6 +75,16 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// Logs to stderr; `RUST_LOG` (e.g. `info,hsflow=debug`) sets the level, `info` by default.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Load the rule set, or print why it can't be loaded (as lint would) and give up.
@@ -95,6 +108,10 @@ pub fn run() -> ExitCode {
         Command::Lint { dirs, format } => lint::run(&dirs, format),
         Command::Schema { out, check } => schema::run(&out, check),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Serve(args) => {
+            init_tracing();
+            serve::run(args)
+        }
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }
 }

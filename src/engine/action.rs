@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::OnceCell;
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use crate::rules::model::{HttpMethod, NotionOperation, Priority, RelativeTime};
 use crate::rules::ruleset::{ActionKind, JsonTemplate, NotifyBody, RuleSet};
 use crate::rules::templates::Text;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlannedAction {
     /// Stable within the event: "<rule>/<action id>".
     pub id: Arc<str>,
@@ -39,13 +39,13 @@ pub struct PlannedAction {
     #[serde(flatten)]
     pub payload: Payload,
     /// Set when the action can't be carried out (a render failure); it is never sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Payload {
     Email {
@@ -98,7 +98,7 @@ pub enum Payload {
     },
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MatchOn {
     pub property: String,
     pub value: Value,

@@ -69,6 +69,8 @@ pub struct Source {
     pub idempotency: Locator,
     pub idempotency_window_s: u64,
     pub fields: Vec<FieldRule>,
+    /// The form field of the sender's creation ping, if it sends one.
+    pub ping_field: Option<String>,
 }
 
 /// Where a value comes from, compiled.

@@ -113,6 +113,7 @@ pub fn compile(
         idempotency,
         idempotency_window_s: file.idempotency.window.secs(),
         fields,
+        ping_field: file.ping.as_ref().map(|p| p.form_field.clone()),
     })
 }
 

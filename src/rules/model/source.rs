@@ -36,6 +36,17 @@ pub struct SourceFile {
     /// Normalised field name -> where its value comes from in the payload.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldMapping>,
+    /// The sender's "is this URL alive?" request, answered 200 and not stored.
+    #[serde(default)]
+    pub ping: Option<Ping>,
+}
+
+/// A creation ping: a form body holding only this field, sent without the
+/// signature header (WooCommerce sends `webhook_id=N` when a webhook is created).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ping {
+    pub form_field: String,
 }
 
 /// How a request is authenticated. Every source must say; `none` is only for local sources.

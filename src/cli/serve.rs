@@ -1,0 +1,74 @@
+//! `hsflow serve`: webhooks in, actions out, on the embedded defaults unless told otherwise.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::RuleDirs;
+use crate::server::{serve, Settings};
+use crate::store::Durability;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub dirs: RuleDirs,
+    /// Where the database, the email outbox and notifications go.
+    #[arg(long, env = "HSFLOW_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, env = "HSFLOW_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// normal: a commit survives a crash of hsflow; full: also a power cut (one fsync per commit).
+    #[arg(long, env = "HSFLOW_DURABILITY", default_value = "normal")]
+    pub durability: Durability,
+    /// Largest request body accepted, in bytes (larger is 413).
+    #[arg(long, env = "HSFLOW_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Attempts before a failing action is parked as dead.
+    #[arg(long, env = "HSFLOW_MAX_ATTEMPTS", default_value_t = 8)]
+    pub max_attempts: i64,
+    /// The first retry's delay; each further attempt doubles it (with jitter).
+    #[arg(long, env = "HSFLOW_RETRY_BASE", default_value = "10s", value_parser = parse_duration)]
+    pub retry_base: std::time::Duration,
+    /// Actions carried out at once.
+    #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
+    pub workers: usize,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hsflow: can't start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = Settings {
+        rules_dir: args.dirs.rules,
+        templates_dir: args.dirs.templates,
+        data_dir: args.data,
+        listen: args.listen,
+        durability: args.durability,
+        body_limit: args.body_limit,
+        dispatch: crate::dispatch::Config {
+            concurrency: args.workers.max(1),
+            max_attempts: args.max_attempts.max(1),
+            backoff_base: args.retry_base,
+            ..Default::default()
+        },
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hsflow: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::rules::model::Duration::parse(s).map(|d| std::time::Duration::from_secs(d.secs()))
+}

@@ -1,0 +1,191 @@
+//! The dispatcher: workers that claim due jobs from the store and carry them
+//! out through the sinks.
+//!
+//! Jobs are claimed in small batches (never the whole queue), each under a
+//! lease, so a crash leaves nothing stuck: an expired lease puts the job back.
+//! A retryable failure is tried again after an exponential backoff with
+//! jitter (or the target's Retry-After); a permanent one, or too many
+//! attempts, parks the job as `dead` until someone retries it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::{watch, Notify, Semaphore};
+
+use crate::engine::action::PlannedAction;
+use crate::server::rules::SharedRules;
+use crate::sinks::local::LocalSinks;
+use crate::sinks::SinkError;
+use crate::store::jobs::Job;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Jobs carried out at once.
+    pub concurrency: usize,
+    /// Attempts before a job is parked.
+    pub max_attempts: i64,
+    /// First retry delay; doubles each attempt.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How long a claimed job may run before it counts as interrupted.
+    pub lease: Duration,
+    /// How often to look for due jobs when nothing wakes the dispatcher.
+    pub poll: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            concurrency: 8,
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(3600),
+            lease: Duration::from_secs(300),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Delay before attempt `attempts + 1`: base * 2^(attempts-1), capped, +-25% jitter.
+pub fn backoff(cfg: &Config, attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let raw = cfg
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(cfg.backoff_max);
+    let jitter = rand::rng().random_range(0.75..1.25);
+    raw.mul_f64(jitter)
+}
+
+pub struct Dispatcher {
+    pub store: Store,
+    pub sinks: Arc<LocalSinks>,
+    pub rules: SharedRules,
+    pub cfg: Config,
+    pub wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// Run until `shutdown` turns true; running jobs are finished first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency));
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let now = Utc::now();
+            if let Err(e) = self.store.recover_expired(now).await {
+                tracing::warn!("could not recover interrupted jobs: {e}");
+            }
+            let free = slots.available_permits() as i64;
+            let jobs = if free > 0 {
+                match self
+                    .store
+                    .claim(now, free, self.cfg.lease.as_millis() as i64)
+                    .await
+                {
+                    Ok(j) => j,
+                    Err(e) => {
+                        tracing::warn!("could not claim jobs: {e}");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            let claimed = jobs.len();
+            for job in jobs {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.execute(job).await;
+                    drop(permit);
+                });
+            }
+            if claimed == 0 {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.cfg.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        // Let running jobs finish before returning.
+        let _ = slots.acquire_many(self.cfg.concurrency as u32).await;
+    }
+
+    async fn execute(&self, job: Job) {
+        let started = std::time::Instant::now();
+        let outcome = match serde_json::from_str::<PlannedAction>(&job.payload) {
+            Err(e) => Err(SinkError::Permanent(format!(
+                "the stored action can't be read: {e}"
+            ))),
+            Ok(action) => {
+                let rules = self.rules.current();
+                self.sinks.execute(&job, &action, &rules).await
+            }
+        };
+        crate::server::metrics::record_sink(&job.kind, started.elapsed(), outcome.is_ok());
+        let result = match &outcome {
+            Ok(done) => {
+                tracing::info!(job = %job.id, action = %job.action_key, "{done}");
+                self.store.succeed(&job.id).await
+            }
+            Err(SinkError::Permanent(reason)) => {
+                tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}");
+                self.store.fail(&job.id, reason, None).await
+            }
+            Err(SinkError::Retryable {
+                reason,
+                retry_after,
+            }) => {
+                if job.attempts >= self.cfg.max_attempts {
+                    tracing::warn!(job = %job.id, action = %job.action_key, "parked after {} attempts: {reason}", job.attempts);
+                    self.store
+                        .fail(
+                            &job.id,
+                            &format!("gave up after {} attempts: {reason}", job.attempts),
+                            None,
+                        )
+                        .await
+                } else {
+                    let wait = retry_after.unwrap_or_else(|| backoff(&self.cfg, job.attempts));
+                    let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    tracing::info!(job = %job.id, action = %job.action_key, "attempt {} failed ({reason}); retrying at {at}", job.attempts);
+                    self.store.fail(&job.id, reason, Some(at)).await
+                }
+            }
+        };
+        if let Err(e) = result {
+            // The outcome is lost; the lease will expire and the job run again.
+            tracing::error!(job = %job.id, "could not record the outcome: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let cfg = Config {
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(60),
+            ..Config::default()
+        };
+        for _ in 0..50 {
+            let b1 = backoff(&cfg, 1).as_secs_f64();
+            let b2 = backoff(&cfg, 2).as_secs_f64();
+            let b9 = backoff(&cfg, 9).as_secs_f64();
+            assert!((7.5..=12.5).contains(&b1), "{b1}");
+            assert!((15.0..=25.0).contains(&b2), "{b2}");
+            assert!(b9 <= 75.0, "{b9}");
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The admin API: actions, events and workflow instances. Every route needs
+//! `Authorization: Bearer $HSFLOW_ADMIN_TOKEN`; without a configured token the
+//! admin API is closed.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::webhooks::error;
+use super::App;
+use crate::store::StoreError;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/actions", get(list_actions))
+        .route("/api/actions/{id}/retry", post(retry))
+        .route("/api/actions/{id}/cancel", post(cancel))
+        .route("/api/actions/retry-dead", post(retry_dead))
+        .route("/api/events/{id}", get(event))
+        .route("/workflows/{id}", get(workflow))
+}
+
+/// Checks the bearer token in constant time.
+fn authorized(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(want) = &app.admin_token else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "the admin API is closed: set HSFLOW_ADMIN_TOKEN to open it",
+        ));
+    };
+    let got = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "send Authorization: Bearer <HSFLOW_ADMIN_TOKEN>",
+        ))
+    }
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        other => error(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    contact: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_actions(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<ActionQuery>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    match app
+        .store
+        .list_actions(
+            q.status.as_deref(),
+            q.kind.as_deref(),
+            q.contact.as_deref(),
+            limit,
+        )
+        .await
+    {
+        Ok(rows) => Json(json!({"actions": rows})).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn retry(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    match app.store.retry(&id).await {
+        Ok(true) => {
+            app.wake.notify_one();
+            Json(json!({"id": id, "status": "queued"})).into_response()
+        }
+        Ok(false) => error(
+            StatusCode::CONFLICT,
+            format!("action {id} does not exist or is not dead, failed or cancelled"),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn retry_dead(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    match app.store.retry_dead().await {
+        Ok(n) => {
+            app.wake.notify_one();
+            Json(json!({"retried": n})).into_response()
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    match app.store.cancel(&id).await {
+        Ok(true) => Json(json!({"id": id, "status": "cancelled"})).into_response(),
+        Ok(false) => error(
+            StatusCode::CONFLICT,
+            format!("action {id} does not exist or is no longer pending"),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn event(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    match app.store.event(&id).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn workflow(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return r;
+    }
+    match app.store.instance(&id).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => store_error(e),
+    }
+}

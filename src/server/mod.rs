@@ -1,0 +1,188 @@
+//! `hsflow serve`: the HTTP edge (axum), the dispatcher, and their shared state.
+
+pub mod admin;
+pub mod metrics;
+pub mod rules;
+pub mod webhooks;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::{watch, Notify};
+
+use crate::dispatch::{self, Dispatcher};
+use crate::sinks::local::LocalSinks;
+use crate::store::{Durability, Store};
+use rules::SharedRules;
+
+/// Everything a request handler needs.
+pub struct App {
+    pub rules: SharedRules,
+    pub store: Store,
+    /// Wakes the dispatcher when work is due now.
+    pub wake: Arc<Notify>,
+    /// `HSFLOW_ADMIN_TOKEN`; admin routes are refused without it.
+    pub admin_token: Option<String>,
+}
+
+/// How to run the server.
+pub struct Settings {
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub durability: Durability,
+    pub body_limit: usize,
+    pub dispatch: dispatch::Config,
+}
+
+pub fn router(app: Arc<App>, body_limit: usize) -> Router {
+    Router::new()
+        .route("/webhooks/{source}", post(webhooks::receive))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .merge(admin::routes())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let status = app.rules.status();
+    let store_ok = app.store.ping().await;
+    let counts = app.store.counts().await.unwrap_or_default();
+    let ok = store_ok && status.last_error.is_none();
+    Json(json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "rules": {"version": status.version, "loaded_at": status.loaded_at, "reloads": status.reloads, "failed_reloads": status.failed_reloads},
+        "last_reload_error": status.last_error,
+        "store_ok": store_ok,
+        "queue_depth": counts.queued + counts.failed + counts.running,
+        "dead": counts.dead,
+    }))
+}
+
+async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let c = app.store.counts().await.unwrap_or_default();
+    let gauges = [
+        (
+            "hsflow_queue_depth",
+            (c.queued + c.failed + c.running) as f64,
+        ),
+        ("hsflow_actions{status=\"queued\"}", c.queued as f64),
+        ("hsflow_actions{status=\"running\"}", c.running as f64),
+        ("hsflow_actions{status=\"failed\"}", c.failed as f64),
+        ("hsflow_actions{status=\"dead\"}", c.dead as f64),
+        ("hsflow_actions{status=\"succeeded\"}", c.succeeded as f64),
+        ("hsflow_actions{status=\"cancelled\"}", c.cancelled as f64),
+    ];
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        metrics::render(&gauges),
+    )
+}
+
+/// Sources that can't be served because their secret is not set: said at start, never skipped silently.
+pub fn unconfigured_sources(rs: &crate::rules::RuleSet) -> Vec<(String, String)> {
+    rs.sources
+        .values()
+        .filter_map(|s| {
+            let env = crate::sources::auth::secret_env(&s.auth)?;
+            std::env::var(env)
+                .map(|v| v.is_empty())
+                .unwrap_or(true)
+                .then(|| (s.name.clone(), env.to_string()))
+        })
+        .collect()
+}
+
+/// Run until Ctrl-C or SIGTERM. Prints the bound address on stdout.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let loaded = crate::rules::load(&settings.rules_dir, &settings.templates_dir);
+    let Some(rs) = loaded.ruleset else {
+        let errors: Vec<String> = loaded.errors().map(|d| d.render_human()).collect();
+        return Err(format!(
+            "the rules have errors; nothing was started:\n{}",
+            errors.join("\n")
+        ));
+    };
+    for (name, env) in unconfigured_sources(&rs) {
+        tracing::warn!(
+            "source `{name}` is not served: set {env} to its secret (requests get 503 until then)"
+        );
+    }
+    let store = Store::open(&settings.data_dir, settings.durability)
+        .await
+        .map_err(|e| e.to_string())?;
+    let recovered = store
+        .recover_expired(chrono::Utc::now() + chrono::Duration::days(36500))
+        .await
+        .map_err(|e| e.to_string())?;
+    if recovered > 0 {
+        tracing::info!("{recovered} actions were interrupted by the last stop; they run again");
+    }
+    let rules = SharedRules::new(rs);
+    let wake = Arc::new(Notify::new());
+    let app = Arc::new(App {
+        rules: rules.clone(),
+        store: store.clone(),
+        wake: wake.clone(),
+        admin_token: std::env::var("HSFLOW_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dispatcher = Arc::new(Dispatcher {
+        store,
+        sinks: Arc::new(LocalSinks {
+            data_dir: settings.data_dir.clone(),
+            store: app.store.clone(),
+        }),
+        rules,
+        cfg: settings.dispatch.clone(),
+        wake,
+    });
+    let worker = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("hsflow listening on http://{addr}");
+    tracing::info!(
+        "serving {} rules from {} on http://{addr}",
+        app.rules.current().rules.len(),
+        settings.rules_dir.display()
+    );
+    let shutdown = async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    };
+    axum::serve(listener, router(app, settings.body_limit))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    Ok(())
+}

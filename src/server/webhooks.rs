@@ -1,0 +1,217 @@
+//! POST /webhooks/{source}: authenticate, normalise, plan, persist, answer.
+//!
+//! The order matters. Authentication comes before anything is parsed or
+//! stored (a bad signature is 401 and leaves no trace); the event and all it
+//! plans are committed in one transaction before the 202, so an acknowledged
+//! webhook survives a crash; a repeat of the same idempotency key within the
+//! source's window is answered 200 and plans nothing new.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::{metrics, App};
+use crate::engine::plan::{plan, Options};
+use crate::rules::model::{Auth, BodyFormat};
+use crate::rules::ruleset::{Locator, RuleSet, Source};
+use crate::sources::auth::{self, AuthError};
+use crate::sources::normalise::{normalise, Request};
+use crate::store::events::NewEvent;
+
+pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({"error": msg.into()}))).into_response()
+}
+
+fn headers_vec(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
+/// The headers worth keeping with the event: the source's own and the content type.
+fn kept_headers(src: &Source, headers: &[(String, String)]) -> Value {
+    let mut names: Vec<String> = vec!["content-type".into(), "user-agent".into()];
+    if let Auth::HmacSha256 { header, .. } = &src.auth {
+        names.push(header.to_ascii_lowercase());
+    }
+    for loc in [&src.event_type, &src.idempotency] {
+        if let Locator::Header(h) = loc {
+            names.push(h.clone());
+        }
+    }
+    let kept: serde_json::Map<String, Value> = headers
+        .iter()
+        .filter(|(k, _)| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    Value::Object(kept)
+}
+
+/// The sender's creation ping: a form body with only the ping field, and no signature.
+fn is_ping(src: &Source, headers: &[(String, String)], body: &[u8]) -> bool {
+    let Some(field) = &src.ping_field else {
+        return false;
+    };
+    let signed = match &src.auth {
+        Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
+            headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
+        }
+        Auth::None { .. } => false,
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    !signed && pairs.len() == 1 && pairs[0].0 == *field
+}
+
+fn content_type_ok(format: BodyFormat, headers: &[(String, String)]) -> Result<(), String> {
+    let ct = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let (want, ok) = match format {
+        BodyFormat::Json => (
+            "application/json",
+            ct.as_deref().is_some_and(|c| c.contains("json")),
+        ),
+        BodyFormat::FormUrlencoded => (
+            "application/x-www-form-urlencoded",
+            ct.as_deref()
+                .is_some_and(|c| c.contains("x-www-form-urlencoded")),
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "this source takes Content-Type {want}, but the request says {}",
+            ct.as_deref().unwrap_or("nothing")
+        ))
+    }
+}
+
+pub async fn receive(
+    State(app): State<Arc<App>>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rs = app.rules.current();
+    let Some(src) = rs.sources.get(&source) else {
+        metrics::record_event(&source, "unknown_source");
+        let known: Vec<&str> = rs.sources.keys().map(String::as_str).collect();
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "there is no source `{source}`; the sources are: {}",
+                known.join(", ")
+            ),
+        );
+    };
+    let headers = headers_vec(&headers);
+    if is_ping(src, &headers, &body) {
+        metrics::record_event(&source, "ping");
+        return (StatusCode::OK, Json(json!({"ping": true}))).into_response();
+    }
+    let secret = |name: &str| std::env::var(name).ok();
+    let req = Request {
+        headers: &headers,
+        body: &body,
+    };
+    match auth::verify(&src.auth, &|h| req.header(h), &body, &secret) {
+        Ok(()) => {}
+        Err(e @ AuthError::SecretNotSet(_)) => {
+            metrics::record_event(&source, "not_configured");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("source `{source}` is not served: {e}"),
+            );
+        }
+        Err(e) => {
+            metrics::record_event(&source, "unauthorized");
+            return error(StatusCode::UNAUTHORIZED, e.to_string());
+        }
+    }
+    if let Err(e) = content_type_ok(src.format, &headers) {
+        metrics::record_event(&source, "invalid");
+        return error(StatusCode::BAD_REQUEST, e);
+    }
+    accept(&app, &rs, src, &req).await
+}
+
+/// Normalise, plan and persist an authenticated request (also used by the contact-workflow API).
+pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) -> Response {
+    let event = match normalise(rs, src, req, Utc::now()) {
+        Ok(e) => e,
+        Err(e) => {
+            metrics::record_event(&src.name, "invalid");
+            return error(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    let p = plan(
+        rs,
+        &event,
+        Options {
+            render: true,
+            explain: true,
+        },
+    );
+    let contacts = p
+        .actions
+        .iter()
+        .map(|a| {
+            let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
+            event.fields.get(slot).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        })
+        .collect();
+    let due_now = p.actions.iter().any(|a| a.delay_s <= 0);
+    let new = NewEvent {
+        source: &src.name,
+        event_type: &event.event_type,
+        idem_key: &event.id,
+        window_s: src.idempotency_window_s,
+        received_at: event.received_at,
+        headers: kept_headers(src, req.headers),
+        body: req.body,
+        plan: &p,
+        contacts,
+    };
+    match app.store.accept(new).await {
+        Ok(a) if a.duplicate => {
+            metrics::record_event(&src.name, "duplicate");
+            (
+                StatusCode::OK,
+                Json(json!({"event_id": a.event_id, "duplicate": true})),
+            )
+                .into_response()
+        }
+        Ok(a) => {
+            metrics::record_event(&src.name, "accepted");
+            for act in &p.actions {
+                metrics::record_actions_planned(act.payload.kind(), 1);
+            }
+            if due_now {
+                app.wake.notify_one();
+            }
+            (StatusCode::ACCEPTED, Json(json!({"event_id": a.event_id, "duplicate": false, "actions": a.actions, "cancelled": a.cancelled}))).into_response()
+        }
+        Err(e) => {
+            metrics::record_event(&src.name, "store_error");
+            tracing::error!("could not store an event from {}: {e}", src.name);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the event could not be stored, so it was not accepted; send it again: {e}"
+                ),
+            )
+        }
+    }
+}

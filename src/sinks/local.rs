@@ -1,0 +1,220 @@
+//! The local sinks: everything an action does, done on this machine.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use chrono::Utc;
+use serde_json::{json, Map};
+
+use super::eml;
+use super::SinkError;
+use crate::engine::action::{Payload, PlannedAction};
+use crate::engine::notion::property_value;
+use crate::rules::model::{NotionOperation, PropertyType};
+use crate::rules::RuleSet;
+use crate::store::jobs::Job;
+use crate::store::workflows::Transition;
+use crate::store::{Store, StoreError};
+
+pub struct LocalSinks {
+    pub data_dir: PathBuf,
+    pub store: Store,
+}
+
+fn io(what: &str, e: std::io::Error) -> SinkError {
+    SinkError::retryable(format!("{what}: {e}"))
+}
+
+fn store_err(e: StoreError) -> SinkError {
+    match e {
+        StoreError::NotFound(m) => SinkError::Permanent(m),
+        other => SinkError::retryable(other.to_string()),
+    }
+}
+
+impl LocalSinks {
+    /// Carry out one action; the returned text says what was done (for the log).
+    pub async fn execute(
+        &self,
+        job: &Job,
+        action: &PlannedAction,
+        rules: &RuleSet,
+    ) -> Result<String, SinkError> {
+        match &action.payload {
+            Payload::Email {
+                to,
+                subject,
+                text,
+                html,
+                from,
+                reply_to,
+                ..
+            } => {
+                let dir = self.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir).map_err(|e| io("can't create the outbox", e))?;
+                let msg = eml::render(&eml::Message {
+                    message_id: format!("<{}@hsflow>", job.id),
+                    from: from.as_deref().unwrap_or("hsflow@localhost"),
+                    reply_to: reply_to.as_deref(),
+                    to,
+                    subject,
+                    text,
+                    html,
+                    date: Utc::now(),
+                });
+                // Write then rename: a reader never sees half a message, and a retry overwrites the same file.
+                let path = dir.join(format!("{}.eml", job.id));
+                let tmp = dir.join(format!(".{}.eml.tmp", job.id));
+                std::fs::write(&tmp, msg).map_err(|e| io("can't write the message", e))?;
+                std::fs::rename(&tmp, &path)
+                    .map_err(|e| io("can't move the message into the outbox", e))?;
+                Ok(format!("email to {to} written to {}", path.display()))
+            }
+            Payload::Notify {
+                channel,
+                text,
+                urgent,
+            } => {
+                tracing::info!(target: "hsflow::notify", channel = %channel, urgent = *urgent, "{text}");
+                let line = json!({"id": job.id, "at": Utc::now(), "channel": channel, "urgent": urgent, "text": text, "entity": action.entity});
+                let path = self.data_dir.join("notifications.jsonl");
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| io("can't open notifications.jsonl", e))?;
+                writeln!(f, "{line}").map_err(|e| io("can't write notifications.jsonl", e))?;
+                Ok(format!("notified {channel}"))
+            }
+            Payload::Task {
+                title,
+                description,
+                assignee,
+                priority,
+                due_at,
+            } => {
+                // Tasks land in the Tasks database, keyed by the job so a retry updates the same page.
+                let want = [
+                    ("Task ID", PropertyType::Title, json!(job.id)),
+                    ("Task Name", PropertyType::RichText, json!(title)),
+                    (
+                        "Description",
+                        PropertyType::RichText,
+                        json!(description.clone().unwrap_or_default()),
+                    ),
+                    ("Assigned To", PropertyType::RichText, json!(assignee)),
+                    (
+                        "Priority",
+                        PropertyType::Select,
+                        json!(match priority {
+                            crate::rules::model::Priority::Urgent
+                            | crate::rules::model::Priority::High => "High",
+                            crate::rules::model::Priority::Medium => "Medium",
+                            crate::rules::model::Priority::Low => "Low",
+                        }),
+                    ),
+                    ("Status", PropertyType::Select, json!("To Do")),
+                    ("Due Date", PropertyType::Date, json!(due_at.to_rfc3339())),
+                    (
+                        "Related Business Entity",
+                        PropertyType::RichText,
+                        json!(action.entity.as_deref().unwrap_or("")),
+                    ),
+                    (
+                        "Created By",
+                        PropertyType::RichText,
+                        json!(format!("hsflow rule {}", action.rule)),
+                    ),
+                ];
+                let mut props = Map::new();
+                let mut notes = Vec::new();
+                for (name, kind, v) in want {
+                    if let Ok(body) = property_value(kind, &v, name, &mut notes) {
+                        props.insert(name.to_string(), body);
+                    }
+                }
+                self.store
+                    .write_page("tasks", Some(("Task ID", &job.id)), &props, false)
+                    .await
+                    .map_err(store_err)?;
+                Ok(format!("task for {assignee}: {title}"))
+            }
+            Payload::Notion {
+                database,
+                operation,
+                match_on,
+                properties,
+            } => {
+                let key_value = match_on.as_ref().map(|m| {
+                    (
+                        m.property.clone(),
+                        m.value
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| m.value.to_string()),
+                    )
+                });
+                let key = key_value.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
+                let must_exist = *operation == NotionOperation::Update;
+                let key = if *operation == NotionOperation::Create {
+                    key.or(None)
+                } else {
+                    key
+                };
+                let w = self
+                    .store
+                    .write_page(database, key, properties, must_exist)
+                    .await
+                    .map_err(store_err)?;
+                Ok(format!("{database}: {w:?}"))
+            }
+            Payload::Webhook {
+                url, method, body, ..
+            } => {
+                // Without an HTTP sink configured, outgoing webhooks are recorded, not sent.
+                let line = json!({"id": job.id, "at": Utc::now(), "method": method, "url": url, "body": body});
+                let path = self.data_dir.join("webhooks.jsonl");
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| io("can't open webhooks.jsonl", e))?;
+                writeln!(f, "{line}").map_err(|e| io("can't write webhooks.jsonl", e))?;
+                Ok(format!("webhook {url} recorded"))
+            }
+            Payload::Workflow {
+                workflow,
+                from_states,
+                to_state,
+                ..
+            } => {
+                let contact = job.contact.clone().ok_or_else(|| {
+                    SinkError::Permanent(format!(
+                        "the event has no contact, so there is no `{workflow}` instance to move"
+                    ))
+                })?;
+                let terminal = rules
+                    .workflows
+                    .get(workflow)
+                    .is_some_and(|w| w.terminal.contains(to_state));
+                let cause = format!("{} (event {})", action.id, job.event_id);
+                let t = self
+                    .store
+                    .transition(workflow, &contact, to_state, from_states, terminal, &cause)
+                    .await
+                    .map_err(store_err)?;
+                Ok(match t {
+                    Transition::Created { instance, state } => {
+                        format!("{workflow} {instance} started in {state}")
+                    }
+                    Transition::Moved { instance, from, to } => {
+                        format!("{workflow} {instance}: {from} -> {to}")
+                    }
+                    Transition::Skipped { instance, state } => format!(
+                        "{workflow} {instance} stays in {state} (not one of {from_states:?})"
+                    ),
+                })
+            }
+        }
+    }
+}

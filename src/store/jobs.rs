@@ -1,0 +1,251 @@
+//! Actions as jobs: claiming due work, recording outcomes, retrying, parking.
+//!
+//! The claim is one statement that marks a batch of due rows `running` with a
+//! lease and returns them; a worker that dies leaves its lease to expire and
+//! the job is retried. Nothing ever loads the whole queue: a backlog of a
+//! million delayed jobs stays on disk, indexed by (status, due_at).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{from_millis, millis, Store, StoreError};
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub event_id: String,
+    pub action_key: String,
+    pub kind: String,
+    pub contact: Option<String>,
+    /// The planned action as JSON, rendered when its event was accepted.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// One action as the API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRow {
+    pub id: String,
+    pub event_id: String,
+    pub action: String,
+    pub rule: String,
+    pub flow: String,
+    pub entity: Option<String>,
+    pub kind: String,
+    pub contact: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub due_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub ruleset_version: String,
+}
+
+const ROW_COLUMNS: &str = "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ruleset_version";
+
+fn action_row(r: &sqlx::sqlite::SqliteRow) -> Result<ActionRow, sqlx::Error> {
+    Ok(ActionRow {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        action: r.try_get("action_key")?,
+        rule: r.try_get("rule")?,
+        flow: r.try_get("flow")?,
+        entity: r.try_get("entity")?,
+        kind: r.try_get("kind")?,
+        contact: r.try_get("contact")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        due_at: from_millis(r.try_get("due_at")?),
+        last_error: r.try_get("last_error")?,
+        ruleset_version: r.try_get("ruleset_version")?,
+    })
+}
+
+/// Queue depth and parked jobs, for /health and /metrics.
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct QueueCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub failed: i64,
+    pub dead: i64,
+    pub succeeded: i64,
+    pub cancelled: i64,
+}
+
+impl Store {
+    /// Claim up to `limit` due jobs for `lease_ms`.
+    pub async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let now = millis(now);
+        let rows = sqlx::query(
+            "UPDATE actions SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? \
+             WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= ? ORDER BY due_at LIMIT ?) \
+             RETURNING id, event_id, action_key, kind, contact, payload, attempts",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Job {
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    action_key: r.try_get("action_key")?,
+                    kind: r.try_get("kind")?,
+                    contact: r.try_get("contact")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn succeed(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND status = 'running'")
+            .bind(millis(Utc::now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Record a failure: retried at `retry_at`, or parked (`dead`) when `None`.
+    pub async fn fail(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let now = millis(Utc::now());
+        match retry_at {
+            Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+                .bind(millis(t))
+                .bind(error)
+                .bind(now)
+                .bind(id),
+            None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+                .bind(error)
+                .bind(now)
+                .bind(id),
+        }
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
+    pub async fn recover_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sqlx::query("UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = ? WHERE status = 'running' AND lease_until < ?")
+            .bind(millis(now))
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Put one dead, failed or cancelled action back in the queue, due now. Only that action runs again.
+    pub async fn retry(&self, id: &str) -> Result<bool, StoreError> {
+        let now = millis(Utc::now());
+        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE id = ? AND status IN ('dead', 'failed', 'cancelled')")
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Retry every dead action; returns how many.
+    pub async fn retry_dead(&self) -> Result<u64, StoreError> {
+        let now = millis(Utc::now());
+        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE status = 'dead'")
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Cancel one pending action.
+    pub async fn cancel(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = ? WHERE id = ? AND status IN ('queued', 'failed')")
+            .bind(millis(Utc::now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn counts(&self) -> Result<QueueCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM actions GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = QueueCounts::default();
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<String, _>("status")?.as_str() {
+                "queued" => c.queued = n,
+                "running" => c.running = n,
+                "failed" => c.failed = n,
+                "dead" => c.dead = n,
+                "succeeded" => c.succeeded = n,
+                "cancelled" => c.cancelled = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Actions filtered by status, kind and contact (any may be None), newest first.
+    pub async fn list_actions(
+        &self,
+        status: Option<&str>,
+        kind: Option<&str>,
+        contact: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM actions WHERE (? IS NULL OR status = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR contact = ?) ORDER BY due_at DESC LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status)
+            .bind(status)
+            .bind(kind)
+            .bind(kind)
+            .bind(contact)
+            .bind(contact)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(action_row)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM actions WHERE event_id = ? ORDER BY due_at, action_key"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(event_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(action_row)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,121 @@
+//! The local Notion store: pages with the same property model as Notion,
+//! kept in the database so hsflow runs end to end with no Notion account.
+//! Create, upsert by a key property and update behave like the real sink.
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use super::{millis, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageWrite {
+    Created(String),
+    Updated(String),
+}
+
+/// The plain value of a Notion property body, for matching by key.
+pub fn plain(prop: &Value) -> String {
+    let text = |arr: &Value| {
+        arr.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.pointer("/text/content").and_then(Value::as_str))
+                    .collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(t) = prop.get("title") {
+        return text(t);
+    }
+    if let Some(t) = prop.get("rich_text") {
+        return text(t);
+    }
+    for k in ["email", "phone_number", "url"] {
+        if let Some(v) = prop.get(k) {
+            return v.as_str().unwrap_or("").to_string();
+        }
+    }
+    prop.to_string()
+}
+
+impl Store {
+    /// Write a page: `key` = Some((property, value)) upserts (or, with
+    /// `must_exist`, updates) the page whose property has that value.
+    pub async fn write_page(
+        &self,
+        database: &str,
+        key: Option<(&str, &str)>,
+        properties: &Map<String, Value>,
+        must_exist: bool,
+    ) -> Result<PageWrite, StoreError> {
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let existing = match key {
+            Some((p, v)) => sqlx::query("SELECT id, properties FROM notion_pages WHERE database = ? AND key_property = ? AND key_value = ?")
+                .bind(database)
+                .bind(p)
+                .bind(v)
+                .fetch_optional(&mut *tx)
+                .await?,
+            None => None,
+        };
+        let result = match existing {
+            Some(r) => {
+                let id: String = r.try_get("id")?;
+                let mut merged: Map<String, Value> =
+                    serde_json::from_str(&r.try_get::<String, _>("properties")?)
+                        .unwrap_or_default();
+                merged.extend(properties.clone());
+                sqlx::query("UPDATE notion_pages SET properties = ?, updated_at = ? WHERE id = ?")
+                    .bind(Value::Object(merged).to_string())
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                PageWrite::Updated(id)
+            }
+            None if must_exist => {
+                let (p, v) = key.unwrap_or(("?", "?"));
+                return Err(StoreError::NotFound(format!(
+                    "no page in `{database}` has {p} = {v}"
+                )));
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .bind(&id)
+                    .bind(database)
+                    .bind(key.map(|k| k.0))
+                    .bind(key.map(|k| k.1))
+                    .bind(Value::Object(properties.clone()).to_string())
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                PageWrite::Created(id)
+            }
+        };
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Pages of a local database (GET /api/notion/{database}).
+    pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
+        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = ? ORDER BY created_at")
+            .bind(database)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(serde_json::json!({
+                    "id": r.try_get::<String, _>("id")?,
+                    "properties": serde_json::from_str::<Value>(&r.try_get::<String, _>("properties")?).unwrap_or(Value::Null),
+                    "created_time": super::from_millis(r.try_get("created_at")?),
+                    "last_edited_time": super::from_millis(r.try_get("updated_at")?),
+                }))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

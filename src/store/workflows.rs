@@ -1,0 +1,169 @@
+//! Workflow instances and their history: one instance per (workflow, contact).
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use super::{from_millis, millis, Store, StoreError};
+
+/// What a workflow action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Created {
+        instance: String,
+        state: String,
+    },
+    Moved {
+        instance: String,
+        from: String,
+        to: String,
+    },
+    /// The instance was not in one of the allowed states; nothing changed.
+    Skipped {
+        instance: String,
+        state: String,
+    },
+}
+
+impl Store {
+    /// Move (or start) the instance of `workflow` for `contact` to `to`.
+    /// `from` limits the states it may move from (empty: any); `terminal`
+    /// states end the instance.
+    pub async fn transition(
+        &self,
+        workflow: &str,
+        contact: &str,
+        to: &str,
+        from: &[String],
+        terminal: bool,
+        cause: &str,
+    ) -> Result<Transition, StoreError> {
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT id, state FROM workflow_instances WHERE workflow = ? AND contact = ?",
+        )
+        .bind(workflow)
+        .bind(contact)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let status = if terminal { "Completed" } else { "Active" };
+        let result = match row {
+            None => {
+                let id = uuid::Uuid::now_v7().to_string();
+                sqlx::query("INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .bind(&id)
+                    .bind(workflow)
+                    .bind(contact)
+                    .bind(to)
+                    .bind(status)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                Transition::Created {
+                    instance: id,
+                    state: to.to_string(),
+                }
+            }
+            Some(r) => {
+                let id: String = r.try_get("id")?;
+                let state: String = r.try_get("state")?;
+                if !from.is_empty() && !from.contains(&state) {
+                    Transition::Skipped {
+                        instance: id,
+                        state,
+                    }
+                } else {
+                    sqlx::query("UPDATE workflow_instances SET state = ?, status = ?, updated_at = ? WHERE id = ?")
+                        .bind(to)
+                        .bind(status)
+                        .bind(now)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Transition::Moved {
+                        instance: id,
+                        from: state,
+                        to: to.to_string(),
+                    }
+                }
+            }
+        };
+        let (id, action, details) = match &result {
+            Transition::Created { instance, state } => {
+                (instance, "created", json!({"state": state, "cause": cause}))
+            }
+            Transition::Moved { instance, from, to } => (
+                instance,
+                "moved",
+                json!({"from": from, "to": to, "cause": cause}),
+            ),
+            Transition::Skipped { instance, state } => (
+                instance,
+                "skipped",
+                json!({"state": state, "wanted": to, "allowed_from": from, "cause": cause}),
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO workflow_history (instance_id, at, action, details) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(action)
+        .bind(details.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// An instance with its history (GET /workflows/{id}).
+    pub async fn instance(&self, id: &str) -> Result<Value, StoreError> {
+        let r = sqlx::query("SELECT id, workflow, contact, state, status, created_at, updated_at FROM workflow_instances WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no workflow instance {id}")))?;
+        let history: Vec<Value> = sqlx::query("SELECT at, action, details FROM workflow_history WHERE instance_id = ? ORDER BY at, rowid")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|h| {
+                Ok(json!({
+                    "timestamp": from_millis(h.try_get("at")?),
+                    "action": h.try_get::<String, _>("action")?,
+                    "details": serde_json::from_str::<Value>(&h.try_get::<String, _>("details")?).unwrap_or(Value::Null),
+                }))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(json!({
+            "id": r.try_get::<String, _>("id")?,
+            "workflow": r.try_get::<String, _>("workflow")?,
+            "contact": r.try_get::<String, _>("contact")?,
+            "state": r.try_get::<String, _>("state")?,
+            "status": r.try_get::<String, _>("status")?,
+            "created_at": from_millis(r.try_get("created_at")?),
+            "updated_at": from_millis(r.try_get("updated_at")?),
+            "history": history,
+        }))
+    }
+
+    /// The instance id of (workflow, contact), if there is one.
+    pub async fn instance_id(
+        &self,
+        workflow: &str,
+        contact: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id FROM workflow_instances WHERE workflow = ? AND contact = ?")
+                .bind(workflow)
+                .bind(contact)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get::<String, _>("id"))
+                .transpose()?,
+        )
+    }
+}
