@@ -27,10 +27,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/workflows/{id}", get(workflow))
 }
 
-/// Checks the bearer token in constant time.
-fn authorized(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal, if the bearer token is missing or wrong (compared in constant time).
+fn refused(app: &App, headers: &HeaderMap) -> Option<Response> {
     let Some(want) = &app.admin_token else {
-        return Err(error(
+        return Some(error(
             StatusCode::FORBIDDEN,
             "the admin API is closed: set HSFLOW_ADMIN_TOKEN to open it",
         ));
@@ -41,9 +41,9 @@ fn authorized(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
-        Ok(())
+        None
     } else {
-        Err(error(
+        Some(error(
             StatusCode::UNAUTHORIZED,
             "send Authorization: Bearer <HSFLOW_ADMIN_TOKEN>",
         ))
@@ -70,7 +70,7 @@ async fn list_actions(
     headers: HeaderMap,
     Query(q): Query<ActionQuery>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -94,7 +94,7 @@ async fn retry(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     match app.store.retry(&id).await {
@@ -111,7 +111,7 @@ async fn retry(
 }
 
 async fn retry_dead(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     match app.store.retry_dead().await {
@@ -128,7 +128,7 @@ async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     match app.store.cancel(&id).await {
@@ -146,7 +146,7 @@ async fn event(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     match app.store.event(&id).await {
@@ -160,7 +160,7 @@ async fn workflow(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
+    if let Some(r) = refused(&app, &headers) {
         return r;
     }
     match app.store.instance(&id).await {

@@ -37,7 +37,7 @@ impl Store {
     /// first event's id comes back with `duplicate: true`.
     pub async fn accept(&self, ev: NewEvent<'_>) -> Result<Accepted, StoreError> {
         let now = millis(ev.received_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "DELETE FROM idempotency WHERE source = ? AND idem_key = ? AND expires_at <= ?",
         )

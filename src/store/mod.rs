@@ -110,7 +110,7 @@ impl Store {
             if applied.contains(version) {
                 continue;
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 sqlx::query(stmt).execute(&mut *tx).await?;
             }
@@ -122,6 +122,14 @@ impl Store {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front:
+    /// a deferred transaction that reads and then writes can't upgrade its
+    /// lock when another connection committed meanwhile, and SQLite then fails
+    /// at once with "database is locked" instead of waiting (busy_timeout).
+    pub async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Whether the database answers.

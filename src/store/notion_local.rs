@@ -50,7 +50,7 @@ impl Store {
         must_exist: bool,
     ) -> Result<PageWrite, StoreError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing = match key {
             Some((p, v)) => sqlx::query("SELECT id, properties FROM notion_pages WHERE database = ? AND key_property = ? AND key_value = ?")
                 .bind(database)

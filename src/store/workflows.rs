@@ -39,7 +39,7 @@ impl Store {
         cause: &str,
     ) -> Result<Transition, StoreError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "SELECT id, state FROM workflow_instances WHERE workflow = ? AND contact = ?",
         )

@@ -1,0 +1,171 @@
+//! Running the real `hsflow serve` for tests: a free port, a temporary data
+//! directory, signed requests, and waiting for things to happen.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const SECRET: &str = "test-secret";
+pub const ADMIN: &str = "test-admin-token";
+
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime")
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data: PathBuf,
+    pub rules: PathBuf,
+}
+
+impl Server {
+    /// Start `hsflow serve` on `data` (kept across restarts) with extra flags.
+    pub fn start(data: &Path, rules: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+            .arg("serve")
+            .arg("--rules")
+            .arg(rules)
+            .arg("--templates")
+            .arg(
+                rules
+                    .parent()
+                    .map(|p| p.join("templates"))
+                    .unwrap_or_default(),
+            )
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("HSFLOW_TEST_FORM_SECRET", SECRET)
+            .env("HSFLOW_ADMIN_TOKEN", ADMIN)
+            .env_remove("HSFLOW_TEST_NEVER_SET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start hsflow serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the address line");
+        let base = line
+            .trim()
+            .strip_prefix("hsflow listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server {
+            child,
+            base,
+            data: data.to_path_buf(),
+            rules: rules.to_path_buf(),
+        }
+    }
+
+    /// Stop it the hard way: no shutdown, as a crash or power cut would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sign(body: &[u8]) -> String {
+    hsflow::sources::auth::sign(
+        hsflow::rules::model::SignatureEncoding::Hex,
+        Some("sha256="),
+        SECRET,
+        body,
+    )
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// POST a signed JSON body to /webhooks/form; the status and the JSON answer.
+pub async fn post_signed(s: &Server, body: &Value) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let r = client()
+        .post(s.url("/webhooks/form"))
+        .header("content-type", "application/json")
+        .header("x-signature", sign(&bytes))
+        .body(bytes)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn admin_get(s: &Server, path: &str) -> Value {
+    client()
+        .get(s.url(path))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+pub async fn admin_post(s: &Server, path: &str) -> (u16, Value) {
+    let r = client()
+        .post(s.url(path))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Poll `check` until it returns Some, or fail after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > limit {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The actions of an event, as the admin API reports them.
+pub async fn actions_of(s: &Server, event_id: &str) -> Vec<Value> {
+    admin_get(s, &format!("/api/events/{event_id}")).await["actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+pub fn status_of<'a>(actions: &'a [Value], action: &str) -> Option<&'a str> {
+    actions
+        .iter()
+        .find(|a| a["action"] == action)
+        .and_then(|a| a["status"].as_str())
+}
