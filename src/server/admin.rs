@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/actions/retry-dead", post(retry_dead))
         .route("/api/events/{id}", get(event))
         .route("/workflows/{id}", get(workflow))
+        .route("/api/reload", post(reload_now))
 }
 
 /// The refusal, if the bearer token is missing or wrong (compared in constant time).
@@ -167,4 +168,17 @@ async fn workflow(
         Ok(v) => Json(v).into_response(),
         Err(e) => store_error(e),
     }
+}
+
+async fn reload_now(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&app, &headers) {
+        return r;
+    }
+    let outcome = super::reload::reload(&app.rules, &app.rules_dir, &app.templates_dir).await;
+    let status = if outcome.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, Json(outcome)).into_response()
 }

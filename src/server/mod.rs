@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod metrics;
+pub mod reload;
 pub mod rules;
 pub mod webhooks;
 
@@ -29,6 +30,8 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// `HSFLOW_ADMIN_TOKEN`; admin routes are refused without it.
     pub admin_token: Option<String>,
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
 }
 
 /// How to run the server.
@@ -135,7 +138,20 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         admin_token: std::env::var("HSFLOW_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        rules_dir: settings.rules_dir.clone(),
+        templates_dir: settings.templates_dir.clone(),
     });
+    reload::watch(
+        rules.clone(),
+        settings.rules_dir.clone(),
+        settings.templates_dir.clone(),
+        std::time::Duration::from_millis(100),
+    )?;
+    reload::on_sighup(
+        rules.clone(),
+        settings.rules_dir.clone(),
+        settings.templates_dir.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let dispatcher = Arc::new(Dispatcher {
         store,

@@ -1,0 +1,184 @@
+//! Hot reload over real files: a valid edit goes live, an invalid one is
+//! refused whole while the last good rules keep serving.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read").flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Save the way editors do: write a temporary file, rename it over the old one.
+fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+async fn health(s: &Server) -> Value {
+    client()
+        .get(s.url("/health"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn project() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixture(), &dir.path().join("project"));
+    let rules = dir.path().join("project/rules");
+    (dir, rules)
+}
+
+#[tokio::test]
+async fn a_valid_edit_takes_effect_without_a_restart() {
+    let (dir, rules) = project();
+    let s = Server::start(&dir.path().join("data"), &rules, &[]);
+    let before = health(&s).await["rules"]["version"].clone();
+    let flow = rules.join("flows/runtime.toml");
+    let text = std::fs::read_to_string(&flow)
+        .expect("read")
+        .replace("New signup: {{email}}", "Fresh signup: {{email}}");
+    save(&flow, &text);
+    eventually(
+        Duration::from_secs(10),
+        "the new rules to be live",
+        || async {
+            let h = health(&s).await;
+            (h["rules"]["version"] != before && h["last_reload_error"].is_null()).then_some(())
+        },
+    )
+    .await;
+    let (status, _) = post_signed(
+        &s,
+        &json!({"id": "v1", "type": "signup", "email": "n@b.example"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let notes = dir.path().join("data/notifications.jsonl");
+    eventually(
+        Duration::from_secs(10),
+        "the notification in the new words",
+        || {
+            let notes = notes.clone();
+            async move {
+                std::fs::read_to_string(&notes)
+                    .ok()
+                    .filter(|t| t.contains("Fresh signup: n@b.example"))
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_edit_is_refused_and_the_old_rules_keep_serving() {
+    let (dir, rules) = project();
+    let s = Server::start(&dir.path().join("data"), &rules, &[]);
+    let before = health(&s).await["rules"]["version"].clone();
+    let flow = rules.join("flows/runtime.toml");
+    let good = std::fs::read_to_string(&flow).expect("read");
+    save(
+        &flow,
+        &good.replace("delay = \"3s\"", "delay = \"3 seconds\""),
+    );
+    let h = eventually(
+        Duration::from_secs(10),
+        "the refusal at /health",
+        || async {
+            let h = health(&s).await;
+            (!h["last_reload_error"].is_null()).then_some(h)
+        },
+    )
+    .await;
+    let err = h["last_reload_error"][0].as_str().unwrap_or("").to_string();
+    assert!(
+        err.contains("runtime.toml:22:9:") && err.contains("is not a duration"),
+        "{err}"
+    );
+    assert_eq!(
+        h["rules"]["version"], before,
+        "the old rules are still in force"
+    );
+    assert_eq!(h["status"], "degraded");
+
+    // Events keep flowing on the old rules.
+    let (status, body) = post_signed(
+        &s,
+        &json!({"id": "i1", "type": "signup", "email": "o@b.example"}),
+    )
+    .await;
+    assert_eq!((status, body["actions"].as_u64()), (202, Some(3)));
+
+    // The explicit reload says the same; fixing the file clears the error.
+    let (code, out) = admin_post(&s, "/api/reload").await;
+    assert_eq!(code, 422);
+    assert!(
+        out["errors"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("is not a duration"),
+        "{out}"
+    );
+    save(&flow, &good.replace("New signup", "Fixed signup"));
+    eventually(
+        Duration::from_secs(10),
+        "the fixed rules to be live",
+        || async {
+            let h = health(&s).await;
+            (h["last_reload_error"].is_null() && h["rules"]["version"] != before).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_template_edit_reloads_too() {
+    let (dir, rules) = project();
+    let s = Server::start(&dir.path().join("data"), &rules, &[]);
+    let before = health(&s).await["rules"]["version"].clone();
+    let tpl = rules
+        .parent()
+        .map(|p| p.join("templates/emails/welcome.subject.hbs"))
+        .expect("templates");
+    save(
+        &tpl,
+        "Welcome aboard{{#if first_name}}, {{first_name}}{{/if}}\n",
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the template change to be live",
+        || async { (health(&s).await["rules"]["version"] != before).then_some(()) },
+    )
+    .await;
+    // A broken template is refused like a broken rule.
+    save(&tpl, "Welcome {{#if first_name}}\n");
+    let h = eventually(Duration::from_secs(10), "the template refusal", || async {
+        let h = health(&s).await;
+        (!h["last_reload_error"].is_null()).then_some(h)
+    })
+    .await;
+    assert!(
+        h["last_reload_error"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("welcome.subject.hbs"),
+        "{h}"
+    );
+}
