@@ -3,6 +3,10 @@
 //! exit code. The cases live in tests/fixtures/lint/cases.toml (made by
 //! generate.py there); this file runs the real binary on each.
 
+mod support;
+
+use support::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,19 +33,6 @@ struct Case {
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
-    }
 }
 
 /// Run lint on `root` (holding rules/ and templates/); exit code and JSON findings.

@@ -9,18 +9,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::*;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
 /// Save the way editors do: write a temporary file, rename it over the old one.
 fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");

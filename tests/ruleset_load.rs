@@ -1,21 +1,13 @@
 //! Loading compiles everything once and versions the result by content.
 
+mod support;
+
+use support::copy_dir;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
 
 fn base() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/base")

@@ -1,6 +1,10 @@
 //! `hsflow simulate` and `hsflow test` on a fixture project: the JSON
 //! contract, explanations, scheduling, strict rendering and signatures.
 
+mod support;
+
+use support::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -308,16 +312,4 @@ fn hsflow_test_fails_with_a_readable_diff() {
         "{text}"
     );
     assert!(text.lines().any(|l| l == "0 passed, 1 failed"), "{text}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
 }

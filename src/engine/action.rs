@@ -304,6 +304,24 @@ pub fn schedule(
     Ok(((when - received).num_seconds(), when))
 }
 
+/// An email from a template, sent as `entity`.
+pub fn email(
+    r: &mut Renderer<'_, '_>,
+    template: &Arc<str>,
+    to: String,
+    entity: Option<&crate::rules::ruleset::EntityInfo>,
+) -> Payload {
+    Payload::Email {
+        to,
+        template: template.clone(),
+        subject: r.email(template, "subject").trim().to_string(),
+        text: r.email(template, "txt"),
+        html: r.email(template, "html"),
+        from: entity.and_then(|e| e.from_email.clone()),
+        reply_to: entity.and_then(|e| e.reply_to.clone()),
+    }
+}
+
 /// Build the payload of one compiled action (not `follow_up`: the planner expands that).
 pub fn payload(
     kind: &ActionKind,
@@ -313,15 +331,10 @@ pub fn payload(
     notes: &mut Vec<String>,
 ) -> Option<Payload> {
     Some(match kind {
-        ActionKind::Email { template, to } => Payload::Email {
-            to: r.text(to),
-            template: template.clone(),
-            subject: r.email(template, "subject").trim().to_string(),
-            text: r.email(template, "txt"),
-            html: r.email(template, "html"),
-            from: entity.and_then(|e| e.from_email.clone()),
-            reply_to: entity.and_then(|e| e.reply_to.clone()),
-        },
+        ActionKind::Email { template, to } => {
+            let to = r.text(to);
+            email(r, template, to, entity)
+        }
         ActionKind::Notify {
             channel,
             body,

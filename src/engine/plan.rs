@@ -379,15 +379,7 @@ fn follow_up(
         .to_string();
     for (day, template) in sequence {
         let mut r = Renderer::new(ctx, data);
-        let p = Payload::Email {
-            to: to.clone(),
-            template: template.clone(),
-            subject: r.email(template, "subject").trim().to_string(),
-            text: r.email(template, "txt"),
-            html: r.email(template, "html"),
-            from: entity.and_then(|e| e.from_email.clone()),
-            reply_to: entity.and_then(|e| e.reply_to.clone()),
-        };
+        let p = super::action::email(&mut r, template, to.clone(), entity);
         let error = if to.is_empty() {
             Some("the follow-up has no recipient: the event has no email".to_string())
         } else {

@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -28,26 +30,36 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/reload", post(reload_now))
 }
 
-/// The refusal, if the bearer token is missing or wrong (compared in constant time).
-fn refused(app: &App, headers: &HeaderMap) -> Option<Response> {
-    let Some(want) = &app.admin_token else {
-        return Some(error(
-            StatusCode::FORBIDDEN,
-            "the admin API is closed: set HSFLOW_ADMIN_TOKEN to open it",
-        ));
-    };
-    let got = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
-        None
-    } else {
-        Some(error(
-            StatusCode::UNAUTHORIZED,
-            "send Authorization: Bearer <HSFLOW_ADMIN_TOKEN>",
-        ))
+/// Proof that the request carries the admin token. As an extractor, it
+/// refuses the request before the handler runs: 403 while the admin API is
+/// closed (no HSFLOW_ADMIN_TOKEN), 401 for a missing or wrong token (compared
+/// in constant time).
+pub struct Admin;
+
+impl FromRequestParts<Arc<App>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Admin, Response> {
+        let Some(want) = &app.admin_token else {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "the admin API is closed: set HSFLOW_ADMIN_TOKEN to open it",
+            ));
+        };
+        let got = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
+            Ok(Admin)
+        } else {
+            Err(error(
+                StatusCode::UNAUTHORIZED,
+                "send Authorization: Bearer <HSFLOW_ADMIN_TOKEN>",
+            ))
+        }
     }
 }
 
@@ -68,12 +80,9 @@ struct ActionQuery {
 
 async fn list_actions(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Query(q): Query<ActionQuery>,
 ) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     match app
         .store
@@ -90,14 +99,7 @@ async fn list_actions(
     }
 }
 
-async fn retry(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn retry(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.retry(&id).await {
         Ok(true) => {
             app.wake.notify_one();
@@ -111,10 +113,7 @@ async fn retry(
     }
 }
 
-async fn retry_dead(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn retry_dead(State(app): State<Arc<App>>, _admin: Admin) -> Response {
     match app.store.retry_dead().await {
         Ok(n) => {
             app.wake.notify_one();
@@ -124,14 +123,7 @@ async fn retry_dead(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
     }
 }
 
-async fn cancel(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn cancel(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.cancel(&id).await {
         Ok(true) => Json(json!({"id": id, "status": "cancelled"})).into_response(),
         Ok(false) => error(
@@ -142,38 +134,21 @@ async fn cancel(
     }
 }
 
-async fn event(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn event(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.event(&id).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => store_error(e),
     }
 }
 
-async fn workflow(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn workflow(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.instance(&id).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => store_error(e),
     }
 }
 
-async fn reload_now(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Some(r) = refused(&app, &headers) {
-        return r;
-    }
+async fn reload_now(State(app): State<Arc<App>>, _admin: Admin) -> Response {
     let outcome = super::reload::reload(&app.rules, &app.rules_dir, &app.templates_dir).await;
     let status = if outcome.ok {
         StatusCode::OK

@@ -86,6 +86,19 @@ impl Drop for Server {
     }
 }
 
+/// Copy a directory tree (fixtures into a temporary project).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read").flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
 pub fn sign(body: &[u8]) -> String {
     hsflow::sources::auth::sign(
         hsflow::rules::model::SignatureEncoding::Hex,
