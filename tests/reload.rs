@@ -170,3 +170,60 @@ async fn a_template_edit_reloads_too() {
         "{h}"
     );
 }
+
+#[tokio::test]
+async fn pending_actions_keep_the_text_they_were_planned_with_after_their_rule_is_deleted() {
+    let (dir, rules) = project();
+    let s = Server::start(&dir.path().join("data"), &rules, &[]);
+    let (status, body) = post_signed(
+        &s,
+        &json!({"id": "p1", "type": "signup", "email": "keep@b.example", "first_name": "Kim"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    // Delete the rule (and change its template) before its 3-second email is due.
+    let flow = rules.join("flows/runtime.toml");
+    let text = std::fs::read_to_string(&flow).expect("read");
+    let start = text
+        .find("[[rules]]\nid = \"welcome\"")
+        .expect("welcome rule");
+    let end = text[start + 1..]
+        .find("[[rules]]")
+        .map(|i| i + start + 1)
+        .expect("next rule");
+    let before = health(&s).await["rules"]["version"].clone();
+    save(&flow, &format!("{}{}", &text[..start], &text[end..]));
+    let subject = rules
+        .parent()
+        .map(|p| p.join("templates/emails/welcome.subject.hbs"))
+        .expect("templates");
+    save(&subject, "Changed subject\n");
+    eventually(Duration::from_secs(10), "the rule to be gone", || async {
+        (health(&s).await["rules"]["version"] != before).then_some(())
+    })
+    .await;
+
+    let outbox = dir.path().join("data/outbox");
+    let eml = eventually(Duration::from_secs(15), "the planned email", || {
+        let outbox = outbox.clone();
+        async move {
+            let entry = std::fs::read_dir(&outbox)
+                .ok()?
+                .flatten()
+                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
+            std::fs::read_to_string(entry.path()).ok()
+        }
+    })
+    .await;
+    assert!(
+        eml.contains("Subject: Welcome, Kim"),
+        "sent as planned, with the old subject: {eml}"
+    );
+    // New events no longer plan it.
+    let (status, body) = post_signed(
+        &s,
+        &json!({"id": "p2", "type": "signup", "email": "new@b.example"}),
+    )
+    .await;
+    assert_eq!((status, body["actions"].as_u64()), (202, Some(0)), "{body}");
+}

@@ -1,6 +1,7 @@
 //! `hsflow serve`: the HTTP edge (axum), the dispatcher, and their shared state.
 
 pub mod admin;
+pub mod api;
 pub mod metrics;
 pub mod reload;
 pub mod rules;
@@ -51,6 +52,7 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .merge(admin::routes())
+        .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
 }

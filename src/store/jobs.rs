@@ -249,3 +249,48 @@ impl Store {
             .map_err(StoreError::from)
     }
 }
+
+impl Store {
+    /// True totals for the contact-workflow status: every action and instance
+    /// counted by SQL, never one page of them.
+    pub async fn totals(&self) -> Result<serde_json::Value, StoreError> {
+        let mut by_status = serde_json::Map::new();
+        for r in
+            sqlx::query("SELECT kind, status, COUNT(*) AS n FROM actions GROUP BY kind, status")
+                .fetch_all(&self.pool)
+                .await?
+        {
+            let (kind, status, n): (String, String, i64) =
+                (r.try_get("kind")?, r.try_get("status")?, r.try_get("n")?);
+            let entry = by_status
+                .entry(kind)
+                .or_insert_with(|| serde_json::json!({}));
+            entry[status] = serde_json::json!(n);
+        }
+        let mut instances = serde_json::Map::new();
+        for r in sqlx::query("SELECT workflow, state, COUNT(*) AS n FROM workflow_instances GROUP BY workflow, state").fetch_all(&self.pool).await? {
+            let (wf, state, n): (String, String, i64) = (r.try_get("workflow")?, r.try_get("state")?, r.try_get("n")?);
+            let entry = instances.entry(wf).or_insert_with(|| serde_json::json!({}));
+            entry[state] = serde_json::json!(n);
+        }
+        let mut events = serde_json::Map::new();
+        for r in sqlx::query("SELECT source, COUNT(*) AS n FROM events GROUP BY source")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            events.insert(
+                r.try_get("source")?,
+                serde_json::json!(r.try_get::<i64, _>("n")?),
+            );
+        }
+        let contacts: i64 = sqlx::query(
+            "SELECT COUNT(DISTINCT contact) AS n FROM actions WHERE contact IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(
+            serde_json::json!({"actions": by_status, "workflow_instances": instances, "events": events, "contacts": contacts}),
+        )
+    }
+}

@@ -1,0 +1,153 @@
+//! The rules as served, simulation over HTTP, and the contact-workflow API
+//! of the older server (same paths, now backed by the rule engine).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::admin::Admin;
+use super::webhooks::{accept, error};
+use super::App;
+use crate::engine::plan::{plan, Options};
+use crate::sources::intake::intake;
+use crate::sources::normalise::Request;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/rules", get(rules))
+        .route("/api/simulate", post(simulate))
+        .route("/contact-workflows/new-contact", post(new_contact))
+        .route("/contact-workflows/trigger", post(trigger))
+        .route("/contact-workflows/status", get(status))
+        .route("/contact-workflows/templates", get(templates))
+}
+
+async fn rules(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+    let rs = app.rules.current();
+    let status = app.rules.status();
+    let flows: Vec<Value> = rs
+        .flows
+        .iter()
+        .map(|f| json!({"id": f.id, "description": f.description, "file": f.file, "rules": rs.rules.iter().filter(|r| *r.flow == *f.id).map(|r| json!({"id": r.id, "on": r.on.iter().map(|p| &p.text).collect::<Vec<_>>(), "enabled": r.enabled})).collect::<Vec<_>>()}))
+        .collect();
+    Json(json!({
+        "version": rs.version,
+        "loaded_at": status.loaded_at,
+        "files": rs.files,
+        "sources": rs.sources.keys().collect::<Vec<_>>(),
+        "flows": flows,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct SimulateRequest {
+    source: String,
+    /// The request body: a JSON value, or a string sent as is (form bodies).
+    body: Value,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+    /// Check the signature, as `hsflow simulate --verify` does.
+    #[serde(default)]
+    verify: bool,
+}
+
+/// What `hsflow simulate --format json` prints, for a body sent over HTTP. No side effects.
+async fn simulate(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Json(req): Json<SimulateRequest>,
+) -> Response {
+    let rs = app.rules.current();
+    let body = match &req.body {
+        Value::String(s) => s.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    };
+    let headers: Vec<(String, String)> = req.headers.into_iter().collect();
+    let r = Request {
+        headers: &headers,
+        body: &body,
+    };
+    match intake(
+        &rs,
+        &req.source,
+        &r,
+        req.at.unwrap_or_else(Utc::now),
+        req.verify,
+        &|k| std::env::var(k).ok(),
+    ) {
+        Ok(ev) => Json(plan(&rs, &ev, Options::default())).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("refused: {e}")),
+    }
+}
+
+/// Feed a body to the `manual` source, with `event` set if the caller didn't.
+async fn through_manual(app: &App, mut body: Value, event: Option<&str>) -> Response {
+    let rs = app.rules.current();
+    let Some(src) = rs.sources.get("manual") else {
+        return error(StatusCode::NOT_FOUND, "there is no rules/sources/manual.toml, so the contact-workflow API has nothing to feed");
+    };
+    let Some(obj) = body.as_object_mut() else {
+        return error(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    };
+    if let Some(ev) = event {
+        obj.entry("event").or_insert_with(|| json!(ev));
+    }
+    let bytes = body.to_string().into_bytes();
+    let headers = vec![("content-type".to_string(), "application/json".to_string())];
+    accept(
+        app,
+        &rs,
+        src,
+        &Request {
+            headers: &headers,
+            body: &bytes,
+        },
+    )
+    .await
+}
+
+/// POST /contact-workflows/new-contact: {email, first_name?, last_name?, contact_types[], lead_source, ...}
+async fn new_contact(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Json(body): Json<Value>,
+) -> Response {
+    through_manual(&app, body, Some("new_contact")).await
+}
+
+/// POST /contact-workflows/trigger: {email, event: "replied" | "booked" | "bought" | "became_client" | "consultation.completed", ...}
+async fn trigger(State(app): State<Arc<App>>, _admin: Admin, Json(body): Json<Value>) -> Response {
+    if body.get("event").and_then(Value::as_str).is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "say which event: {\"email\": ..., \"event\": \"replied\"}",
+        );
+    }
+    through_manual(&app, body, None).await
+}
+
+async fn status(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+    match app.store.totals().await {
+        Ok(t) => Json(t).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn templates(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+    let rs = app.rules.current();
+    Json(json!({
+        "emails": rs.templates.emails.iter().map(|(k, v)| json!({"name": k, "variables": v})).collect::<Vec<_>>(),
+        "notifications": rs.templates.notifications.iter().map(|(k, v)| json!({"name": k, "variables": v})).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
