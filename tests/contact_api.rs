@@ -67,6 +67,39 @@ async fn a_new_contact_runs_its_workflows_and_a_reply_cancels_the_follow_ups() {
     );
     assert_eq!(totals["contacts"], 1);
 
+    let stats = admin_get(&s, "/api/stats").await;
+    let qual = stats["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["rule"] == "lead_qualification")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (qual["runs"].as_i64(), qual["actions"].as_i64()),
+        (Some(1), Some(4)),
+        "{stats}"
+    );
+
+    // The contact was upserted into the local Contacts database, in Notion's property shapes.
+    let pages = eventually(
+        std::time::Duration::from_secs(10),
+        "the contact page",
+        || async {
+            let p = admin_get(&s, "/api/notion/contacts").await;
+            (p["results"].as_array().map(Vec::len) == Some(1)).then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(
+        pages["results"][0]["properties"]["Email"],
+        json!({"email": "grace@hopper.example"})
+    );
+    assert_eq!(
+        pages["results"][0]["properties"]["Status"],
+        json!({"select": {"name": "Lead"}})
+    );
+
     let t = admin_get(&s, "/contact-workflows/templates").await;
     let names: Vec<&str> = t["emails"]
         .as_array()

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,8 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/rules", get(rules))
         .route("/api/simulate", post(simulate))
+        .route("/api/stats", get(stats))
+        .route("/api/notion/{database}", get(notion_pages))
         .route("/contact-workflows/new-contact", post(new_contact))
         .route("/contact-workflows/trigger", post(trigger))
         .route("/contact-workflows/status", get(status))
@@ -150,4 +152,32 @@ async fn templates(State(app): State<Arc<App>>, _admin: Admin) -> Response {
         "notifications": rs.templates.notifications.iter().map(|(k, v)| json!({"name": k, "variables": v})).collect::<Vec<_>>(),
     }))
     .into_response()
+}
+
+async fn stats(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+    match app.store.stats().await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// The pages of the local Notion store, in Notion's page shape.
+async fn notion_pages(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(database): Path<String>,
+) -> Response {
+    if !app.rules.current().databases.contains_key(&database) && database != "tasks" {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("there is no database `{database}` in rules/databases.toml"),
+        );
+    }
+    match app.store.pages(&database).await {
+        Ok(pages) => Json(
+            json!({"object": "list", "results": pages, "has_more": false, "next_cursor": null}),
+        )
+        .into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
 }

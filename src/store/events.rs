@@ -92,6 +92,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // Cancellations first, so this event's own new actions are never cancelled by it.
+        // Only scheduled actions (due after their own event arrived) are cancelled:
+        // the immediate ones (recording the contact, telling the team) are already under way.
         let mut cancelled = 0;
         for c in &ev.plan.cancels {
             let contact = c
@@ -99,7 +101,7 @@ impl Store {
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| c.contact.to_string());
-            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed')")
+            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
                 .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
                 .bind(now)
                 .bind(contact)

@@ -294,3 +294,39 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// Runs and success rate per flow and rule (GET /api/stats): every action counted.
+    pub async fn stats(&self) -> Result<serde_json::Value, StoreError> {
+        let rows = sqlx::query(
+            "SELECT flow, rule, COUNT(*) AS planned, \
+             SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded, \
+             SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead, \
+             SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
+             SUM(CASE WHEN status IN ('queued', 'failed', 'running') THEN 1 ELSE 0 END) AS pending, \
+             COUNT(DISTINCT event_id) AS runs \
+             FROM actions GROUP BY flow, rule ORDER BY flow, rule",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let succeeded: i64 = r.try_get("succeeded")?;
+            let dead: i64 = r.try_get("dead")?;
+            let finished = succeeded + dead;
+            out.push(serde_json::json!({
+                "flow": r.try_get::<String, _>("flow")?,
+                "rule": r.try_get::<String, _>("rule")?,
+                "runs": r.try_get::<i64, _>("runs")?,
+                "actions": r.try_get::<i64, _>("planned")?,
+                "succeeded": succeeded,
+                "dead": dead,
+                "cancelled": r.try_get::<i64, _>("cancelled")?,
+                "pending": r.try_get::<i64, _>("pending")?,
+                // Of the actions that finished, the share that succeeded (null until one finishes).
+                "success_rate": if finished > 0 { serde_json::json!(succeeded as f64 / finished as f64) } else { serde_json::Value::Null },
+            }));
+        }
+        Ok(serde_json::json!({"rules": out}))
+    }
+}
