@@ -51,6 +51,7 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .route("/webhooks/{source}", post(webhooks::receive))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
         .merge(admin::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_limit))
@@ -70,6 +71,13 @@ async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
         "queue_depth": counts.queued + counts.failed + counts.running,
         "dead": counts.dead,
     }))
+}
+
+/// The OpenAPI document of these routes (kept in sync by tests/openapi.rs).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([("content-type", "application/json")], OPENAPI)
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {

@@ -1,0 +1,93 @@
+//! The OpenAPI document matches the routes: every route in src/server is
+//! documented with its method, and every documented route is served.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+use support::*;
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc: Value = serde_json::from_str(hsflow::server::OPENAPI).expect("openapi.json is JSON");
+    let mut out = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            out.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    out
+}
+
+/// `.route("/path", get(handler))` and `post(...)` in the server's sources.
+fn routed() -> BTreeSet<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir(dir).expect("src/server").flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        for chunk in text.split(".route(\"").skip(1) {
+            let Some((path, rest)) = chunk.split_once('"') else {
+                continue;
+            };
+            let rest = rest.trim_start_matches(',').trim_start();
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if rest.starts_with(&format!("{method}(")) {
+                    out.insert((method.to_uppercase(), path.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_route_exists_in_the_code() {
+    let (doc, code) = (documented(), routed());
+    assert!(code.len() >= 19, "found the routes: {code:?}");
+    let undocumented: Vec<_> = code.difference(&doc).collect();
+    let missing: Vec<_> = doc.difference(&code).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from src/server/openapi.json: {undocumented:?}"
+    );
+    assert!(missing.is_empty(), "documented but not routed: {missing:?}");
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start(dir.path(), &fixture().join("rules"), &[]);
+    for (method, path) in documented() {
+        let url = s.url(
+            &path
+                .replace("{source}", "form")
+                .replace("{id}", "none")
+                .replace("{database}", "none"),
+        );
+        let req = match method.as_str() {
+            "GET" => client().get(&url),
+            _ => client()
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{}"),
+        };
+        let r = req.bearer_auth(ADMIN).send().await.expect("send");
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        // 404 is fine only as our own answer (a JSON error naming what is missing), never axum's "no route".
+        assert!(
+            status != 405 && (status != 404 || body.contains("\"error\"")),
+            "{method} {path}: {status} {body}"
+        );
+    }
+    let doc = client()
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .expect("send")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+}
