@@ -33,6 +33,8 @@ pub struct App {
     pub admin_token: Option<String>,
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
+    /// Group commit of accepted events.
+    pub writer: crate::store::writer::GroupWriter,
 }
 
 /// How to run the server.
@@ -150,6 +152,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             .filter(|t| !t.is_empty()),
         rules_dir: settings.rules_dir.clone(),
         templates_dir: settings.templates_dir.clone(),
+        writer: crate::store::writer::GroupWriter::start(store.clone(), 256),
     });
     reload::watch(
         rules.clone(),

@@ -22,7 +22,7 @@ use crate::rules::model::{Auth, BodyFormat};
 use crate::rules::ruleset::{Locator, RuleSet, Source};
 use crate::sources::auth::{self, AuthError};
 use crate::sources::normalise::{normalise, Request};
-use crate::store::events::NewEvent;
+use crate::store::writer::OwnedEvent;
 
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
@@ -173,18 +173,19 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
         })
         .collect();
     let due_now = p.actions.iter().any(|a| a.delay_s <= 0);
-    let new = NewEvent {
-        source: &src.name,
-        event_type: &event.event_type,
-        idem_key: &event.id,
+    let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
+    let new = OwnedEvent {
+        source: src.name.clone(),
+        event_type: event.event_type.clone(),
+        idem_key: event.id.clone(),
         window_s: src.idempotency_window_s,
         received_at: event.received_at,
         headers: kept_headers(src, req.headers),
-        body: req.body,
-        plan: &p,
+        body: req.body.to_vec(),
+        plan: p,
         contacts,
     };
-    match app.store.accept(new).await {
+    match app.writer.accept(new).await {
         Ok(a) if a.duplicate => {
             metrics::record_event(&src.name, "duplicate");
             (
@@ -195,8 +196,8 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
         }
         Ok(a) => {
             metrics::record_event(&src.name, "accepted");
-            for act in &p.actions {
-                metrics::record_actions_planned(act.payload.kind(), 1);
+            for kind in kinds {
+                metrics::record_actions_planned(kind, 1);
             }
             if due_now {
                 app.wake.notify_one();

@@ -36,15 +36,42 @@ impl Store {
     /// seen within the source's window: then nothing new is written and the
     /// first event's id comes back with `duplicate: true`.
     pub async fn accept(&self, ev: NewEvent<'_>) -> Result<Accepted, StoreError> {
-        let now = millis(ev.received_at);
         let mut tx = self.write_tx().await?;
+        let accepted = accept_in(&mut tx, ev).await?;
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    /// Accept many events in one transaction (one commit, one sync): what the
+    /// group writer does with the events that arrived together.
+    pub async fn accept_batch(
+        &self,
+        events: Vec<NewEvent<'_>>,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            out.push(accept_in(&mut tx, ev).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+/// The work of accepting one event, inside a transaction the caller commits.
+async fn accept_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ev: NewEvent<'_>,
+) -> Result<Accepted, StoreError> {
+    {
+        let now = millis(ev.received_at);
         sqlx::query(
             "DELETE FROM idempotency WHERE source = ? AND idem_key = ? AND expires_at <= ?",
         )
         .bind(ev.source)
         .bind(ev.idem_key)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let event_id = uuid::Uuid::now_v7().to_string();
         let expires = now
@@ -56,7 +83,7 @@ impl Store {
             .bind(ev.idem_key)
             .bind(&event_id)
             .bind(expires)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         if inserted == 0 {
@@ -64,10 +91,9 @@ impl Store {
                 sqlx::query("SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?")
                     .bind(ev.source)
                     .bind(ev.idem_key)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut **tx)
                     .await?
                     .try_get("event_id")?;
-            tx.commit().await?;
             return Ok(Accepted {
                 event_id: first,
                 duplicate: true,
@@ -89,7 +115,7 @@ impl Store {
             .bind(fields)
             .bind(trace.to_string())
             .bind(&ev.plan.ruleset_version)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         // Cancellations first, so this event's own new actions are never cancelled by it.
         // Only scheduled actions (due after their own event arrived) are cancelled:
@@ -106,7 +132,7 @@ impl Store {
                 .bind(now)
                 .bind(contact)
                 .bind(&*c.rule)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected();
         }
@@ -134,10 +160,9 @@ impl Store {
                 .bind(&ev.plan.ruleset_version)
                 .bind(now)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
         Ok(Accepted {
             event_id,
             duplicate: false,
@@ -145,7 +170,9 @@ impl Store {
             cancelled,
         })
     }
+}
 
+impl Store {
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
         let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, fields, trace, ruleset_version FROM events WHERE id = ?")

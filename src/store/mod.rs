@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod notion_local;
 pub mod schema;
 pub mod workflows;
+pub mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -54,6 +55,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// A handle to the store; cheap to clone.
