@@ -53,7 +53,8 @@ fn durations_are_compiled_to_seconds_at_load() {
 
 #[test]
 fn compiled_conditions_handle_missing_fields_and_nesting() {
-    use hsflow::engine::condition::{compile, CompileEnv, Verdict};
+    use hsflow::engine::condition::Verdict;
+    use hsflow::engine::condition_compile::{compile, CompileEnv};
     use hsflow::engine::fields::FieldTable;
     use hsflow::rules::model::ConditionSpec;
 

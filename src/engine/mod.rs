@@ -5,9 +5,11 @@
 
 pub mod action;
 pub mod condition;
+pub mod condition_compile;
 pub mod dates;
 pub mod event;
 pub mod expr;
+pub mod expr_helpers;
 pub mod fields;
 pub mod index;
 pub mod notion;

@@ -19,7 +19,8 @@ use super::diagnostic::{did_you_mean, Diagnostic, Finding};
 use super::document::Document;
 use super::model::ConditionSpec;
 use super::templates::{Templates, Text};
-use crate::engine::condition::{compile_all, CompileEnv, Condition};
+use crate::engine::condition::Condition;
+use crate::engine::condition_compile::{compile_all, CompileEnv};
 use crate::engine::fields::FieldTable;
 
 /// Fields every event has, whatever its source.
