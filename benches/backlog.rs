@@ -4,33 +4,23 @@
 //!
 //! Run: `cargo bench --bench backlog` (HSFLOW_BENCH_BACKLOG changes the size).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
 fn start(data: &Path) -> (Child, Duration) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
-    let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .arg("serve")
-        .arg("--rules")
-        .arg(root.join("rules"))
-        .arg("--templates")
-        .arg(root.join("templates"))
-        .arg("--data")
-        .arg(data)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("HSFLOW_TEST_FORM_SECRET", "x")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start hsflow: {e}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    (child, t.elapsed())
+    let (rules, templates) = support::fixture();
+    let (child, _, took) = support::serve(
+        &rules,
+        &templates,
+        data,
+        &[("HSFLOW_TEST_FORM_SECRET", "x")],
+        &[],
+    );
+    (child, took)
 }
 
 fn rss_kib(pid: u32) -> u64 {

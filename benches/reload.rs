@@ -4,12 +4,13 @@
 //!
 //! Run: `cargo bench --bench reload`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
 
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::create_dir_all(to);
@@ -31,28 +32,13 @@ async fn main() {
     copy_dir(&root.join("rules"), &rules);
     copy_dir(&root.join("templates"), &templates);
     copy_dir(&root.join("examples"), &dir.path().join("examples"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .arg("serve")
-        .arg("--rules")
-        .arg(&rules)
-        .arg("--templates")
-        .arg(&templates)
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .args(["--listen", "127.0.0.1:0"])
-        .env("HSFLOW_MANUAL_TOKEN", "tok")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let base = line
-        .trim()
-        .trim_start_matches("hsflow listening on ")
-        .to_string();
+    let (mut child, base, _) = support::serve(
+        &rules,
+        &templates,
+        &dir.path().join("data"),
+        &[("HSFLOW_MANUAL_TOKEN", "tok")],
+        &[],
+    );
     let client = reqwest::Client::new();
 
     // Webhooks keep coming during every reload.

@@ -5,41 +5,29 @@
 //! then 1,000 req/s for 10 s). HSFLOW_BENCH_SECONDS and HSFLOW_BENCH_CONNS
 //! change the load; HSFLOW_BENCH_DURABILITY=full measures the strict mode.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
 const SECRET: &str = "bench-secret";
 
 fn start(data: &Path, durability: &str) -> (Child, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .arg("serve")
-        .arg("--rules")
-        .arg(root.join("rules"))
-        .arg("--templates")
-        .arg(root.join("templates"))
-        .arg("--data")
-        .arg(data)
-        .args(["--listen", "127.0.0.1:0", "--durability", durability])
-        .env("HSFLOW_TEST_FORM_SECRET", SECRET)
-        .env("HSFLOW_ADMIN_TOKEN", "bench")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start hsflow: {e}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let base = line
-        .trim()
-        .trim_start_matches("hsflow listening on ")
-        .to_string();
+    let (rules, templates) = support::fixture();
+    let (child, base, _) = support::serve(
+        &rules,
+        &templates,
+        data,
+        &[
+            ("HSFLOW_TEST_FORM_SECRET", SECRET),
+            ("HSFLOW_ADMIN_TOKEN", "bench"),
+        ],
+        &["--durability", durability],
+    );
     (child, base)
 }
 

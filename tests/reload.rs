@@ -206,13 +206,7 @@ async fn pending_actions_keep_the_text_they_were_planned_with_after_their_rule_i
     let outbox = dir.path().join("data/outbox");
     let eml = eventually(Duration::from_secs(15), "the planned email", || {
         let outbox = outbox.clone();
-        async move {
-            let entry = std::fs::read_dir(&outbox)
-                .ok()?
-                .flatten()
-                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
-            std::fs::read_to_string(entry.path()).ok()
-        }
+        async move { first_eml(&outbox) }
     })
     .await;
     assert!(

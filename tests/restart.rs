@@ -31,13 +31,7 @@ async fn a_delayed_action_survives_a_crash_and_fires_after_restart() {
         "the welcome email after the restart",
         || {
             let outbox = outbox.clone();
-            async move {
-                let entry = std::fs::read_dir(&outbox)
-                    .ok()?
-                    .flatten()
-                    .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
-                std::fs::read_to_string(entry.path()).ok()
-            }
+            async move { first_eml(&outbox) }
         },
     )
     .await;

@@ -99,6 +99,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The first message written to an outbox directory, if any.
+pub fn first_eml(outbox: &Path) -> Option<String> {
+    let entry = std::fs::read_dir(outbox)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
+    std::fs::read_to_string(entry.path()).ok()
+}
+
 pub fn sign(body: &[u8]) -> String {
     hsflow::sources::auth::sign(
         hsflow::rules::model::SignatureEncoding::Hex,
