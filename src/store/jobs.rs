@@ -92,7 +92,7 @@ impl Store {
         .bind(now)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writes)
         .await?;
         rows.iter()
             .map(|r| {
@@ -114,7 +114,7 @@ impl Store {
         sqlx::query("UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND status = 'running'")
             .bind(millis(Utc::now()))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }
@@ -138,7 +138,7 @@ impl Store {
                 .bind(now)
                 .bind(id),
         }
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
@@ -148,7 +148,7 @@ impl Store {
         Ok(sqlx::query("UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = ? WHERE status = 'running' AND lease_until < ?")
             .bind(millis(now))
             .bind(millis(now))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?
             .rows_affected())
     }
@@ -160,7 +160,7 @@ impl Store {
             .bind(now)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?
             .rows_affected()
             == 1)
@@ -172,7 +172,7 @@ impl Store {
         Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE status = 'dead'")
             .bind(now)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?
             .rows_affected())
     }
@@ -182,7 +182,7 @@ impl Store {
         Ok(sqlx::query("UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = ? WHERE id = ? AND status IN ('queued', 'failed')")
             .bind(millis(Utc::now()))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?
             .rows_affected()
             == 1)

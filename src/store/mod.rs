@@ -62,7 +62,13 @@ pub enum StoreError {
 /// A handle to the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads.
     pub pool: SqlitePool,
+    /// Writes, through one connection. SQLite takes one writer at a time; a
+    /// second connection that wants the lock waits in SQLite's busy handler,
+    /// which sleeps in growing steps (up to 100 ms). Queuing writers here,
+    /// in the pool, instead makes them wait only as long as the write ahead.
+    pub writes: SqlitePool,
 }
 
 /// Milliseconds since the epoch: how the store keeps time.
@@ -92,16 +98,20 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(options.clone())
+            .await?;
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await?;
-        let store = Store { pool };
+        let store = Store { pool, writes };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
             .fetch_all(&self.pool)
@@ -132,7 +142,7 @@ impl Store {
     /// lock when another connection committed meanwhile, and SQLite then fails
     /// at once with "database is locked" instead of waiting (busy_timeout).
     pub async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writes.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Whether the database answers.
