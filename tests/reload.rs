@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 /// Save the way editors do: write a temporary file, rename it over the old one.
@@ -14,17 +14,6 @@ fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");
     std::fs::write(&tmp, text).expect("write");
     std::fs::rename(&tmp, path).expect("rename");
-}
-
-async fn health(s: &Server) -> Value {
-    client()
-        .get(s.url("/health"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json")
 }
 
 fn project() -> (tempfile::TempDir, std::path::PathBuf) {

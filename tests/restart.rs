@@ -99,14 +99,7 @@ async fn a_failing_sink_retries_then_parks_and_a_retry_succeeds() {
     );
     let dead = admin_get(&s, "/api/actions?status=dead").await;
     assert_eq!(dead["actions"].as_array().map(Vec::len), Some(1));
-    let health = client()
-        .get(s.url("/health"))
-        .send()
-        .await
-        .expect("send")
-        .json::<serde_json::Value>()
-        .await
-        .expect("json");
+    let health = health(&s).await;
     assert_eq!(health["dead"], 1);
 
     // Fix the cause, retry that one action: it runs, and only it.

@@ -213,14 +213,7 @@ async fn a_creation_ping_is_answered_200_and_not_stored() {
         .await
         .expect("send");
     assert_eq!(r.status().as_u16(), 200);
-    let health = client()
-        .get(s.url("/health"))
-        .send()
-        .await
-        .expect("send")
-        .json::<serde_json::Value>()
-        .await
-        .expect("json");
+    let health = health(&s).await;
     assert_eq!(health["queue_depth"], 0);
     assert_eq!(health["status"], "ok");
 }

@@ -284,23 +284,4 @@ impl Condition {
             Condition::Expr(e) => e.reads_payload(),
         }
     }
-
-    /// Leaf field tests of the form `field equals "X"` at the top of an `all`, for indexing.
-    pub fn top_level_equalities(&self) -> Vec<(usize, &str)> {
-        let Condition::All(items) = self else {
-            return vec![];
-        };
-        items
-            .iter()
-            .filter_map(|c| match c {
-                Condition::Test(Test {
-                    target: Target::Slot(s),
-                    op: Op::Equals(Scalar::Text(v)),
-                    ignore_case: false,
-                    ..
-                }) => Some((*s, v.as_str())),
-                _ => None,
-            })
-            .collect()
-    }
 }

@@ -33,6 +33,16 @@ fn store_err(e: StoreError) -> SinkError {
 }
 
 impl LocalSinks {
+    /// Append one JSON line to a file in the data directory.
+    fn append_jsonl(&self, name: &str, line: &serde_json::Value) -> Result<(), SinkError> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.join(name))
+            .map_err(|e| io(&format!("can't open {name}"), e))?;
+        writeln!(f, "{line}").map_err(|e| io(&format!("can't write {name}"), e))
+    }
+
     /// Carry out one action; the returned text says what was done (for the log).
     pub async fn execute(
         &self,
@@ -77,13 +87,7 @@ impl LocalSinks {
             } => {
                 tracing::info!(target: "hsflow::notify", channel = %channel, urgent = *urgent, "{text}");
                 let line = json!({"id": job.id, "at": Utc::now(), "channel": channel, "urgent": urgent, "text": text, "entity": action.entity});
-                let path = self.data_dir.join("notifications.jsonl");
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| io("can't open notifications.jsonl", e))?;
-                writeln!(f, "{line}").map_err(|e| io("can't write notifications.jsonl", e))?;
+                self.append_jsonl("notifications.jsonl", &line)?;
                 Ok(format!("notified {channel}"))
             }
             Payload::Task {
@@ -156,11 +160,6 @@ impl LocalSinks {
                 });
                 let key = key_value.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
                 let must_exist = *operation == NotionOperation::Update;
-                let key = if *operation == NotionOperation::Create {
-                    key.or(None)
-                } else {
-                    key
-                };
                 let w = self
                     .store
                     .write_page(database, key, properties, must_exist)
@@ -173,13 +172,7 @@ impl LocalSinks {
             } => {
                 // Without an HTTP sink configured, outgoing webhooks are recorded, not sent.
                 let line = json!({"id": job.id, "at": Utc::now(), "method": method, "url": url, "body": body});
-                let path = self.data_dir.join("webhooks.jsonl");
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| io("can't open webhooks.jsonl", e))?;
-                writeln!(f, "{line}").map_err(|e| io("can't write webhooks.jsonl", e))?;
+                self.append_jsonl("webhooks.jsonl", &line)?;
                 Ok(format!("webhook {url} recorded"))
             }
             Payload::Workflow {

@@ -63,22 +63,19 @@ async fn accept_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     ev: NewEvent<'_>,
 ) -> Result<Accepted, StoreError> {
-    {
-        let now = millis(ev.received_at);
-        sqlx::query(
-            "DELETE FROM idempotency WHERE source = ? AND idem_key = ? AND expires_at <= ?",
-        )
+    let now = millis(ev.received_at);
+    sqlx::query("DELETE FROM idempotency WHERE source = ? AND idem_key = ? AND expires_at <= ?")
         .bind(ev.source)
         .bind(ev.idem_key)
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        let event_id = uuid::Uuid::now_v7().to_string();
-        let expires = now
-            + i64::try_from(ev.window_s)
-                .unwrap_or(i64::MAX / 2)
-                .saturating_mul(1000);
-        let inserted = sqlx::query("INSERT INTO idempotency (source, idem_key, event_id, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (source, idem_key) DO NOTHING")
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let expires = now
+        + i64::try_from(ev.window_s)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(1000);
+    let inserted = sqlx::query("INSERT INTO idempotency (source, idem_key, event_id, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (source, idem_key) DO NOTHING")
             .bind(ev.source)
             .bind(ev.idem_key)
             .bind(&event_id)
@@ -86,25 +83,25 @@ async fn accept_in(
             .execute(&mut **tx)
             .await?
             .rows_affected();
-        if inserted == 0 {
-            let first: String =
-                sqlx::query("SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?")
-                    .bind(ev.source)
-                    .bind(ev.idem_key)
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get("event_id")?;
-            return Ok(Accepted {
-                event_id: first,
-                duplicate: true,
-                actions: 0,
-                cancelled: 0,
-            });
-        }
-        let fields = serde_json::to_string(&ev.plan.event.fields)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let trace = serde_json::json!({"rules": ev.plan.rules, "entities": ev.plan.entities, "cancels": ev.plan.cancels, "notes": ev.plan.notes});
-        sqlx::query("INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    if inserted == 0 {
+        let first: String =
+            sqlx::query("SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?")
+                .bind(ev.source)
+                .bind(ev.idem_key)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("event_id")?;
+        return Ok(Accepted {
+            event_id: first,
+            duplicate: true,
+            actions: 0,
+            cancelled: 0,
+        });
+    }
+    let fields = serde_json::to_string(&ev.plan.event.fields)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let trace = serde_json::json!({"rules": ev.plan.rules, "entities": ev.plan.entities, "cancels": ev.plan.cancels, "notes": ev.plan.notes});
+    sqlx::query("INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&event_id)
             .bind(ev.source)
             .bind(ev.event_type)
@@ -117,17 +114,17 @@ async fn accept_in(
             .bind(&ev.plan.ruleset_version)
             .execute(&mut **tx)
             .await?;
-        // Cancellations first, so this event's own new actions are never cancelled by it.
-        // Only scheduled actions (due after their own event arrived) are cancelled:
-        // the immediate ones (recording the contact, telling the team) are already under way.
-        let mut cancelled = 0;
-        for c in &ev.plan.cancels {
-            let contact = c
-                .contact
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| c.contact.to_string());
-            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
+    // Cancellations first, so this event's own new actions are never cancelled by it.
+    // Only scheduled actions (due after their own event arrived) are cancelled:
+    // the immediate ones (recording the contact, telling the team) are already under way.
+    let mut cancelled = 0;
+    for c in &ev.plan.cancels {
+        let contact = c
+            .contact
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| c.contact.to_string());
+        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
                 .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
                 .bind(now)
                 .bind(contact)
@@ -135,16 +132,15 @@ async fn accept_in(
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
-        }
-        for (a, contact) in ev.plan.actions.iter().zip(ev.contacts.iter()) {
-            let payload =
-                serde_json::to_string(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            // An action that could not be rendered is parked at once: it is never sent.
-            let (status, error) = match &a.error {
-                Some(e) => ("dead", Some(e.as_str())),
-                None => ("queued", None),
-            };
-            sqlx::query("INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)")
+    }
+    for (a, contact) in ev.plan.actions.iter().zip(ev.contacts.iter()) {
+        let payload = serde_json::to_string(a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // An action that could not be rendered is parked at once: it is never sent.
+        let (status, error) = match &a.error {
+            Some(e) => ("dead", Some(e.as_str())),
+            None => ("queued", None),
+        };
+        sqlx::query("INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)")
                 .bind(uuid::Uuid::now_v7().to_string())
                 .bind(&event_id)
                 .bind(&*a.id)
@@ -162,14 +158,13 @@ async fn accept_in(
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
-        }
-        Ok(Accepted {
-            event_id,
-            duplicate: false,
-            actions: ev.plan.actions.len(),
-            cancelled,
-        })
     }
+    Ok(Accepted {
+        event_id,
+        duplicate: false,
+        actions: ev.plan.actions.len(),
+        cancelled,
+    })
 }
 
 impl Store {

@@ -149,21 +149,4 @@ impl Store {
             "history": history,
         }))
     }
-
-    /// The instance id of (workflow, contact), if there is one.
-    pub async fn instance_id(
-        &self,
-        workflow: &str,
-        contact: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query("SELECT id FROM workflow_instances WHERE workflow = ? AND contact = ?")
-                .bind(workflow)
-                .bind(contact)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.try_get::<String, _>("id"))
-                .transpose()?,
-        )
-    }
 }

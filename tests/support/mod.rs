@@ -177,6 +177,18 @@ where
     }
 }
 
+/// GET /health.
+pub async fn health(s: &Server) -> Value {
+    client()
+        .get(s.url("/health"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// The actions of an event, as the admin API reports them.
 pub async fn actions_of(s: &Server, event_id: &str) -> Vec<Value> {
     admin_get(s, &format!("/api/events/{event_id}")).await["actions"]
