@@ -19,7 +19,8 @@ pub struct Event {
     /// The body as received, parsed (form bodies become an object of strings).
     pub payload: Value,
     /// The normalised fields, by slot of the rule set they were made with.
-    pub fields: Fields,
+    /// Shared, so the plan's view of them costs no copy.
+    pub fields: Arc<Fields>,
 }
 
 /// The event as the explain trace and the JSON contract show it.
@@ -34,25 +35,32 @@ pub struct EventView {
 }
 
 /// Normalised fields by name, in slot order; serialised as a JSON object.
+/// It shares the event's fields and the rule set's names: making one copies nothing.
 #[derive(Debug, Clone, Default)]
-pub struct FieldsView(pub Vec<(Arc<str>, Value)>);
+pub struct FieldsView {
+    pub(super) names: Arc<[Arc<str>]>,
+    pub(super) fields: Arc<Fields>,
+}
 
 impl FieldsView {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (&**k, v))
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, k)| Some((&**k, self.fields.get(slot)?)))
     }
 }
 
 impl Serialize for FieldsView {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(&**k, v)?;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.iter() {
+            m.serialize_entry(k, v)?;
         }
         m.end()
     }

@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 pub struct FieldTable {
     names: Vec<Arc<str>>,
     by_name: HashMap<String, usize>,
+    /// The names again, shared by every event's [`FieldsView`](super::event::FieldsView).
+    shared: std::sync::OnceLock<Arc<[Arc<str>]>>,
 }
 
 impl FieldTable {
@@ -25,6 +27,7 @@ impl FieldTable {
         }
         let slot = self.names.len();
         self.names.push(name.into());
+        self.shared = std::sync::OnceLock::new();
         self.by_name.insert(name.to_string(), slot);
         slot
     }
@@ -67,16 +70,15 @@ impl FieldTable {
         f
     }
 
-    /// The fields by name, sharing the names (cheap: no key is copied).
-    pub fn view(&self, fields: &Fields) -> super::event::FieldsView {
-        super::event::FieldsView(
-            fields
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, v)| Some((self.names.get(slot)?.clone(), v.clone()?)))
-                .collect(),
-        )
+    /// The fields by name, sharing the names and the values (no copy).
+    pub fn view(&self, fields: &Arc<Fields>) -> super::event::FieldsView {
+        super::event::FieldsView {
+            names: self
+                .shared
+                .get_or_init(|| self.names.iter().cloned().collect())
+                .clone(),
+            fields: fields.clone(),
+        }
     }
 
     /// The fields as a JSON object, for templates, traces and the API.

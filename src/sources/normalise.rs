@@ -126,11 +126,9 @@ pub fn normalise(
         },
     };
     let mut fields = rules.fields.empty();
-    for (i, name) in crate::rules::compile::ENVELOPE_FIELDS.iter().enumerate() {
-        let v = [&source.name, &event_type, &id][i];
-        if let Some(slot) = rules.fields.slot(name) {
-            fields.set(slot, Value::String(v.clone()));
-        }
+    // The envelope fields are interned first, so slot i is ENVELOPE_FIELDS[i].
+    for (slot, v) in [&source.name, &event_type, &id].into_iter().enumerate() {
+        fields.set(slot, Value::String(v.clone()));
     }
     for f in &source.fields {
         // When the event won't keep the body, a field's value can be moved out of it.
@@ -187,6 +185,6 @@ pub fn normalise(
         id,
         received_at,
         payload,
-        fields,
+        fields: std::sync::Arc::new(fields),
     })
 }

@@ -43,6 +43,7 @@ pub struct Compiler {
 
 impl Compiler {
     pub fn new(templates: Templates) -> Compiler {
+        // First, so their slots are 0, 1, 2 (normalise relies on it).
         let mut fields = FieldTable::default();
         for f in ENVELOPE_FIELDS {
             fields.intern(f);
