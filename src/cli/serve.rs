@@ -46,6 +46,13 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let sinks = match crate::sinks::config::SinkSettings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hsflow: the sink configuration is wrong: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let settings = Settings {
         rules_dir: args.dirs.rules,
         templates_dir: args.dirs.templates,
@@ -59,6 +66,7 @@ pub fn run(args: Args) -> ExitCode {
             backoff_base: args.retry_base,
             ..Default::default()
         },
+        sinks,
     };
     match runtime.block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,

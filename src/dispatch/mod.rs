@@ -16,8 +16,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::action::PlannedAction;
 use crate::server::rules::SharedRules;
-use crate::sinks::local::LocalSinks;
-use crate::sinks::SinkError;
+use crate::sinks::{SinkError, Sinks};
 use crate::store::jobs::Job;
 use crate::store::Store;
 
@@ -62,7 +61,7 @@ pub fn backoff(cfg: &Config, attempts: i64) -> Duration {
 
 pub struct Dispatcher {
     pub store: Store,
-    pub sinks: Arc<LocalSinks>,
+    pub sinks: Arc<Sinks>,
     pub rules: SharedRules,
     pub cfg: Config,
     pub wake: Arc<Notify>,

@@ -19,7 +19,9 @@ use serde_json::json;
 use tokio::sync::{watch, Notify};
 
 use crate::dispatch::{self, Dispatcher};
+use crate::sinks::config::SinkSettings;
 use crate::sinks::local::LocalSinks;
+use crate::sinks::Sinks;
 use crate::store::{Durability, Store};
 use rules::SharedRules;
 
@@ -46,6 +48,8 @@ pub struct Settings {
     pub durability: Durability,
     pub body_limit: usize,
     pub dispatch: dispatch::Config,
+    /// Which sinks are real (from the environment; local by default).
+    pub sinks: SinkSettings,
 }
 
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
@@ -165,13 +169,31 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         settings.rules_dir.clone(),
         settings.templates_dir.clone(),
     );
+    let sinks = Sinks::new(
+        LocalSinks {
+            data_dir: settings.data_dir.clone(),
+            store: app.store.clone(),
+        },
+        &settings.sinks,
+    )?;
+    for line in settings.sinks.describe() {
+        tracing::info!("sink {line}");
+    }
+    if settings.sinks.notion.is_some() {
+        for db in app.rules.current().databases.values() {
+            if std::env::var(&db.env)
+                .map(|v| v.trim().is_empty())
+                .unwrap_or(true)
+                && !db.optional
+            {
+                tracing::warn!("Notion database \"{}\" has no id: set {} (its actions will be parked until then)", db.name, db.env);
+            }
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let dispatcher = Arc::new(Dispatcher {
         store,
-        sinks: Arc::new(LocalSinks {
-            data_dir: settings.data_dir.clone(),
-            store: app.store.clone(),
-        }),
+        sinks: Arc::new(sinks),
         rules,
         cfg: settings.dispatch.clone(),
         wake,

@@ -4,13 +4,12 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use chrono::Utc;
-use serde_json::{json, Map};
+use serde_json::json;
 
 use super::eml;
 use super::SinkError;
 use crate::engine::action::{Payload, PlannedAction};
-use crate::engine::notion::property_value;
-use crate::rules::model::{NotionOperation, PropertyType};
+use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
 use crate::store::jobs::Job;
 use crate::store::workflows::Transition;
@@ -91,52 +90,10 @@ impl LocalSinks {
                 Ok(format!("notified {channel}"))
             }
             Payload::Task {
-                title,
-                description,
-                assignee,
-                priority,
-                due_at,
+                title, assignee, ..
             } => {
                 // Tasks land in the Tasks database, keyed by the job so a retry updates the same page.
-                let want = [
-                    ("Task ID", PropertyType::Title, json!(job.id)),
-                    ("Task Name", PropertyType::RichText, json!(title)),
-                    (
-                        "Description",
-                        PropertyType::RichText,
-                        json!(description.clone().unwrap_or_default()),
-                    ),
-                    ("Assigned To", PropertyType::RichText, json!(assignee)),
-                    (
-                        "Priority",
-                        PropertyType::Select,
-                        json!(match priority {
-                            crate::rules::model::Priority::Urgent
-                            | crate::rules::model::Priority::High => "High",
-                            crate::rules::model::Priority::Medium => "Medium",
-                            crate::rules::model::Priority::Low => "Low",
-                        }),
-                    ),
-                    ("Status", PropertyType::Select, json!("To Do")),
-                    ("Due Date", PropertyType::Date, json!(due_at.to_rfc3339())),
-                    (
-                        "Related Business Entity",
-                        PropertyType::RichText,
-                        json!(action.entity.as_deref().unwrap_or("")),
-                    ),
-                    (
-                        "Created By",
-                        PropertyType::RichText,
-                        json!(format!("hsflow rule {}", action.rule)),
-                    ),
-                ];
-                let mut props = Map::new();
-                let mut notes = Vec::new();
-                for (name, kind, v) in want {
-                    if let Ok(body) = property_value(kind, &v, name, &mut notes) {
-                        props.insert(name.to_string(), body);
-                    }
-                }
+                let props = super::task::properties(&job.id, action);
                 self.store
                     .write_page("tasks", Some(("Task ID", &job.id)), &props, false)
                     .await

@@ -1,16 +1,33 @@
 //! Where actions go. Each planned action kind has a sink; a sink says whether
 //! a failure is worth retrying.
 //!
-//! The local sinks (this module's default) need no accounts: email is written
-//! as .eml files, notifications go to the log and a JSON-lines file, Notion
-//! pages and tasks to a local store with Notion's property model, workflow
-//! moves to the store. The real Notion, SMTP and Slack sinks come next and
-//! plug in here.
+//! The local sinks are the default and need no accounts: email is written as
+//! .eml files, notifications to a JSON-lines file, Notion pages and tasks to
+//! a local store with Notion's property model, workflow moves to the store.
+//! The real ones (the Notion API, SMTP, Slack or a JSON endpoint, outgoing
+//! webhooks) take over a kind when [`config::SinkSettings`] says so. Workflow
+//! state always lives in the store: it is hsflow's own.
 
+pub mod config;
 pub mod eml;
+pub mod http;
 pub mod local;
+pub mod notion;
+pub mod outgoing;
+pub mod smtp;
+pub mod task;
 
 use std::time::Duration;
+
+use crate::engine::action::{MatchOn, Payload, PlannedAction};
+use crate::rules::model::NotionOperation;
+use crate::rules::RuleSet;
+use crate::store::jobs::Job;
+use config::SinkSettings;
+use local::LocalSinks;
+use notion::{NotionClient, NotionSink};
+use outgoing::Outgoing;
+use smtp::SmtpSink;
 
 /// Why a sink could not do its job.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,6 +49,125 @@ impl SinkError {
         SinkError::Retryable {
             reason: reason.into(),
             retry_after: None,
+        }
+    }
+}
+
+/// Every sink, and which one carries out each kind.
+pub struct Sinks {
+    pub local: LocalSinks,
+    pub notion: Option<NotionSink>,
+    pub smtp: Option<SmtpSink>,
+    pub outgoing: Outgoing,
+    pub send_webhooks: bool,
+}
+
+impl Sinks {
+    pub fn new(local: LocalSinks, settings: &SinkSettings) -> Result<Sinks, String> {
+        Ok(Sinks {
+            local,
+            notion: match &settings.notion {
+                Some(cfg) => Some(NotionSink::new(NotionClient::new(cfg.clone())?)),
+                None => None,
+            },
+            smtp: settings.smtp.as_ref().map(SmtpSink::new).transpose()?,
+            outgoing: Outgoing::new(settings.notify.clone(), settings.http_timeout)?,
+            send_webhooks: settings.send_webhooks,
+        })
+    }
+
+    /// Carry out one action; the returned text says what was done (for the log).
+    pub async fn execute(
+        &self,
+        job: &Job,
+        action: &PlannedAction,
+        rules: &RuleSet,
+    ) -> Result<String, SinkError> {
+        match (&action.payload, &self.notion, &self.smtp) {
+            (
+                Payload::Email {
+                    to,
+                    subject,
+                    text,
+                    html,
+                    from,
+                    reply_to,
+                    ..
+                },
+                _,
+                Some(smtp),
+            ) => {
+                smtp.send(
+                    &job.id,
+                    from.as_deref(),
+                    reply_to.as_deref(),
+                    to,
+                    subject,
+                    text,
+                    html,
+                )
+                .await
+            }
+            (
+                Payload::Notion {
+                    database,
+                    operation,
+                    match_on,
+                    properties,
+                },
+                Some(notion),
+                _,
+            ) => {
+                notion
+                    .write(rules, database, *operation, match_on.as_ref(), properties)
+                    .await
+            }
+            (Payload::Task { .. }, Some(notion), _) => {
+                let key = MatchOn {
+                    property: task::KEY.into(),
+                    value: job.id.clone().into(),
+                };
+                let props = task::properties(&job.id, action);
+                notion
+                    .write(rules, "tasks", NotionOperation::Upsert, Some(&key), &props)
+                    .await
+            }
+            (
+                Payload::Notify {
+                    channel,
+                    text,
+                    urgent,
+                },
+                _,
+                _,
+            ) if self.outgoing.notify.is_some() => {
+                self.outgoing
+                    .notify(&job.id, channel, text, *urgent, action.entity.as_deref())
+                    .await
+            }
+            (
+                Payload::Webhook {
+                    url,
+                    method,
+                    headers,
+                    body,
+                    sign_secret_env,
+                },
+                _,
+                _,
+            ) if self.send_webhooks => {
+                self.outgoing
+                    .webhook(
+                        &job.id,
+                        url,
+                        *method,
+                        headers,
+                        body,
+                        sign_secret_env.as_deref(),
+                    )
+                    .await
+            }
+            _ => self.local.execute(job, action, rules).await,
         }
     }
 }

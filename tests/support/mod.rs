@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod notion_sim;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,6 +29,16 @@ pub struct Server {
 impl Server {
     /// Start `hsflow serve` on `data` (kept across restarts) with extra flags.
     pub fn start(data: &Path, rules: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, rules, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (sink settings).
+    pub fn start_with_env(
+        data: &Path,
+        rules: &Path,
+        extra: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
             .arg("serve")
             .arg("--rules")
@@ -46,6 +58,7 @@ impl Server {
             .env("HSFLOW_ADMIN_TOKEN", ADMIN)
             .env_remove("HSFLOW_TEST_NEVER_SET")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -202,4 +215,18 @@ pub fn status_of<'a>(actions: &'a [Value], action: &str) -> Option<&'a str> {
         .iter()
         .find(|a| a["action"] == action)
         .and_then(|a| a["status"].as_str())
+}
+
+/// Wait until `action` of `event_id` has finished (succeeded or dead) and return it.
+pub async fn settled(s: &Server, event_id: &str, action: &str) -> Value {
+    eventually(
+        Duration::from_secs(60),
+        &format!("{action} to finish"),
+        || async {
+            actions_of(s, event_id).await.into_iter().find(|a| {
+                a["action"] == action && matches!(a["status"].as_str(), Some("succeeded" | "dead"))
+            })
+        },
+    )
+    .await
 }

@@ -58,6 +58,25 @@ pub enum PropertyType {
 }
 
 impl PropertyType {
+    /// The type's name in the Notion API (`"rich_text"`), also the key of its value.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            PropertyType::Title => "title",
+            PropertyType::RichText => "rich_text",
+            PropertyType::Email => "email",
+            PropertyType::PhoneNumber => "phone_number",
+            PropertyType::Url => "url",
+            PropertyType::Number => "number",
+            PropertyType::Checkbox => "checkbox",
+            PropertyType::Select => "select",
+            PropertyType::MultiSelect => "multi_select",
+            PropertyType::Status => "status",
+            PropertyType::Date => "date",
+            PropertyType::Relation => "relation",
+            PropertyType::People => "people",
+        }
+    }
+
     pub fn has_options(self) -> bool {
         matches!(
             self,

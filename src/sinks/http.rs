@@ -1,0 +1,177 @@
+//! What every HTTP sink shares: one way to read an answer as success,
+//! "try again later" or "this will never work", and one limiter that spaces
+//! requests to a service across all workers.
+//!
+//! The rule of thumb the real services document (Notion, Slack, webhooks in
+//! general): 408, 409, 429 and 5xx are worth retrying, honouring Retry-After;
+//! any other 4xx means the request itself is wrong and resending it changes
+//! nothing, so the job is parked with the service's own message.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::SinkError;
+
+/// One HTTP client for a sink: connection reuse, and a timeout so a hung
+/// peer becomes a retryable failure instead of a stuck worker.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("hsflow/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("can't build the HTTP client: {e}"))
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Whether a status is worth another attempt.
+pub fn retryable(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::CONFLICT
+}
+
+/// A failed answer as a sink error; `what` names the service, `reason` is its message.
+pub fn failure(what: &str, status: StatusCode, headers: &HeaderMap, reason: &str) -> SinkError {
+    let reason = format!("{what} answered {status}: {}", reason.trim());
+    if retryable(status) {
+        SinkError::Retryable {
+            reason,
+            retry_after: retry_after(headers),
+        }
+    } else {
+        SinkError::Permanent(reason)
+    }
+}
+
+/// A request that got no answer (refused, reset, timed out): always retryable.
+pub fn unreachable(what: &str, e: &reqwest::Error) -> SinkError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    // reqwest's Display includes the URL; keep the chain for the cause.
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    SinkError::retryable(format!("the request to {what} {kind}: {cause}"))
+}
+
+/// Requests spaced evenly at a rate, shared by every worker of a sink.
+///
+/// Notion allows an average of 3 requests/s per integration; spacing them
+/// (rather than bursting and collecting 429s) is what its docs ask for. A 429
+/// pushes the next slot back for everyone, not just the worker that got it.
+pub struct Spacing {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Spacing {
+    pub fn per_second(rate: f64) -> Spacing {
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            3.0
+        };
+        Spacing {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Wait for this caller's slot.
+    pub async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// The service asked everyone to wait `d`.
+    pub async fn pause(&self, d: Duration) {
+        let mut next = self.next.lock().await;
+        *next = (*next).max(Instant::now() + d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "7".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        h.insert("retry-after", later.parse().expect("header"));
+        let d = retry_after(&h).map(|d| d.as_secs()).unwrap_or(0);
+        assert!((25..=30).contains(&d), "{d}");
+        h.insert("retry-after", "soon".parse().expect("header"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retried_but_bad_requests_are_not() {
+        let h = HeaderMap::new();
+        for s in [429, 500, 502, 503, 504, 529, 408, 409] {
+            let status = StatusCode::from_u16(s).expect("status");
+            assert!(
+                matches!(failure("x", status, &h, "m"), SinkError::Retryable { .. }),
+                "{s}"
+            );
+        }
+        for s in [400, 401, 403, 404, 410, 422] {
+            let status = StatusCode::from_u16(s).expect("status");
+            assert!(
+                matches!(failure("x", status, &h, "m"), SinkError::Permanent(_)),
+                "{s}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spacing_spreads_requests_evenly() {
+        let s = Spacing::per_second(4.0);
+        let t = tokio::time::Instant::now();
+        for _ in 0..5 {
+            s.wait().await;
+        }
+        // 5 slots at 250 ms intervals: the last starts 1 s after the first.
+        assert_eq!(t.elapsed().as_millis(), 1000);
+        s.pause(Duration::from_secs(3)).await;
+        let t = tokio::time::Instant::now();
+        s.wait().await;
+        assert!(t.elapsed() >= Duration::from_secs(3));
+    }
+}

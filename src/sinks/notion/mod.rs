@@ -1,0 +1,221 @@
+//! The Notion sink: notion actions and tasks written to a real workspace.
+//!
+//! An upsert finds the page by its key property (a query with an `equals`
+//! filter of the key's type), then updates it or creates it. That makes a
+//! retried upsert safe: if an earlier attempt created the page and lost the
+//! answer, the retry finds it and updates it instead of creating a second.
+//! Tasks are upserted into the Tasks database by `Task ID` (the job id) for
+//! the same reason. A plain `create` has no key and can't be made idempotent;
+//! the rule author chooses it knowingly.
+
+pub mod client;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::SinkError;
+use crate::engine::action::MatchOn;
+use crate::engine::notion::property_value;
+use crate::rules::model::{Database, NotionOperation, PropertyType};
+use crate::rules::RuleSet;
+pub use client::{NotionClient, NotionConfig};
+
+pub struct NotionSink {
+    pub client: NotionClient,
+    /// One lock per page key being upserted: two workers upserting the same
+    /// contact at once would both find nothing and both create. Notion has
+    /// no unique constraint, so this process serialises them itself.
+    keys: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The database `key` of the rule set, and its id from the environment.
+pub fn database<'r>(rules: &'r RuleSet, key: &str) -> Result<(&'r Database, String), SinkError> {
+    let db = rules.databases.get(key).ok_or_else(|| {
+        SinkError::Permanent(format!("rules/databases.toml has no database `{key}`"))
+    })?;
+    match std::env::var(&db.env) {
+        Ok(id) if !id.trim().is_empty() => Ok((db, id.trim().to_string())),
+        _ => Err(SinkError::Permanent(format!(
+            "the Notion database \"{}\" has no id: set {} to its id (hsflow check lists every missing one)",
+            db.name, db.env
+        ))),
+    }
+}
+
+/// The query filter that finds a page whose `property` equals `value`.
+pub fn equals_filter(db: &Database, property: &str, value: &Value) -> Result<Value, SinkError> {
+    let kind = db.properties.get(property).copied().ok_or_else(|| {
+        SinkError::Permanent(format!("\"{}\" has no property `{property}`", db.name))
+    })?;
+    let text = || match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let condition = match kind {
+        PropertyType::Title
+        | PropertyType::RichText
+        | PropertyType::Email
+        | PropertyType::PhoneNumber
+        | PropertyType::Url
+        | PropertyType::Select
+        | PropertyType::Status => json!({"equals": text()}),
+        PropertyType::Number => match value.as_f64().or_else(|| text().trim().parse().ok()) {
+            Some(n) => json!({"equals": n}),
+            None => {
+                return Err(SinkError::Permanent(format!(
+                    "`{property}` is a number, but the key value is {value}"
+                )))
+            }
+        },
+        PropertyType::Checkbox => json!({"equals": value.as_bool().unwrap_or(text() == "true")}),
+        other => {
+            return Err(SinkError::Permanent(format!(
+            "a page can't be found by `{property}`: Notion can't filter a {} property by equality",
+            other.api_name()
+        )))
+        }
+    };
+    Ok(json!({"property": property, kind.api_name(): condition}))
+}
+
+fn page_id(page: &Value) -> Result<String, SinkError> {
+    page["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| SinkError::retryable("Notion answered without a page id"))
+}
+
+impl NotionSink {
+    pub fn new(client: NotionClient) -> NotionSink {
+        NotionSink {
+            client,
+            keys: Default::default(),
+        }
+    }
+
+    /// Run `f` holding the lock of page key `key`; the lock is dropped from
+    /// the table once nobody else waits for it.
+    async fn exclusive<T>(&self, key: String, f: impl std::future::Future<Output = T>) -> T {
+        let lock = {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.entry(key.clone()).or_default().clone()
+        };
+        let out = {
+            let _held = lock.lock().await;
+            f.await
+        };
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references: the table's and ours. Nobody else is waiting.
+        if Arc::strong_count(&lock) == 2 {
+            keys.remove(&key);
+        }
+        out
+    }
+
+    /// Carry out one notion action; the text says what was done.
+    pub async fn write(
+        &self,
+        rules: &RuleSet,
+        key: &str,
+        operation: NotionOperation,
+        match_on: Option<&MatchOn>,
+        properties: &Map<String, Value>,
+    ) -> Result<String, SinkError> {
+        let (db, id) = database(rules, key)?;
+        let m = match (operation, match_on) {
+            (NotionOperation::Create, _) => {
+                let page = self.client.create_page(&id, properties).await?;
+                return Ok(format!("created page {} in {}", page_id(&page)?, db.name));
+            }
+            (_, Some(m)) => m,
+            (_, None) => {
+                return Err(SinkError::Permanent(format!(
+                    "a {operation:?} in \"{}\" needs a key property to find the page",
+                    db.name
+                )))
+            }
+        };
+        let filter = equals_filter(db, &m.property, &m.value)?;
+        let key = format!("{id}\u{1f}{}\u{1f}{}", m.property, m.value);
+        self.exclusive(
+            key,
+            self.find_and_write(db, &id, operation, m, &filter, properties),
+        )
+        .await
+    }
+
+    /// The locked part of an upsert or update: find the page, then write it.
+    async fn find_and_write(
+        &self,
+        db: &Database,
+        id: &str,
+        operation: NotionOperation,
+        m: &MatchOn,
+        filter: &Value,
+        properties: &Map<String, Value>,
+    ) -> Result<String, SinkError> {
+        let found = self.client.query(id, Some(filter)).await?;
+        if found.len() > 1 {
+            tracing::warn!(
+                "{} pages in \"{}\" have {} = {}; hsflow updates the first",
+                found.len(),
+                db.name,
+                m.property,
+                m.value
+            );
+        }
+        match found.first() {
+            Some(page) => {
+                let pid = page_id(page)?;
+                self.client.update_page(&pid, properties).await?;
+                Ok(format!("updated page {pid} in {}", db.name))
+            }
+            None if operation == NotionOperation::Update => Err(SinkError::Permanent(format!(
+                "no page in \"{}\" has {} = {}, so there is nothing to update",
+                db.name, m.property, m.value
+            ))),
+            None => {
+                // The key must be on the new page, or the next upsert won't find it.
+                let mut props = properties.clone();
+                if !props.contains_key(&m.property) {
+                    let kind = db
+                        .properties
+                        .get(&m.property)
+                        .copied()
+                        .unwrap_or(PropertyType::RichText);
+                    let mut notes = Vec::new();
+                    let v = property_value(kind, &m.value, &m.property, &mut notes)
+                        .map_err(SinkError::Permanent)?;
+                    props.insert(m.property.clone(), v);
+                }
+                let page = self.client.create_page(id, &props).await?;
+                Ok(format!("created page {} in {}", page_id(&page)?, db.name))
+            }
+        }
+    }
+
+    /// Compare a database's schema in Notion with rules/databases.toml.
+    /// Returns every mismatch as a sentence (empty: they agree).
+    pub async fn check_schema(&self, db: &Database, id: &str) -> Result<Vec<String>, SinkError> {
+        let remote = self.client.schema(id).await?;
+        let mut problems = Vec::new();
+        for (name, want) in &db.properties {
+            match remote.get(name).and_then(|p| p["type"].as_str()) {
+                None => problems.push(format!(
+                    "\"{}\" has no property \"{name}\" (rules/databases.toml expects a {})",
+                    db.name,
+                    want.api_name()
+                )),
+                Some(t) if t != want.api_name() => problems.push(format!(
+                    "\"{}\".\"{name}\" is a {t} in Notion, but rules/databases.toml says {}",
+                    db.name,
+                    want.api_name()
+                )),
+                Some(_) => {}
+            }
+        }
+        Ok(problems)
+    }
+}
