@@ -4,6 +4,7 @@
 //! problems (lint errors, failing tests), 2 hsflow couldn't do its job
 //! (usage, I/O).
 
+mod check;
 mod lint;
 mod render;
 mod schema;
@@ -54,11 +55,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: LintFormat,
     },
-    /// Write the JSON Schemas of every rule file kind.
     /// Serve webhooks: store every accepted event, carry out its actions (delayed ones when due).
     Serve(serve::Args),
     /// Show what a webhook would do: the rules it meets, why they fire or not, the actions. No side effects.
     Simulate(simulate::Args),
+    /// Check the configuration for real use: secrets, sinks, Notion databases and their schemas, SMTP.
+    Check {
+        #[command(flatten)]
+        dirs: RuleDirs,
+    },
     /// Run the rule test cases in rules/tests/.
     Test {
         #[command(flatten)]
@@ -67,6 +72,7 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Write the JSON Schemas of every rule file kind.
     Schema {
         /// Where to write them.
         #[arg(long, default_value = "schemas")]
@@ -112,6 +118,7 @@ pub fn run() -> ExitCode {
             init_tracing();
             serve::run(args)
         }
+        Command::Check { dirs } => check::run(&dirs),
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }
 }

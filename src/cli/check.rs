@@ -1,0 +1,170 @@
+//! `hsflow check`: is this machine ready to serve these rules for real?
+//!
+//! Like `vector validate`, it goes past the files: the rules load, every
+//! source has its secret, the sink settings make sense, each Notion database
+//! has an id, is reachable and has the properties rules/databases.toml
+//! expects (with the right types), and the SMTP server answers. Every problem
+//! is listed, not just the first. Secrets are never printed.
+//!
+//! Exit 0 when nothing is wrong (warnings allowed), 1 otherwise.
+
+use std::process::ExitCode;
+
+use super::RuleDirs;
+use crate::rules::RuleSet;
+use crate::sinks::config::SinkSettings;
+use crate::sinks::notion::{NotionClient, NotionSink};
+use crate::sinks::smtp::SmtpSink;
+
+/// What one check found.
+enum Finding {
+    Ok(String),
+    Warn(String),
+    Error(String),
+}
+
+#[derive(Default)]
+struct Report {
+    findings: Vec<Finding>,
+}
+
+impl Report {
+    fn ok(&mut self, s: impl Into<String>) {
+        self.findings.push(Finding::Ok(s.into()));
+    }
+    fn warn(&mut self, s: impl Into<String>) {
+        self.findings.push(Finding::Warn(s.into()));
+    }
+    fn error(&mut self, s: impl Into<String>) {
+        self.findings.push(Finding::Error(s.into()));
+    }
+    fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| matches!(f, Finding::Error(_)))
+            .count()
+    }
+    fn print(&self) {
+        for f in &self.findings {
+            match f {
+                Finding::Ok(s) => println!("  ok    {s}"),
+                Finding::Warn(s) => println!("  warn  {s}"),
+                Finding::Error(s) => println!("  ERROR {s}"),
+            }
+        }
+    }
+}
+
+pub fn run(dirs: &RuleDirs) -> ExitCode {
+    let Some(rs) = super::load_or_report(dirs) else {
+        return ExitCode::from(1);
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hsflow: can't start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut report = Report::default();
+    report.ok(format!(
+        "rules: {} rules in {} flows, {} sources, {} databases",
+        rs.rules.len(),
+        rs.flows.len(),
+        rs.sources.len(),
+        rs.databases.len()
+    ));
+    sources(&rs, &mut report);
+    match std::env::var("HSFLOW_ADMIN_TOKEN") {
+        Ok(t) if !t.is_empty() => report.ok("HSFLOW_ADMIN_TOKEN is set (the admin API is enabled)"),
+        _ => report
+            .warn("HSFLOW_ADMIN_TOKEN is not set: the admin API (/api/...) refuses every request"),
+    }
+    match SinkSettings::from_env() {
+        Err(e) => report.error(format!("sinks: {e}")),
+        Ok(settings) => {
+            for line in settings.describe() {
+                report.ok(format!("sink {line}"));
+            }
+            runtime.block_on(sinks(&rs, &settings, &mut report));
+        }
+    }
+    report.print();
+    let errors = report.errors();
+    if errors == 0 {
+        println!("check: ready");
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "check: {errors} problem{} to fix",
+            if errors == 1 { "" } else { "s" }
+        );
+        ExitCode::from(1)
+    }
+}
+
+fn sources(rs: &RuleSet, report: &mut Report) {
+    let missing = crate::server::unconfigured_sources(rs);
+    for (name, env) in &missing {
+        report.error(format!(
+            "source `{name}`: {env} is not set; webhooks to /webhooks/{name} get 503 until it is"
+        ));
+    }
+    let served = rs.sources.len() - missing.len();
+    report.ok(format!(
+        "{served} of {} sources have their secrets",
+        rs.sources.len()
+    ));
+}
+
+async fn sinks(rs: &RuleSet, settings: &SinkSettings, report: &mut Report) {
+    if let Some(cfg) = &settings.notion {
+        match NotionClient::new(cfg.clone()) {
+            Ok(client) => notion(rs, &NotionSink::new(client), report).await,
+            Err(e) => report.error(format!("notion: {e}")),
+        }
+    }
+    if let Some(cfg) = &settings.smtp {
+        match SmtpSink::new(cfg) {
+            Ok(smtp) => match smtp.reachable().await {
+                Ok(()) => report.ok(format!("SMTP {}:{} answers", cfg.host, cfg.port)),
+                Err(e) => report.error(format!(
+                    "SMTP {}:{} is not reachable: {e}",
+                    cfg.host, cfg.port
+                )),
+            },
+            Err(e) => report.error(format!("SMTP: {e}")),
+        }
+    }
+}
+
+async fn notion(rs: &RuleSet, sink: &NotionSink, report: &mut Report) {
+    for db in rs.databases.values() {
+        let id = std::env::var(&db.env).ok().filter(|v| !v.trim().is_empty());
+        let Some(id) = id else {
+            let msg = format!("Notion \"{}\": {} is not set (its id)", db.name, db.env);
+            if db.optional {
+                report.warn(format!("{msg}; it is optional"));
+            } else {
+                report.error(msg);
+            }
+            continue;
+        };
+        match sink.check_schema(db, id.trim()).await {
+            Ok(problems) if problems.is_empty() => report.ok(format!(
+                "Notion \"{}\": reachable, {} properties as expected",
+                db.name,
+                db.properties.len()
+            )),
+            Ok(problems) => {
+                for p in problems {
+                    report.error(format!("Notion {p}"));
+                }
+            }
+            Err(e) => report.error(format!("Notion \"{}\" ({}): {e}", db.name, db.env)),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `hsflow check` against the Notion simulator and a closed SMTP port: every
+//! problem listed with what to do, exit 1; a ready configuration exits 0.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::notion_sim::{self, Database, NotionSim, PropType};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sinks")
+}
+
+/// The fixture's databases as Notion would describe them, changed by `edit`.
+fn simulator(edit: impl Fn(&mut Database)) -> NotionSim {
+    let rs = hsflow::rules::load(&fixture().join("rules"), &fixture().join("templates"))
+        .ruleset
+        .expect("fixture loads");
+    let dbs = rs
+        .databases
+        .values()
+        .map(|d| {
+            let mut db = Database {
+                id: format!("db-{}", d.key),
+                data_source_id: format!("ds-{}", d.key),
+                name: d.name.clone(),
+                properties: d
+                    .properties
+                    .iter()
+                    .map(|(n, t)| (n.clone(), PropType::parse(t.api_name()).expect("type")))
+                    .collect(),
+            };
+            edit(&mut db);
+            db
+        })
+        .collect();
+    NotionSim::new(dbs)
+}
+
+async fn check(env: Vec<(&'static str, String)>) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+            .arg("check")
+            .arg("--rules")
+            .arg(fixture().join("rules"))
+            .arg("--templates")
+            .arg(fixture().join("templates"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env)
+            .output()
+            .expect("run hsflow check");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+fn base_env(sim: &str, version: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("HSFLOW_TEST_FORM_SECRET", "s".into()),
+        ("HSFLOW_ADMIN_TOKEN", "t".into()),
+        ("NOTION_API_TOKEN", notion_sim::TOKEN.into()),
+        ("HSFLOW_NOTION_URL", sim.into()),
+        ("HSFLOW_NOTION_VERSION", version.into()),
+        ("NOTION_CONTACTS_PROFILES_DB", "db-contacts".into()),
+        ("NOTION_TASKS_DB", "db-tasks".into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ready_configuration_passes() {
+    for version in ["2022-06-28", "2025-09-03"] {
+        let sim = simulator(|_| {});
+        let base = sim.start().await;
+        let (code, out) = check(base_env(&base, version)).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains("Notion \"Contacts & Profiles\": reachable, 7 properties as expected"),
+            "{out}"
+        );
+        assert!(out.contains("check: ready"), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_problem_is_listed_and_the_check_fails() {
+    let sim = simulator(|db| {
+        if db.id == "db-contacts" {
+            db.properties.insert("Phone".into(), PropType::RichText);
+            db.properties.remove("Tags");
+        }
+    });
+    let base = sim.start().await;
+    let mut env = base_env(&base, "2022-06-28");
+    env.retain(|(k, _)| *k != "NOTION_TASKS_DB" && *k != "HSFLOW_TEST_FORM_SECRET");
+    env.extend([
+        ("HSFLOW_SMTP_HOST", "127.0.0.1".to_string()),
+        ("HSFLOW_SMTP_PORT", "1".to_string()),
+        ("HSFLOW_SMTP_TLS", "none".to_string()),
+    ]);
+    let (code, out) = check(env).await;
+    assert_eq!(code, 1, "{out}");
+    for expected in [
+        "\"Contacts & Profiles\".\"Phone\" is a rich_text in Notion, but rules/databases.toml says phone_number",
+        "\"Contacts & Profiles\" has no property \"Tags\" (rules/databases.toml expects a multi_select)",
+        "Notion \"Tasks\": NOTION_TASKS_DB is not set",
+        "source `form`: HSFLOW_TEST_FORM_SECRET is not set",
+        "SMTP 127.0.0.1:1 is not reachable",
+        "check: 5 problems to fix",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains(notion_sim::TOKEN), "no secret is printed");
+}
