@@ -30,6 +30,12 @@ pub struct Args {
     /// The first retry's delay; each further attempt doubles it (with jitter).
     #[arg(long, env = "HSFLOW_RETRY_BASE", default_value = "10s", value_parser = parse_duration)]
     pub retry_base: std::time::Duration,
+    /// Notion databases (keys, comma-separated) polled for staff edits; needs the Notion API.
+    #[arg(long, env = "HSFLOW_NOTION_POLL", value_delimiter = ',')]
+    pub notion_poll: Vec<String>,
+    /// How often the Notion databases are polled.
+    #[arg(long, env = "HSFLOW_NOTION_POLL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub notion_poll_interval: std::time::Duration,
     /// Actions carried out at once.
     #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
     pub workers: usize,
@@ -67,6 +73,13 @@ pub fn run(args: Args) -> ExitCode {
             ..Default::default()
         },
         sinks,
+        notion_poll: args
+            .notion_poll
+            .iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        notion_poll_interval: args.notion_poll_interval,
     };
     match runtime.block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,

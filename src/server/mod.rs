@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod metrics;
+pub mod notion_poll;
 pub mod reload;
 pub mod rules;
 pub mod webhooks;
@@ -50,6 +51,9 @@ pub struct Settings {
     pub dispatch: dispatch::Config,
     /// Which sinks are real (from the environment; local by default).
     pub sinks: SinkSettings,
+    /// Notion databases (keys) polled for staff edits, and how often.
+    pub notion_poll: Vec<String>,
+    pub notion_poll_interval: std::time::Duration,
 }
 
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
@@ -191,6 +195,25 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    if !settings.notion_poll.is_empty() {
+        let Some(notion) = &sinks.notion else {
+            return Err("HSFLOW_NOTION_POLL watches Notion databases, which needs the Notion API: set NOTION_API_TOKEN".into());
+        };
+        for key in &settings.notion_poll {
+            if !app.rules.current().databases.contains_key(key) {
+                return Err(format!(
+                    "HSFLOW_NOTION_POLL names `{key}`, which rules/databases.toml doesn't have"
+                ));
+            }
+        }
+        let poller = notion_poll::Poller {
+            app: app.clone(),
+            client: notion.client.clone(),
+            databases: settings.notion_poll.clone(),
+            interval: settings.notion_poll_interval,
+        };
+        tokio::spawn(poller.run(stop_rx.clone()));
+    }
     let dispatcher = Arc::new(Dispatcher {
         store,
         sinks: Arc::new(sinks),

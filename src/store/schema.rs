@@ -4,9 +4,10 @@
 //! milliseconds since the epoch, JSON is text, ids are text.
 
 /// (version, statements). Never edit a released migration: add the next one.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE IF NOT EXISTS events (
     id              TEXT PRIMARY KEY,
     source          TEXT NOT NULL,
@@ -82,4 +83,15 @@ CREATE TABLE IF NOT EXISTS notion_pages (
 );
 CREATE INDEX IF NOT EXISTS notion_pages_key ON notion_pages (database, key_property, key_value);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE IF NOT EXISTS cursors (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+"#,
+    ),
+];

@@ -221,6 +221,15 @@ impl NotionClient {
         }
     }
 
+    /// The integration's own user id: pages it last edited are not staff edits.
+    pub async fn me(&self) -> Result<String, SinkError> {
+        let r = self.call(Method::GET, "users/me", None).await?;
+        r["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SinkError::retryable("Notion described the integration without an id"))
+    }
+
     /// The database's properties as Notion describes them (`{name: {type, ...}}`).
     pub async fn schema(&self, db: &str) -> Result<Map<String, Value>, SinkError> {
         let path = match self.target(db).await? {

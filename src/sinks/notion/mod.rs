@@ -23,7 +23,8 @@ use crate::rules::RuleSet;
 pub use client::{NotionClient, NotionConfig};
 
 pub struct NotionSink {
-    pub client: NotionClient,
+    /// Shared with the Notion poller: one rate limit for the integration.
+    pub client: Arc<NotionClient>,
     /// One lock per page key being upserted: two workers upserting the same
     /// contact at once would both find nothing and both create. Notion has
     /// no unique constraint, so this process serialises them itself.
@@ -90,7 +91,7 @@ fn page_id(page: &Value) -> Result<String, SinkError> {
 impl NotionSink {
     pub fn new(client: NotionClient) -> NotionSink {
         NotionSink {
-            client,
+            client: Arc::new(client),
             keys: Default::default(),
         }
     }

@@ -33,6 +33,10 @@ use serde_json::{json, Map, Value};
 pub use validate::PropType;
 
 pub const TOKEN: &str = "secret_sim_token";
+/// The integration's bot user: the author of every write made with [`TOKEN`].
+pub const BOT: &str = "bot-00000000-0000-4000-8000-000000000001";
+/// A person editing in the Notion app.
+pub const STAFF: &str = "user-00000000-0000-4000-8000-000000000002";
 
 /// One simulated database: its schema and its pages.
 #[derive(Debug, Clone)]
@@ -50,6 +54,7 @@ pub struct Page {
     pub properties: Map<String, Value>,
     pub created_time: String,
     pub last_edited_time: String,
+    pub last_edited_by: String,
 }
 
 /// Faults and limits a test can set while the simulator runs.
@@ -120,6 +125,33 @@ impl NotionSim {
         f(&mut self.lock().faults)
     }
 
+    /// A person creates a page in the Notion app (properties as the API returns them).
+    pub fn staff_create(&self, database: &str, properties: Map<String, Value>) -> String {
+        let mut g = self.lock();
+        g.next_id += 1;
+        let t = now_iso();
+        let id = uuid_like(g.next_id);
+        g.pages.push(Page {
+            id: id.clone(),
+            database: database.into(),
+            properties,
+            created_time: t.clone(),
+            last_edited_time: t,
+            last_edited_by: STAFF.into(),
+        });
+        id
+    }
+
+    /// A person edits a page in the Notion app.
+    pub fn staff_edit(&self, page_id: &str, properties: Map<String, Value>) {
+        let mut g = self.lock();
+        if let Some(p) = g.pages.iter_mut().find(|p| p.id == page_id) {
+            p.properties.extend(properties);
+            p.last_edited_time = now_iso();
+            p.last_edited_by = STAFF.into();
+        }
+    }
+
     pub fn pages(&self, database: &str) -> Vec<Page> {
         self.lock()
             .pages
@@ -145,6 +177,7 @@ impl NotionSim {
     /// Serve on a free local port; returns the base URL (no trailing slash).
     pub async fn start(&self) -> String {
         let app = Router::new()
+            .route("/v1/users/me", get(users_me))
             .route("/v1/pages", post(create_page))
             .route("/v1/pages/{id}", patch(update_page))
             .route("/v1/databases/{id}", get(get_database))
@@ -295,6 +328,7 @@ fn page_json(p: &Page, db: &Database, version: &str) -> Value {
         props.insert(name.clone(), v);
     }
     json!({"object": "page", "id": p.id, "created_time": p.created_time, "last_edited_time": p.last_edited_time,
+           "last_edited_by": {"object": "user", "id": p.last_edited_by},
            "archived": false, "in_trash": false, "url": format!("https://www.notion.so/{}", p.id.replace('-', "")),
            "parent": parent, "properties": props})
 }
@@ -317,6 +351,14 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
             &format!("Error parsing JSON body: {e}"),
         )),
     }
+}
+
+async fn users_me(State(sim): State<NotionSim>, h: HeaderMap) -> Response {
+    if let Err(r) = sim.admit("GET", "/v1/users/me", &h) {
+        return r;
+    }
+    Json(json!({"object": "user", "id": BOT, "type": "bot", "name": "hsflow", "bot": {}}))
+        .into_response()
 }
 
 async fn create_page(
@@ -369,6 +411,7 @@ async fn create_page(
             properties: props,
             created_time: t.clone(),
             last_edited_time: t,
+            last_edited_by: BOT.into(),
         };
         g.pages.push(page.clone());
         page
@@ -412,6 +455,7 @@ async fn update_page(
         };
         p.properties.extend(props);
         p.last_edited_time = now_iso();
+        p.last_edited_by = BOT.into();
         p.clone()
     };
     sim.after_write(Json(page_json(&updated, &db, &version)).into_response())

@@ -1,0 +1,31 @@
+//! Named cursors: how far a poller has read an outside system (the Notion
+//! poller keeps "notion:<database>" -> the last edit time it has seen), kept
+//! in the store so a restart resumes where it stopped instead of replaying.
+
+use super::{millis, Store, StoreError};
+
+impl Store {
+    pub async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(millis(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

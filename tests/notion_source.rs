@@ -1,0 +1,133 @@
+//! Notion as a source: staff edits in the Notion simulator, found by the
+//! poller, become events that trigger rules; hsflow's own writes and
+//! re-polled edits do not.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use support::notion_sim::{self, Database, NotionSim, PropType};
+use support::*;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sinks")
+}
+
+fn simulator() -> NotionSim {
+    let rs = hsflow::rules::load(&fixture().join("rules"), &fixture().join("templates"))
+        .ruleset
+        .expect("fixture loads");
+    NotionSim::new(
+        rs.databases
+            .values()
+            .map(|d| Database {
+                id: format!("db-{}", d.key),
+                data_source_id: format!("ds-{}", d.key),
+                name: d.name.clone(),
+                properties: d
+                    .properties
+                    .iter()
+                    .map(|(n, t)| (n.clone(), PropType::parse(t.api_name()).expect("type")))
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
+fn contact(email: &str, status: &str) -> Map<String, Value> {
+    json!({
+        "Name": {"type": "title", "title": [{"type": "text", "text": {"content": "Ada"}, "plain_text": "Ada"}]},
+        "Email": {"type": "email", "email": email},
+        "Status": {"type": "select", "select": {"name": status}},
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+fn notifications(data: &Path) -> Vec<Value> {
+    std::fs::read_to_string(data.join("notifications.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn queries(sim: &NotionSim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|(_, p, _)| p.ends_with("/query"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_staff_edit_in_notion_triggers_rules_once_and_hsflows_own_writes_do_not() {
+    let sim = simulator();
+    // Edited before hsflow started: history is not replayed.
+    let ada = sim.staff_create("db-contacts", contact("ada@example.com", "Lead"));
+    let base = sim.start().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let s = Server::start_with_env(
+        &data,
+        &fixture().join("rules"),
+        &[],
+        &[
+            ("NOTION_API_TOKEN", notion_sim::TOKEN.to_string()),
+            ("HSFLOW_NOTION_URL", base.clone()),
+            ("HSFLOW_NOTION_RATE", "50".into()),
+            ("NOTION_CONTACTS_PROFILES_DB", "db-contacts".into()),
+            ("HSFLOW_NOTION_POLL", "contacts".into()),
+            ("HSFLOW_NOTION_POLL_INTERVAL", "1s".into()),
+        ],
+    );
+    // The first poll only sets the cursor.
+    eventually(Duration::from_secs(10), "the first poll", || async {
+        (queries(&sim) >= 1).then_some(())
+    })
+    .await;
+    // hsflow writes a contact itself (a signup): its own edit must not come back as an event.
+    let (status, body) = post_signed(
+        &s,
+        &json!({"id": "s1", "type": "signup", "email": "own@example.com", "first_name": "Own"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    settled(
+        &s,
+        body["event_id"].as_str().expect("event"),
+        "contact/upsert_contact",
+    )
+    .await;
+    // Staff mark Ada a client in Notion.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    sim.staff_edit(&ada, contact("ada@example.com", "Client"));
+    let got = eventually(
+        Duration::from_secs(15),
+        "the staff edit to become a notification",
+        || async {
+            let n = notifications(&data);
+            (!n.is_empty()).then_some(n)
+        },
+    )
+    .await;
+    assert_eq!(
+        got[0]["text"],
+        "ada@example.com is now Client (page.properties_updated)"
+    );
+    // Several more polls see the same edit again (minute precision): still one notification.
+    let seen = queries(&sim);
+    eventually(Duration::from_secs(15), "three more polls", || async {
+        (queries(&sim) >= seen + 3).then_some(())
+    })
+    .await;
+    let all = notifications(&data);
+    assert_eq!(
+        all.len(),
+        1,
+        "one edit, one event; hsflow's own write ignored: {all:?}"
+    );
+    s.kill();
+}
