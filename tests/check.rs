@@ -63,6 +63,7 @@ async fn check(env: Vec<(&'static str, String)>) -> (i32, String) {
 fn base_env(sim: &str, version: &str) -> Vec<(&'static str, String)> {
     vec![
         ("HSFLOW_TEST_FORM_SECRET", "s".into()),
+        ("NOTION_WEBHOOK_SECRET", "s".into()),
         ("HSFLOW_ADMIN_TOKEN", "t".into()),
         ("NOTION_API_TOKEN", notion_sim::TOKEN.into()),
         ("HSFLOW_NOTION_URL", sim.into()),
