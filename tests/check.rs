@@ -14,28 +14,7 @@ fn fixture() -> PathBuf {
 
 /// The fixture's databases as Notion would describe them, changed by `edit`.
 fn simulator(edit: impl Fn(&mut Database)) -> NotionSim {
-    let rs = hsflow::rules::load(&fixture().join("rules"), &fixture().join("templates"))
-        .ruleset
-        .expect("fixture loads");
-    let dbs = rs
-        .databases
-        .values()
-        .map(|d| {
-            let mut db = Database {
-                id: format!("db-{}", d.key),
-                data_source_id: format!("ds-{}", d.key),
-                name: d.name.clone(),
-                properties: d
-                    .properties
-                    .iter()
-                    .map(|(n, t)| (n.clone(), PropType::parse(t.api_name()).expect("type")))
-                    .collect(),
-            };
-            edit(&mut db);
-            db
-        })
-        .collect();
-    NotionSim::new(dbs)
+    NotionSim::from_project(&fixture(), edit)
 }
 
 async fn check(env: Vec<(&'static str, String)>) -> (i32, String) {

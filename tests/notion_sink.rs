@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::notion_sim::{self, Database, NotionSim, PropType};
+use support::notion_sim::{self, NotionSim};
 use support::*;
 
 fn fixture_dir() -> PathBuf {
@@ -18,25 +18,7 @@ fn fixture_dir() -> PathBuf {
 
 /// A simulator serving the fixture's databases (ids `db-<key>`, data sources `ds-<key>`).
 fn simulator() -> NotionSim {
-    let dir = fixture_dir();
-    let rs = hsflow::rules::load(&dir.join("rules"), &dir.join("templates"))
-        .ruleset
-        .expect("the sink fixture loads");
-    let dbs = rs
-        .databases
-        .values()
-        .map(|d| Database {
-            id: format!("db-{}", d.key),
-            data_source_id: format!("ds-{}", d.key),
-            name: d.name.clone(),
-            properties: d
-                .properties
-                .iter()
-                .map(|(n, t)| (n.clone(), PropType::parse(t.api_name()).expect("type")))
-                .collect(),
-        })
-        .collect();
-    NotionSim::new(dbs)
+    NotionSim::from_project(&fixture_dir(), |_| {})
 }
 
 fn notion_env(base: &str, version: &str) -> Vec<(&'static str, String)> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use support::notion_sim::{self, Database, NotionSim, PropType};
+use support::notion_sim::{self, NotionSim};
 use support::*;
 
 fn fixture() -> PathBuf {
@@ -16,24 +16,7 @@ fn fixture() -> PathBuf {
 }
 
 fn simulator() -> NotionSim {
-    let rs = hsflow::rules::load(&fixture().join("rules"), &fixture().join("templates"))
-        .ruleset
-        .expect("fixture loads");
-    NotionSim::new(
-        rs.databases
-            .values()
-            .map(|d| Database {
-                id: format!("db-{}", d.key),
-                data_source_id: format!("ds-{}", d.key),
-                name: d.name.clone(),
-                properties: d
-                    .properties
-                    .iter()
-                    .map(|(n, t)| (n.clone(), PropType::parse(t.api_name()).expect("type")))
-                    .collect(),
-            })
-            .collect(),
-    )
+    NotionSim::from_project(&fixture(), |_| {})
 }
 
 fn contact(email: &str, status: &str) -> Map<String, Value> {

@@ -125,6 +125,33 @@ impl NotionSim {
         f(&mut self.lock().faults)
     }
 
+    /// A simulator serving the databases of a project (`dir` holds rules/ and
+    /// templates/): ids `db-<key>`, data sources `ds-<key>`, each changed by `edit`.
+    pub fn from_project(dir: &std::path::Path, edit: impl Fn(&mut Database)) -> NotionSim {
+        let rs = hsflow::rules::load(&dir.join("rules"), &dir.join("templates"))
+            .ruleset
+            .expect("the project's rules load");
+        let dbs = rs
+            .databases
+            .values()
+            .map(|d| {
+                let mut db = Database {
+                    id: format!("db-{}", d.key),
+                    data_source_id: format!("ds-{}", d.key),
+                    name: d.name.clone(),
+                    properties: d
+                        .properties
+                        .iter()
+                        .filter_map(|(n, t)| Some((n.clone(), PropType::parse(t.api_name())?)))
+                        .collect(),
+                };
+                edit(&mut db);
+                db
+            })
+            .collect();
+        NotionSim::new(dbs)
+    }
+
     /// A person creates a page in the Notion app (properties as the API returns them).
     pub fn staff_create(&self, database: &str, properties: Map<String, Value>) -> String {
         let mut g = self.lock();

@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 
 use super::{Database, Page};
 
+/// Notion's property types, kept apart from hsflow's own `PropertyType` on
+/// purpose: the simulator is the reference the sink is checked against, so a
+/// mistake in hsflow's model must not be mirrored here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropType {
     Title,
