@@ -79,6 +79,9 @@ pub fn unreachable(what: &str, e: &reqwest::Error) -> SinkError {
         cause = s.to_string();
         source = s.source();
     }
+    if cause.is_empty() {
+        cause = e.to_string();
+    }
     SinkError::retryable(format!("the request to {what} {kind}: {cause}"))
 }
 
