@@ -146,6 +146,19 @@ fn action_human(o: &mut String, a: &PlannedAction) {
                 .unwrap_or_default()
         ),
         Payload::Webhook { url, method, .. } => format!("webhook {} {url}", word(method)),
+        Payload::Beehiiv {
+            email, utm_source, ..
+        } => format!(
+            "beehiiv subscription for {email}{}",
+            utm_source
+                .as_ref()
+                .map(|s| format!(" (source {s})"))
+                .unwrap_or_default()
+        ),
+        Payload::Hubspot { email, properties } => format!(
+            "hubspot contact {email} ({})",
+            properties.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
         Payload::Workflow {
             workflow,
             to_state,

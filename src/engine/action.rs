@@ -89,6 +89,23 @@ pub enum Payload {
         #[serde(skip_serializing_if = "Option::is_none")]
         sign_secret_env: Option<String>,
     },
+    /// A Beehiiv newsletter subscription (the body of Beehiiv's create-subscription call).
+    Beehiiv {
+        email: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        utm_source: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        utm_campaign: Option<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        custom_fields: BTreeMap<String, String>,
+        send_welcome_email: bool,
+        reactivate_existing: bool,
+    },
+    /// A HubSpot contact upsert by email.
+    Hubspot {
+        email: String,
+        properties: BTreeMap<String, String>,
+    },
     Workflow {
         workflow: String,
         /// The state it must be in to move (null: any).
@@ -113,6 +130,8 @@ impl Payload {
             Payload::Notion { .. } => "notion",
             Payload::Webhook { .. } => "webhook",
             Payload::Workflow { .. } => "workflow",
+            Payload::Beehiiv { .. } => "beehiiv",
+            Payload::Hubspot { .. } => "hubspot",
         }
     }
 }
@@ -259,6 +278,15 @@ impl<'a, 'b> Renderer<'a, 'b> {
             JsonTemplate::Literal(v) => v.clone(),
         }
     }
+}
+
+/// A text that must not come out empty (when rendering): the action fails if it does.
+fn required(r: &mut Renderer<'_, '_>, t: &Text, why: &str) -> String {
+    let v = r.text(t);
+    if v.trim().is_empty() && r.rendering() {
+        r.fail(format!("{why}; nothing was sent"));
+    }
+    v
 }
 
 fn lookup<'v>(data: &'v Value, dotted: &str) -> Option<&'v Value> {
@@ -482,6 +510,35 @@ pub fn payload(
             from_states: from.clone(),
             to_state: to.clone(),
         },
+        ActionKind::Beehiiv {
+            email,
+            utm_source,
+            utm_campaign,
+            custom_fields,
+            send_welcome_email,
+            reactivate_existing,
+        } => Payload::Beehiiv {
+            email: required(r, email, "the subscriber has no email"),
+            utm_source: utm_source.as_ref().map(|t| r.text(t)),
+            utm_campaign: utm_campaign.as_ref().map(|t| r.text(t)),
+            custom_fields: custom_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), r.text(v)))
+                .collect(),
+            send_welcome_email: *send_welcome_email,
+            reactivate_existing: *reactivate_existing,
+        },
+        ActionKind::Hubspot { properties } => {
+            let properties: BTreeMap<String, String> = properties
+                .iter()
+                .map(|(k, v)| (k.clone(), r.text(v)))
+                .collect();
+            let email = properties.get("email").cloned().unwrap_or_default();
+            if email.trim().is_empty() && r.rendering() {
+                r.fail("the HubSpot contact has no email".into());
+            }
+            Payload::Hubspot { email, properties }
+        }
         ActionKind::FollowUp { .. } => return None,
     })
 }

@@ -241,6 +241,17 @@ pub enum ActionKind {
     FollowUp {
         assignee: Option<String>,
     },
+    Beehiiv {
+        email: Text,
+        utm_source: Option<Text>,
+        utm_campaign: Option<Text>,
+        custom_fields: Vec<(String, Text)>,
+        send_welcome_email: bool,
+        reactivate_existing: bool,
+    },
+    Hubspot {
+        properties: Vec<(String, Text)>,
+    },
 }
 
 #[derive(Debug)]

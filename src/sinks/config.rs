@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use super::beehiiv::BeehiivConfig;
+use super::hubspot::HubspotConfig;
 use super::notion::NotionConfig;
 use super::outgoing::NotifyTarget;
 use super::smtp::{Security, SmtpConfig};
@@ -21,6 +23,8 @@ pub struct SinkSettings {
     pub notify: Option<NotifyTarget>,
     /// Send `webhook` actions (true) or record them in webhooks.jsonl (false).
     pub send_webhooks: bool,
+    pub beehiiv: Option<BeehiivConfig>,
+    pub hubspot: Option<HubspotConfig>,
     pub http_timeout: Duration,
 }
 
@@ -164,11 +168,56 @@ impl SinkSettings {
         };
 
         let send_webhooks = choice(env, "HSFLOW_WEBHOOKS", &["record", "send"], false)? == "send";
+        let beehiiv = match choice(
+            env,
+            "HSFLOW_BEEHIIV",
+            &["local", "api"],
+            env("BEEHIIV_API_KEY").is_some(),
+        )?
+        .as_str()
+        {
+            "api" => Some(BeehiivConfig {
+                api_key: required(
+                    env,
+                    "BEEHIIV_API_KEY",
+                    "HSFLOW_BEEHIIV=api subscribes contacts on Beehiiv",
+                )?,
+                publication_id: required(
+                    env,
+                    "BEEHIIV_PUBLICATION_ID",
+                    "Beehiiv subscriptions go to a publication",
+                )?,
+                base_url: env("HSFLOW_BEEHIIV_URL")
+                    .unwrap_or_else(|| "https://api.beehiiv.com".into()),
+            }),
+            _ => None,
+        };
+        let hubspot = match choice(
+            env,
+            "HSFLOW_HUBSPOT",
+            &["local", "api"],
+            env("HUBSPOT_ACCESS_TOKEN").is_some(),
+        )?
+        .as_str()
+        {
+            "api" => Some(HubspotConfig {
+                token: required(
+                    env,
+                    "HUBSPOT_ACCESS_TOKEN",
+                    "HSFLOW_HUBSPOT=api writes contacts to HubSpot",
+                )?,
+                base_url: env("HSFLOW_HUBSPOT_URL")
+                    .unwrap_or_else(|| "https://api.hubapi.com".into()),
+            }),
+            _ => None,
+        };
         Ok(SinkSettings {
             notion,
             smtp,
             notify,
             send_webhooks,
+            beehiiv,
+            hubspot,
             http_timeout,
         })
     }
@@ -199,6 +248,17 @@ impl SinkSettings {
             } else {
                 "webhook: recorded in data/webhooks.jsonl (HSFLOW_WEBHOOKS=send to send)".into()
             },
+            match &self.beehiiv {
+                Some(b) => format!(
+                    "beehiiv: publication {} at {}",
+                    b.publication_id, b.base_url
+                ),
+                None => "beehiiv: recorded in data/beehiiv.jsonl".into(),
+            },
+            match &self.hubspot {
+                Some(h) => format!("hubspot: {}", h.base_url),
+                None => "hubspot: recorded in data/hubspot.jsonl".into(),
+            },
         ]
     }
 }
@@ -220,6 +280,7 @@ mod tests {
     fn nothing_configured_means_every_sink_is_local() {
         let s = SinkSettings::from_vars(&vars(&[])).expect("settings");
         assert!(s.notion.is_none() && s.smtp.is_none() && s.notify.is_none() && !s.send_webhooks);
+        assert!(s.beehiiv.is_none() && s.hubspot.is_none());
     }
 
     #[test]
@@ -254,6 +315,8 @@ mod tests {
         assert!(e.contains("NOTION_API_TOKEN is not set"), "{e}");
         let e = SinkSettings::from_vars(&vars(&[("HSFLOW_EMAIL", "smtp")])).unwrap_err();
         assert!(e.contains("HSFLOW_SMTP_HOST"), "{e}");
+        let e = SinkSettings::from_vars(&vars(&[("BEEHIIV_API_KEY", "k")])).unwrap_err();
+        assert!(e.contains("BEEHIIV_PUBLICATION_ID is not set"), "{e}");
         let e = SinkSettings::from_vars(&vars(&[("HSFLOW_NOTIFY", "pager")])).unwrap_err();
         assert!(e.contains("local, slack, webhook"), "{e}");
         let e = SinkSettings::from_vars(&vars(&[

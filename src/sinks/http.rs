@@ -85,6 +85,47 @@ pub fn unreachable(what: &str, e: &reqwest::Error) -> SinkError {
     SinkError::retryable(format!("the request to {what} {kind}: {cause}"))
 }
 
+/// Send one request and read the answer: `(status, body)` on 2xx, else the
+/// failure classified as retryable or permanent. `what` names the service.
+pub async fn send(
+    http: &reqwest::Client,
+    what: &str,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(String, String)],
+    json_body: Option<Vec<u8>>,
+) -> Result<(u16, String), SinkError> {
+    let mut req = http.request(method, url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    if let Some(b) = json_body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req.send().await.map_err(|e| unreachable(what, &e))?;
+    let status = resp.status();
+    let hdrs = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    if status.is_success() {
+        Ok((status.as_u16(), text))
+    } else {
+        Err(failure(what, status, &hdrs, &reason_of(&text)))
+    }
+}
+
+/// The service's own words from an error body: `message` (HubSpot, Notion),
+/// `errors[0].message` (Beehiiv), else the text itself (Slack's plain strings).
+pub fn reason_of(body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let msg = v["message"]
+        .as_str()
+        .or_else(|| v.pointer("/errors/0/message").and_then(|m| m.as_str()));
+    match msg {
+        Some(m) => m.to_string(),
+        None => body.chars().take(300).collect(),
+    }
+}
+
 /// Requests spaced evenly at a rate, shared by every worker of a sink.
 ///
 /// Notion allows an average of 3 requests/s per integration; spacing them

@@ -132,6 +132,13 @@ impl LocalSinks {
                 self.append_jsonl("webhooks.jsonl", &line)?;
                 Ok(format!("webhook {url} recorded"))
             }
+            Payload::Beehiiv { email, .. } | Payload::Hubspot { email, .. } => {
+                // Without their API keys, syncs are recorded: the request hsflow would make.
+                let service = action.payload.kind();
+                let line = json!({"id": job.id, "at": Utc::now(), "service": service, "request": &action.payload});
+                self.append_jsonl(&format!("{service}.jsonl"), &line)?;
+                Ok(format!("{service}: {email} recorded"))
+            }
             Payload::Workflow {
                 workflow,
                 from_states,

@@ -5,12 +5,14 @@
 //! .eml files, notifications to a JSON-lines file, Notion pages and tasks to
 //! a local store with Notion's property model, workflow moves to the store.
 //! The real ones (the Notion API, SMTP, Slack or a JSON endpoint, outgoing
-//! webhooks) take over a kind when [`config::SinkSettings`] says so. Workflow
+//! webhooks, Beehiiv, HubSpot) take over a kind when [`config::SinkSettings`] says so. Workflow
 //! state always lives in the store: it is hsflow's own.
 
+pub mod beehiiv;
 pub mod config;
 pub mod eml;
 pub mod http;
+pub mod hubspot;
 pub mod local;
 pub mod notion;
 pub mod outgoing;
@@ -60,6 +62,8 @@ pub struct Sinks {
     pub smtp: Option<SmtpSink>,
     pub outgoing: Outgoing,
     pub send_webhooks: bool,
+    pub beehiiv: Option<beehiiv::BeehiivSink>,
+    pub hubspot: Option<hubspot::HubspotSink>,
 }
 
 impl Sinks {
@@ -73,6 +77,20 @@ impl Sinks {
             smtp: settings.smtp.as_ref().map(SmtpSink::new).transpose()?,
             outgoing: Outgoing::new(settings.notify.clone(), settings.http_timeout)?,
             send_webhooks: settings.send_webhooks,
+            beehiiv: match &settings.beehiiv {
+                Some(cfg) => Some(beehiiv::BeehiivSink::new(
+                    cfg.clone(),
+                    settings.http_timeout,
+                )?),
+                None => None,
+            },
+            hubspot: match &settings.hubspot {
+                Some(cfg) => Some(hubspot::HubspotSink::new(
+                    cfg.clone(),
+                    settings.http_timeout,
+                )?),
+                None => None,
+            },
         })
     }
 
@@ -83,6 +101,11 @@ impl Sinks {
         action: &PlannedAction,
         rules: &RuleSet,
     ) -> Result<String, SinkError> {
+        match (&action.payload, &self.beehiiv, &self.hubspot) {
+            (Payload::Beehiiv { .. }, Some(b), _) => return b.subscribe(&action.payload).await,
+            (Payload::Hubspot { .. }, _, Some(h)) => return h.upsert(&action.payload).await,
+            _ => {}
+        }
         match (&action.payload, &self.notion, &self.smtp) {
             (
                 Payload::Email {

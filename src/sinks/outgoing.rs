@@ -64,23 +64,7 @@ impl Outgoing {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
     ) -> Result<(u16, String), SinkError> {
-        let mut req = self.http.request(method, url);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
-        }
-        let resp = req.send().await.map_err(|e| http::unreachable(what, &e))?;
-        let status = resp.status();
-        let hdrs = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        if status.is_success() {
-            Ok((status.as_u16(), text))
-        } else {
-            let reason: String = text.chars().take(300).collect();
-            Err(http::failure(what, status, &hdrs, &reason))
-        }
+        http::send(&self.http, what, method, url, headers, body).await
     }
 
     /// A staff notification.

@@ -23,7 +23,13 @@ pub struct ActionEnv<'a> {
 impl ActionEnv<'_> {
     /// A template (or text) variable no event reaching this rule can have is an
     /// error now, rather than a failed send later.
-    fn check_vars(&self, vars: &BTreeSet<String>, what: &str, ptr: &str, out: &mut Vec<Finding>) {
+    pub(super) fn check_vars(
+        &self,
+        vars: &BTreeSet<String>,
+        what: &str,
+        ptr: &str,
+        out: &mut Vec<Finding>,
+    ) {
         // A rule that reaches no source already has an error saying so.
         if self.reached.is_empty() {
             return;
@@ -422,6 +428,8 @@ pub fn compile(
                 assignee: f.assignee.clone(),
             }
         }
+        ActionKindSpec::Beehiiv(b) => super::integrations::beehiiv(c, env, b, ptr, out),
+        ActionKindSpec::Hubspot(h) => super::integrations::hubspot(c, env, h, ptr, out),
     };
     Some(Action {
         key: format!("{}/{id}", env.rule_id).into(),

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod flow;
+pub mod integrations;
 pub mod routing;
 pub mod source;
 pub mod tests;

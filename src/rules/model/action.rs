@@ -50,6 +50,39 @@ pub enum ActionKindSpec {
     Workflow(WorkflowSpec),
     /// Expand into the lead source's first-response task and follow-up emails (rules/lead_sources.toml).
     FollowUp(FollowUpSpec),
+    /// Subscribe the contact to the Beehiiv newsletter.
+    Beehiiv(BeehiivSpec),
+    /// Create or update the contact in HubSpot, by email.
+    Hubspot(HubspotSpec),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct BeehiivSpec {
+    /// The subscriber's email; may use {{field}}. Default: "{{email}}".
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Where the subscriber came from (Beehiiv's utm_source); may use {{field}}.
+    #[serde(default)]
+    pub utm_source: Option<String>,
+    /// The campaign (utm_campaign); may use {{field}}.
+    #[serde(default)]
+    pub utm_campaign: Option<String>,
+    /// Beehiiv custom fields (they must exist in the publication): name -> value, values may use {{field}}.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Let Beehiiv send its welcome email.
+    #[serde(default)]
+    pub send_welcome_email: bool,
+    /// Re-subscribe someone who unsubscribed before (only with their consent).
+    #[serde(default)]
+    pub reactivate_existing: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct HubspotSpec {
+    /// HubSpot contact properties (internal names: email, firstname, lastname, phone, ...);
+    /// values may use {{field}}. `email` is required: it is the key of the upsert.
+    pub properties: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -182,6 +215,8 @@ impl ActionKindSpec {
             ActionKindSpec::Webhook(_) => "webhook",
             ActionKindSpec::Workflow(_) => "workflow",
             ActionKindSpec::FollowUp(_) => "follow_up",
+            ActionKindSpec::Beehiiv(_) => "beehiiv",
+            ActionKindSpec::Hubspot(_) => "hubspot",
         }
     }
 }
