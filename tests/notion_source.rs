@@ -114,3 +114,57 @@ async fn a_staff_edit_in_notion_triggers_rules_once_and_hsflows_own_writes_do_no
     );
     s.kill();
 }
+
+#[tokio::test]
+async fn notions_webhook_handshake_is_kept_for_the_operator_then_signed_events_are_accepted() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let token = "secret_VerificationToken123";
+    let s = Server::start_with_env(
+        &data,
+        &fixture().join("rules"),
+        &[],
+        &[("NOTION_WEBHOOK_SECRET", token.to_string())],
+    );
+    let c = client();
+    // The handshake: unsigned, one field.
+    let r = c
+        .post(s.url("/webhooks/notion"))
+        .header("content-type", "application/json")
+        .body(json!({"verification_token": token}).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200);
+    let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
+    assert_eq!(kept.trim(), token);
+    // Anything else unsigned is refused.
+    let r = c
+        .post(s.url("/webhooks/notion"))
+        .header("content-type", "application/json")
+        .body(json!({"verification_token": token, "type": "page.created"}).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    // A signed event, as Notion sends them.
+    let body = json!({"id": "evt-1", "timestamp": "2026-11-22T08:00:00.000Z", "type": "page.properties_updated",
+                      "entity": {"id": "page-1", "type": "page"}, "data": {"parent": {"id": "db-contacts", "type": "database"}}})
+    .to_string();
+    let sig = hsflow::sources::auth::sign(
+        hsflow::rules::model::SignatureEncoding::Hex,
+        Some("sha256="),
+        token,
+        body.as_bytes(),
+    );
+    let r = c
+        .post(s.url("/webhooks/notion"))
+        .header("content-type", "application/json")
+        .header("X-Notion-Signature", sig)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 202);
+    s.kill();
+}

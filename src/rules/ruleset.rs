@@ -71,6 +71,8 @@ pub struct Source {
     pub fields: Vec<FieldRule>,
     /// The form field of the sender's creation ping, if it sends one.
     pub ping_field: Option<String>,
+    /// The JSON field of the sender's subscription handshake, if it sends one.
+    pub verification_field: Option<String>,
 }
 
 /// Where a value comes from, compiled.

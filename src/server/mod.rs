@@ -36,6 +36,7 @@ pub struct App {
     pub admin_token: Option<String>,
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Group commit of accepted events.
     pub writer: crate::store::writer::GroupWriter,
 }
@@ -159,6 +160,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             .ok()
             .filter(|t| !t.is_empty()),
         rules_dir: settings.rules_dir.clone(),
+        data_dir: settings.data_dir.clone(),
         templates_dir: settings.templates_dir.clone(),
         writer: crate::store::writer::GroupWriter::start(store.clone(), 256),
     });

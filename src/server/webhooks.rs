@@ -68,6 +68,44 @@ fn is_ping(src: &Source, headers: &[(String, String)], body: &[u8]) -> bool {
     !signed && pairs.len() == 1 && pairs[0].0 == *field
 }
 
+/// The sender's subscription handshake: an unsigned JSON object holding only
+/// the verification field. Returns the value to show the operator.
+fn handshake(src: &Source, headers: &[(String, String)], body: &[u8]) -> Option<String> {
+    let field = src.verification_field.as_ref()?;
+    let signed = match &src.auth {
+        Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
+            headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
+        }
+        Auth::None { .. } => false,
+    };
+    if signed {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object().filter(|o| o.len() == 1)?;
+    let token = obj.get(field)?.as_str()?;
+    // A token is short and printable; anything else is not a handshake.
+    (token.len() <= 512 && token.chars().all(|c| c.is_ascii_graphic())).then(|| token.to_string())
+}
+
+/// Keep a handshake's value where the operator can read it (not in the log: it becomes a secret).
+fn record_handshake(
+    app: &App,
+    source: &str,
+    token: &str,
+) -> Result<std::path::PathBuf, std::io::Error> {
+    let dir = app.data_dir.join("verification");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{source}.txt"));
+    std::fs::write(&path, format!("{token}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(path)
+}
+
 fn content_type_ok(format: BodyFormat, headers: &[(String, String)]) -> Result<(), String> {
     let ct = headers
         .iter()
@@ -116,6 +154,16 @@ pub async fn receive(
     if is_ping(src, &headers, &body) {
         metrics::record_event(&source, "ping");
         return (StatusCode::OK, Json(json!({"ping": true}))).into_response();
+    }
+    if let Some(token) = handshake(src, &headers, &body) {
+        metrics::record_event(&source, "verification");
+        return match record_handshake(&app, &source, &token) {
+            Ok(path) => {
+                tracing::warn!("source `{source}` sent its verification token; it is in {}: confirm it with the sender and set the source's secret to it", path.display());
+                (StatusCode::OK, Json(json!({"verification": "received"}))).into_response()
+            }
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the verification token could not be kept ({e}); nothing was stored, send it again")),
+        };
     }
     let secret = |name: &str| std::env::var(name).ok();
     let req = Request {

@@ -114,6 +114,7 @@ pub fn compile(
         idempotency_window_s: file.idempotency.window.secs(),
         fields,
         ping_field: file.ping.as_ref().map(|p| p.form_field.clone()),
+        verification_field: file.verification.as_ref().map(|v| v.json_field.clone()),
     })
 }
 

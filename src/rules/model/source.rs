@@ -39,6 +39,20 @@ pub struct SourceFile {
     /// The sender's "is this URL alive?" request, answered 200 and not stored.
     #[serde(default)]
     pub ping: Option<Ping>,
+    /// The sender's subscription handshake, answered 200 and shown to the operator.
+    #[serde(default)]
+    pub verification: Option<Verification>,
+}
+
+/// A subscription handshake: an unsigned JSON body holding only this field,
+/// whose value the operator must confirm with the sender (Notion sends
+/// `{"verification_token": "..."}` when a webhook subscription is created; the
+/// token is then pasted into Notion and becomes the signing secret). hsflow
+/// writes the value to `<data>/verification/<source>.txt` and logs where it is.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    pub json_field: String,
 }
 
 /// A creation ping: a form body holding only this field, sent without the
