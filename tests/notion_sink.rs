@@ -249,6 +249,12 @@ async fn data_source_mode_queries_and_creates_through_the_data_source() {
         "keyed by the job"
     );
     assert_eq!(tasks[0].properties["Priority"]["select"]["name"], "High");
+    let contact = &sim.pages("db-contacts")[0];
+    assert_eq!(
+        tasks[0].properties["Contact"]["relation"],
+        json!([{"id": contact.id}]),
+        "the task links to its contact"
+    );
     let paths: Vec<String> = sim.requests().into_iter().map(|(_, p, _)| p).collect();
     assert!(
         paths.contains(&"/v1/databases/db-contacts".to_string()),
@@ -343,4 +349,37 @@ async fn the_simulator_is_as_strict_as_notion_about_headers() {
             .contains("should be ≤ `2000`"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_task_links_to_its_contact_in_the_local_store_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"), &fixture_dir().join("rules"), &[]);
+    let e = signup(&s, "l1", "kim@example.com", "Kim").await;
+    assert_eq!(
+        settled(&s, &e, "contact/upsert_contact").await["status"],
+        "succeeded"
+    );
+    let (_, body) = post_signed(
+        &s,
+        &json!({"id": "l2", "type": "task", "email": "kim@example.com"}),
+    )
+    .await;
+    let job = settled(
+        &s,
+        body["event_id"].as_str().expect("event"),
+        "task/call_back",
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let contacts = admin_get(&s, "/api/notion/contacts").await;
+    let tasks = admin_get(&s, "/api/notion/tasks").await;
+    let contact_id = contacts["results"][0]["id"].clone();
+    assert!(contact_id.is_string(), "{contacts}");
+    assert_eq!(
+        tasks["results"][0]["properties"]["Contact"]["relation"],
+        json!([{"id": contact_id}]),
+        "{tasks}"
+    );
+    s.kill();
 }

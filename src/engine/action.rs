@@ -20,7 +20,7 @@ use handlebars::Context as HbContext;
 use super::event::Event;
 
 use super::notion::property_value;
-use crate::rules::model::{HttpMethod, NotionOperation, Priority, RelativeTime};
+use crate::rules::model::{HttpMethod, NotionOperation, Priority, PropertyType, RelativeTime};
 use crate::rules::ruleset::{ActionKind, JsonTemplate, NotifyBody, RuleSet};
 use crate::rules::templates::Text;
 
@@ -80,6 +80,10 @@ pub enum Payload {
         match_on: Option<MatchOn>,
         /// The `properties` object of the Notion API request.
         properties: Map<String, Value>,
+        /// Relation properties, as the key values of the pages they link to;
+        /// the sink looks the pages up and adds the relation bodies.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        links: Vec<Link>,
     },
     Webhook {
         url: String,
@@ -113,6 +117,16 @@ pub enum Payload {
         from_states: Vec<String>,
         to_state: String,
     },
+}
+
+/// A relation to fill at run time: link `property` to the pages of
+/// `database` whose `by` property equals one of `values`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Link {
+    pub property: String,
+    pub database: String,
+    pub by: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -411,6 +425,7 @@ pub fn payload(
             properties,
         } => {
             let mut props = Map::new();
+            let mut links = Vec::new();
             let mut match_value = None;
             for p in properties {
                 let is_key = match_on.as_deref() == Some(p.name.as_str());
@@ -452,6 +467,22 @@ pub fn payload(
                     ));
                     continue;
                 }
+                // A relation with a declared target links by key values, looked up when it runs.
+                let target = r
+                    .ctx
+                    .rules
+                    .databases
+                    .get(database)
+                    .and_then(|db| db.relations.get(&p.name));
+                if let (PropertyType::Relation, Some(t)) = (p.kind, target) {
+                    links.push(Link {
+                        property: p.name.clone(),
+                        database: t.database.clone(),
+                        by: t.by.clone(),
+                        values: super::notion::as_list(&value),
+                    });
+                    continue;
+                }
                 match property_value(p.kind, &value, &p.name, notes) {
                     Ok(v) => {
                         props.insert(p.name.clone(), v);
@@ -479,6 +510,7 @@ pub fn payload(
                 operation: *operation,
                 match_on,
                 properties: props,
+                links,
             }
         }
         ActionKind::Webhook {

@@ -47,7 +47,8 @@ fn as_text(v: &Value) -> String {
     }
 }
 
-fn as_list(v: &Value) -> Vec<String> {
+/// A value as a list of texts: a list item by item, a text split at commas.
+pub fn as_list(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a.iter().map(as_text).filter(|s| !s.is_empty()).collect(),
         Value::String(s) if s.trim().is_empty() => vec![],

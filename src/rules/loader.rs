@@ -56,6 +56,8 @@ struct Files {
     entities: Option<Parsed<EntitiesFile>>,
     lead_sources: Option<Parsed<LeadSourcesFile>>,
     databases: Option<Parsed<DatabasesFile>>,
+    /// databases.toml exists but could not be read: references to it can't be checked.
+    databases_broken: bool,
     flows: Vec<Parsed<FlowFile>>,
     tests: Vec<Parsed<TestsFile>>,
     /// Rule ids and source names declared in files that failed validation:
@@ -122,6 +124,7 @@ pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
                     files.broken_sources.insert(stem(&rel));
                 }
                 files.unreadable_flow |= kind == FileKind::Flow;
+                files.databases_broken |= kind == FileKind::Databases;
                 continue;
             }
         };
@@ -259,6 +262,7 @@ fn build(
         sources: &source_names,
         entities: &entity_ids,
         databases: &databases,
+        databases_broken: files.databases_broken,
         workflows: &workflows,
         has_lead_sources: lead_sources.is_some(),
         follow_up_templates: &follow_up_templates,
@@ -366,6 +370,7 @@ fn stem(rel: &Path) -> String {
 /// Keep what a broken file declares, so other files' references to it stay quiet.
 fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files) {
     match kind {
+        FileKind::Databases => files.databases_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

@@ -4,11 +4,11 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use chrono::Utc;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::eml;
 use super::SinkError;
-use crate::engine::action::{Payload, PlannedAction};
+use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
 use crate::store::jobs::Job;
@@ -40,6 +40,34 @@ impl LocalSinks {
             .open(self.data_dir.join(name))
             .map_err(|e| io(&format!("can't open {name}"), e))?;
         writeln!(f, "{line}").map_err(|e| io(&format!("can't write {name}"), e))
+    }
+
+    /// Relation bodies for `links`, from the local pages (found by their key).
+    async fn resolve(&self, links: &[Link]) -> Result<Map<String, Value>, SinkError> {
+        let mut out = Map::new();
+        for link in links {
+            let mut ids = Vec::new();
+            for v in link.values.iter().take(crate::engine::notion::ARRAY_LIMIT) {
+                match self
+                    .store
+                    .find_page(&link.database, &link.by, v)
+                    .await
+                    .map_err(store_err)?
+                {
+                    Some(id) => ids.push(json!({"id": id})),
+                    None => tracing::warn!(
+                        "`{}` can't link to {v}: no local page in `{}` has {} = {v}",
+                        link.property,
+                        link.database,
+                        link.by
+                    ),
+                }
+            }
+            if !ids.is_empty() {
+                out.insert(link.property.clone(), json!({"relation": ids}));
+            }
+        }
+        Ok(out)
     }
 
     /// Carry out one action; the returned text says what was done (for the log).
@@ -93,9 +121,16 @@ impl LocalSinks {
                 title, assignee, ..
             } => {
                 // Tasks land in the Tasks database, keyed by the job so a retry updates the same page.
-                let props = super::task::properties(&job.id, action);
+                let mut props = super::task::properties(&job.id, action);
+                let links = super::task::links(rules, job.contact.as_deref());
+                props.extend(self.resolve(&links).await?);
                 self.store
-                    .write_page("tasks", Some(("Task ID", &job.id)), &props, false)
+                    .write_page(
+                        super::task::DATABASE,
+                        Some((super::task::KEY, &job.id)),
+                        &props,
+                        false,
+                    )
                     .await
                     .map_err(store_err)?;
                 Ok(format!("task for {assignee}: {title}"))
@@ -105,7 +140,11 @@ impl LocalSinks {
                 operation,
                 match_on,
                 properties,
+                links,
             } => {
+                let mut properties = properties.clone();
+                properties.extend(self.resolve(links).await?);
+                let properties = &properties;
                 let key_value = match_on.as_ref().map(|m| {
                     (
                         m.property.clone(),

@@ -137,12 +137,20 @@ impl Sinks {
                     operation,
                     match_on,
                     properties,
+                    links,
                 },
                 Some(notion),
                 _,
             ) => {
                 notion
-                    .write(rules, database, *operation, match_on.as_ref(), properties)
+                    .write(
+                        rules,
+                        database,
+                        *operation,
+                        match_on.as_ref(),
+                        properties,
+                        links,
+                    )
                     .await
             }
             (Payload::Task { .. }, Some(notion), _) => {
@@ -151,8 +159,16 @@ impl Sinks {
                     value: job.id.clone().into(),
                 };
                 let props = task::properties(&job.id, action);
+                let links = task::links(rules, job.contact.as_deref());
                 notion
-                    .write(rules, "tasks", NotionOperation::Upsert, Some(&key), &props)
+                    .write(
+                        rules,
+                        task::DATABASE,
+                        NotionOperation::Upsert,
+                        Some(&key),
+                        &props,
+                        &links,
+                    )
                     .await
             }
             (

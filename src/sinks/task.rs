@@ -4,12 +4,41 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::engine::action::{Payload, PlannedAction};
+use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::engine::notion::property_value;
 use crate::rules::model::{Priority, PropertyType};
+use crate::rules::RuleSet;
 
 /// The key property of a task page.
 pub const KEY: &str = "Task ID";
+/// The database tasks go to.
+pub const DATABASE: &str = "tasks";
+
+/// A task links to its contact through every relation of the Tasks database
+/// whose linked pages are found by an email (the contact's page, the
+/// contact's workflow instance...), when rules/databases.toml declares one.
+pub fn links(rules: &RuleSet, contact: Option<&str>) -> Vec<Link> {
+    let (Some(contact), Some(tasks)) = (contact, rules.databases.get(DATABASE)) else {
+        return Vec::new();
+    };
+    tasks
+        .relations
+        .iter()
+        .filter(|(_, t)| {
+            rules
+                .databases
+                .get(&t.database)
+                .and_then(|d| d.properties.get(&t.by))
+                == Some(&PropertyType::Email)
+        })
+        .map(|(property, t)| Link {
+            property: property.clone(),
+            database: t.database.clone(),
+            by: t.by.clone(),
+            values: vec![contact.to_string()],
+        })
+        .collect()
+}
 
 /// The Tasks database properties of a task action run as job `job_id`.
 pub fn properties(job_id: &str, action: &PlannedAction) -> Map<String, Value> {

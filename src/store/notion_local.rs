@@ -100,6 +100,21 @@ impl Store {
         Ok(result)
     }
 
+    /// The id of the page of `database` whose key property `property` is `value`.
+    pub async fn find_page(
+        &self,
+        database: &str,
+        property: &str,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM notion_pages WHERE database = ? AND key_property = ? AND key_value = ? LIMIT 1")
+            .bind(database)
+            .bind(property)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// Pages of a local database (GET /api/notion/{database}).
     pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
         let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = ? ORDER BY created_at")

@@ -232,7 +232,7 @@ pub fn compile(
         }
         ActionKindSpec::Notion(n) => {
             let db = env.flow.databases.get(&n.database);
-            if db.is_none() {
+            if db.is_none() && !env.flow.databases_broken {
                 out.push(
                     Finding::error(
                         "unknown-database",

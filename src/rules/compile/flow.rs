@@ -13,6 +13,8 @@ pub struct FlowEnv<'a> {
     pub sources: &'a BTreeSet<String>,
     pub entities: &'a [String],
     pub databases: &'a BTreeMap<String, crate::rules::model::Database>,
+    /// databases.toml failed to load: its own errors say why, references to it aren't checked.
+    pub databases_broken: bool,
     pub workflows: &'a BTreeMap<String, WorkflowDef>,
     pub has_lead_sources: bool,
     /// Lead-source follow-up templates (checked against each follow_up rule's sources).

@@ -224,5 +224,87 @@ pub fn databases(
         }
         map.insert(db.key.clone(), db.clone());
     }
+    for (i, db) in file.databases.iter().enumerate() {
+        relations(i, db, &map, out);
+    }
     map
+}
+
+/// Each relation names a relation property, a known database, and a property of it to find pages by.
+fn relations(
+    i: usize,
+    db: &crate::rules::model::Database,
+    all: &BTreeMap<String, crate::rules::model::Database>,
+    out: &mut Vec<Finding>,
+) {
+    use crate::rules::model::PropertyType;
+    for (prop, target) in &db.relations {
+        let rptr = format!(
+            "/databases/{i}/relations/{}",
+            crate::rules::document::escape_segment(prop)
+        );
+        match db.properties.get(prop) {
+            Some(PropertyType::Relation) => {}
+            Some(t) => out.push(Finding::error(
+                "bad-relation",
+                rptr.clone(),
+                format!("`{prop}` is a {} property, not a relation", t.api_name()),
+            )),
+            None => out.push(
+                Finding::error(
+                    "unknown-property",
+                    rptr.clone(),
+                    format!("`{prop}` is not a property of `{}`", db.key),
+                )
+                .hint(suggest(
+                    prop,
+                    db.properties.keys().map(String::as_str),
+                    "property",
+                )),
+            ),
+        }
+        let Some(linked) = all.get(&target.database) else {
+            out.push(
+                Finding::error(
+                    "unknown-database",
+                    format!("{rptr}/database"),
+                    format!("there is no database `{}`", target.database),
+                )
+                .hint(suggest(
+                    &target.database,
+                    all.keys().map(String::as_str),
+                    "database",
+                )),
+            );
+            continue;
+        };
+        match linked.properties.get(&target.by) {
+            None => out.push(
+                Finding::error(
+                    "unknown-property",
+                    format!("{rptr}/by"),
+                    format!("`{}` is not a property of `{}`", target.by, linked.key),
+                )
+                .hint(suggest(
+                    &target.by,
+                    linked.properties.keys().map(String::as_str),
+                    "property",
+                )),
+            ),
+            Some(
+                PropertyType::Relation
+                | PropertyType::People
+                | PropertyType::MultiSelect
+                | PropertyType::Date,
+            ) => out.push(Finding::error(
+                "bad-relation",
+                format!("{rptr}/by"),
+                format!(
+                    "pages can't be found by `{}`: Notion can't match it by equality",
+                    target.by
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
 }

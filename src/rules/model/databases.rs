@@ -36,6 +36,20 @@ pub struct Database {
     /// Allowed option names of select, multi_select and status properties.
     #[serde(default)]
     pub options: BTreeMap<String, Vec<String>>,
+    /// What each relation property links to: actions give the linked pages'
+    /// key values (e.g. an email), and hsflow looks the pages up.
+    #[serde(default)]
+    pub relations: BTreeMap<String, RelationTarget>,
+}
+
+/// The pages a relation property links to, found by a key property.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelationTarget {
+    /// The linked database's key.
+    pub database: String,
+    /// The property of the linked database that the given values match, e.g. "Email".
+    pub by: String,
 }
 
 /// A Notion property type.

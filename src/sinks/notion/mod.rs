@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::SinkError;
-use crate::engine::action::MatchOn;
+use crate::engine::action::{Link, MatchOn};
 use crate::engine::notion::property_value;
 use crate::rules::model::{Database, NotionOperation, PropertyType};
 use crate::rules::RuleSet;
@@ -115,6 +115,37 @@ impl NotionSink {
         out
     }
 
+    /// The relation bodies of `links`: each value looked up in its database.
+    /// A value with no page is left out (with a warning): the page is still written.
+    pub async fn resolve(
+        &self,
+        rules: &RuleSet,
+        links: &[Link],
+    ) -> Result<Map<String, Value>, SinkError> {
+        let mut out = Map::new();
+        for link in links {
+            let (db, id) = database(rules, &link.database)?;
+            let mut ids = Vec::new();
+            for v in link.values.iter().take(crate::engine::notion::ARRAY_LIMIT) {
+                let filter = equals_filter(db, &link.by, &Value::String(v.clone()))?;
+                let (found, _) = self.client.query_page(&id, Some(&filter), None, 1).await?;
+                match found.first().and_then(|p| p["id"].as_str()) {
+                    Some(pid) => ids.push(json!({"id": pid})),
+                    None => tracing::warn!(
+                        "`{}` can't link to {v}: no page in \"{}\" has {} = {v}",
+                        link.property,
+                        db.name,
+                        link.by
+                    ),
+                }
+            }
+            if !ids.is_empty() {
+                out.insert(link.property.clone(), json!({"relation": ids}));
+            }
+        }
+        Ok(out)
+    }
+
     /// Carry out one notion action; the text says what was done.
     pub async fn write(
         &self,
@@ -123,8 +154,18 @@ impl NotionSink {
         operation: NotionOperation,
         match_on: Option<&MatchOn>,
         properties: &Map<String, Value>,
+        links: &[Link],
     ) -> Result<String, SinkError> {
         let (db, id) = database(rules, key)?;
+        let linked;
+        let properties = if links.is_empty() {
+            properties
+        } else {
+            let mut all = properties.clone();
+            all.extend(self.resolve(rules, links).await?);
+            linked = all;
+            &linked
+        };
         let m = match (operation, match_on) {
             (NotionOperation::Create, _) => {
                 let page = self.client.create_page(&id, properties).await?;
