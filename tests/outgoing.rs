@@ -288,3 +288,35 @@ async fn a_webhook_that_must_be_signed_without_its_secret_is_parked() {
     assert!(r.got().is_empty(), "nothing unsigned was sent");
     s.kill();
 }
+
+#[tokio::test]
+async fn a_webhook_the_receiver_refuses_is_parked_with_its_answer() {
+    let r = Receiver::default();
+    if let Ok(mut s) = r.script.lock() {
+        *s = vec![(422, "email is not valid")];
+    }
+    let base = start_receiver(&r).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &tmp.path().join("data"),
+        &rules(),
+        &[],
+        &[
+            ("HSFLOW_WEBHOOKS", "send".into()),
+            ("HSFLOW_TEST_HOOK_SECRET", "k".into()),
+        ],
+    );
+    let e = post_event(&s, json!({"id": "w3", "type": "hook", "email": "a@example.com", "hook_url": format!("{base}/crm")})).await;
+    let job = settled(&s, &e, "hook/crm_hook").await;
+    assert_eq!(
+        (job["status"].as_str(), job["attempts"].as_i64()),
+        (Some("dead"), Some(1)),
+        "{job}"
+    );
+    let err = job["last_error"].as_str().unwrap_or("");
+    assert!(
+        err.contains("422") && err.contains("email is not valid"),
+        "{err}"
+    );
+    s.kill();
+}
