@@ -36,6 +36,9 @@ pub struct Args {
     /// How often the Notion databases are polled.
     #[arg(long, env = "HSFLOW_NOTION_POLL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub notion_poll_interval: std::time::Duration,
+    /// How often the scheduler looks for due schedules (rules/schedules.toml).
+    #[arg(long, env = "HSFLOW_SCHEDULER_TICK", default_value = "30s", value_parser = parse_duration)]
+    pub scheduler_tick: std::time::Duration,
     /// Actions carried out at once.
     #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
     pub workers: usize,
@@ -80,6 +83,7 @@ pub fn run(args: Args) -> ExitCode {
             .filter(|k| !k.is_empty())
             .collect(),
         notion_poll_interval: args.notion_poll_interval,
+        scheduler_tick: args.scheduler_tick.max(std::time::Duration::from_secs(1)),
     };
     match runtime.block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,

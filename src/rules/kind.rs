@@ -15,16 +15,18 @@ pub enum FileKind {
     Entities,
     LeadSources,
     Databases,
+    Schedules,
     Flow,
     Tests,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 6] = [
+    pub const ALL: [FileKind; 7] = [
         FileKind::Source,
         FileKind::Entities,
         FileKind::LeadSources,
         FileKind::Databases,
+        FileKind::Schedules,
         FileKind::Flow,
         FileKind::Tests,
     ];
@@ -36,6 +38,7 @@ impl FileKind {
             FileKind::Entities => "entities",
             FileKind::LeadSources => "lead_sources",
             FileKind::Databases => "databases",
+            FileKind::Schedules => "schedules",
             FileKind::Flow => "flow",
             FileKind::Tests => "tests",
         }
@@ -56,6 +59,7 @@ impl FileKind {
             ["entities.toml"] => Some(FileKind::Entities),
             ["lead_sources.toml"] => Some(FileKind::LeadSources),
             ["databases.toml"] => Some(FileKind::Databases),
+            ["schedules.toml"] => Some(FileKind::Schedules),
             ["sources", _] => Some(FileKind::Source),
             ["flows", _] => Some(FileKind::Flow),
             ["tests", _] => Some(FileKind::Tests),
@@ -70,6 +74,7 @@ impl FileKind {
             FileKind::Entities => schemars::schema_for!(model::EntitiesFile),
             FileKind::LeadSources => schemars::schema_for!(model::LeadSourcesFile),
             FileKind::Databases => schemars::schema_for!(model::DatabasesFile),
+            FileKind::Schedules => schemars::schema_for!(model::SchedulesFile),
             FileKind::Flow => schemars::schema_for!(model::FlowFile),
             FileKind::Tests => schemars::schema_for!(model::TestsFile),
         };

@@ -17,7 +17,9 @@ use super::compile::{self, flow::FlowEnv, Compiler};
 use super::diagnostic::{Diagnostic, Severity};
 use super::document::Document;
 use super::kind::FileKind;
-use super::model::{DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SourceFile, TestsFile};
+use super::model::{
+    DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile, SourceFile, TestsFile,
+};
 use super::ruleset::{FlowInfo, Routing, RuleSet, TestFile};
 use super::schema;
 use super::templates::Templates;
@@ -56,6 +58,7 @@ struct Files {
     entities: Option<Parsed<EntitiesFile>>,
     lead_sources: Option<Parsed<LeadSourcesFile>>,
     databases: Option<Parsed<DatabasesFile>>,
+    schedules: Option<Parsed<SchedulesFile>>,
     /// databases.toml exists but could not be read: references to it can't be checked.
     databases_broken: bool,
     flows: Vec<Parsed<FlowFile>>,
@@ -96,7 +99,7 @@ pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
         let rel = path.strip_prefix(rules_dir).unwrap_or(path).to_path_buf();
         let Some(kind) = FileKind::of(&rel) else {
             diags.push(Diagnostic::whole_file(Severity::Error, "unknown-file", path, format!("hsflow doesn't know what `{}` is", rel.display()))
-                .with_hint("rule files are sources/*.toml, flows/*.toml, tests/*.toml, entities.toml, lead_sources.toml and databases.toml"));
+                .with_hint("rule files are sources/*.toml, flows/*.toml, tests/*.toml, entities.toml, lead_sources.toml, databases.toml and schedules.toml"));
             continue;
         };
         let text = match std::fs::read_to_string(path) {
@@ -143,6 +146,7 @@ pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
                 typed(doc, rel, &mut diags).map(|p| files.lead_sources = Some(p))
             }
             FileKind::Databases => typed(doc, rel, &mut diags).map(|p| files.databases = Some(p)),
+            FileKind::Schedules => typed(doc, rel, &mut diags).map(|p| files.schedules = Some(p)),
             FileKind::Flow => typed(doc, rel, &mut diags).map(|p| files.flows.push(p)),
             FileKind::Tests => typed(doc, rel, &mut diags).map(|p| files.tests.push(p)),
         };
@@ -242,6 +246,21 @@ fn build(
     }
     let mut source_names: BTreeSet<String> = c.produced_by.keys().cloned().collect();
     source_names.extend(files.broken_sources.iter().cloned());
+    let schedules = match &files.schedules {
+        Some(p) => {
+            let mut out = Vec::new();
+            let s = compile::schedules::schedules(
+                &p.value,
+                &databases,
+                files.databases_broken,
+                &source_names,
+                &mut out,
+            );
+            c.emit(&p.doc, out);
+            s
+        }
+        None => Vec::new(),
+    };
     let entity_ids: Vec<String> = entities.entities.iter().map(|e| e.id.to_string()).collect();
     let follow_up_templates: Vec<String> = lead_sources
         .as_ref()
@@ -352,6 +371,7 @@ fn build(
         entities,
         lead_sources,
         databases,
+        schedules,
         workflows,
         flows,
         rules,

@@ -35,6 +35,8 @@ pub struct RuleSet {
     pub entities: Routing,
     pub lead_sources: Option<LeadTiming>,
     pub databases: BTreeMap<String, Database>,
+    /// Events from the clock (rules/schedules.toml).
+    pub schedules: Vec<Schedule>,
     pub workflows: BTreeMap<String, WorkflowDef>,
     pub flows: Vec<FlowInfo>,
     pub rules: Vec<Rule>,
@@ -254,6 +256,14 @@ pub enum ActionKind {
     Hubspot {
         properties: Vec<(String, Text)>,
     },
+}
+
+/// A compiled schedule: fires `schedule:<id>` every `every_s` seconds (per page of `query`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub id: String,
+    pub every_s: u64,
+    pub query: Option<String>,
 }
 
 #[derive(Debug)]

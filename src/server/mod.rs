@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod notion_poll;
 pub mod reload;
 pub mod rules;
+pub mod scheduler;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -55,6 +56,8 @@ pub struct Settings {
     /// Notion databases (keys) polled for staff edits, and how often.
     pub notion_poll: Vec<String>,
     pub notion_poll_interval: std::time::Duration,
+    /// How often the scheduler looks for schedules due.
+    pub scheduler_tick: std::time::Duration,
 }
 
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
@@ -197,6 +200,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = scheduler::Scheduler {
+        app: app.clone(),
+        notion: sinks.notion.as_ref().map(|n| n.client.clone()),
+        tick: settings.scheduler_tick,
+    };
+    tokio::spawn(scheduler.run(stop_rx.clone()));
     if !settings.notion_poll.is_empty() {
         let Some(notion) = &sinks.notion else {
             return Err("HSFLOW_NOTION_POLL watches Notion databases, which needs the Notion API: set NOTION_API_TOKEN".into());

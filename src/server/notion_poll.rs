@@ -37,7 +37,12 @@ pub struct Poller {
 
 /// A property's plain value: text as text, selects as names, dates as their start.
 pub fn plain(prop: &Value) -> Value {
-    let kind = prop["type"].as_str().unwrap_or("");
+    // Pages from the API say their type; local pages are just `{"<type>": value}`.
+    let kind = prop["type"].as_str().unwrap_or_else(|| {
+        prop.as_object()
+            .and_then(|m| m.keys().find(|k| *k != "id").map(String::as_str))
+            .unwrap_or("")
+    });
     let v = &prop[kind];
     let names = |a: &Value| -> Value {
         Value::Array(

@@ -62,7 +62,7 @@ fn is_ping(src: &Source, headers: &[(String, String)], body: &[u8]) -> bool {
         Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
             headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
         }
-        Auth::None { .. } => false,
+        Auth::None { .. } | Auth::Internal {} => false,
     };
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     !signed && pairs.len() == 1 && pairs[0].0 == *field
@@ -76,7 +76,7 @@ fn handshake(src: &Source, headers: &[(String, String)], body: &[u8]) -> Option<
         Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
             headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
         }
-        Auth::None { .. } => false,
+        Auth::None { .. } | Auth::Internal {} => false,
     };
     if signed {
         return None;
@@ -172,6 +172,10 @@ pub async fn receive(
     };
     match auth::verify(&src.auth, &|h| req.header(h), &body, &secret) {
         Ok(()) => {}
+        Err(e @ AuthError::Internal) => {
+            metrics::record_event(&source, "forbidden");
+            return error(StatusCode::FORBIDDEN, format!("source `{source}`: {e}"));
+        }
         Err(e @ AuthError::SecretNotSet(_)) => {
             metrics::record_event(&source, "not_configured");
             return error(

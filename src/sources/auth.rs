@@ -27,6 +27,8 @@ pub enum AuthError {
     BadSecret(String),
     #[error("the secret is not configured: set the environment variable {0}")]
     SecretNotSet(String),
+    #[error("this source is fed by hsflow itself and takes no requests")]
+    Internal,
 }
 
 /// The env var a source's secret lives in, if it has one.
@@ -35,7 +37,7 @@ pub fn secret_env(auth: &Auth) -> Option<&str> {
         Auth::HmacSha256 { secret_env, .. } | Auth::SharedSecret { secret_env, .. } => {
             Some(secret_env)
         }
-        Auth::None { .. } => None,
+        Auth::None { .. } | Auth::Internal {} => None,
     }
 }
 
@@ -49,6 +51,7 @@ pub fn verify(
 ) -> Result<(), AuthError> {
     match auth {
         Auth::None { .. } => Ok(()),
+        Auth::Internal {} => Err(AuthError::Internal),
         Auth::SharedSecret {
             header: name,
             secret_env,

@@ -9,6 +9,7 @@ pub mod action;
 pub mod flow;
 pub mod integrations;
 pub mod routing;
+pub mod schedules;
 pub mod source;
 pub mod tests;
 

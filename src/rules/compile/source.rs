@@ -137,7 +137,7 @@ fn check_auth(auth: &Auth, out: &mut Vec<Finding>) {
                 out.push(Finding::error("bad-header", "/auth/header", format!("`{header}` is not a header name")));
             }
         }
-        Auth::None { local: true } => {}
+        Auth::None { local: true } | Auth::Internal {} => {}
     }
 }
 

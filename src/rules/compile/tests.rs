@@ -7,7 +7,9 @@ use super::suggest;
 use crate::rules::diagnostic::Finding;
 use crate::rules::model::TestsFile;
 
-pub const ACTION_KINDS: [&str; 6] = ["notion", "email", "notify", "task", "webhook", "workflow"];
+pub const ACTION_KINDS: [&str; 8] = [
+    "notion", "email", "notify", "task", "webhook", "workflow", "beehiiv", "hubspot",
+];
 
 /// `rules` is `None` when some flow file couldn't be read: rule references are then not checked.
 pub fn check(

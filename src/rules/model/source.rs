@@ -86,6 +86,8 @@ pub enum Auth {
         /// The environment variable holding the secret.
         secret_env: String,
     },
+    /// Fed by hsflow itself (the scheduler): never accepted over HTTP.
+    Internal {},
     /// No authentication. Allowed only for a source marked `local = true`.
     None {
         /// Must be true: a reminder that this source accepts anything and must not face the internet.
