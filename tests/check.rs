@@ -60,7 +60,7 @@ async fn a_ready_configuration_passes() {
         let (code, out) = check(base_env(&base, version)).await;
         assert_eq!(code, 0, "{out}");
         assert!(
-            out.contains("Notion \"Contacts & Profiles\": reachable, 7 properties as expected"),
+            out.contains("Notion \"Contacts & Profiles\": reachable, 8 properties as expected"),
             "{out}"
         );
         assert!(out.contains("check: ready"), "{out}");

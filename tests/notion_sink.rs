@@ -383,3 +383,34 @@ async fn a_task_links_to_its_contact_in_the_local_store_too() {
     );
     s.kill();
 }
+
+#[tokio::test]
+async fn additions_read_the_pages_current_value() {
+    let sim = simulator();
+    let base = sim.start().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = start(&base, "2022-06-28", &dir);
+    for i in 0..3 {
+        let (status, body) = post_signed(
+            &s,
+            &json!({"id": format!("sc{i}"), "type": "score", "email": "pat@example.com"}),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        let job = settled(
+            &s,
+            body["event_id"].as_str().expect("event"),
+            "score/add_points",
+        )
+        .await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let pages = sim.pages("db-contacts");
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        pages[0].properties["Score"]["number"].as_f64(),
+        Some(25.0),
+        "10 + 5 + 5 + 5"
+    );
+    s.kill();
+}

@@ -84,6 +84,9 @@ pub enum Payload {
         /// the sink looks the pages up and adds the relation bodies.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         links: Vec<Link>,
+        /// Number properties added to when it runs (from the page's current value).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<Increment>,
     },
     Webhook {
         url: String,
@@ -127,6 +130,22 @@ pub struct Link {
     pub database: String,
     pub by: String,
     pub values: Vec<String>,
+}
+
+/// An `events_at` value an increment crossed, with the new score.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Crossing {
+    pub property: String,
+    pub threshold: f64,
+    pub score: f64,
+}
+
+/// Add to a number property when the action runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Increment {
+    pub property: String,
+    #[serde(flatten)]
+    pub how: crate::rules::model::IncrementSpec,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -423,6 +442,7 @@ pub fn payload(
             operation,
             match_on,
             properties,
+            add,
         } => {
             let mut props = Map::new();
             let mut links = Vec::new();
@@ -511,6 +531,13 @@ pub fn payload(
                 match_on,
                 properties: props,
                 links,
+                add: add
+                    .iter()
+                    .map(|(property, how)| Increment {
+                        property: property.clone(),
+                        how: how.clone(),
+                    })
+                    .collect(),
             }
         }
         ActionKind::Webhook {

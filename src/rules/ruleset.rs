@@ -212,6 +212,7 @@ pub enum ActionKind {
         operation: NotionOperation,
         match_on: Option<String>,
         properties: Vec<NotionProperty>,
+        add: Vec<(String, crate::rules::model::IncrementSpec)>,
     },
     Email {
         template: Arc<str>,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod metrics;
 pub mod notion_poll;
+pub mod raised;
 pub mod reload;
 pub mod rules;
 pub mod scheduler;
@@ -178,13 +179,14 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         settings.rules_dir.clone(),
         settings.templates_dir.clone(),
     );
-    let sinks = Sinks::new(
+    let mut sinks = Sinks::new(
         LocalSinks {
             data_dir: settings.data_dir.clone(),
             store: app.store.clone(),
         },
         &settings.sinks,
     )?;
+    sinks.raise = Some(raised::start(app.clone()));
     for line in settings.sinks.describe() {
         tracing::info!("sink {line}");
     }

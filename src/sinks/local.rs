@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::eml;
-use super::SinkError;
+use super::{Done, SinkError};
 use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
@@ -76,8 +76,9 @@ impl LocalSinks {
         job: &Job,
         action: &PlannedAction,
         rules: &RuleSet,
-    ) -> Result<String, SinkError> {
-        match &action.payload {
+    ) -> Result<Done, SinkError> {
+        let mut crossings = Vec::new();
+        let message = match &action.payload {
             Payload::Email {
                 to,
                 subject,
@@ -141,6 +142,7 @@ impl LocalSinks {
                 match_on,
                 properties,
                 links,
+                add,
             } => {
                 let mut properties = properties.clone();
                 properties.extend(self.resolve(links).await?);
@@ -156,11 +158,12 @@ impl LocalSinks {
                 });
                 let key = key_value.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
                 let must_exist = *operation == NotionOperation::Update;
-                let w = self
+                let (w, crossed) = self
                     .store
-                    .write_page(database, key, properties, must_exist)
+                    .write_page_adding(database, key, properties, must_exist, add, &job.id)
                     .await
                     .map_err(store_err)?;
+                crossings = crossed;
                 Ok(format!("{database}: {w:?}"))
             }
             Payload::Webhook {
@@ -211,6 +214,7 @@ impl LocalSinks {
                     ),
                 })
             }
-        }
+        }?;
+        Ok(Done { message, crossings })
     }
 }

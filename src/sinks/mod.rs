@@ -21,7 +21,7 @@ pub mod task;
 
 use std::time::Duration;
 
-use crate::engine::action::{MatchOn, Payload, PlannedAction};
+use crate::engine::action::{Crossing, MatchOn, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
 use crate::store::jobs::Job;
@@ -55,6 +55,40 @@ impl SinkError {
     }
 }
 
+/// What a sink did: a sentence for the log, and any `events_at` values its
+/// additions crossed (raised as `hsflow:score.crossed` events).
+#[derive(Debug, Default)]
+pub struct Done {
+    pub message: String,
+    pub crossings: Vec<Crossing>,
+}
+
+impl From<String> for Done {
+    fn from(message: String) -> Done {
+        Done {
+            message,
+            crossings: Vec::new(),
+        }
+    }
+}
+
+/// Where raised events go: the server accepts each through the `hsflow`
+/// source and answers once it is stored (or why it could not be).
+pub type Raise = tokio::sync::mpsc::UnboundedSender<(
+    serde_json::Value,
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+)>;
+
+/// The event a crossing raises; its id makes a re-raise after a retry a duplicate.
+pub fn crossing_event(job: &Job, database: &str, c: &Crossing) -> serde_json::Value {
+    serde_json::json!({
+        "type": "score.crossed",
+        "id": format!("{}:{}:{}", job.id, c.property, c.threshold),
+        "email": job.contact, "database": database, "property": c.property,
+        "threshold": c.threshold, "score": c.score,
+    })
+}
+
 /// Every sink, and which one carries out each kind.
 pub struct Sinks {
     pub local: LocalSinks,
@@ -64,6 +98,8 @@ pub struct Sinks {
     pub send_webhooks: bool,
     pub beehiiv: Option<beehiiv::BeehiivSink>,
     pub hubspot: Option<hubspot::HubspotSink>,
+    /// Raised events go here; `None` drops them (with a warning).
+    pub raise: Option<Raise>,
 }
 
 impl Sinks {
@@ -91,19 +127,63 @@ impl Sinks {
                 )?),
                 None => None,
             },
+            raise: None,
         })
     }
 
-    /// Carry out one action; the returned text says what was done (for the log).
+    /// Carry out one action; the returned text says what was done (for the
+    /// log). Crossings are raised as events before it returns.
     pub async fn execute(
         &self,
         job: &Job,
         action: &PlannedAction,
         rules: &RuleSet,
     ) -> Result<String, SinkError> {
+        let done = self.run(job, action, rules).await?;
+        if !done.crossings.is_empty() {
+            let database = match &action.payload {
+                Payload::Notion { database, .. } => database.as_str(),
+                _ => "",
+            };
+            // Stored before the job counts as done: if not, the job is retried,
+            // and the retry raises the same events again (same ids: duplicates).
+            for c in &done.crossings {
+                let event = crossing_event(job, database, c);
+                let Some(tx) = &self.raise else {
+                    tracing::warn!(job = %job.id, "`{}` crossed {} but raised events have nowhere to go", c.property, c.threshold);
+                    continue;
+                };
+                let (answer, stored) = tokio::sync::oneshot::channel();
+                tx.send((event, answer)).map_err(|_| {
+                    SinkError::retryable("the server is stopping; the event was not raised")
+                })?;
+                match stored.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        return Err(SinkError::retryable(format!(
+                            "the raised event was not stored: {e}"
+                        )))
+                    }
+                    Err(_) => return Err(SinkError::retryable("the raised event was not stored")),
+                }
+            }
+        }
+        Ok(done.message)
+    }
+
+    async fn run(
+        &self,
+        job: &Job,
+        action: &PlannedAction,
+        rules: &RuleSet,
+    ) -> Result<Done, SinkError> {
         match (&action.payload, &self.beehiiv, &self.hubspot) {
-            (Payload::Beehiiv { .. }, Some(b), _) => return b.subscribe(&action.payload).await,
-            (Payload::Hubspot { .. }, _, Some(h)) => return h.upsert(&action.payload).await,
+            (Payload::Beehiiv { .. }, Some(b), _) => {
+                return b.subscribe(&action.payload).await.map(Done::from)
+            }
+            (Payload::Hubspot { .. }, _, Some(h)) => {
+                return h.upsert(&action.payload).await.map(Done::from)
+            }
             _ => {}
         }
         match (&action.payload, &self.notion, &self.smtp) {
@@ -119,8 +199,8 @@ impl Sinks {
                 },
                 _,
                 Some(smtp),
-            ) => {
-                smtp.send(
+            ) => smtp
+                .send(
                     &job.id,
                     from.as_deref(),
                     reply_to.as_deref(),
@@ -130,7 +210,7 @@ impl Sinks {
                     html,
                 )
                 .await
-            }
+                .map(Done::from),
             (
                 Payload::Notion {
                     database,
@@ -138,20 +218,20 @@ impl Sinks {
                     match_on,
                     properties,
                     links,
+                    add,
                 },
                 Some(notion),
                 _,
             ) => {
-                notion
-                    .write(
-                        rules,
-                        database,
-                        *operation,
-                        match_on.as_ref(),
-                        properties,
-                        links,
-                    )
-                    .await
+                let w = notion::Write {
+                    database,
+                    operation: *operation,
+                    match_on: match_on.as_ref(),
+                    properties,
+                    links,
+                    add,
+                };
+                notion.write(rules, w).await
             }
             (Payload::Task { .. }, Some(notion), _) => {
                 let key = MatchOn {
@@ -160,16 +240,15 @@ impl Sinks {
                 };
                 let props = task::properties(&job.id, action);
                 let links = task::links(rules, job.contact.as_deref());
-                notion
-                    .write(
-                        rules,
-                        task::DATABASE,
-                        NotionOperation::Upsert,
-                        Some(&key),
-                        &props,
-                        &links,
-                    )
-                    .await
+                let w = notion::Write {
+                    database: task::DATABASE,
+                    operation: NotionOperation::Upsert,
+                    match_on: Some(&key),
+                    properties: &props,
+                    links: &links,
+                    add: &[],
+                };
+                notion.write(rules, w).await
             }
             (
                 Payload::Notify {
@@ -179,11 +258,11 @@ impl Sinks {
                 },
                 _,
                 _,
-            ) if self.outgoing.notify.is_some() => {
-                self.outgoing
-                    .notify(&job.id, channel, text, *urgent, action.entity.as_deref())
-                    .await
-            }
+            ) if self.outgoing.notify.is_some() => self
+                .outgoing
+                .notify(&job.id, channel, text, *urgent, action.entity.as_deref())
+                .await
+                .map(Done::from),
             (
                 Payload::Webhook {
                     url,
@@ -194,18 +273,18 @@ impl Sinks {
                 },
                 _,
                 _,
-            ) if self.send_webhooks => {
-                self.outgoing
-                    .webhook(
-                        &job.id,
-                        url,
-                        *method,
-                        headers,
-                        body,
-                        sign_secret_env.as_deref(),
-                    )
-                    .await
-            }
+            ) if self.send_webhooks => self
+                .outgoing
+                .webhook(
+                    &job.id,
+                    url,
+                    *method,
+                    headers,
+                    body,
+                    sign_secret_env.as_deref(),
+                )
+                .await
+                .map(Done::from),
             _ => self.local.execute(job, action, rules).await,
         }
     }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 
 use super::{millis, Store, StoreError};
+use crate::engine::action::{Crossing, Increment};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageWrite {
@@ -49,6 +50,25 @@ impl Store {
         properties: &Map<String, Value>,
         must_exist: bool,
     ) -> Result<PageWrite, StoreError> {
+        Ok(self
+            .write_page_adding(database, key, properties, must_exist, &[], "")
+            .await?
+            .0)
+    }
+
+    /// [`Store::write_page`], also adding to number properties. The additions
+    /// of job `job_id` happen once: a retry of the same job finds them done
+    /// and gets the same crossings back. Returns what `events_at` values the
+    /// additions crossed.
+    pub async fn write_page_adding(
+        &self,
+        database: &str,
+        key: Option<(&str, &str)>,
+        properties: &Map<String, Value>,
+        must_exist: bool,
+        increments: &[Increment],
+        job_id: &str,
+    ) -> Result<(PageWrite, Vec<Crossing>), StoreError> {
         let now = millis(Utc::now());
         let mut tx = self.write_tx().await?;
         let existing = match key {
@@ -60,13 +80,57 @@ impl Store {
                 .await?,
             None => None,
         };
-        let result = match existing {
+        let (id, mut merged) = match &existing {
             Some(r) => {
-                let id: String = r.try_get("id")?;
-                let mut merged: Map<String, Value> =
+                let current: Map<String, Value> =
                     serde_json::from_str(&r.try_get::<String, _>("properties")?)
                         .unwrap_or_default();
-                merged.extend(properties.clone());
+                (Some(r.try_get::<String, _>("id")?), current)
+            }
+            None if must_exist => {
+                let (p, v) = key.unwrap_or(("?", "?"));
+                return Err(StoreError::NotFound(format!(
+                    "no page in `{database}` has {p} = {v}"
+                )));
+            }
+            None => (None, Map::new()),
+        };
+        let mut crossings = Vec::new();
+        let mut adds = Map::new();
+        if !increments.is_empty() {
+            let done: Option<String> =
+                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = ?")
+                    .bind(job_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match done {
+                Some(c) => crossings = serde_json::from_str(&c).unwrap_or_default(),
+                None => {
+                    for inc in increments {
+                        let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
+                        let new = inc.how.apply(current);
+                        adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
+                        crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| {
+                            Crossing {
+                                property: inc.property.clone(),
+                                threshold: t,
+                                score: new,
+                            }
+                        }));
+                    }
+                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES (?, ?, ?)")
+                        .bind(job_id)
+                        .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        merged.extend(properties.clone());
+        merged.extend(adds);
+        let result = match id {
+            Some(id) => {
                 sqlx::query("UPDATE notion_pages SET properties = ?, updated_at = ? WHERE id = ?")
                     .bind(Value::Object(merged).to_string())
                     .bind(now)
@@ -75,12 +139,6 @@ impl Store {
                     .await?;
                 PageWrite::Updated(id)
             }
-            None if must_exist => {
-                let (p, v) = key.unwrap_or(("?", "?"));
-                return Err(StoreError::NotFound(format!(
-                    "no page in `{database}` has {p} = {v}"
-                )));
-            }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
                 sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -88,7 +146,7 @@ impl Store {
                     .bind(database)
                     .bind(key.map(|k| k.0))
                     .bind(key.map(|k| k.1))
-                    .bind(Value::Object(properties.clone()).to_string())
+                    .bind(Value::Object(merged).to_string())
                     .bind(now)
                     .bind(now)
                     .execute(&mut *tx)
@@ -97,7 +155,7 @@ impl Store {
             }
         };
         tx.commit().await?;
-        Ok(result)
+        Ok((result, crossings))
     }
 
     /// The id of the page of `database` whose key property `property` is `value`.

@@ -94,4 +94,14 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE IF NOT EXISTS applied_increments (
+    job_id      TEXT PRIMARY KEY,
+    crossings   TEXT NOT NULL,
+    applied_at  BIGINT NOT NULL
+);
+"#,
+    ),
 ];

@@ -313,11 +313,39 @@ pub fn compile(
                     value,
                 });
             }
+            let mut add = Vec::new();
+            for (name, inc) in &n.add {
+                let aptr = format!("{ptr}/add/{}", crate::rules::document::escape_segment(name));
+                match db.and_then(|db| db.properties.get(name)) {
+                    Some(PropertyType::Number) => add.push((name.clone(), inc.clone())),
+                    Some(other) => out.push(Finding::error(
+                        "bad-increment",
+                        aptr,
+                        format!(
+                            "only a number property can be added to; `{name}` is a {}",
+                            other.api_name()
+                        ),
+                    )),
+                    None if db.is_some() => out.push(
+                        Finding::error(
+                            "unknown-property",
+                            aptr,
+                            format!(
+                                "`{name}` is not a property of the `{}` database",
+                                n.database
+                            ),
+                        )
+                        .on_key(),
+                    ),
+                    None => {}
+                }
+            }
             ActionKind::Notion {
                 database: n.database.clone(),
                 operation: n.operation,
                 match_on: n.match_on.clone(),
                 properties,
+                add,
             }
         }
         ActionKindSpec::Webhook(w) => {

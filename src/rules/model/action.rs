@@ -95,6 +95,52 @@ pub struct NotionSpec {
     pub match_on: Option<String>,
     /// Notion property name -> value. Text may use {{field}}; "{{field}}" alone passes lists and numbers through.
     pub properties: BTreeMap<String, serde_json::Value>,
+    /// Number properties to add to (a score): name -> how. The page's current
+    /// value is read when the action runs.
+    #[serde(default)]
+    pub add: BTreeMap<String, IncrementSpec>,
+}
+
+/// Add to a number property: `{ by = 10, start = 10, max = 100, events_at = [50] }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IncrementSpec {
+    /// How much to add (negative subtracts).
+    pub by: f64,
+    /// The value of a page that has none yet, before adding.
+    #[serde(default)]
+    pub start: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Values whose crossing (going up) raises an `hsflow:score.crossed` event.
+    #[serde(default)]
+    pub events_at: Vec<f64>,
+}
+
+impl IncrementSpec {
+    /// The new value from the current one (or `start`), clamped.
+    pub fn apply(&self, current: Option<f64>) -> f64 {
+        let mut v = current.unwrap_or(self.start) + self.by;
+        if let Some(max) = self.max {
+            v = v.min(max);
+        }
+        if let Some(min) = self.min {
+            v = v.max(min);
+        }
+        v
+    }
+
+    /// The `events_at` values crossed going from `old` to `new`.
+    pub fn crossed(&self, old: Option<f64>, new: f64) -> Vec<f64> {
+        let old = old.unwrap_or(f64::NEG_INFINITY);
+        self.events_at
+            .iter()
+            .copied()
+            .filter(|t| old < *t && new >= *t)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

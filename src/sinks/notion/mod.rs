@@ -16,11 +16,23 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::SinkError;
-use crate::engine::action::{Link, MatchOn};
+use crate::engine::action::{Crossing, Increment, Link, MatchOn};
 use crate::engine::notion::property_value;
 use crate::rules::model::{Database, NotionOperation, PropertyType};
 use crate::rules::RuleSet;
+use crate::sinks::Done;
 pub use client::{NotionClient, NotionConfig};
+
+/// One notion action's write: which database, how, and what.
+pub struct Write<'a> {
+    /// The database key (rules/databases.toml).
+    pub database: &'a str,
+    pub operation: NotionOperation,
+    pub match_on: Option<&'a MatchOn>,
+    pub properties: &'a Map<String, Value>,
+    pub links: &'a [Link],
+    pub add: &'a [Increment],
+}
 
 pub struct NotionSink {
     /// Shared with the Notion poller: one rate limit for the integration.
@@ -79,6 +91,26 @@ pub fn equals_filter(db: &Database, property: &str, value: &Value) -> Result<Val
         }
     };
     Ok(json!({"property": property, kind.api_name(): condition}))
+}
+
+/// The added number properties from a page's current values (`None`: a new page).
+/// Against Notion this is read-then-write: the per-key lock keeps this
+/// process's upserts of one page in order, but a retry after a lost answer
+/// adds twice (the local store records each job's additions and does not).
+fn increments(page: Option<&Value>, add: &[Increment]) -> (Map<String, Value>, Vec<Crossing>) {
+    let mut props = Map::new();
+    let mut crossings = Vec::new();
+    for inc in add {
+        let current = page.and_then(|p| p["properties"][&inc.property]["number"].as_f64());
+        let new = inc.how.apply(current);
+        props.insert(inc.property.clone(), json!({"number": new}));
+        crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| Crossing {
+            property: inc.property.clone(),
+            threshold: t,
+            score: new,
+        }));
+    }
+    (props, crossings)
 }
 
 fn page_id(page: &Value) -> Result<String, SinkError> {
@@ -147,15 +179,15 @@ impl NotionSink {
     }
 
     /// Carry out one notion action; the text says what was done.
-    pub async fn write(
-        &self,
-        rules: &RuleSet,
-        key: &str,
-        operation: NotionOperation,
-        match_on: Option<&MatchOn>,
-        properties: &Map<String, Value>,
-        links: &[Link],
-    ) -> Result<String, SinkError> {
+    pub async fn write(&self, rules: &RuleSet, w: Write<'_>) -> Result<Done, SinkError> {
+        let Write {
+            database: key,
+            operation,
+            match_on,
+            properties,
+            links,
+            add,
+        } = w;
         let (db, id) = database(rules, key)?;
         let linked;
         let properties = if links.is_empty() {
@@ -168,8 +200,14 @@ impl NotionSink {
         };
         let m = match (operation, match_on) {
             (NotionOperation::Create, _) => {
-                let page = self.client.create_page(&id, properties).await?;
-                return Ok(format!("created page {} in {}", page_id(&page)?, db.name));
+                let (adds, crossings) = increments(None, add);
+                let mut props = properties.clone();
+                props.extend(adds);
+                let page = self.client.create_page(&id, &props).await?;
+                return Ok(Done {
+                    message: format!("created page {} in {}", page_id(&page)?, db.name),
+                    crossings,
+                });
             }
             (_, Some(m)) => m,
             (_, None) => {
@@ -183,12 +221,13 @@ impl NotionSink {
         let key = format!("{id}\u{1f}{}\u{1f}{}", m.property, m.value);
         self.exclusive(
             key,
-            self.find_and_write(db, &id, operation, m, &filter, properties),
+            self.find_and_write(db, &id, operation, m, &filter, properties, add),
         )
         .await
     }
 
     /// The locked part of an upsert or update: find the page, then write it.
+    #[allow(clippy::too_many_arguments)]
     async fn find_and_write(
         &self,
         db: &Database,
@@ -197,7 +236,8 @@ impl NotionSink {
         m: &MatchOn,
         filter: &Value,
         properties: &Map<String, Value>,
-    ) -> Result<String, SinkError> {
+        add: &[Increment],
+    ) -> Result<Done, SinkError> {
         let found = self.client.query(id, Some(filter)).await?;
         if found.len() > 1 {
             tracing::warn!(
@@ -211,8 +251,14 @@ impl NotionSink {
         match found.first() {
             Some(page) => {
                 let pid = page_id(page)?;
-                self.client.update_page(&pid, properties).await?;
-                Ok(format!("updated page {pid} in {}", db.name))
+                let (adds, crossings) = increments(Some(page), add);
+                let mut props = properties.clone();
+                props.extend(adds);
+                self.client.update_page(&pid, &props).await?;
+                Ok(Done {
+                    message: format!("updated page {pid} in {}", db.name),
+                    crossings,
+                })
             }
             None if operation == NotionOperation::Update => Err(SinkError::Permanent(format!(
                 "no page in \"{}\" has {} = {}, so there is nothing to update",
@@ -232,8 +278,13 @@ impl NotionSink {
                         .map_err(SinkError::Permanent)?;
                     props.insert(m.property.clone(), v);
                 }
+                let (adds, crossings) = increments(None, add);
+                props.extend(adds);
                 let page = self.client.create_page(id, &props).await?;
-                Ok(format!("created page {} in {}", page_id(&page)?, db.name))
+                Ok(Done {
+                    message: format!("created page {} in {}", page_id(&page)?, db.name),
+                    crossings,
+                })
             }
         }
     }
