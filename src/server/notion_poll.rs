@@ -23,9 +23,9 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
+use super::webhooks::{accept_internal, Internal};
 use super::App;
 use crate::sinks::notion::{database, NotionClient};
-use crate::sources::normalise::Request;
 
 pub struct Poller {
     pub app: Arc<App>,
@@ -169,33 +169,18 @@ impl Poller {
                 "data": {"parent": {"id": id, "type": "database"}},
                 "database": key, "url": page["url"], "properties": props,
             });
-            let bytes = body.to_string().into_bytes();
-            let resp = super::webhooks::accept(
-                &self.app,
-                &rs,
-                src,
-                &Request {
-                    headers: &[],
-                    body: &bytes,
-                },
-            )
-            .await;
-            match resp.status().as_u16() {
-                202 => accepted += 1,
-                200 => {}
-                // The page doesn't fit the source (a required field is empty): say so, move on.
-                400 => {
-                    let why = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-                        .await
-                        .unwrap_or_default();
+            match accept_internal(&self.app, &rs, src, &body).await {
+                Internal::Accepted => accepted += 1,
+                Internal::Duplicate => {}
+                // The page doesn't fit the source: say so, move on.
+                Internal::Refused(why) => {
                     tracing::warn!(
-                        "Notion {key}: page {page_id} was not accepted as an event: {}",
-                        String::from_utf8_lossy(&why)
-                    );
+                        "Notion {key}: page {page_id} was not accepted as an event: {why}"
+                    )
                 }
-                s => {
+                Internal::Failed(why) => {
                     return Err(format!(
-                        "the event for page {page_id} could not be stored ({s})"
+                        "the event for page {page_id} could not be stored ({why})"
                     ))
                 }
             }

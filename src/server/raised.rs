@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::webhooks::{accept_internal, Internal};
 use super::App;
 use crate::sinks::Raise;
-use crate::sources::normalise::Request;
 
 /// The source raised events go through.
 pub const SOURCE: &str = "hsflow";
@@ -33,30 +33,13 @@ async fn accept(app: &App, event: &Value) -> Result<(), String> {
         tracing::debug!("a raised event has no `hsflow` source to go through: {event}");
         return Ok(());
     };
-    let bytes = event.to_string().into_bytes();
-    let resp = super::webhooks::accept(
-        app,
-        &rs,
-        src,
-        &Request {
-            headers: &[],
-            body: &bytes,
-        },
-    )
-    .await;
-    match resp.status().as_u16() {
-        200 | 202 => Ok(()),
-        400 => {
-            let why = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-                .await
-                .unwrap_or_default();
-            // The event doesn't fit the source: retrying won't change that.
-            tracing::warn!(
-                "a raised event was refused by rules/sources/hsflow.toml: {}",
-                String::from_utf8_lossy(&why)
-            );
+    match accept_internal(app, &rs, src, event).await {
+        Internal::Accepted | Internal::Duplicate => Ok(()),
+        // The event doesn't fit the source: retrying won't change that.
+        Internal::Refused(why) => {
+            tracing::warn!("a raised event was refused by rules/sources/hsflow.toml: {why}");
             Ok(())
         }
-        code => Err(format!("the store answered {code}")),
+        Internal::Failed(why) => Err(format!("the store answered {why}")),
     }
 }

@@ -17,12 +17,12 @@ use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
 use super::notion_poll::plain;
+use super::webhooks::{accept_internal, Internal};
 use super::App;
 use crate::rules::compile::schedules::SOURCE;
 use crate::rules::ruleset::Schedule;
 use crate::rules::RuleSet;
 use crate::sinks::notion::{database, NotionClient};
-use crate::sources::normalise::Request;
 
 pub struct Scheduler {
     pub app: Arc<App>,
@@ -110,31 +110,15 @@ impl Scheduler {
         };
         let mut accepted = 0;
         for body in bodies {
-            let bytes = body.to_string().into_bytes();
-            let resp = super::webhooks::accept(
-                &self.app,
-                rs,
-                src,
-                &Request {
-                    headers: &[],
-                    body: &bytes,
-                },
-            )
-            .await;
-            match resp.status().as_u16() {
-                202 => accepted += 1,
-                200 => {}
-                400 => {
-                    let why = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-                        .await
-                        .unwrap_or_default();
-                    tracing::warn!(
-                        "schedule {}: an event was not accepted: {}",
-                        s.id,
-                        String::from_utf8_lossy(&why)
-                    );
+            match accept_internal(&self.app, rs, src, &body).await {
+                Internal::Accepted => accepted += 1,
+                Internal::Duplicate => {}
+                Internal::Refused(why) => {
+                    tracing::warn!("schedule {}: an event was not accepted: {why}", s.id)
                 }
-                code => return Err(format!("an event could not be stored ({code})")),
+                Internal::Failed(why) => {
+                    return Err(format!("an event could not be stored ({why})"))
+                }
             }
         }
         Ok(accepted)

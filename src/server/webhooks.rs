@@ -195,6 +195,39 @@ pub async fn receive(
     accept(&app, &rs, src, &req).await
 }
 
+/// What became of an event hsflow made itself.
+pub enum Internal {
+    Accepted,
+    Duplicate,
+    /// It doesn't fit its source (a required field is empty...): retrying won't help.
+    Refused(String),
+    /// It could not be stored: try again later.
+    Failed(String),
+}
+
+/// Accept an event hsflow made itself (a polled Notion page, a schedule, a
+/// raised event) through `src`, exactly as a webhook is accepted. There is no
+/// authentication: it never crossed the network.
+pub async fn accept_internal(app: &App, rs: &RuleSet, src: &Source, body: &Value) -> Internal {
+    let bytes = body.to_string().into_bytes();
+    let req = Request {
+        headers: &[],
+        body: &bytes,
+    };
+    let resp = accept(app, rs, src, &req).await;
+    let status = resp.status().as_u16();
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    match status {
+        202 => Internal::Accepted,
+        200 => Internal::Duplicate,
+        400 => Internal::Refused(text),
+        code => Internal::Failed(format!("{code}: {text}")),
+    }
+}
+
 /// Normalise, plan and persist an authenticated request (also used by the contact-workflow API).
 pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) -> Response {
     let event = match normalise(rs, src, req, Utc::now()) {

@@ -7,7 +7,6 @@
 //! idempotent by nature. Custom fields must already exist in the publication;
 //! an unknown one is Beehiiv's 400, and the job is parked with its message.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{http, SinkError};
@@ -74,20 +73,7 @@ impl BeehiivSink {
             self.cfg.base_url.trim_end_matches('/'),
             self.cfg.publication_id
         );
-        let auth = [(
-            "Authorization".to_string(),
-            format!("Bearer {}", self.cfg.api_key),
-        )];
-        let (_, answer) = http::send(
-            &self.http,
-            "Beehiiv",
-            Method::POST,
-            &url,
-            &auth,
-            Some(body.to_string().into_bytes()),
-        )
-        .await?;
-        let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        let (_, v) = http::post_json(&self.http, "Beehiiv", &url, &self.cfg.api_key, &body).await?;
         Ok(format!(
             "Beehiiv subscription {} for {} ({})",
             v.pointer("/data/id").and_then(Value::as_str).unwrap_or("?"),

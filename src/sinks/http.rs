@@ -113,6 +113,20 @@ pub async fn send(
     }
 }
 
+/// POST a JSON body with a bearer token; the status and the parsed answer.
+pub async fn post_json(
+    http: &reqwest::Client,
+    what: &str,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> Result<(u16, serde_json::Value), SinkError> {
+    let auth = [("Authorization".to_string(), format!("Bearer {token}"))];
+    let body = Some(body.to_string().into_bytes());
+    let (status, answer) = send(http, what, reqwest::Method::POST, url, &auth, body).await?;
+    Ok((status, serde_json::from_str(&answer).unwrap_or_default()))
+}
+
 /// The service's own words from an error body: `message` (HubSpot, Notion),
 /// `errors[0].message` (Beehiiv), else the text itself (Slack's plain strings).
 pub fn reason_of(body: &str) -> String {

@@ -5,7 +5,6 @@
 //! HubSpot itself finds the contact by email, so a repeated upsert updates
 //! the same contact and never makes a second one.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{http, SinkError};
@@ -40,26 +39,15 @@ impl HubspotSink {
             "{}/crm/v3/objects/contacts/batch/upsert",
             self.cfg.base_url.trim_end_matches('/')
         );
-        let auth = [(
-            "Authorization".to_string(),
-            format!("Bearer {}", self.cfg.token),
-        )];
-        let (status, answer) = http::send(
-            &self.http,
-            "HubSpot",
-            Method::POST,
-            &url,
-            &auth,
-            Some(body.to_string().into_bytes()),
-        )
-        .await?;
-        let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        let (status, v) =
+            http::post_json(&self.http, "HubSpot", &url, &self.cfg.token, &body).await?;
         // 207: some inputs failed; with one input, that one did.
         if status == 207 {
             let why = v
                 .pointer("/errors/0/message")
                 .and_then(Value::as_str)
-                .unwrap_or(&answer);
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             return Err(SinkError::Permanent(format!(
                 "HubSpot refused the contact {email}: {why}"
             )));
