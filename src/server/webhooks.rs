@@ -22,7 +22,7 @@ use crate::rules::model::{Auth, BodyFormat};
 use crate::rules::ruleset::{Locator, RuleSet, Source};
 use crate::sources::auth::{self, AuthError};
 use crate::sources::normalise::{normalise, Request};
-use crate::store::writer::OwnedEvent;
+use crate::store::accept::{Envelope, NewEvent};
 
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
@@ -259,7 +259,9 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
         .collect();
     let due_now = p.actions.iter().any(|a| a.delay_s <= 0);
     let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
-    let new = OwnedEvent {
+    // Serialised here, on this request's task, so the store's single writer
+    // only binds what is ready.
+    let env = Envelope {
         source: src.name.clone(),
         event_type: event.event_type.clone(),
         idem_key: event.id.clone(),
@@ -267,8 +269,17 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
         received_at: event.received_at,
         headers: kept_headers(src, req.headers),
         body: req.body.to_vec(),
-        plan: p,
-        contacts,
+    };
+    let contacts: Vec<Option<String>> = contacts;
+    let new = match NewEvent::new(env, &p, &contacts) {
+        Ok(n) => n,
+        Err(e) => {
+            metrics::record_event(&src.name, "store_error");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the event could not be prepared for storing: {e}"),
+            );
+        }
     };
     match app.writer.accept(new).await {
         Ok(a) if a.duplicate => {

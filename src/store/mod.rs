@@ -7,6 +7,7 @@
 //! is the embedded default. The SQL is kept portable and the job claim sits
 //! behind [`jobs`], so a PostgreSQL backend can follow.
 
+pub mod accept;
 pub mod cursors;
 pub mod events;
 pub mod jobs;
