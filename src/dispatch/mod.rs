@@ -71,13 +71,21 @@ impl Dispatcher {
     /// Run until `shutdown` turns true; running jobs are finished first.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.cfg.concurrency));
+        // Expired leases are looked for now and then, not on every wake: it is
+        // a write, and under load the dispatcher wakes once per event.
+        let recover_every =
+            (self.cfg.lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(10));
+        let mut last_recovery: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let now = Utc::now();
-            if let Err(e) = self.store.recover_expired(now).await {
-                tracing::warn!("could not recover interrupted jobs: {e}");
+            if last_recovery.is_none_or(|t| t.elapsed() >= recover_every) {
+                last_recovery = Some(std::time::Instant::now());
+                if let Err(e) = self.store.recover_expired(now).await {
+                    tracing::warn!("could not recover interrupted jobs: {e}");
+                }
             }
             let free = slots.available_permits() as i64;
             let jobs = if free > 0 {
