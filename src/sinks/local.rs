@@ -122,7 +122,8 @@ impl LocalSinks {
                 title, assignee, ..
             } => {
                 // Tasks land in the Tasks database, keyed by the job so a retry updates the same page.
-                let mut props = super::task::properties(&job.id, action);
+                let mut props =
+                    super::task::properties(rules, &job.id, job.contact.as_deref(), action);
                 let links = super::task::links(rules, job.contact.as_deref());
                 props.extend(self.resolve(&links).await?);
                 self.store

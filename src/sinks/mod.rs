@@ -238,7 +238,7 @@ impl Sinks {
                     property: task::KEY.into(),
                     value: job.id.clone().into(),
                 };
-                let props = task::properties(&job.id, action);
+                let props = task::properties(rules, &job.id, job.contact.as_deref(), action);
                 let links = task::links(rules, job.contact.as_deref());
                 let w = notion::Write {
                     database: task::DATABASE,

@@ -40,8 +40,15 @@ pub fn links(rules: &RuleSet, contact: Option<&str>) -> Vec<Link> {
         .collect()
 }
 
-/// The Tasks database properties of a task action run as job `job_id`.
-pub fn properties(job_id: &str, action: &PlannedAction) -> Map<String, Value> {
+/// The Tasks database properties of a task action run as job `job_id`, for
+/// the contact `contact`. Only properties the Tasks database declares in
+/// rules/databases.toml are written (Notion refuses unknown ones).
+pub fn properties(
+    rules: &RuleSet,
+    job_id: &str,
+    contact: Option<&str>,
+    action: &PlannedAction,
+) -> Map<String, Value> {
     let Payload::Task {
         title,
         description,
@@ -79,10 +86,21 @@ pub fn properties(job_id: &str, action: &PlannedAction) -> Map<String, Value> {
             PropertyType::RichText,
             json!(format!("hsflow rule {}", action.rule)),
         ),
+        // The contact whose workflow instances the task belongs to: staff
+        // marking it Done can move them on (task_management.toml).
+        (
+            "Related Workflow Instance",
+            PropertyType::RichText,
+            json!(contact.unwrap_or("")),
+        ),
     ];
+    let declared = rules.databases.get(DATABASE).map(|d| &d.properties);
     let mut props = Map::new();
     let mut notes = Vec::new();
     for (name, kind, v) in want {
+        if declared.is_some_and(|d| !d.contains_key(name)) {
+            continue;
+        }
         if let Ok(body) = property_value(kind, &v, name, &mut notes) {
             props.insert(name.to_string(), body);
         }
