@@ -14,5 +14,6 @@ pub mod fields;
 pub mod index;
 pub mod notion;
 pub mod path;
+pub mod payload;
 pub mod plan;
 pub mod rule_tests;
