@@ -137,7 +137,22 @@ async fn notions_webhook_handshake_is_kept_for_the_operator_then_signed_events_a
         .expect("send");
     assert_eq!(r.status().as_u16(), 200);
     let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
-    assert_eq!(kept.trim(), token);
+    assert!(kept.trim_end().ends_with(&format!(" {token}")), "{kept}");
+    // A second, unsigned "handshake" from anyone is added beside it, never over it.
+    let r = c
+        .post(s.url("/webhooks/notion"))
+        .header("content-type", "application/json")
+        .body(json!({"verification_token": "secret_forged"}).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200);
+    let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
+    assert_eq!(kept.lines().count(), 2);
+    assert!(
+        kept.lines().next().is_some_and(|l| l.ends_with(token)),
+        "{kept}"
+    );
     // Anything else unsigned is refused.
     let r = c
         .post(s.url("/webhooks/notion"))

@@ -97,12 +97,28 @@ fn record_handshake(
     let dir = app.data_dir.join("verification");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{source}.txt"));
-    std::fs::write(&path, format!("{token}\n"))?;
+    // Appended, never overwritten: the request is unsigned by nature, so a
+    // stranger's token must not replace the sender's. Each line says when it
+    // came; the operator picks the one that matches the subscription.
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > 64 * 1024 {
+        return Err(std::io::Error::other(format!(
+            "{} already holds 64 KB of tokens; clear it and ask the sender again",
+            path.display()
+        )));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
     }
+    let mut f = opts.open(&path)?;
+    std::io::Write::write_all(
+        &mut f,
+        format!("{} {token}\n", Utc::now().to_rfc3339()).as_bytes(),
+    )?;
     Ok(path)
 }
 

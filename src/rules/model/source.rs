@@ -48,7 +48,7 @@ pub struct SourceFile {
 /// whose value the operator must confirm with the sender (Notion sends
 /// `{"verification_token": "..."}` when a webhook subscription is created; the
 /// token is then pasted into Notion and becomes the signing secret). hsflow
-/// writes the value to `<data>/verification/<source>.txt` and logs where it is.
+/// appends the value to `<data>/verification/<source>.txt` and logs where it is.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
