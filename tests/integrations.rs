@@ -211,13 +211,11 @@ fn start(base: &str, dir: &tempfile::TempDir) -> Server {
 }
 
 async fn sync(s: &Server, id: &str, email: &str, name: &str) -> String {
-    let (status, body) = post_signed(
+    accepted(
         s,
         &json!({"id": id, "type": "sync", "email": email, "first_name": name}),
     )
-    .await;
-    assert_eq!(status, 202, "{body}");
-    body["event_id"].as_str().expect("event id").to_string()
+    .await
 }
 
 #[tokio::test]

@@ -99,12 +99,6 @@ fn rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sinks/rules")
 }
 
-async fn post_event(s: &Server, body: Value) -> String {
-    let (status, answer) = post_signed(s, &body).await;
-    assert_eq!(status, 202, "{answer}");
-    answer["event_id"].as_str().expect("event id").to_string()
-}
-
 #[tokio::test]
 async fn a_notification_goes_to_slack_as_text_and_blocks_on_its_channels_own_webhook() {
     let r = Receiver::default();
@@ -125,9 +119,9 @@ async fn a_notification_goes_to_slack_as_text_and_blocks_on_its_channels_own_web
             ),
         ],
     );
-    let e = post_event(
+    let e = accepted(
         &s,
-        json!({"id": "n1", "type": "notify", "email": "ada@example.com"}),
+        &json!({"id": "n1", "type": "notify", "email": "ada@example.com"}),
     )
     .await;
     let job = settled(&s, &e, "ping/tell_team").await;
@@ -168,9 +162,9 @@ async fn slack_refusals_are_retried_or_parked_by_their_status() {
             format!("{base}/services/T0/B0/x"),
         )],
     );
-    let e = post_event(
+    let e = accepted(
         &s,
-        json!({"id": "n2", "type": "notify", "email": "ada@example.com"}),
+        &json!({"id": "n2", "type": "notify", "email": "ada@example.com"}),
     )
     .await;
     let job = settled(&s, &e, "ping/tell_team").await;
@@ -197,9 +191,9 @@ async fn notifications_can_go_to_any_json_endpoint() {
         &[],
         &[("HSFLOW_NOTIFY_WEBHOOK_URL", format!("{base}/notify"))],
     );
-    let e = post_event(
+    let e = accepted(
         &s,
-        json!({"id": "n3", "type": "notify", "email": "ada@example.com"}),
+        &json!({"id": "n3", "type": "notify", "email": "ada@example.com"}),
     )
     .await;
     assert_eq!(
@@ -229,9 +223,9 @@ async fn a_signed_webhook_is_retried_with_the_same_idempotency_key_and_a_valid_s
             ("HSFLOW_TEST_HOOK_SECRET", "hook-secret".into()),
         ],
     );
-    let e = post_event(
+    let e = accepted(
         &s,
-        json!({"id": "w1", "type": "hook", "email": "ada@example.com", "first_name": "Ada", "hook_url": format!("{base}/crm")}),
+        &json!({"id": "w1", "type": "hook", "email": "ada@example.com", "first_name": "Ada", "hook_url": format!("{base}/crm")}),
     )
     .await;
     let job = settled(&s, &e, "hook/crm_hook").await;
@@ -275,7 +269,7 @@ async fn a_webhook_that_must_be_signed_without_its_secret_is_parked() {
         &[],
         &[("HSFLOW_WEBHOOKS", "send".into())],
     );
-    let e = post_event(&s, json!({"id": "w2", "type": "hook", "email": "a@example.com", "hook_url": format!("{base}/crm")})).await;
+    let e = accepted(&s, &json!({"id": "w2", "type": "hook", "email": "a@example.com", "hook_url": format!("{base}/crm")})).await;
     let job = settled(&s, &e, "hook/crm_hook").await;
     assert_eq!(job["status"], "dead");
     assert!(
@@ -306,7 +300,7 @@ async fn a_webhook_the_receiver_refuses_is_parked_with_its_answer() {
             ("HSFLOW_TEST_HOOK_SECRET", "k".into()),
         ],
     );
-    let e = post_event(&s, json!({"id": "w3", "type": "hook", "email": "a@example.com", "hook_url": format!("{base}/crm")})).await;
+    let e = accepted(&s, &json!({"id": "w3", "type": "hook", "email": "a@example.com", "hook_url": format!("{base}/crm")})).await;
     let job = settled(&s, &e, "hook/crm_hook").await;
     assert_eq!(
         (job["status"].as_str(), job["attempts"].as_i64()),

@@ -230,3 +230,16 @@ pub async fn settled(s: &Server, event_id: &str, action: &str) -> Value {
     )
     .await
 }
+
+/// POST a signed event that must be accepted (202); its event id.
+pub async fn accepted(s: &Server, body: &Value) -> String {
+    let (status, answer) = post_signed(s, body).await;
+    assert_eq!(status, 202, "{answer}");
+    answer["event_id"].as_str().expect("event id").to_string()
+}
+
+/// POST a signed event and wait for one of its actions to finish; the action.
+pub async fn outcome(s: &Server, body: &Value, action: &str) -> Value {
+    let event = accepted(s, body).await;
+    settled(s, &event, action).await
+}
