@@ -173,14 +173,7 @@ async fn start_services(st: &Shared) -> String {
         )
         .route("/crm/v3/objects/contacts/batch/upsert", post(hubspot))
         .with_state(st.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+    serve_local(app).await
 }
 
 fn services(beehiiv_fields: &[&str], hubspot_properties: &[&str]) -> Shared {

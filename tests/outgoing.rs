@@ -30,6 +30,14 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver that first gives these answers, then 200 "ok".
+    fn answering(script: Vec<(u16, &'static str)>) -> Receiver {
+        Receiver {
+            script: Arc::new(Mutex::new(script)),
+            ..Receiver::default()
+        }
+    }
+
     fn got(&self) -> Vec<Received> {
         self.got.lock().map(|g| g.clone()).unwrap_or_default()
     }
@@ -85,14 +93,7 @@ async fn start_receiver(r: &Receiver) -> String {
     let app = Router::new()
         .route("/{*path}", post(receive))
         .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+    serve_local(app).await
 }
 
 fn rules() -> PathBuf {
@@ -146,11 +147,8 @@ async fn a_notification_goes_to_slack_as_text_and_blocks_on_its_channels_own_web
 
 #[tokio::test]
 async fn slack_refusals_are_retried_or_parked_by_their_status() {
-    let r = Receiver::default();
-    if let Ok(mut s) = r.script.lock() {
-        // A rate limit first (retried after Retry-After), then an archived channel (parked).
-        *s = vec![(429, "rate_limited"), (410, "channel_is_archived")];
-    }
+    // A rate limit first (retried after Retry-After), then an archived channel (parked).
+    let r = Receiver::answering(vec![(429, "rate_limited"), (410, "channel_is_archived")]);
     let base = start_receiver(&r).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = Server::start_with_env(
@@ -208,10 +206,7 @@ async fn notifications_can_go_to_any_json_endpoint() {
 
 #[tokio::test]
 async fn a_signed_webhook_is_retried_with_the_same_idempotency_key_and_a_valid_signature() {
-    let r = Receiver::default();
-    if let Ok(mut s) = r.script.lock() {
-        *s = vec![(503, "busy")];
-    }
+    let r = Receiver::answering(vec![(503, "busy")]);
     let base = start_receiver(&r).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = Server::start_with_env(
@@ -285,10 +280,7 @@ async fn a_webhook_that_must_be_signed_without_its_secret_is_parked() {
 
 #[tokio::test]
 async fn a_webhook_the_receiver_refuses_is_parked_with_its_answer() {
-    let r = Receiver::default();
-    if let Ok(mut s) = r.script.lock() {
-        *s = vec![(422, "email is not valid")];
-    }
+    let r = Receiver::answering(vec![(422, "email is not valid")]);
     let base = start_receiver(&r).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = Server::start_with_env(

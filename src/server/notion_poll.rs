@@ -80,6 +80,14 @@ pub fn plain(prop: &Value) -> Value {
     }
 }
 
+/// Every property of a page (API or local) as its plain value.
+pub fn plain_properties(page: &Value) -> Map<String, Value> {
+    page["properties"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
+        .unwrap_or_default()
+}
+
 impl Poller {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let me = loop {
@@ -155,10 +163,7 @@ impl Poller {
                 continue;
             }
             let created = page["created_time"].as_str().unwrap_or_default();
-            let props: Map<String, Value> = page["properties"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
-                .unwrap_or_default();
+            let props = plain_properties(page);
             let page_id = page["id"].as_str().unwrap_or_default();
             // The envelope of Notion's own webhooks, plus the page's values.
             let body = json!({

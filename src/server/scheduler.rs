@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
-use super::notion_poll::plain;
+use super::notion_poll::plain_properties;
 use super::webhooks::{accept_internal, Internal};
 use super::App;
 use crate::rules::compile::schedules::SOURCE;
@@ -140,11 +140,8 @@ impl Scheduler {
         Ok(raw
             .iter()
             .map(|p| {
-                let props = p["properties"]
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
-                    .unwrap_or_default();
-                (p["id"].as_str().unwrap_or_default().to_string(), props)
+                let id = p["id"].as_str().unwrap_or_default().to_string();
+                (id, plain_properties(p))
             })
             .collect())
     }

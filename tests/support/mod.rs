@@ -243,3 +243,15 @@ pub async fn outcome(s: &Server, body: &Value, action: &str) -> Value {
     let event = accepted(s, body).await;
     settled(s, &event, action).await
 }
+
+/// Serve a test peer (a simulator, a receiver) on a free local port; its base URL.
+pub async fn serve_local(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}

@@ -216,14 +216,7 @@ impl NotionSim {
             .route("/v1/data_sources/{id}/query", post(query_data_source))
             .layer(axum::middleware::from_fn_with_state(self.clone(), slow))
             .with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Notion simulator");
-        let addr = listener.local_addr().expect("simulator address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        format!("http://{addr}")
+        super::serve_local(app).await
     }
 
     /// Headers, rate limit and injected unavailability, in Notion's order.
