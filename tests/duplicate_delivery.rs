@@ -73,13 +73,13 @@ async fn a_key_seen_before_its_window_ended_is_a_duplicate_and_after_it_a_new_ev
         .await
         .expect("store");
     let t0 = Utc::now();
-    let first = store.accept(&event("k", t0, 60)).await.expect("first");
+    let first = store.accept(event("k", t0, 60)).await.expect("first");
     let within = store
-        .accept(&event("k", t0 + Duration::seconds(59), 60))
+        .accept(event("k", t0 + Duration::seconds(59), 60))
         .await
         .expect("within");
     let after = store
-        .accept(&event("k", t0 + Duration::seconds(61), 60))
+        .accept(event("k", t0 + Duration::seconds(61), 60))
         .await
         .expect("after");
     assert!(!first.duplicate && within.duplicate && !after.duplicate);

@@ -91,7 +91,7 @@ impl Dispatcher {
             let jobs = if free > 0 {
                 match self
                     .store
-                    .claim(now, free, self.cfg.lease.as_millis() as i64)
+                    .claim(free, self.cfg.lease.as_millis() as i64)
                     .await
                 {
                     Ok(j) => j,
@@ -112,6 +112,8 @@ impl Dispatcher {
                 tokio::spawn(async move {
                     me.execute(job).await;
                     drop(permit);
+                    // A slot is free: there may be due work waiting for it.
+                    me.wake.notify_one();
                 });
             }
             if claimed == 0 {
@@ -141,7 +143,7 @@ impl Dispatcher {
         let result = match &outcome {
             Ok(done) => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{done}");
-                self.store.succeed(&job.id).await
+                self.store.succeed(&job).await
             }
             Err(SinkError::Permanent(reason)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}");

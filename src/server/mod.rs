@@ -39,8 +39,6 @@ pub struct App {
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
     pub data_dir: PathBuf,
-    /// Group commit of accepted events.
-    pub writer: crate::store::writer::GroupWriter,
 }
 
 /// How to run the server.
@@ -166,7 +164,6 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         rules_dir: settings.rules_dir.clone(),
         data_dir: settings.data_dir.clone(),
         templates_dir: settings.templates_dir.clone(),
-        writer: crate::store::writer::GroupWriter::start(store.clone(), 256),
     });
     reload::watch(
         rules.clone(),

@@ -297,7 +297,7 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
             );
         }
     };
-    match app.writer.accept(new).await {
+    match app.store.accept(new).await {
         Ok(a) if a.duplicate => {
             metrics::record_event(&src.name, "duplicate");
             (

@@ -7,12 +7,15 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::eml;
+
+/// Serialises appends to the .jsonl files (see `append_jsonl`).
+static APPEND_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use super::{Done, SinkError};
 use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
 use crate::store::jobs::Job;
-use crate::store::workflows::Transition;
+use crate::store::workflows::{Transition, TransitionRequest};
 use crate::store::{Store, StoreError};
 
 pub struct LocalSinks {
@@ -34,12 +37,19 @@ fn store_err(e: StoreError) -> SinkError {
 impl LocalSinks {
     /// Append one JSON line to a file in the data directory.
     fn append_jsonl(&self, name: &str, line: &serde_json::Value) -> Result<(), SinkError> {
+        // The whole line is made first and written with one call, under a
+        // lock: `writeln!` on a Value writes it in pieces, and two jobs
+        // appending at once would interleave them into broken lines.
+        let mut text = line.to_string();
+        text.push('\n');
+        let _one_at_a_time = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.data_dir.join(name))
             .map_err(|e| io(&format!("can't open {name}"), e))?;
-        writeln!(f, "{line}").map_err(|e| io(&format!("can't write {name}"), e))
+        f.write_all(text.as_bytes())
+            .map_err(|e| io(&format!("can't write {name}"), e))
     }
 
     /// Relation bodies for `links`, from the local pages (found by their key).
@@ -200,7 +210,14 @@ impl LocalSinks {
                 let cause = format!("{} (event {})", action.id, job.event_id);
                 let t = self
                     .store
-                    .transition(workflow, &contact, to_state, from_states, terminal, &cause)
+                    .transition(TransitionRequest {
+                        workflow: workflow.clone(),
+                        contact,
+                        to: to_state.clone(),
+                        from: from_states.clone(),
+                        terminal,
+                        cause,
+                    })
                     .await
                     .map_err(store_err)?;
                 Ok(match t {

@@ -5,14 +5,18 @@
 //! so the work done while holding it is cut to the bone:
 //! - everything is serialised to JSON before the transaction starts, on the
 //!   request's own task ([`NewEvent::new`]), in parallel with other requests;
-//! - the idempotency check is one statement per event (an upsert that only
-//!   replaces an expired key, returning the id when the event is new);
+//! - the idempotency check is one statement per batch (an upsert that only
+//!   replaces an expired key, returning the ids of the events that are new);
 //! - the batch's events and their actions go in with one multi-row INSERT
 //!   each instead of one statement per row.
 
-use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::writer::{Write, Written};
 use super::{millis, Store, StoreError};
 use crate::engine::plan::Plan;
 
@@ -131,121 +135,178 @@ impl NewEvent {
 const ROWS_PER_INSERT: usize = 500;
 
 impl Store {
-    pub async fn accept(&self, ev: &NewEvent) -> Result<Accepted, StoreError> {
-        let mut out = self.accept_batch(std::slice::from_ref(ev)).await?;
-        out.pop()
-            .ok_or_else(|| StoreError::Other("the batch answered nothing".into()))
+    /// Store one event; returns once it is committed (with whatever else the
+    /// store's writer had queued: see [`super::writer`]).
+    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
+        match self.writer.submit(Write::Accept(ev)).await? {
+            Written::Accepted(a) => Ok(a),
+            _ => Err(StoreError::Other(
+                "the writer answered with something else".into(),
+            )),
+        }
     }
 
-    /// Store events in one transaction; one answer per event, in order.
+    /// Store these events in one transaction of their own; one answer per event, in order.
     pub async fn accept_batch(&self, events: &[NewEvent]) -> Result<Vec<Accepted>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let mut out = Vec::with_capacity(events.len());
-        let mut fresh: Vec<(&NewEvent, String)> = Vec::with_capacity(events.len());
-        for ev in events {
-            let now = millis(ev.received_at);
-            let event_id = uuid::Uuid::now_v7().to_string();
-            let expires = now
-                + i64::try_from(ev.window_s)
-                    .unwrap_or(i64::MAX / 2)
-                    .saturating_mul(1000);
-            // New key, or an expired one taken over: returns our id. A live key: nothing.
-            let claimed: Option<String> = sqlx::query_scalar(
-                "INSERT INTO idempotency (source, idem_key, event_id, expires_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (source, idem_key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at \
-                 WHERE idempotency.expires_at <= ? RETURNING event_id",
-            )
-            .bind(&ev.source)
-            .bind(&ev.idem_key)
-            .bind(&event_id)
-            .bind(expires)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if claimed.is_none() {
-                let first: String = sqlx::query(
-                    "SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?",
-                )
-                .bind(&ev.source)
-                .bind(&ev.idem_key)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("event_id")?;
-                out.push(Accepted {
-                    event_id: first,
-                    duplicate: true,
-                    actions: 0,
-                    cancelled: 0,
-                });
-                continue;
-            }
-            let mut cancelled = 0;
-            for (contact, rule) in &ev.cancels {
-                cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
-                    .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
-                    .bind(now)
-                    .bind(contact)
-                    .bind(rule)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            }
-            out.push(Accepted {
-                event_id: event_id.clone(),
-                duplicate: false,
-                actions: ev.actions.len(),
-                cancelled,
-            });
-            fresh.push((ev, event_id));
-        }
-        for chunk in fresh.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) ",
-            );
-            q.push_values(chunk, |mut b, (ev, id)| {
-                b.push_bind(id.as_str())
-                    .push_bind(ev.source.as_str())
-                    .push_bind(ev.event_type.as_str())
-                    .push_bind(ev.idem_key.as_str())
-                    .push_bind(millis(ev.received_at))
-                    .push_bind(ev.headers.as_str())
-                    .push_bind(ev.body.as_slice())
-                    .push_bind(ev.fields.as_str())
-                    .push_bind(ev.trace.as_str())
-                    .push_bind(ev.ruleset_version.as_str());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        let rows: Vec<(&NewEvent, &str, &NewAction)> = fresh
-            .iter()
-            .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, id.as_str(), a)))
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, (ev, event_id, a)| {
-                let now = millis(ev.received_at);
-                b.push_bind(uuid::Uuid::now_v7().to_string())
-                    .push_bind(*event_id)
-                    .push_bind(a.key.as_str())
-                    .push_bind(a.rule.as_str())
-                    .push_bind(a.flow.as_str())
-                    .push_bind(a.entity.as_deref())
-                    .push_bind(a.kind)
-                    .push_bind(a.contact.as_deref())
-                    .push_bind(a.payload.as_str())
-                    .push_bind(a.due_at)
-                    .push_bind(a.status)
-                    .push_bind(0i64)
-                    .push_bind(a.error.as_deref())
-                    .push_bind(ev.ruleset_version.as_str())
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
+        let refs: Vec<&NewEvent> = events.iter().collect();
+        let out = accept_in(&mut tx, &refs).await?;
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Accept `events` inside the caller's transaction; one answer per event, in order.
+pub(crate) async fn accept_in(
+    conn: &mut SqliteConnection,
+    events: &[&NewEvent],
+) -> Result<Vec<Accepted>, StoreError> {
+    let ids: Vec<String> = events
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+
+    // 1. A key that comes twice in one batch: the later ones are duplicates
+    //    of the first (whatever the first turns out to be).
+    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut dup_of: Vec<Option<usize>> = vec![None; events.len()];
+    let mut candidates = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        match first_of.entry((ev.source.as_str(), ev.idem_key.as_str())) {
+            Entry::Occupied(o) => dup_of[i] = Some(*o.get()),
+            Entry::Vacant(v) => {
+                v.insert(i);
+                candidates.push(i);
+            }
+        }
+    }
+
+    // 2. One upsert claims the keys: new ones, and expired ones taken over.
+    //    A key still inside its window is left alone and not returned.
+    let mut claimed: HashSet<String> = HashSet::with_capacity(candidates.len());
+    for chunk in candidates.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO idempotency (source, idem_key, event_id, expires_at, claimed_at) ",
+        );
+        q.push_values(chunk, |mut b, &i| {
+            let ev = events[i];
+            let now = millis(ev.received_at);
+            let window_ms = i64::try_from(ev.window_s)
+                .unwrap_or(i64::MAX / 2)
+                .saturating_mul(1000);
+            b.push_bind(ev.source.as_str())
+                .push_bind(ev.idem_key.as_str())
+                .push_bind(ids[i].as_str())
+                .push_bind(now.saturating_add(window_ms))
+                .push_bind(now);
+        });
+        q.push(
+            " ON CONFLICT (source, idem_key) DO UPDATE SET event_id = excluded.event_id, \
+             expires_at = excluded.expires_at, claimed_at = excluded.claimed_at \
+             WHERE idempotency.expires_at <= excluded.claimed_at RETURNING event_id",
+        );
+        for row in q.build().fetch_all(&mut *conn).await? {
+            claimed.insert(row.try_get("event_id")?);
+        }
+    }
+
+    // 3. Answers: a claimed key is a new event; a live one names the event holding it.
+    let mut out: Vec<Accepted> = Vec::with_capacity(events.len());
+    let mut fresh: Vec<(&NewEvent, &str)> = Vec::with_capacity(candidates.len());
+    for (i, ev) in events.iter().enumerate() {
+        if let Some(first) = dup_of[i] {
+            out.push(Accepted {
+                event_id: out[first].event_id.clone(),
+                duplicate: true,
+                actions: 0,
+                cancelled: 0,
+            });
+            continue;
+        }
+        if !claimed.contains(&ids[i]) {
+            let holder: String = sqlx::query_scalar(
+                "SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?",
+            )
+            .bind(&ev.source)
+            .bind(&ev.idem_key)
+            .fetch_one(&mut *conn)
+            .await?;
+            out.push(Accepted {
+                event_id: holder,
+                duplicate: true,
+                actions: 0,
+                cancelled: 0,
+            });
+            continue;
+        }
+        let event_id = ids[i].as_str();
+        let mut cancelled = 0;
+        for (contact, rule) in &ev.cancels {
+            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
+                .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
+                .bind(millis(ev.received_at))
+                .bind(contact)
+                .bind(rule)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        out.push(Accepted {
+            event_id: event_id.to_string(),
+            duplicate: false,
+            actions: ev.actions.len(),
+            cancelled,
+        });
+        fresh.push((ev, event_id));
+    }
+
+    // 4. The new events and their actions, many rows per statement.
+    for chunk in fresh.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) ",
+        );
+        q.push_values(chunk, |mut b, (ev, id)| {
+            b.push_bind(*id)
+                .push_bind(ev.source.as_str())
+                .push_bind(ev.event_type.as_str())
+                .push_bind(ev.idem_key.as_str())
+                .push_bind(millis(ev.received_at))
+                .push_bind(ev.headers.as_str())
+                .push_bind(ev.body.as_slice())
+                .push_bind(ev.fields.as_str())
+                .push_bind(ev.trace.as_str())
+                .push_bind(ev.ruleset_version.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let rows: Vec<(&NewEvent, &str, &NewAction)> = fresh
+        .iter()
+        .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, *id, a)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, (ev, event_id, a)| {
+            let now = millis(ev.received_at);
+            b.push_bind(uuid::Uuid::now_v7().to_string())
+                .push_bind(*event_id)
+                .push_bind(a.key.as_str())
+                .push_bind(a.rule.as_str())
+                .push_bind(a.flow.as_str())
+                .push_bind(a.entity.as_deref())
+                .push_bind(a.kind)
+                .push_bind(a.contact.as_deref())
+                .push_bind(a.payload.as_str())
+                .push_bind(a.due_at)
+                .push_bind(a.status)
+                .push_bind(0i64)
+                .push_bind(a.error.as_deref())
+                .push_bind(ev.ruleset_version.as_str())
+                .push_bind(now)
+                .push_bind(now);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(out)
 }

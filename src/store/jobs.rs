@@ -7,8 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use super::writer::{Write, Written};
 use super::{from_millis, millis, Store, StoreError};
 
 /// A claimed job.
@@ -75,48 +76,26 @@ pub struct QueueCounts {
 }
 
 impl Store {
-    /// Claim up to `limit` due jobs for `lease_ms`.
-    pub async fn claim(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-        lease_ms: i64,
-    ) -> Result<Vec<Job>, StoreError> {
-        let now = millis(now);
-        let rows = sqlx::query(
-            "UPDATE actions SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? \
-             WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= ? ORDER BY due_at LIMIT ?) \
-             RETURNING id, event_id, action_key, kind, contact, payload, attempts",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.writes)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Job {
-                    id: r.try_get("id")?,
-                    event_id: r.try_get("event_id")?,
-                    action_key: r.try_get("action_key")?,
-                    kind: r.try_get("kind")?,
-                    contact: r.try_get("contact")?,
-                    payload: r.try_get("payload")?,
-                    attempts: r.try_get("attempts")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+    /// Claim up to `limit` due jobs for `lease_ms` (through the writer).
+    pub async fn claim(&self, limit: i64, lease_ms: i64) -> Result<Vec<Job>, StoreError> {
+        match self.writer.submit(Write::Claim { limit, lease_ms }).await? {
+            Written::Claimed(jobs) => Ok(jobs),
+            _ => Err(StoreError::Other(
+                "the writer answered with something else".into(),
+            )),
+        }
     }
 
-    pub async fn succeed(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND status = 'running'")
-            .bind(millis(Utc::now()))
-            .bind(id)
-            .execute(&self.writes)
-            .await?;
-        Ok(())
+    /// Record that `job` succeeded.
+    pub async fn succeed(&self, job: &Job) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::Succeeded {
+                id: job.id.clone(),
+                // Only Notion actions keep an exactly-once record of additions.
+                prune_increments: job.kind == "notion",
+            })
+            .await
+            .map(|_| ())
     }
 
     /// Record a failure: retried at `retry_at`, or parked (`dead`) when `None`.
@@ -126,21 +105,14 @@ impl Store {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        let now = millis(Utc::now());
-        match retry_at {
-            Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
-                .bind(millis(t))
-                .bind(error)
-                .bind(now)
-                .bind(id),
-            None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
-                .bind(error)
-                .bind(now)
-                .bind(id),
-        }
-        .execute(&self.writes)
-        .await?;
-        Ok(())
+        self.writer
+            .submit(Write::Failed {
+                id: id.to_string(),
+                error: error.to_string(),
+                retry_at: retry_at.map(millis),
+            })
+            .await
+            .map(|_| ())
     }
 
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
@@ -329,4 +301,96 @@ impl Store {
         }
         Ok(serde_json::json!({"rules": out}))
     }
+}
+
+/// Mark up to `limit` due jobs running under a lease and return them.
+pub(crate) async fn claim_in(
+    conn: &mut SqliteConnection,
+    now: i64,
+    limit: i64,
+    lease_ms: i64,
+) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE actions SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? \
+         WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= ? ORDER BY due_at LIMIT ?) \
+         RETURNING id, event_id, action_key, kind, contact, payload, attempts",
+    )
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Job {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                action_key: r.try_get("action_key")?,
+                kind: r.try_get("kind")?,
+                contact: r.try_get("contact")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// Rows per `IN (...)` list (well under SQLite's bound-parameter limit).
+const IDS_PER_STATEMENT: usize = 500;
+
+/// Mark running jobs succeeded, one statement per 500; drop the addition
+/// records of those in `prune` (they will never run again).
+pub(crate) async fn succeed_in(
+    conn: &mut SqliteConnection,
+    ids: &[&str],
+    prune: &[&str],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = ");
+        q.push_bind(now)
+            .push(" WHERE status = 'running' AND id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in prune.chunks(IDS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM applied_increments WHERE job_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when `None`.
+pub(crate) async fn fail_in(
+    conn: &mut SqliteConnection,
+    id: &str,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    match retry_at {
+        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+            .bind(t)
+            .bind(error)
+            .bind(now)
+            .bind(id),
+        None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+            .bind(error)
+            .bind(now)
+            .bind(id),
+    }
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

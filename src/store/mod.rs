@@ -71,7 +71,13 @@ pub struct Store {
     /// which sleeps in growing steps (up to 100 ms). Queuing writers here,
     /// in the pool, instead makes them wait only as long as the write ahead.
     pub writes: SqlitePool,
+    /// The hot writes (events, claims, outcomes, transitions), committed
+    /// together by one task on the write connection.
+    writer: writer::Writer,
 }
+
+/// Events per round of the writer (and as many other writes).
+const ROUND: usize = 256;
 
 /// Milliseconds since the epoch: how the store keeps time.
 pub fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
@@ -106,7 +112,12 @@ impl Store {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        let store = Store { pool, writes };
+        let writer = writer::Writer::start(writes.clone(), ROUND);
+        let store = Store {
+            pool,
+            writes,
+            writer,
+        };
         store.migrate().await?;
         Ok(store)
     }

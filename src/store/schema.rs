@@ -104,4 +104,10 @@ CREATE TABLE IF NOT EXISTS applied_increments (
 );
 "#,
     ),
+    (
+        4,
+        r#"
+ALTER TABLE idempotency ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0
+"#,
+    ),
 ];

@@ -1,10 +1,10 @@
 //! Workflow instances and their history: one instance per (workflow, contact).
 
-use chrono::Utc;
 use serde_json::{json, Value};
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
-use super::{from_millis, millis, Store, StoreError};
+use super::writer::{Write, Written};
+use super::{from_millis, Store, StoreError};
 
 /// What a workflow action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,99 +25,124 @@ pub enum Transition {
     },
 }
 
+/// A workflow move, as the workflow sink asks for it.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    pub workflow: String,
+    pub contact: String,
+    pub to: String,
+    /// The states it may move from (empty: any).
+    pub from: Vec<String>,
+    /// `to` ends the instance.
+    pub terminal: bool,
+    /// What caused it, for the history.
+    pub cause: String,
+}
+
 impl Store {
-    /// Move (or start) the instance of `workflow` for `contact` to `to`.
-    /// `from` limits the states it may move from (empty: any); `terminal`
-    /// states end the instance.
-    pub async fn transition(
-        &self,
-        workflow: &str,
-        contact: &str,
-        to: &str,
-        from: &[String],
-        terminal: bool,
-        cause: &str,
-    ) -> Result<Transition, StoreError> {
-        let now = millis(Utc::now());
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "SELECT id, state FROM workflow_instances WHERE workflow = ? AND contact = ?",
-        )
-        .bind(workflow)
-        .bind(contact)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let status = if terminal { "Completed" } else { "Active" };
-        let result = match row {
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query("INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                    .bind(&id)
-                    .bind(workflow)
-                    .bind(contact)
+    /// Move (or start) the instance of the request's workflow for its contact
+    /// (through the writer, so it commits with the other writes of its round).
+    pub async fn transition(&self, request: TransitionRequest) -> Result<Transition, StoreError> {
+        match self.writer.submit(Write::Transition(request)).await? {
+            Written::Transitioned(t) => Ok(t),
+            _ => Err(StoreError::Other(
+                "the writer answered with something else".into(),
+            )),
+        }
+    }
+}
+
+/// Move (or start) an instance inside the caller's transaction, and record it in the history.
+pub(crate) async fn transition_in(
+    conn: &mut SqliteConnection,
+    t: &TransitionRequest,
+    now: i64,
+) -> Result<Transition, StoreError> {
+    let TransitionRequest {
+        workflow,
+        contact,
+        to,
+        from,
+        terminal,
+        cause,
+    } = t;
+    let row =
+        sqlx::query("SELECT id, state FROM workflow_instances WHERE workflow = ? AND contact = ?")
+            .bind(workflow)
+            .bind(contact)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let status = if *terminal { "Completed" } else { "Active" };
+    let result = match row {
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query("INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(&id)
+                .bind(workflow)
+                .bind(contact)
+                .bind(to)
+                .bind(status)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Transition::Created {
+                instance: id,
+                state: to.to_string(),
+            }
+        }
+        Some(r) => {
+            let id: String = r.try_get("id")?;
+            let state: String = r.try_get("state")?;
+            if !from.is_empty() && !from.contains(&state) {
+                Transition::Skipped {
+                    instance: id,
+                    state,
+                }
+            } else {
+                sqlx::query("UPDATE workflow_instances SET state = ?, status = ?, updated_at = ? WHERE id = ?")
                     .bind(to)
                     .bind(status)
                     .bind(now)
-                    .bind(now)
-                    .execute(&mut *tx)
+                    .bind(&id)
+                    .execute(&mut *conn)
                     .await?;
-                Transition::Created {
+                Transition::Moved {
                     instance: id,
-                    state: to.to_string(),
+                    from: state,
+                    to: to.to_string(),
                 }
             }
-            Some(r) => {
-                let id: String = r.try_get("id")?;
-                let state: String = r.try_get("state")?;
-                if !from.is_empty() && !from.contains(&state) {
-                    Transition::Skipped {
-                        instance: id,
-                        state,
-                    }
-                } else {
-                    sqlx::query("UPDATE workflow_instances SET state = ?, status = ?, updated_at = ? WHERE id = ?")
-                        .bind(to)
-                        .bind(status)
-                        .bind(now)
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                    Transition::Moved {
-                        instance: id,
-                        from: state,
-                        to: to.to_string(),
-                    }
-                }
-            }
-        };
-        let (id, action, details) = match &result {
-            Transition::Created { instance, state } => {
-                (instance, "created", json!({"state": state, "cause": cause}))
-            }
-            Transition::Moved { instance, from, to } => (
-                instance,
-                "moved",
-                json!({"from": from, "to": to, "cause": cause}),
-            ),
-            Transition::Skipped { instance, state } => (
-                instance,
-                "skipped",
-                json!({"state": state, "wanted": to, "allowed_from": from, "cause": cause}),
-            ),
-        };
-        sqlx::query(
-            "INSERT INTO workflow_history (instance_id, at, action, details) VALUES (?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(action)
-        .bind(details.to_string())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(result)
-    }
+        }
+    };
+    let (id, action, details) = match &result {
+        Transition::Created { instance, state } => {
+            (instance, "created", json!({"state": state, "cause": cause}))
+        }
+        Transition::Moved { instance, from, to } => (
+            instance,
+            "moved",
+            json!({"from": from, "to": to, "cause": cause}),
+        ),
+        Transition::Skipped { instance, state } => (
+            instance,
+            "skipped",
+            json!({"state": state, "wanted": to, "allowed_from": from, "cause": cause}),
+        ),
+    };
+    sqlx::query(
+        "INSERT INTO workflow_history (instance_id, at, action, details) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(action)
+    .bind(details.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result)
+}
 
+impl Store {
     /// An instance with its history (GET /workflows/{id}).
     pub async fn instance(&self, id: &str) -> Result<Value, StoreError> {
         let r = sqlx::query("SELECT id, workflow, contact, state, status, created_at, updated_at FROM workflow_instances WHERE id = ?")

@@ -1,69 +1,225 @@
-//! Group commit: one writer task turns the events that arrive together into
-//! one transaction, so a burst of webhooks costs one commit instead of one
-//! each. A request is answered only after the commit that holds its event.
+//! The single writer: every hot write (accepting events, claiming jobs,
+//! recording their outcomes, moving workflow instances) goes through one task
+//! that owns the write connection and commits what is queued together.
 //!
-//! Nothing waits to fill a batch: the writer takes what is queued when it is
-//! free, so a lone event commits at once and a burst batches by itself.
+//! SQLite takes one writer at a time, and through sqlx each statement is a
+//! round trip to the connection's own thread. Written one by one, the
+//! dispatcher's three or four small transactions per event took the write
+//! connection away from intake. Here a *round* gathers whatever is queued
+//! when the writer comes free and writes it in one transaction:
+//! - webhooks first: intake has its own channel, read before the other one,
+//!   so a busy dispatcher can delay an acknowledgement by one round at most;
+//! - like with like: the round's events and their actions go in with
+//!   multi-row statements, its successes with one `UPDATE … WHERE id IN`;
+//! - nothing waits to fill a round: a lone write commits at once and a burst
+//!   batches by itself.
+//!
+//! Every caller is answered only after the commit that holds its write. If a
+//! round fails, it is rolled back and each write is tried again in its own
+//! transaction, so one bad write never fails its neighbours.
 
+use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::accept::{Accepted, NewEvent};
-use super::{Store, StoreError};
+use super::accept::{accept_in, Accepted, NewEvent};
+use super::jobs::{claim_in, fail_in, succeed_in, Job};
+use super::workflows::{transition_in, Transition, TransitionRequest};
+use super::{millis, StoreError};
 
-type Reply = oneshot::Sender<Result<Accepted, String>>;
-
-#[derive(Clone)]
-pub struct GroupWriter {
-    tx: mpsc::Sender<(NewEvent, Reply)>,
+/// One write, as the writer's callers ask for it.
+pub enum Write {
+    Accept(NewEvent),
+    Claim {
+        limit: i64,
+        lease_ms: i64,
+    },
+    /// A job succeeded; `prune_increments` drops its exactly-once record of
+    /// number additions (a succeeded job never runs again).
+    Succeeded {
+        id: String,
+        prune_increments: bool,
+    },
+    /// A job failed: retried at `retry_at` (ms), or parked when `None`.
+    Failed {
+        id: String,
+        error: String,
+        retry_at: Option<i64>,
+    },
+    Transition(TransitionRequest),
 }
 
-impl GroupWriter {
-    /// Start the writer; batches hold at most `max_batch` events.
-    pub fn start(store: Store, max_batch: usize) -> GroupWriter {
-        let (tx, mut rx) = mpsc::channel::<(NewEvent, Reply)>(max_batch * 4);
+/// What a write returns.
+pub enum Written {
+    Accepted(Accepted),
+    Claimed(Vec<Job>),
+    Done,
+    Transitioned(Transition),
+}
+
+type Reply = oneshot::Sender<Result<Written, String>>;
+
+/// A handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    intake: mpsc::Sender<(Write, Reply)>,
+    background: mpsc::Sender<(Write, Reply)>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
+}
+
+impl Writer {
+    /// Start the writer on `pool` (one connection); a round holds at most
+    /// `max_batch` events and `max_batch` other writes.
+    pub fn start(pool: SqlitePool, max_batch: usize) -> Writer {
+        let (intake, mut intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
+        let (background, mut background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(x) => batch.push(x),
+            loop {
+                let first = tokio::select! {
+                    biased;
+                    Some(x) = intake_rx.recv() => x,
+                    Some(x) = background_rx.recv() => x,
+                    else => break,
+                };
+                let mut round = vec![first];
+                while round.len() < max_batch {
+                    match intake_rx.try_recv() {
+                        Ok(x) => round.push(x),
                         Err(_) => break,
                     }
                 }
-                let (events, replies): (Vec<NewEvent>, Vec<Reply>) = batch.into_iter().unzip();
-                match store.accept_batch(&events).await {
-                    Ok(results) => {
-                        for (reply, r) in replies.into_iter().zip(results) {
-                            let _ = reply.send(Ok(r));
-                        }
-                    }
-                    // One bad event must not fail its neighbours: store them one by one.
-                    Err(_) if events.len() > 1 => {
-                        for (e, reply) in events.iter().zip(replies) {
-                            let _ = reply.send(store.accept(e).await.map_err(|e| e.to_string()));
-                        }
-                    }
-                    Err(e) => {
-                        for reply in replies {
-                            let _ = reply.send(Err(e.to_string()));
-                        }
+                let cap = round.len() + max_batch;
+                while round.len() < cap {
+                    match background_rx.try_recv() {
+                        Ok(x) => round.push(x),
+                        Err(_) => break,
                     }
                 }
+                run_round(&pool, round).await;
             }
         });
-        GroupWriter { tx }
+        Writer { intake, background }
     }
 
-    /// Store an event; returns once it is committed.
-    pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
+    /// Queue a write; returns once it is committed.
+    pub async fn submit(&self, write: Write) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send((ev, reply))
-            .await
-            .map_err(|_| StoreError::Other("the store writer has stopped".into()))?;
+        let queue = match write {
+            Write::Accept(_) => &self.intake,
+            _ => &self.background,
+        };
+        let stopped = || StoreError::Other("the store writer has stopped".into());
+        queue.send((write, reply)).await.map_err(|_| stopped())?;
         answer
             .await
-            .map_err(|_| StoreError::Other("the store writer has stopped".into()))?
+            .map_err(|_| stopped())?
             .map_err(StoreError::Other)
     }
+}
+
+async fn run_round(pool: &SqlitePool, round: Vec<(Write, Reply)>) {
+    let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
+    let all: Vec<&Write> = writes.iter().collect();
+    match in_transaction(pool, &all).await {
+        Ok(results) => {
+            for (reply, r) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(r));
+            }
+        }
+        Err(e) if writes.len() == 1 => {
+            for reply in replies {
+                let _ = reply.send(Err(e.to_string()));
+            }
+        }
+        // One bad write must not fail its neighbours: write them one by one.
+        Err(e) => {
+            tracing::warn!(
+                "a round of {} writes failed ({e}); writing them one by one",
+                writes.len()
+            );
+            for (w, reply) in writes.iter().zip(replies) {
+                let one = in_transaction(pool, &[w]).await.and_then(|mut r| {
+                    r.pop()
+                        .ok_or_else(|| StoreError::Other("the write answered nothing".into()))
+                });
+                let _ = reply.send(one.map_err(|e| e.to_string()));
+            }
+        }
+    }
+}
+
+async fn in_transaction(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<Written>, StoreError> {
+    // BEGIN IMMEDIATE: the write lock up front (see Store::write_tx).
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let results = apply(&mut tx, writes).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Apply a round's writes on one connection, like with like; one answer per
+/// write, in the order given.
+async fn apply(conn: &mut SqliteConnection, writes: &[&Write]) -> Result<Vec<Written>, StoreError> {
+    let now = millis(chrono::Utc::now());
+    let mut out: Vec<Option<Written>> = writes.iter().map(|_| None).collect();
+
+    // Events first: their actions may be claimed in this same round.
+    let (slots, events): (Vec<usize>, Vec<&NewEvent>) = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Accept(e) => Some((i, e)),
+            _ => None,
+        })
+        .unzip();
+    if !events.is_empty() {
+        for (i, a) in slots.into_iter().zip(accept_in(conn, &events).await?) {
+            out[i] = Some(Written::Accepted(a));
+        }
+    }
+
+    let mut succeeded = Vec::new();
+    let mut prune = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        match w {
+            Write::Succeeded {
+                id,
+                prune_increments,
+            } => {
+                succeeded.push(id.as_str());
+                if *prune_increments {
+                    prune.push(id.as_str());
+                }
+                out[i] = Some(Written::Done);
+            }
+            Write::Failed {
+                id,
+                error,
+                retry_at,
+            } => {
+                fail_in(conn, id, error, *retry_at, now).await?;
+                out[i] = Some(Written::Done);
+            }
+            Write::Transition(t) => {
+                out[i] = Some(Written::Transitioned(transition_in(conn, t, now).await?));
+            }
+            Write::Accept(_) | Write::Claim { .. } => {}
+        }
+    }
+    succeed_in(conn, &succeeded, &prune, now).await?;
+
+    // Claims last, so they see this round's new events and freed jobs.
+    for (i, w) in writes.iter().enumerate() {
+        if let Write::Claim { limit, lease_ms } = w {
+            out[i] = Some(Written::Claimed(
+                claim_in(conn, now, *limit, *lease_ms).await?,
+            ));
+        }
+    }
+    out.into_iter()
+        .map(|w| w.ok_or_else(|| StoreError::Other("a write was not applied".into())))
+        .collect()
 }

@@ -57,7 +57,10 @@ impl Server {
             .env("HSFLOW_TEST_FORM_SECRET", SECRET)
             .env("HSFLOW_ADMIN_TOKEN", ADMIN)
             .env_remove("HSFLOW_TEST_NEVER_SET")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").unwrap_or("warn".into()),
+            )
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
