@@ -125,4 +125,21 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
     );
     assert_eq!(again, first, "a retry reports the same crossings");
     assert_eq!(next.iter().map(|c| c.threshold).collect::<Vec<_>>(), [50.0]);
+
+    // A job that succeeded never runs again: its record goes with its success.
+    let job = |id: &str, kind: &str| hsflow::store::jobs::Job {
+        id: id.into(),
+        event_id: "e".into(),
+        action_key: "a".into(),
+        kind: kind.into(),
+        contact: None,
+        payload: "{}".into(),
+        attempts: 1,
+    };
+    store.succeed(&job("job-1", "notion")).await.expect("succeed");
+    let left: Vec<String> = sqlx::query_scalar("SELECT job_id FROM applied_increments")
+        .fetch_all(&store.pool)
+        .await
+        .expect("records");
+    assert_eq!(left, ["job-2"], "job-2 has not succeeded yet");
 }

@@ -1,43 +1,11 @@
 //! Duplicate deliveries at the store: the same idempotency key twice in one
 //! group commit is one event; a key whose window has passed is a new event.
 
-use chrono::{Duration, Utc};
-use hsflow::engine::plan::{plan, Options};
-use hsflow::sources::normalise::{normalise, Request};
-use hsflow::store::accept::{Envelope, NewEvent};
-use hsflow::store::{Durability, Store};
-use std::path::Path;
+mod support;
 
-fn event(key: &str, at: chrono::DateTime<Utc>, window_s: u64) -> NewEvent {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
-    let rs = hsflow::rules::load(&root.join("rules"), &root.join("templates"))
-        .ruleset
-        .expect("fixture loads");
-    let body = format!(r#"{{"id":"{key}","type":"signup","email":"a@example.com"}}"#);
-    let src = &rs.sources["form"];
-    let ev = normalise(
-        &rs,
-        src,
-        &Request {
-            headers: &[],
-            body: body.as_bytes(),
-        },
-        at,
-    )
-    .expect("normalise");
-    let p = plan(&rs, &ev, Options::default());
-    let contacts = vec![Some("a@example.com".to_string()); p.actions.len()];
-    let env = Envelope {
-        source: "form".into(),
-        event_type: ev.event_type.clone(),
-        idem_key: ev.id.clone(),
-        window_s,
-        received_at: at,
-        headers: serde_json::json!({}),
-        body: body.into_bytes(),
-    };
-    NewEvent::new(env, &p, &contacts).expect("prepare")
-}
+use chrono::{Duration, Utc};
+use hsflow::store::{Durability, Store};
+use support::events::new_event as event;
 
 #[tokio::test]
 async fn the_same_key_twice_in_one_batch_is_one_event() {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod events;
 pub mod notion_sim;
 
 use std::io::{BufRead, BufReader};

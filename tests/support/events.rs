@@ -1,0 +1,43 @@
+//! Events ready for the store, made the way the server makes them (the
+//! runtime fixture's `form` source, normalised and planned), for tests that
+//! drive the store directly.
+
+use std::path::Path;
+
+use chrono::Utc;
+use hsflow::engine::plan::{plan, Options};
+use hsflow::sources::normalise::{normalise, Request};
+use hsflow::store::accept::{Envelope, NewEvent};
+
+/// A `signup` with idempotency key `key`, received at `at`.
+pub fn new_event(key: &str, at: chrono::DateTime<Utc>, window_s: u64) -> NewEvent {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
+    let rs = hsflow::rules::load(&root.join("rules"), &root.join("templates"))
+        .ruleset
+        .expect("fixture loads");
+    let body = format!(r#"{{"id":"{key}","type":"signup","email":"a@example.com"}}"#);
+    let src = &rs.sources["form"];
+    let ev = normalise(
+        &rs,
+        src,
+        &Request {
+            headers: &[],
+            body: body.as_bytes(),
+        },
+        at,
+    )
+    .expect("normalise");
+    let p = plan(&rs, &ev, Options::default());
+    let contacts = vec![Some("a@example.com".to_string()); p.actions.len()];
+    let env = Envelope {
+        source: "form".into(),
+        event_type: ev.event_type.clone(),
+        idem_key: ev.id.clone(),
+        window_s,
+        received_at: at,
+        headers: serde_json::json!({}),
+        body: body.into_bytes(),
+    };
+    NewEvent::new(env, &p, &contacts).expect("prepare")
+}
+
