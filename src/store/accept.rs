@@ -14,10 +14,10 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::writer::{Write, Written};
-use super::{millis, Store, StoreError};
+use super::{millis, Backend, Store, StoreError};
 use crate::engine::plan::Plan;
 
 /// The outcome of accepting a webhook.
@@ -131,7 +131,8 @@ impl NewEvent {
     }
 }
 
-/// Rows per multi-row INSERT (well under SQLite's 32,766 bound parameters).
+/// Rows per multi-row INSERT: 16 columns x 500 rows stays well under both
+/// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
 impl Store {
@@ -150,7 +151,7 @@ impl Store {
     pub async fn accept_batch(&self, events: &[NewEvent]) -> Result<Vec<Accepted>, StoreError> {
         let mut tx = self.write_tx().await?;
         let refs: Vec<&NewEvent> = events.iter().collect();
-        let out = accept_in(&mut tx, &refs).await?;
+        let out = accept_in(&mut tx, self.backend, &refs).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -158,7 +159,8 @@ impl Store {
 
 /// Accept `events` inside the caller's transaction; one answer per event, in order.
 pub(crate) async fn accept_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     events: &[&NewEvent],
 ) -> Result<Vec<Accepted>, StoreError> {
     let ids: Vec<String> = events
@@ -185,27 +187,28 @@ pub(crate) async fn accept_in(
     //    A key still inside its window is left alone and not returned.
     let mut claimed: HashSet<String> = HashSet::with_capacity(candidates.len());
     for chunk in candidates.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO idempotency (source, idem_key, event_id, expires_at, claimed_at) ",
+        let sql = format!(
+            "INSERT INTO idempotency (source, idem_key, event_id, expires_at, claimed_at) VALUES {} \
+             ON CONFLICT (source, idem_key) DO UPDATE SET event_id = excluded.event_id, \
+             expires_at = excluded.expires_at, claimed_at = excluded.claimed_at \
+             WHERE idempotency.expires_at <= excluded.claimed_at RETURNING event_id",
+            backend.values_list(chunk.len(), 5, 1)
         );
-        q.push_values(chunk, |mut b, &i| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &i in chunk {
             let ev = events[i];
             let now = millis(ev.received_at);
             let window_ms = i64::try_from(ev.window_s)
                 .unwrap_or(i64::MAX / 2)
                 .saturating_mul(1000);
-            b.push_bind(ev.source.as_str())
-                .push_bind(ev.idem_key.as_str())
-                .push_bind(ids[i].as_str())
-                .push_bind(now.saturating_add(window_ms))
-                .push_bind(now);
-        });
-        q.push(
-            " ON CONFLICT (source, idem_key) DO UPDATE SET event_id = excluded.event_id, \
-             expires_at = excluded.expires_at, claimed_at = excluded.claimed_at \
-             WHERE idempotency.expires_at <= excluded.claimed_at RETURNING event_id",
-        );
-        for row in q.build().fetch_all(&mut *conn).await? {
+            q = q
+                .bind(ev.source.as_str())
+                .bind(ev.idem_key.as_str())
+                .bind(ids[i].as_str())
+                .bind(now.saturating_add(window_ms))
+                .bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
             claimed.insert(row.try_get("event_id")?);
         }
     }
@@ -225,7 +228,7 @@ pub(crate) async fn accept_in(
         }
         if !claimed.contains(&ids[i]) {
             let holder: String = sqlx::query_scalar(
-                "SELECT event_id FROM idempotency WHERE source = ? AND idem_key = ?",
+                "SELECT event_id FROM idempotency WHERE source = $1 AND idem_key = $2",
             )
             .bind(&ev.source)
             .bind(&ev.idem_key)
@@ -242,7 +245,7 @@ pub(crate) async fn accept_in(
         let event_id = ids[i].as_str();
         let mut cancelled = 0;
         for (contact, rule) in &ev.cancels {
-            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? WHERE contact = ? AND rule = ? AND status IN ('queued', 'failed') AND due_at > created_at")
+            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND rule = $4 AND status IN ('queued', 'failed') AND due_at > created_at")
                 .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
                 .bind(millis(ev.received_at))
                 .bind(contact)
@@ -262,51 +265,57 @@ pub(crate) async fn accept_in(
 
     // 4. The new events and their actions, many rows per statement.
     for chunk in fresh.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) ",
+        let sql = format!(
+            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) VALUES {}",
+            backend.values_list(chunk.len(), 10, 1)
         );
-        q.push_values(chunk, |mut b, (ev, id)| {
-            b.push_bind(*id)
-                .push_bind(ev.source.as_str())
-                .push_bind(ev.event_type.as_str())
-                .push_bind(ev.idem_key.as_str())
-                .push_bind(millis(ev.received_at))
-                .push_bind(ev.headers.as_str())
-                .push_bind(ev.body.as_slice())
-                .push_bind(ev.fields.as_str())
-                .push_bind(ev.trace.as_str())
-                .push_bind(ev.ruleset_version.as_str());
-        });
-        q.build().execute(&mut *conn).await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (ev, id) in chunk {
+            q = q
+                .bind(*id)
+                .bind(ev.source.as_str())
+                .bind(ev.event_type.as_str())
+                .bind(ev.idem_key.as_str())
+                .bind(millis(ev.received_at))
+                .bind(ev.headers.as_str())
+                .bind(ev.body.as_slice())
+                .bind(ev.fields.as_str())
+                .bind(ev.trace.as_str())
+                .bind(ev.ruleset_version.as_str());
+        }
+        q.execute(&mut *conn).await?;
     }
     let rows: Vec<(&NewEvent, &str, &NewAction)> = fresh
         .iter()
         .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, *id, a)))
         .collect();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) ",
+        let sql = format!(
+            "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
+            backend.values_list(chunk.len(), 16, 1)
         );
-        q.push_values(chunk, |mut b, (ev, event_id, a)| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (ev, event_id, a) in chunk {
             let now = millis(ev.received_at);
-            b.push_bind(uuid::Uuid::now_v7().to_string())
-                .push_bind(*event_id)
-                .push_bind(a.key.as_str())
-                .push_bind(a.rule.as_str())
-                .push_bind(a.flow.as_str())
-                .push_bind(a.entity.as_deref())
-                .push_bind(a.kind)
-                .push_bind(a.contact.as_deref())
-                .push_bind(a.payload.as_str())
-                .push_bind(a.due_at)
-                .push_bind(a.status)
-                .push_bind(0i64)
-                .push_bind(a.error.as_deref())
-                .push_bind(ev.ruleset_version.as_str())
-                .push_bind(now)
-                .push_bind(now);
-        });
-        q.build().execute(&mut *conn).await?;
+            q = q
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(*event_id)
+                .bind(a.key.as_str())
+                .bind(a.rule.as_str())
+                .bind(a.flow.as_str())
+                .bind(a.entity.as_deref())
+                .bind(a.kind)
+                .bind(a.contact.as_deref())
+                .bind(a.payload.as_str())
+                .bind(a.due_at)
+                .bind(a.status)
+                .bind(0i64)
+                .bind(a.error.as_deref())
+                .bind(ev.ruleset_version.as_str())
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(out)
 }

@@ -7,7 +7,7 @@ use super::{millis, Store, StoreError};
 impl Store {
     pub async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM cursors WHERE name = ?")
+            sqlx::query_scalar("SELECT value FROM cursors WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?,

@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 impl Store {
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
-        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, fields, trace, ruleset_version FROM events WHERE id = ?")
+        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, fields, trace, ruleset_version FROM events WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?

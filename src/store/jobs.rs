@@ -7,10 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::writer::{Write, Written};
-use super::{from_millis, millis, Store, StoreError};
+use super::{from_millis, millis, Backend, Store, StoreError};
 
 /// A claimed job.
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ pub struct ActionRow {
 
 const ROW_COLUMNS: &str = "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ruleset_version";
 
-fn action_row(r: &sqlx::sqlite::SqliteRow) -> Result<ActionRow, sqlx::Error> {
+fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
     Ok(ActionRow {
         id: r.try_get("id")?,
         event_id: r.try_get("event_id")?,
@@ -117,7 +118,7 @@ impl Store {
 
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
     pub async fn recover_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = ? WHERE status = 'running' AND lease_until < ?")
+        Ok(sqlx::query("UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = $1 WHERE status = 'running' AND lease_until < $2")
             .bind(millis(now))
             .bind(millis(now))
             .execute(&self.writes)
@@ -128,7 +129,7 @@ impl Store {
     /// Put one dead, failed or cancelled action back in the queue, due now. Only that action runs again.
     pub async fn retry(&self, id: &str) -> Result<bool, StoreError> {
         let now = millis(Utc::now());
-        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE id = ? AND status IN ('dead', 'failed', 'cancelled')")
+        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE id = $3 AND status IN ('dead', 'failed', 'cancelled')")
             .bind(now)
             .bind(now)
             .bind(id)
@@ -141,7 +142,7 @@ impl Store {
     /// Retry every dead action; returns how many.
     pub async fn retry_dead(&self) -> Result<u64, StoreError> {
         let now = millis(Utc::now());
-        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE status = 'dead'")
+        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE status = 'dead'")
             .bind(now)
             .bind(now)
             .execute(&self.writes)
@@ -151,7 +152,7 @@ impl Store {
 
     /// Cancel one pending action.
     pub async fn cancel(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = ? WHERE id = ? AND status IN ('queued', 'failed')")
+        Ok(sqlx::query("UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = $1 WHERE id = $2 AND status IN ('queued', 'failed')")
             .bind(millis(Utc::now()))
             .bind(id)
             .execute(&self.writes)
@@ -189,7 +190,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM actions WHERE (? IS NULL OR status = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR contact = ?) ORDER BY due_at DESC LIMIT ?"
+            "SELECT {ROW_COLUMNS} FROM actions WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $4) AND ($5 IS NULL OR contact = $6) ORDER BY due_at DESC LIMIT $7"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(status)
@@ -209,7 +210,7 @@ impl Store {
 
     pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM actions WHERE event_id = ? ORDER BY due_at, action_key"
+            "SELECT {ROW_COLUMNS} FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event_id)
@@ -305,22 +306,19 @@ impl Store {
 
 /// Mark up to `limit` due jobs running under a lease and return them.
 pub(crate) async fn claim_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     now: i64,
     limit: i64,
     lease_ms: i64,
 ) -> Result<Vec<Job>, StoreError> {
-    let rows = sqlx::query(
-        "UPDATE actions SET status = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? \
-         WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= ? ORDER BY due_at LIMIT ?) \
-         RETURNING id, event_id, action_key, kind, contact, payload, attempts",
-    )
-    .bind(now + lease_ms)
-    .bind(now)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(backend.claim_sql())
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(Job {
@@ -343,37 +341,41 @@ const IDS_PER_STATEMENT: usize = 500;
 /// Mark running jobs succeeded, one statement per 500; drop the addition
 /// records of those in `prune` (they will never run again).
 pub(crate) async fn succeed_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     ids: &[&str],
     prune: &[&str],
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = ");
-        q.push_bind(now)
-            .push(" WHERE status = 'running' AND id IN (");
-        let mut list = q.separated(", ");
+        let sql = format!(
+            "UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = $1 \
+             WHERE status = 'running' AND id IN ({})",
+            backend.in_list(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
         for id in chunk {
-            list.push_bind(*id);
+            q = q.bind(*id);
         }
-        q.push(")");
-        q.build().execute(&mut *conn).await?;
+        q.execute(&mut *conn).await?;
     }
     for chunk in prune.chunks(IDS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM applied_increments WHERE job_id IN (");
-        let mut list = q.separated(", ");
+        let sql = format!(
+            "DELETE FROM applied_increments WHERE job_id IN ({})",
+            backend.in_list(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
-            list.push_bind(*id);
+            q = q.bind(*id);
         }
-        q.push(")");
-        q.build().execute(&mut *conn).await?;
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 /// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when `None`.
 pub(crate) async fn fail_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     error: &str,
     retry_at: Option<i64>,

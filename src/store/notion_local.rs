@@ -72,7 +72,7 @@ impl Store {
         let now = millis(Utc::now());
         let mut tx = self.write_tx().await?;
         let existing = match key {
-            Some((p, v)) => sqlx::query("SELECT id, properties FROM notion_pages WHERE database = ? AND key_property = ? AND key_value = ?")
+            Some((p, v)) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, properties FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3{}", self.backend.lock_rows())))
                 .bind(database)
                 .bind(p)
                 .bind(v)
@@ -99,7 +99,7 @@ impl Store {
         let mut adds = Map::new();
         if !increments.is_empty() {
             let done: Option<String> =
-                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = ?")
+                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = $1")
                     .bind(job_id)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -118,7 +118,7 @@ impl Store {
                             }
                         }));
                     }
-                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES (?, ?, ?)")
+                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES ($1, $2, $3)")
                         .bind(job_id)
                         .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
                         .bind(now)
@@ -131,7 +131,7 @@ impl Store {
         merged.extend(adds);
         let result = match id {
             Some(id) => {
-                sqlx::query("UPDATE notion_pages SET properties = ?, updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
                     .bind(Value::Object(merged).to_string())
                     .bind(now)
                     .bind(&id)
@@ -141,7 +141,7 @@ impl Store {
             }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&id)
                     .bind(database)
                     .bind(key.map(|k| k.0))
@@ -165,7 +165,7 @@ impl Store {
         property: &str,
         value: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM notion_pages WHERE database = ? AND key_property = ? AND key_value = ? LIMIT 1")
+        Ok(sqlx::query_scalar("SELECT id FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3 LIMIT 1")
             .bind(database)
             .bind(property)
             .bind(value)
@@ -175,7 +175,7 @@ impl Store {
 
     /// Pages of a local database (GET /api/notion/{database}).
     pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
-        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = ? ORDER BY created_at")
+        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at")
             .bind(database)
             .fetch_all(&self.pool)
             .await?;

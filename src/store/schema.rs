@@ -1,10 +1,22 @@
 //! The store's tables, as numbered migrations applied at start.
 //!
-//! Portable SQL (SQLite now, PostgreSQL next): times are integer
-//! milliseconds since the epoch, JSON is text, ids are text.
+//! The same tables on both engines: times are integer milliseconds since the
+//! epoch, JSON is text, ids are text. The PostgreSQL migrations mirror the
+//! SQLite ones version for version; only column types differ (BYTEA for
+//! BLOB, an explicit insertion order for the workflow history).
+
+use super::Backend;
+
+/// The migrations of `backend`, in order.
+pub fn migrations(backend: Backend) -> &'static [(i64, &'static str)] {
+    match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    }
+}
 
 /// (version, statements). Never edit a released migration: add the next one.
-pub const MIGRATIONS: &[(i64, &str)] = &[
+const SQLITE: &[(i64, &str)] = &[
     (
         1,
         r#"
@@ -65,6 +77,116 @@ CREATE TABLE IF NOT EXISTS workflow_instances (
 );
 
 CREATE TABLE IF NOT EXISTS workflow_history (
+    instance_id TEXT NOT NULL,
+    at          BIGINT NOT NULL,
+    action      TEXT NOT NULL,
+    details     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_history_instance ON workflow_history (instance_id, at);
+
+CREATE TABLE IF NOT EXISTS notion_pages (
+    id          TEXT PRIMARY KEY,
+    database    TEXT NOT NULL,
+    key_property TEXT,
+    key_value   TEXT,
+    properties  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notion_pages_key ON notion_pages (database, key_property, key_value);
+"#,
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE IF NOT EXISTS cursors (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+"#,
+    ),
+    (
+        3,
+        r#"
+CREATE TABLE IF NOT EXISTS applied_increments (
+    job_id      TEXT PRIMARY KEY,
+    crossings   TEXT NOT NULL,
+    applied_at  BIGINT NOT NULL
+);
+"#,
+    ),
+    (
+        4,
+        r#"
+ALTER TABLE idempotency ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0
+"#,
+    ),
+];
+
+/// The same tables on PostgreSQL.
+const POSTGRES: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
+CREATE TABLE IF NOT EXISTS events (
+    id              TEXT PRIMARY KEY,
+    source          TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    idem_key        TEXT NOT NULL,
+    received_at     BIGINT NOT NULL,
+    headers         TEXT NOT NULL,
+    body            BYTEA NOT NULL,
+    fields          TEXT NOT NULL,
+    trace           TEXT NOT NULL,
+    ruleset_version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    source     TEXT NOT NULL,
+    idem_key   TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (source, idem_key)
+);
+
+CREATE TABLE IF NOT EXISTS actions (
+    id              TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    action_key      TEXT NOT NULL,
+    rule            TEXT NOT NULL,
+    flow            TEXT NOT NULL,
+    entity          TEXT,
+    kind            TEXT NOT NULL,
+    contact         TEXT,
+    payload         TEXT NOT NULL,
+    due_at          BIGINT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    lease_until     BIGINT,
+    ruleset_version TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_due ON actions (status, due_at);
+CREATE INDEX IF NOT EXISTS actions_contact ON actions (contact, rule, status);
+CREATE INDEX IF NOT EXISTS actions_event ON actions (event_id);
+
+CREATE TABLE IF NOT EXISTS workflow_instances (
+    id          TEXT PRIMARY KEY,
+    workflow    TEXT NOT NULL,
+    contact     TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    UNIQUE (workflow, contact)
+);
+
+CREATE TABLE IF NOT EXISTS workflow_history (
+    seq         BIGSERIAL PRIMARY KEY,
     instance_id TEXT NOT NULL,
     at          BIGINT NOT NULL,
     action      TEXT NOT NULL,

@@ -1,10 +1,10 @@
 //! Workflow instances and their history: one instance per (workflow, contact).
 
 use serde_json::{json, Value};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::writer::{Write, Written};
-use super::{from_millis, Store, StoreError};
+use super::{from_millis, Backend, Store, StoreError};
 
 /// What a workflow action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,8 @@ impl Store {
 
 /// Move (or start) an instance inside the caller's transaction, and record it in the history.
 pub(crate) async fn transition_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     t: &TransitionRequest,
     now: i64,
 ) -> Result<Transition, StoreError> {
@@ -66,32 +67,50 @@ pub(crate) async fn transition_in(
         terminal,
         cause,
     } = t;
-    let row =
-        sqlx::query("SELECT id, state FROM workflow_instances WHERE workflow = ? AND contact = ?")
+    let select = format!(
+        "SELECT id, state FROM workflow_instances WHERE workflow = $1 AND contact = $2{}",
+        backend.lock_rows()
+    );
+    let find = || {
+        sqlx::query(sqlx::AssertSqlSafe(select.clone()))
             .bind(workflow)
             .bind(contact)
-            .fetch_optional(&mut *conn)
-            .await?;
+    };
     let status = if *terminal { "Completed" } else { "Active" };
-    let result = match row {
-        None => {
-            let id = uuid::Uuid::now_v7().to_string();
-            sqlx::query("INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(&id)
-                .bind(workflow)
-                .bind(contact)
-                .bind(to)
-                .bind(status)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            Transition::Created {
-                instance: id,
-                state: to.to_string(),
-            }
+    let mut row = find().fetch_optional(&mut *conn).await?;
+    let mut created: Option<String> = None;
+    if row.is_none() {
+        let id = uuid::Uuid::now_v7().to_string();
+        // Another server may start the same instance at the same moment:
+        // whoever inserts first wins, the other moves the instance it made.
+        created = sqlx::query_scalar(
+            "INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workflow, contact) DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(workflow)
+        .bind(contact)
+        .bind(to)
+        .bind(status)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if created.is_none() {
+            row = find().fetch_optional(&mut *conn).await?;
         }
-        Some(r) => {
+    }
+    let result = match (created, row) {
+        (Some(id), _) => Transition::Created {
+            instance: id,
+            state: to.to_string(),
+        },
+        (None, None) => {
+            return Err(StoreError::Other(format!(
+                "the `{workflow}` instance of {contact} could be neither found nor started"
+            )))
+        }
+        (None, Some(r)) => {
             let id: String = r.try_get("id")?;
             let state: String = r.try_get("state")?;
             if !from.is_empty() && !from.contains(&state) {
@@ -100,7 +119,7 @@ pub(crate) async fn transition_in(
                     state,
                 }
             } else {
-                sqlx::query("UPDATE workflow_instances SET state = ?, status = ?, updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE workflow_instances SET state = $1, status = $2, updated_at = $3 WHERE id = $4")
                     .bind(to)
                     .bind(status)
                     .bind(now)
@@ -131,7 +150,7 @@ pub(crate) async fn transition_in(
         ),
     };
     sqlx::query(
-        "INSERT INTO workflow_history (instance_id, at, action, details) VALUES (?, ?, ?, ?)",
+        "INSERT INTO workflow_history (instance_id, at, action, details) VALUES ($1, $2, $3, $4)",
     )
     .bind(id)
     .bind(now)
@@ -145,12 +164,16 @@ pub(crate) async fn transition_in(
 impl Store {
     /// An instance with its history (GET /workflows/{id}).
     pub async fn instance(&self, id: &str) -> Result<Value, StoreError> {
-        let r = sqlx::query("SELECT id, workflow, contact, state, status, created_at, updated_at FROM workflow_instances WHERE id = ?")
+        let r = sqlx::query("SELECT id, workflow, contact, state, status, created_at, updated_at FROM workflow_instances WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no workflow instance {id}")))?;
-        let history: Vec<Value> = sqlx::query("SELECT at, action, details FROM workflow_history WHERE instance_id = ? ORDER BY at, rowid")
+        let history_sql = format!(
+            "SELECT at, action, details FROM workflow_history WHERE instance_id = $1 ORDER BY {}",
+            self.backend.history_order()
+        );
+        let history: Vec<Value> = sqlx::query(sqlx::AssertSqlSafe(history_sql))
             .bind(id)
             .fetch_all(&self.pool)
             .await?

@@ -18,13 +18,13 @@
 //! round fails, it is rolled back and each write is tried again in its own
 //! transaction, so one bad write never fails its neighbours.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::accept::{accept_in, Accepted, NewEvent};
 use super::jobs::{claim_in, fail_in, succeed_in, Job};
 use super::workflows::{transition_in, Transition, TransitionRequest};
-use super::{millis, StoreError};
+use super::{millis, Backend, StoreError};
 
 /// One write, as the writer's callers ask for it.
 pub enum Write {
@@ -74,7 +74,7 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// Start the writer on `pool` (one connection); a round holds at most
     /// `max_batch` events and `max_batch` other writes.
-    pub fn start(pool: SqlitePool, max_batch: usize) -> Writer {
+    pub fn start(pool: AnyPool, backend: Backend, max_batch: usize) -> Writer {
         let (intake, mut intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         let (background, mut background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         tokio::spawn(async move {
@@ -99,7 +99,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                run_round(&pool, round).await;
+                run_round(&pool, backend, round).await;
             }
         });
         Writer { intake, background }
@@ -121,10 +121,10 @@ impl Writer {
     }
 }
 
-async fn run_round(pool: &SqlitePool, round: Vec<(Write, Reply)>) {
+async fn run_round(pool: &AnyPool, backend: Backend, round: Vec<(Write, Reply)>) {
     let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
     let all: Vec<&Write> = writes.iter().collect();
-    match in_transaction(pool, &all).await {
+    match in_transaction(pool, backend, &all).await {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(r));
@@ -142,7 +142,7 @@ async fn run_round(pool: &SqlitePool, round: Vec<(Write, Reply)>) {
                 writes.len()
             );
             for (w, reply) in writes.iter().zip(replies) {
-                let one = in_transaction(pool, &[w]).await.and_then(|mut r| {
+                let one = in_transaction(pool, backend, &[w]).await.and_then(|mut r| {
                     r.pop()
                         .ok_or_else(|| StoreError::Other("the write answered nothing".into()))
                 });
@@ -152,17 +152,24 @@ async fn run_round(pool: &SqlitePool, round: Vec<(Write, Reply)>) {
     }
 }
 
-async fn in_transaction(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<Written>, StoreError> {
-    // BEGIN IMMEDIATE: the write lock up front (see Store::write_tx).
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let results = apply(&mut tx, writes).await?;
+async fn in_transaction(
+    pool: &AnyPool,
+    backend: Backend,
+    writes: &[&Write],
+) -> Result<Vec<Written>, StoreError> {
+    let mut tx = pool.begin_with(backend.begin_write()).await?;
+    let results = apply(&mut tx, backend, writes).await?;
     tx.commit().await?;
     Ok(results)
 }
 
 /// Apply a round's writes on one connection, like with like; one answer per
 /// write, in the order given.
-async fn apply(conn: &mut SqliteConnection, writes: &[&Write]) -> Result<Vec<Written>, StoreError> {
+async fn apply(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    writes: &[&Write],
+) -> Result<Vec<Written>, StoreError> {
     let now = millis(chrono::Utc::now());
     let mut out: Vec<Option<Written>> = writes.iter().map(|_| None).collect();
 
@@ -176,7 +183,7 @@ async fn apply(conn: &mut SqliteConnection, writes: &[&Write]) -> Result<Vec<Wri
         })
         .unzip();
     if !events.is_empty() {
-        for (i, a) in slots.into_iter().zip(accept_in(conn, &events).await?) {
+        for (i, a) in slots.into_iter().zip(accept_in(conn, backend, &events).await?) {
             out[i] = Some(Written::Accepted(a));
         }
     }
@@ -204,18 +211,18 @@ async fn apply(conn: &mut SqliteConnection, writes: &[&Write]) -> Result<Vec<Wri
                 out[i] = Some(Written::Done);
             }
             Write::Transition(t) => {
-                out[i] = Some(Written::Transitioned(transition_in(conn, t, now).await?));
+                out[i] = Some(Written::Transitioned(transition_in(conn, backend, t, now).await?));
             }
             Write::Accept(_) | Write::Claim { .. } => {}
         }
     }
-    succeed_in(conn, &succeeded, &prune, now).await?;
+    succeed_in(conn, backend, &succeeded, &prune, now).await?;
 
     // Claims last, so they see this round's new events and freed jobs.
     for (i, w) in writes.iter().enumerate() {
         if let Write::Claim { limit, lease_ms } = w {
             out[i] = Some(Written::Claimed(
-                claim_in(conn, now, *limit, *lease_ms).await?,
+                claim_in(conn, backend, now, *limit, *lease_ms).await?,
             ));
         }
     }
