@@ -60,7 +60,7 @@ async fn main() {
          SELECT 'job-' || x, 'ev-' || x, 'welcome/welcome_email', 'welcome', 'runtime', 'Main', 'email', 'c' || x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&store.writes)
+        .execute(&store.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     println!(

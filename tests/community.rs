@@ -136,7 +136,10 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
         payload: "{}".into(),
         attempts: 1,
     };
-    store.succeed(&job("job-1", "notion")).await.expect("succeed");
+    store
+        .succeed(&job("job-1", "notion"))
+        .await
+        .expect("succeed");
     let left: Vec<String> = sqlx::query_scalar("SELECT job_id FROM applied_increments")
         .fetch_all(&store.pool)
         .await

@@ -15,7 +15,7 @@ async fn the_same_key_twice_in_one_batch_is_one_event() {
         .expect("store");
     let now = Utc::now();
     let out = store
-        .accept_batch(&[
+        .accept_batch(vec![
             event("k1", now, 3600),
             event("k1", now, 3600),
             event("k2", now, 3600),

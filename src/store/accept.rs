@@ -10,13 +10,14 @@
 //! - the batch's events and their actions go in with one multi-row INSERT
 //!   each instead of one statement per row.
 
+use chrono::{DateTime, Utc};
+
+use super::writer::{Write, Written};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
-use super::writer::{Write, Written};
 use super::{millis, Backend, Store, StoreError};
 use crate::engine::plan::Plan;
 
@@ -139,27 +140,29 @@ impl Store {
     /// Store one event; returns once it is committed (with whatever else the
     /// store's writer had queued: see [`super::writer`]).
     pub async fn accept(&self, ev: NewEvent) -> Result<Accepted, StoreError> {
-        match self.writer.submit(Write::Accept(ev)).await? {
+        self.accept_batch(vec![ev])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Other("the store answered nothing".into()))
+    }
+
+    /// Store these events in one transaction; one answer per event, in order.
+    pub async fn accept_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Accepted>, StoreError> {
+        match self.writer.submit(Write::Accept(events)).await? {
             Written::Accepted(a) => Ok(a),
             _ => Err(StoreError::Other(
                 "the writer answered with something else".into(),
             )),
         }
     }
-
-    /// Store these events in one transaction of their own; one answer per event, in order.
-    pub async fn accept_batch(&self, events: &[NewEvent]) -> Result<Vec<Accepted>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let refs: Vec<&NewEvent> = events.iter().collect();
-        let out = accept_in(&mut tx, self.backend, &refs).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
 }
 
+// Accepting events inside the writer's transaction, for each engine's own
+// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
 /// Accept `events` inside the caller's transaction; one answer per event, in order.
 pub(crate) async fn accept_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     events: &[&NewEvent],
 ) -> Result<Vec<Accepted>, StoreError> {
@@ -318,4 +321,5 @@ pub(crate) async fn accept_in(
         q.execute(&mut *conn).await?;
     }
     Ok(out)
+}
 }

@@ -2,6 +2,7 @@
 //! poller keeps "notion:<database>" -> the last edit time it has seen), kept
 //! in the store so a restart resumes where it stopped instead of replaying.
 
+use super::writer::Bind;
 use super::{millis, Store, StoreError};
 
 impl Store {
@@ -15,17 +16,16 @@ impl Store {
     }
 
     pub async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) \
+        self.execute(
+            "INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            vec![
+                Bind::Text(name.to_string()),
+                Bind::Text(value.to_string()),
+                Bind::Int(millis(chrono::Utc::now())),
+            ],
         )
-        .bind(name)
-        .bind(value)
-        .bind(millis(chrono::Utc::now()))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
+        .map(|_| ())
     }
 }

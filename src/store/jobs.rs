@@ -8,9 +8,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
-use super::writer::{Write, Written};
+use super::writer::{Bind, Write, Written};
 use super::{from_millis, millis, Backend, Store, StoreError};
 
 /// A claimed job.
@@ -118,46 +118,42 @@ impl Store {
 
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
     pub async fn recover_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = $1 WHERE status = 'running' AND lease_until < $2")
-            .bind(millis(now))
-            .bind(millis(now))
-            .execute(&self.writes)
-            .await?
-            .rows_affected())
+        let now = millis(now);
+        self.execute(
+            "UPDATE actions SET status = 'failed', lease_until = NULL, last_error = 'interrupted while running (hsflow stopped); retried', updated_at = $1 WHERE status = 'running' AND lease_until < $2",
+            vec![Bind::Int(now), Bind::Int(now)],
+        )
+        .await
     }
 
     /// Put one dead, failed or cancelled action back in the queue, due now. Only that action runs again.
     pub async fn retry(&self, id: &str) -> Result<bool, StoreError> {
         let now = millis(Utc::now());
-        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE id = $3 AND status IN ('dead', 'failed', 'cancelled')")
-            .bind(now)
-            .bind(now)
-            .bind(id)
-            .execute(&self.writes)
-            .await?
-            .rows_affected()
+        Ok(self.execute(
+            "UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE id = $3 AND status IN ('dead', 'failed', 'cancelled')",
+            vec![Bind::Int(now), Bind::Int(now), Bind::Text(id.to_string())],
+        )
+        .await?
             == 1)
     }
 
     /// Retry every dead action; returns how many.
     pub async fn retry_dead(&self) -> Result<u64, StoreError> {
         let now = millis(Utc::now());
-        Ok(sqlx::query("UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE status = 'dead'")
-            .bind(now)
-            .bind(now)
-            .execute(&self.writes)
-            .await?
-            .rows_affected())
+        self.execute(
+            "UPDATE actions SET status = 'queued', due_at = $1, attempts = 0, updated_at = $2 WHERE status = 'dead'",
+            vec![Bind::Int(now), Bind::Int(now)],
+        )
+        .await
     }
 
     /// Cancel one pending action.
     pub async fn cancel(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = $1 WHERE id = $2 AND status IN ('queued', 'failed')")
-            .bind(millis(Utc::now()))
-            .bind(id)
-            .execute(&self.writes)
-            .await?
-            .rows_affected()
+        Ok(self.execute(
+            "UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = $1 WHERE id = $2 AND status IN ('queued', 'failed')",
+            vec![Bind::Int(millis(Utc::now())), Bind::Text(id.to_string())],
+        )
+        .await?
             == 1)
     }
 
@@ -304,9 +300,12 @@ impl Store {
     }
 }
 
+// Claims and outcomes inside the writer's transaction, for each engine's
+// own connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
 /// Mark up to `limit` due jobs running under a lease and return them.
 pub(crate) async fn claim_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     now: i64,
     limit: i64,
@@ -341,7 +340,7 @@ const IDS_PER_STATEMENT: usize = 500;
 /// Mark running jobs succeeded, one statement per 500; drop the addition
 /// records of those in `prune` (they will never run again).
 pub(crate) async fn succeed_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     ids: &[&str],
     prune: &[&str],
@@ -349,8 +348,10 @@ pub(crate) async fn succeed_in(
 ) -> Result<(), StoreError> {
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
-            "UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = $1 \
+            "UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = {} \
              WHERE status = 'running' AND id IN ({})",
+            // One placeholder style per statement: SQLite numbers `?` after `$1` wrongly.
+            backend.in_list(1, 1),
             backend.in_list(chunk.len(), 2)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
@@ -375,7 +376,7 @@ pub(crate) async fn succeed_in(
 
 /// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when `None`.
 pub(crate) async fn fail_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &str,
     error: &str,
     retry_at: Option<i64>,
@@ -395,4 +396,22 @@ pub(crate) async fn fail_in(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A rare write outside the hot path (an operator's retry, a poller's
+/// cursor): one statement with its values, returning the rows it touched.
+pub(crate) async fn execute_in(
+    conn: &mut Conn,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<u64, StoreError> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(*i),
+            Bind::Text(t) => q.bind(t.as_str()),
+        };
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected())
+}
 }

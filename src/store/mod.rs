@@ -11,6 +11,44 @@
 //! rows another server holds, the column types of the schema) lives in
 //! [`dialect`] and [`schema`].
 
+/// Compile the items given once for each database engine, in modules
+/// `sqlite` and `postgres`, with `Conn` the engine's own connection type.
+///
+/// The writer's statements are the same text on both engines, but going
+/// through sqlx's runtime-generic `Any` driver copies every bound value and
+/// every returned row twice more, which cost a quarter of intake throughput.
+/// So the write path is compiled for each engine's native connection, from
+/// one source. Inside, the sibling modules of the same engine are in scope
+/// by their plain names (`accept`, `jobs`, `workflows`, `notion_local`), and
+/// the enclosing file's items through `super::*`.
+macro_rules! for_each_engine {
+    ($($item:item)*) => {
+        pub(crate) mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use crate::store::{
+                accept::sqlite as accept, jobs::sqlite as jobs, notion_local::sqlite as notion_local,
+                workflows::sqlite as workflows,
+            };
+            pub(crate) type Conn = sqlx::SqliteConnection;
+            $($item)*
+        }
+        pub(crate) mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use crate::store::{
+                accept::postgres as accept, jobs::postgres as jobs,
+                notion_local::postgres as notion_local, workflows::postgres as workflows,
+            };
+            pub(crate) type Conn = sqlx::PgConnection;
+            $($item)*
+        }
+    };
+}
+pub(crate) use for_each_engine;
+
 pub mod accept;
 pub mod cursors;
 pub mod dialect;
@@ -23,8 +61,10 @@ pub mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use dialect::Backend;
@@ -69,17 +109,13 @@ pub enum StoreError {
 /// A handle to the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// Reads.
+    /// Reads, through sqlx's `Any` driver: one code path for both engines.
     pub pool: AnyPool,
-    /// Writes, through one connection. SQLite takes one writer at a time; a
-    /// second connection that wants the lock waits in SQLite's busy handler,
-    /// which sleeps in growing steps (up to 100 ms). Queuing writers here,
-    /// in the pool, instead makes them wait only as long as the write ahead.
-    /// (On PostgreSQL the one connection keeps each server's rounds in order;
-    /// several servers write side by side.)
-    pub writes: AnyPool,
-    /// The hot writes (events, claims, outcomes, transitions), committed
-    /// together by one task on the write connection.
+    /// Every write, committed in rounds by one task on one connection of the
+    /// engine's own driver. SQLite takes one writer at a time; a second
+    /// writing connection would wait in SQLite's busy handler, which sleeps
+    /// in growing steps (up to 100 ms). On PostgreSQL the one connection
+    /// keeps each server's rounds in order; several servers write side by side.
     writer: writer::Writer,
     backend: Backend,
 }
@@ -118,36 +154,46 @@ impl Store {
             StoreError::Corrupt(format!("can't create {}: {e}", data_dir.display()))
         })?;
         sqlx::any::install_default_drivers();
-        let dir = std::fs::canonicalize(data_dir).map_err(|e| {
-            StoreError::Corrupt(format!("can't find {}: {e}", data_dir.display()))
-        })?;
+        let dir = std::fs::canonicalize(data_dir)
+            .map_err(|e| StoreError::Corrupt(format!("can't find {}: {e}", data_dir.display())))?;
         let options = AnyConnectOptions::from_str(&sqlite_url(&dir.join("hsflow.db")))?;
         let synchronous = match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
+            Durability::Normal => SqliteSynchronous::Normal,
+            Durability::Full => SqliteSynchronous::Full,
         };
-        // Every connection: WAL (readers never wait for the writer), the
-        // chosen sync mode, a busy timeout for the rare write outside the
-        // writer, and foreign keys on.
+        // The writer's connection: WAL (readers never wait for the writer),
+        // the chosen sync mode, foreign keys on.
+        let native = SqliteConnectOptions::new()
+            .filename(dir.join("hsflow.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(native)
+            .await?;
+        // Readers: the same file through `Any`, with the same settings.
         let pragmas = format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            "PRAGMA synchronous = {}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            match durability {
+                Durability::Normal => "NORMAL",
+                Durability::Full => "FULL",
+            }
         );
-        let pool_with = |max: u32| {
-            let pragmas = pragmas.clone();
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .after_connect(move |conn, _| {
-                    let pragmas = pragmas.clone();
-                    Box::pin(async move {
-                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
-                        Ok(())
-                    })
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(move |conn, _| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                    Ok(())
                 })
-        };
-        let writes = pool_with(1).connect_with(options.clone()).await?;
-        let pool = pool_with(4).connect_with(options).await?;
-        Store::start(pool, writes, Backend::Sqlite).await
+            })
+            .connect_with(options)
+            .await?;
+        Store::start(pool, writer::WritePool::Sqlite(writes), Backend::Sqlite).await
     }
 
     /// Connect to PostgreSQL at `url` (postgres://user@host/database) and
@@ -156,27 +202,29 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
-        let writes = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Store::start(pool, writes, Backend::Postgres).await
+        let writes = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        Store::start(pool, writer::WritePool::Postgres(writes), Backend::Postgres).await
     }
 
-    async fn start(pool: AnyPool, writes: AnyPool, backend: Backend) -> Result<Store, StoreError> {
-        let writer = writer::Writer::start(writes.clone(), backend, ROUND);
-        let store = Store {
+    async fn start(
+        pool: AnyPool,
+        writes: writer::WritePool,
+        backend: Backend,
+    ) -> Result<Store, StoreError> {
+        migrate(&pool, backend).await?;
+        let writer = writer::Writer::start(writes, backend, ROUND);
+        Ok(Store {
             pool,
-            writes,
             writer,
             backend,
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// Which database engine this store runs on.
@@ -184,59 +232,71 @@ impl Store {
         self.backend
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.writes.acquire().await?;
-        // Two servers starting on one PostgreSQL database must not both
-        // migrate it: the first takes this lock, the second waits for it.
-        if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_lock(7307190)").await?;
-        }
-        let result = self.migrate_on(&mut conn).await;
-        if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(7307190)").await?;
-        }
-        result
-    }
-
-    async fn migrate_on(&self, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *conn)
+    /// A rare write (an operator's retry, a poller's cursor), through the
+    /// writer like every other; returns the rows it touched.
+    pub async fn execute(
+        &self,
+        sql: &'static str,
+        binds: Vec<writer::Bind>,
+    ) -> Result<u64, StoreError> {
+        match self
+            .writer
+            .submit(writer::Write::Execute { sql, binds })
             .await?
-            .iter()
-            .filter_map(|r| r.try_get::<i64, _>("version").ok())
-            .collect();
-        for (version, sql) in schema::migrations(self.backend) {
-            if applied.contains(version) {
-                continue;
-            }
-            let mut tx = conn.begin_with(self.backend.begin_write()).await?;
-            for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(sqlx::AssertSqlSafe(stmt)).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(millis(chrono::Utc::now()))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+        {
+            writer::Written::Rows(n) => Ok(n),
+            _ => Err(StoreError::Other(
+                "the writer answered with something else".into(),
+            )),
         }
-        Ok(())
-    }
-
-    /// A write transaction outside the writer's rounds (rare writes: the
-    /// cursor of a poller, an operator's retry). On SQLite `BEGIN IMMEDIATE`
-    /// takes the write lock up front: a deferred transaction that reads and
-    /// then writes can't upgrade its lock when another connection committed
-    /// meanwhile, and SQLite then fails at once with "database is locked"
-    /// instead of waiting (busy_timeout).
-    pub async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.writes.begin_with(self.backend.begin_write()).await?)
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+/// Bring the schema up to date, before the writer starts.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    // Two servers starting on one PostgreSQL database must not both
+    // migrate it: the first takes this lock, the second waits for it.
+    if backend == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_lock(7307190)").await?;
+    }
+    let result = migrate_on(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(7307190)").await?;
+    }
+    result
+}
+
+async fn migrate_on(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<i64, _>("version").ok())
+        .collect();
+    for (version, sql) in schema::migrations(backend) {
+        if applied.contains(version) {
+            continue;
+        }
+        let mut tx = conn.begin_with(backend.begin_write()).await?;
+        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(sqlx::AssertSqlSafe(stmt))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(millis(chrono::Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }

@@ -2,11 +2,11 @@
 //! kept in the database so hsflow runs end to end with no Notion account.
 //! Create, upsert by a key property and update behave like the real sink.
 
-use chrono::Utc;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use super::{millis, Store, StoreError};
+use super::writer::{Write, Written};
+use super::{Backend, Store, StoreError};
 use crate::engine::action::{Crossing, Increment};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl Store {
     /// [`Store::write_page`], also adding to number properties. The additions
     /// of job `job_id` happen once: a retry of the same job finds them done
     /// and gets the same crossings back. Returns what `events_at` values the
-    /// additions crossed.
+    /// additions crossed. Written through the store's writer.
     pub async fn write_page_adding(
         &self,
         database: &str,
@@ -69,93 +69,20 @@ impl Store {
         increments: &[Increment],
         job_id: &str,
     ) -> Result<(PageWrite, Vec<Crossing>), StoreError> {
-        let now = millis(Utc::now());
-        let mut tx = self.write_tx().await?;
-        let existing = match key {
-            Some((p, v)) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, properties FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3{}", self.backend.lock_rows())))
-                .bind(database)
-                .bind(p)
-                .bind(v)
-                .fetch_optional(&mut *tx)
-                .await?,
-            None => None,
+        let request = PageRequest {
+            database: database.to_string(),
+            key: key.map(|(p, v)| (p.to_string(), v.to_string())),
+            properties: properties.clone(),
+            must_exist,
+            increments: increments.to_vec(),
+            job_id: job_id.to_string(),
         };
-        let (id, mut merged) = match &existing {
-            Some(r) => {
-                let current: Map<String, Value> =
-                    serde_json::from_str(&r.try_get::<String, _>("properties")?)
-                        .unwrap_or_default();
-                (Some(r.try_get::<String, _>("id")?), current)
-            }
-            None if must_exist => {
-                let (p, v) = key.unwrap_or(("?", "?"));
-                return Err(StoreError::NotFound(format!(
-                    "no page in `{database}` has {p} = {v}"
-                )));
-            }
-            None => (None, Map::new()),
-        };
-        let mut crossings = Vec::new();
-        let mut adds = Map::new();
-        if !increments.is_empty() {
-            let done: Option<String> =
-                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = $1")
-                    .bind(job_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match done {
-                Some(c) => crossings = serde_json::from_str(&c).unwrap_or_default(),
-                None => {
-                    for inc in increments {
-                        let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
-                        let new = inc.how.apply(current);
-                        adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
-                        crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| {
-                            Crossing {
-                                property: inc.property.clone(),
-                                threshold: t,
-                                score: new,
-                            }
-                        }));
-                    }
-                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES ($1, $2, $3)")
-                        .bind(job_id)
-                        .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+        match self.writer.submit(Write::Page(request)).await? {
+            Written::Page(w, crossings) => Ok((w, crossings)),
+            _ => Err(StoreError::Other(
+                "the writer answered with something else".into(),
+            )),
         }
-        merged.extend(properties.clone());
-        merged.extend(adds);
-        let result = match id {
-            Some(id) => {
-                sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
-                    .bind(Value::Object(merged).to_string())
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                PageWrite::Updated(id)
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&id)
-                    .bind(database)
-                    .bind(key.map(|k| k.0))
-                    .bind(key.map(|k| k.1))
-                    .bind(Value::Object(merged).to_string())
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                PageWrite::Created(id)
-            }
-        };
-        tx.commit().await?;
-        Ok((result, crossings))
     }
 
     /// The id of the page of `database` whose key property `property` is `value`.
@@ -190,5 +117,123 @@ impl Store {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+}
+
+/// A page write, as the writer carries it out (see [`Store::write_page_adding`]).
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub database: String,
+    /// (key property, value): upsert (or update) the page that has it.
+    pub key: Option<(String, String)>,
+    pub properties: Map<String, Value>,
+    /// Only update: no page with the key is an error.
+    pub must_exist: bool,
+    pub increments: Vec<Increment>,
+    pub job_id: String,
+}
+
+// The page write inside the writer's transaction, for each engine's own
+// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
+    pub(crate) async fn page_in(
+        conn: &mut Conn,
+        backend: Backend,
+        request: &PageRequest,
+        now: i64,
+    ) -> Result<(PageWrite, Vec<Crossing>), StoreError> {
+        let PageRequest {
+            database,
+            key,
+            properties,
+            must_exist,
+            increments,
+            job_id,
+        } = request;
+        let key = key.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
+        let existing = match key {
+            Some((p, v)) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, properties FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3{}", backend.lock_rows())))
+                .bind(database)
+                .bind(p)
+                .bind(v)
+                .fetch_optional(&mut *conn)
+                .await?,
+            None => None,
+        };
+        let (id, mut merged) = match &existing {
+            Some(r) => {
+                let current: Map<String, Value> =
+                    serde_json::from_str(&r.try_get::<String, _>("properties")?)
+                        .unwrap_or_default();
+                (Some(r.try_get::<String, _>("id")?), current)
+            }
+            None if *must_exist => {
+                let (p, v) = key.unwrap_or(("?", "?"));
+                return Err(StoreError::NotFound(format!(
+                    "no page in `{database}` has {p} = {v}"
+                )));
+            }
+            None => (None, Map::new()),
+        };
+        let mut crossings = Vec::new();
+        let mut adds = Map::new();
+        if !increments.is_empty() {
+            let done: Option<String> =
+                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = $1")
+                    .bind(job_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match done {
+                Some(c) => crossings = serde_json::from_str(&c).unwrap_or_default(),
+                None => {
+                    for inc in increments {
+                        let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
+                        let new = inc.how.apply(current);
+                        adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
+                        crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| {
+                            Crossing {
+                                property: inc.property.clone(),
+                                threshold: t,
+                                score: new,
+                            }
+                        }));
+                    }
+                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES ($1, $2, $3)")
+                        .bind(job_id)
+                        .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+        }
+        merged.extend(properties.clone());
+        merged.extend(adds);
+        let result = match id {
+            Some(id) => {
+                sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
+                    .bind(Value::Object(merged).to_string())
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?;
+                PageWrite::Updated(id)
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&id)
+                    .bind(database)
+                    .bind(key.map(|k| k.0))
+                    .bind(key.map(|k| k.1))
+                    .bind(Value::Object(merged).to_string())
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                PageWrite::Created(id)
+            }
+        };
+        Ok((result, crossings))
     }
 }

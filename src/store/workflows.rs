@@ -1,7 +1,7 @@
 //! Workflow instances and their history: one instance per (workflow, contact).
 
 use serde_json::{json, Value};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 use super::writer::{Write, Written};
 use super::{from_millis, Backend, Store, StoreError};
@@ -52,9 +52,12 @@ impl Store {
     }
 }
 
+// Workflow moves inside the writer's transaction, for each engine's own
+// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
 /// Move (or start) an instance inside the caller's transaction, and record it in the history.
 pub(crate) async fn transition_in(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     t: &TransitionRequest,
     now: i64,
@@ -159,6 +162,7 @@ pub(crate) async fn transition_in(
     .execute(&mut *conn)
     .await?;
     Ok(result)
+}
 }
 
 impl Store {

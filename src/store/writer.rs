@@ -18,17 +18,19 @@
 //! round fails, it is rolled back and each write is tried again in its own
 //! transaction, so one bad write never fails its neighbours.
 
-use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::accept::{accept_in, Accepted, NewEvent};
-use super::jobs::{claim_in, fail_in, succeed_in, Job};
-use super::workflows::{transition_in, Transition, TransitionRequest};
+use super::accept::{Accepted, NewEvent};
+use super::jobs::Job;
+use super::notion_local::{PageRequest, PageWrite};
+use super::workflows::{Transition, TransitionRequest};
 use super::{millis, Backend, StoreError};
+use crate::engine::action::Crossing;
 
 /// One write, as the writer's callers ask for it.
 pub enum Write {
-    Accept(NewEvent),
+    /// Events, accepted together (one transaction, one answer each).
+    Accept(Vec<NewEvent>),
     Claim {
         limit: i64,
         lease_ms: i64,
@@ -46,17 +48,40 @@ pub enum Write {
         retry_at: Option<i64>,
     },
     Transition(TransitionRequest),
+    /// A page of the local Notion store.
+    Page(PageRequest),
+    /// A rare write: one statement (written for both engines) and its values.
+    Execute {
+        sql: &'static str,
+        binds: Vec<Bind>,
+    },
+}
+
+/// A value bound to a [`Write::Execute`] statement.
+pub enum Bind {
+    Int(i64),
+    Text(String),
 }
 
 /// What a write returns.
 pub enum Written {
-    Accepted(Accepted),
+    Accepted(Vec<Accepted>),
     Claimed(Vec<Job>),
     Done,
     Transitioned(Transition),
+    Page(PageWrite, Vec<Crossing>),
+    /// Rows an [`Write::Execute`] touched.
+    Rows(u64),
 }
 
-type Reply = oneshot::Sender<Result<Written, String>>;
+/// The write connection, in the engine's own driver.
+#[derive(Clone)]
+pub enum WritePool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
 /// A handle to the writer task; cheap to clone.
 #[derive(Clone)]
@@ -73,8 +98,8 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Start the writer on `pool` (one connection); a round holds at most
-    /// `max_batch` events and `max_batch` other writes.
-    pub fn start(pool: AnyPool, backend: Backend, max_batch: usize) -> Writer {
+    /// `max_batch` event writes and `max_batch` other writes.
+    pub fn start(pool: WritePool, backend: Backend, max_batch: usize) -> Writer {
         let (intake, mut intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         let (background, mut background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         tokio::spawn(async move {
@@ -114,25 +139,22 @@ impl Writer {
         };
         let stopped = || StoreError::Other("the store writer has stopped".into());
         queue.send((write, reply)).await.map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(StoreError::Other)
+        answer.await.map_err(|_| stopped())?
     }
 }
 
-async fn run_round(pool: &AnyPool, backend: Backend, round: Vec<(Write, Reply)>) {
+async fn run_round(pool: &WritePool, backend: Backend, round: Vec<(Write, Reply)>) {
     let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
     let all: Vec<&Write> = writes.iter().collect();
     match in_transaction(pool, backend, &all).await {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
-                let _ = reply.send(Ok(r));
+                let _ = reply.send(r);
             }
         }
         Err(e) if writes.len() == 1 => {
             for reply in replies {
-                let _ = reply.send(Err(e.to_string()));
+                let _ = reply.send(Err(StoreError::Other(e.to_string())));
             }
         }
         // One bad write must not fail its neighbours: write them one by one.
@@ -142,56 +164,74 @@ async fn run_round(pool: &AnyPool, backend: Backend, round: Vec<(Write, Reply)>)
                 writes.len()
             );
             for (w, reply) in writes.iter().zip(replies) {
-                let one = in_transaction(pool, backend, &[w]).await.and_then(|mut r| {
-                    r.pop()
-                        .ok_or_else(|| StoreError::Other("the write answered nothing".into()))
-                });
-                let _ = reply.send(one.map_err(|e| e.to_string()));
+                let one = match in_transaction(pool, backend, &[w]).await {
+                    Ok(mut r) => r.pop().unwrap_or_else(|| {
+                        Err(StoreError::Other("the write answered nothing".into()))
+                    }),
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(one);
             }
         }
     }
 }
 
 async fn in_transaction(
-    pool: &AnyPool,
+    pool: &WritePool,
     backend: Backend,
     writes: &[&Write],
-) -> Result<Vec<Written>, StoreError> {
-    let mut tx = pool.begin_with(backend.begin_write()).await?;
-    let results = apply(&mut tx, backend, writes).await?;
-    tx.commit().await?;
-    Ok(results)
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+    match pool {
+        WritePool::Sqlite(pool) => {
+            let mut tx = pool.begin_with(backend.begin_write()).await?;
+            let results = sqlite::apply(&mut tx, backend, writes).await?;
+            tx.commit().await?;
+            Ok(results)
+        }
+        WritePool::Postgres(pool) => {
+            let mut tx = pool.begin_with(backend.begin_write()).await?;
+            let results = postgres::apply(&mut tx, backend, writes).await?;
+            tx.commit().await?;
+            Ok(results)
+        }
+    }
 }
 
-/// Apply a round's writes on one connection, like with like; one answer per
-/// write, in the order given.
-async fn apply(
-    conn: &mut AnyConnection,
+// A round's writes on one connection, like with like, for each engine's own
+// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
+/// Apply a round's writes; one answer per write, in the order given. An
+/// error returned here rolls the round back; an answer that is an `Err` is
+/// a write refused without touching the database (a page that must exist
+/// and doesn't), which doesn't spoil its neighbours.
+pub(crate) async fn apply(
+    conn: &mut Conn,
     backend: Backend,
     writes: &[&Write],
-) -> Result<Vec<Written>, StoreError> {
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
     let now = millis(chrono::Utc::now());
-    let mut out: Vec<Option<Written>> = writes.iter().map(|_| None).collect();
+    let mut out: Vec<Option<Result<Written, StoreError>>> = writes.iter().map(|_| None).collect();
 
     // Events first: their actions may be claimed in this same round.
-    let (slots, events): (Vec<usize>, Vec<&NewEvent>) = writes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, w)| match w {
-            Write::Accept(e) => Some((i, e)),
-            _ => None,
-        })
-        .unzip();
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    let mut events: Vec<&NewEvent> = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        if let Write::Accept(batch) = w {
+            slots.push((i, batch.len()));
+            events.extend(batch.iter());
+        }
+    }
     if !events.is_empty() {
-        for (i, a) in slots.into_iter().zip(accept_in(conn, backend, &events).await?) {
-            out[i] = Some(Written::Accepted(a));
+        let mut answers = accept::accept_in(conn, backend, &events).await?.into_iter();
+        for (i, n) in slots {
+            out[i] = Some(Ok(Written::Accepted(answers.by_ref().take(n).collect())));
         }
     }
 
     let mut succeeded = Vec::new();
     let mut prune = Vec::new();
     for (i, w) in writes.iter().enumerate() {
-        match w {
+        let answer = match w {
             Write::Succeeded {
                 id,
                 prune_increments,
@@ -200,33 +240,43 @@ async fn apply(
                 if *prune_increments {
                     prune.push(id.as_str());
                 }
-                out[i] = Some(Written::Done);
+                Ok(Written::Done)
             }
             Write::Failed {
                 id,
                 error,
                 retry_at,
             } => {
-                fail_in(conn, id, error, *retry_at, now).await?;
-                out[i] = Some(Written::Done);
+                jobs::fail_in(conn, id, error, *retry_at, now).await?;
+                Ok(Written::Done)
             }
-            Write::Transition(t) => {
-                out[i] = Some(Written::Transitioned(transition_in(conn, backend, t, now).await?));
+            Write::Transition(t) => Ok(Written::Transitioned(
+                workflows::transition_in(conn, backend, t, now).await?,
+            )),
+            Write::Page(p) => match notion_local::page_in(conn, backend, p, now).await {
+                Ok((w, crossings)) => Ok(Written::Page(w, crossings)),
+                Err(StoreError::NotFound(why)) => Err(StoreError::NotFound(why)),
+                Err(e) => return Err(e),
+            },
+            Write::Execute { sql, binds } => {
+                Ok(Written::Rows(jobs::execute_in(conn, sql, binds).await?))
             }
-            Write::Accept(_) | Write::Claim { .. } => {}
-        }
+            Write::Accept(_) | Write::Claim { .. } => continue,
+        };
+        out[i] = Some(answer);
     }
-    succeed_in(conn, backend, &succeeded, &prune, now).await?;
+    jobs::succeed_in(conn, backend, &succeeded, &prune, now).await?;
 
     // Claims last, so they see this round's new events and freed jobs.
     for (i, w) in writes.iter().enumerate() {
         if let Write::Claim { limit, lease_ms } = w {
-            out[i] = Some(Written::Claimed(
-                claim_in(conn, backend, now, *limit, *lease_ms).await?,
-            ));
+            out[i] = Some(Ok(Written::Claimed(
+                jobs::claim_in(conn, backend, now, *limit, *lease_ms).await?,
+            )));
         }
     }
     out.into_iter()
         .map(|w| w.ok_or_else(|| StoreError::Other("a write was not applied".into())))
         .collect()
+}
 }

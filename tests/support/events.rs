@@ -40,4 +40,3 @@ pub fn new_event(key: &str, at: chrono::DateTime<Utc>, window_s: u64) -> NewEven
     };
     NewEvent::new(env, &p, &contacts).expect("prepare")
 }
-
