@@ -18,7 +18,12 @@ pub struct Args {
     /// The address to listen on (port 0 picks a free one).
     #[arg(long, env = "HSFLOW_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
-    /// normal: a commit survives a crash of hsflow; full: also a power cut (one fsync per commit).
+    /// The store: unset (the default) keeps it in SQLite under --data;
+    /// postgres://user@host/database puts it in PostgreSQL, where several
+    /// servers may share it.
+    #[arg(long, env = "HSFLOW_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// SQLite only. normal: a commit survives a crash of hsflow; full: also a power cut (one fsync per commit).
     #[arg(long, env = "HSFLOW_DURABILITY", default_value = "normal")]
     pub durability: Durability,
     /// Largest request body accepted, in bytes (larger is 413).
@@ -68,6 +73,7 @@ pub fn run(args: Args) -> ExitCode {
         data_dir: args.data,
         listen: args.listen,
         durability: args.durability,
+        database_url: args.database_url.filter(|u| !u.trim().is_empty()),
         body_limit: args.body_limit,
         dispatch: crate::dispatch::Config {
             concurrency: args.workers.max(1),

@@ -48,6 +48,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub durability: Durability,
+    /// PostgreSQL instead of SQLite, when set.
+    pub database_url: Option<String>,
     pub body_limit: usize,
     pub dispatch: dispatch::Config,
     /// Which sinks are real (from the environment; local by default).
@@ -127,6 +129,20 @@ pub fn unconfigured_sources(rs: &crate::rules::RuleSet) -> Vec<(String, String)>
         .collect()
 }
 
+/// A database URL with its password (if any) replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Run until Ctrl-C or SIGTERM. Prints the bound address on stdout.
 pub async fn serve(settings: Settings) -> Result<(), String> {
     let loaded = crate::rules::load(&settings.rules_dir, &settings.templates_dir);
@@ -142,9 +158,40 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             "source `{name}` is not served: set {env} to its secret (requests get 503 until then)"
         );
     }
-    let store = Store::open(&settings.data_dir, settings.durability)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The outbox, notifications and the other local files live here, whichever store is used.
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        format!(
+            "can't create the data directory {}: {e}",
+            settings.data_dir.display()
+        )
+    })?;
+    let store = match &settings.database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Store::connect(url).await.map_err(|e| {
+                format!("can't use the PostgreSQL store at {}: {e}", redact(url))
+            })?
+        }
+        Some(url) => {
+            return Err(format!(
+                "HSFLOW_DATABASE_URL must be a postgres:// URL (got {}); leave it unset to use SQLite in {}",
+                redact(url),
+                settings.data_dir.display()
+            ))
+        }
+        None => Store::open(&settings.data_dir, settings.durability)
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    tracing::info!(
+        "store: {}",
+        match &settings.database_url {
+            Some(url) => format!("PostgreSQL at {}", redact(url)),
+            None => format!(
+                "SQLite in {}",
+                settings.data_dir.join("hsflow.db").display()
+            ),
+        }
+    );
     let recovered = store
         .recover_expired(chrono::Utc::now() + chrono::Duration::days(36500))
         .await
@@ -269,4 +316,23 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let _ = worker.await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_database_password_never_shows() {
+        assert_eq!(
+            super::redact("postgres://hs:s3cret@db:5432/hsflow"),
+            "postgres://hs:***@db:5432/hsflow"
+        );
+        assert_eq!(
+            super::redact("postgres://hs@db/hsflow"),
+            "postgres://hs@db/hsflow"
+        );
+        assert_eq!(
+            super::redact("postgres://db/hsflow"),
+            "postgres://db/hsflow"
+        );
+    }
 }

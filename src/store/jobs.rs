@@ -383,12 +383,12 @@ pub(crate) async fn fail_in(
     now: i64,
 ) -> Result<(), StoreError> {
     match retry_at {
-        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3 WHERE id = $4 AND status = 'running'")
             .bind(t)
             .bind(error)
             .bind(now)
             .bind(id),
-        None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND status = 'running'")
+        None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND status = 'running'")
             .bind(error)
             .bind(now)
             .bind(id),

@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod notion_sim;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

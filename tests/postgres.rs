@@ -1,0 +1,177 @@
+//! The PostgreSQL store: the same behaviour as SQLite (duplicates, windows,
+//! claims), and what only it offers: several servers sharing one database,
+//! each job carried out by exactly one of them.
+
+mod support;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{Duration as Span, Utc};
+use hsflow::store::{Backend, Store};
+use serde_json::{json, Value};
+use support::events::new_event;
+use support::postgres::TestDb;
+use support::*;
+
+#[tokio::test]
+async fn duplicates_and_windows_behave_as_on_sqlite() {
+    let db = TestDb::create().await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert_eq!(store.backend(), Backend::Postgres);
+    let now = Utc::now();
+    let out = store
+        .accept_batch(vec![
+            new_event("k1", now, 3600),
+            new_event("k1", now, 3600),
+            new_event("k2", now, 3600),
+        ])
+        .await
+        .expect("batch");
+    assert_eq!(
+        out.iter().map(|a| a.duplicate).collect::<Vec<_>>(),
+        [false, true, false]
+    );
+    assert_eq!(out[1].event_id, out[0].event_id);
+
+    let first = store.accept(new_event("w", now, 60)).await.expect("first");
+    let within = store
+        .accept(new_event("w", now + Span::seconds(59), 60))
+        .await
+        .expect("within");
+    let after = store
+        .accept(new_event("w", now + Span::seconds(61), 60))
+        .await
+        .expect("after");
+    assert!(!first.duplicate && within.duplicate && !after.duplicate);
+    assert_eq!(within.event_id, first.event_id);
+    drop(store);
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_database_never_claim_the_same_job() {
+    let db = TestDb::create().await;
+    let a = Store::connect(&db.url).await.expect("a");
+    let b = Store::connect(&db.url).await.expect("b");
+    let now = Utc::now();
+    let mut intake = Vec::new();
+    for i in 0..200 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        intake.push(tokio::spawn(async move {
+            store.accept(new_event(&format!("k{i}"), now, 3600)).await
+        }));
+    }
+    // Three claimers per "server", racing each other and the intake.
+    let mut claimers = Vec::new();
+    for n in 0..6 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..60 {
+                let jobs = store.claim(8, 60_000).await.expect("claim");
+                for job in &jobs {
+                    store.succeed(job).await.expect("succeed");
+                }
+                mine.extend(jobs.into_iter().map(|j| j.id));
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            mine
+        }));
+    }
+    for t in intake {
+        assert!(!t.await.expect("task").expect("accepted").duplicate);
+    }
+    let mut claimed = Vec::new();
+    for t in claimers {
+        claimed.extend(t.await.expect("claimer"));
+    }
+    loop {
+        let jobs = a.claim(500, 60_000).await.expect("claim");
+        if jobs.is_empty() {
+            break;
+        }
+        for job in &jobs {
+            a.succeed(job).await.expect("succeed");
+        }
+        claimed.extend(jobs.into_iter().map(|j| j.id));
+    }
+    let distinct: HashSet<&String> = claimed.iter().collect();
+    assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
+    // Each signup plans a notify and a workflow move now, an email in 3 s.
+    assert_eq!(claimed.len(), 400);
+    let counts = a.counts().await.expect("counts");
+    assert_eq!(
+        (counts.succeeded, counts.queued, counts.running),
+        (400, 200, 0)
+    );
+    drop((a, b));
+    db.drop_now().await;
+}
+
+fn notifications(data: &Path) -> Vec<String> {
+    std::fs::read_to_string(data.join("notifications.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn emails(data: &Path) -> usize {
+    std::fs::read_dir(data.join("outbox"))
+        .map(|d| d.flatten().count())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn two_servers_share_one_database_and_each_action_runs_once() {
+    let db = TestDb::create().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rules = fixture().join("rules");
+    let (data_a, data_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let flags = ["--database-url", db.url.as_str()];
+    let a = Server::start(&data_a, &rules, &flags);
+    let b = Server::start(&data_b, &rules, &flags);
+
+    // 30 signups, alternately to each server; each then delivered again to
+    // the other one, which must know it already.
+    for i in 0..30 {
+        let body = json!({"id": format!("pg-{i}"), "type": "signup", "email": format!("u{i}@example.org")});
+        let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let (status, answer) = post_signed(first, &body).await;
+        assert_eq!(status, 202, "{answer}");
+        let (status, again) = post_signed(second, &body).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["event_id"], answer["event_id"]);
+    }
+
+    // The notify actions run at once and the emails 3 s later: wherever they
+    // ran, each ran once.
+    eventually(Duration::from_secs(30), "every action done", || async {
+        let done = notifications(&data_a).len() + notifications(&data_b).len() == 30
+            && emails(&data_a) + emails(&data_b) == 30;
+        done.then_some(())
+    })
+    .await;
+    let mut all: Vec<String> = notifications(&data_a);
+    all.extend(notifications(&data_b));
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 30, "a notification was sent twice");
+    let status = admin_get(&a, "/contact-workflows/status").await;
+    assert_eq!(status["events"]["form"], 30, "{status}");
+    assert_eq!(status["actions"]["workflow"]["succeeded"], 30, "{status}");
+    assert_eq!(
+        status["workflow_instances"]["onboarding"]["new"], 30,
+        "{status}"
+    );
+
+    // One server gone: the other keeps serving the shared queue.
+    a.kill();
+    let body = json!({"id": "pg-late", "type": "signup", "email": "late@example.org"});
+    let event = accepted(&b, &body).await;
+    settled(&b, &event, "welcome/welcome_email").await;
+    b.kill();
+    db.drop_now().await;
+}
