@@ -259,5 +259,6 @@ case!(lead_source_unknown_template);
 case!(entities_unknown_fallback);
 case!(database_with_two_titles);
 case!(broken_databases_file_does_not_cascade);
+case!(broken_entities_file_does_not_cascade);
 case!(relation_found_by_unknown_property);
 case!(missing_schema_directive);

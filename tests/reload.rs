@@ -113,6 +113,25 @@ async fn an_invalid_edit_is_refused_and_the_old_rules_keep_serving() {
             .contains("is not a duration"),
         "{out}"
     );
+    // Undoing the edit puts back exactly the set in force: the error goes.
+    save(&flow, &good);
+    eventually(
+        Duration::from_secs(10),
+        "the undone edit to clear the error",
+        || async {
+            let h = health(&s).await;
+            (h["last_reload_error"].is_null() && h["rules"]["version"] == before).then_some(())
+        },
+    )
+    .await;
+    save(
+        &flow,
+        &good.replace("delay = \"3s\"", "delay = \"3 seconds\""),
+    );
+    eventually(Duration::from_secs(10), "the refusal again", || async {
+        (!health(&s).await["last_reload_error"].is_null()).then_some(())
+    })
+    .await;
     save(&flow, &good.replace("New signup", "Fixed signup"));
     eventually(
         Duration::from_secs(10),

@@ -61,6 +61,8 @@ struct Files {
     schedules: Option<Parsed<SchedulesFile>>,
     /// databases.toml exists but could not be read: references to it can't be checked.
     databases_broken: bool,
+    /// The same for entities.toml.
+    entities_broken: bool,
     flows: Vec<Parsed<FlowFile>>,
     tests: Vec<Parsed<TestsFile>>,
     /// Rule ids and source names declared in files that failed validation:
@@ -128,6 +130,7 @@ pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
                 }
                 files.unreadable_flow |= kind == FileKind::Flow;
                 files.databases_broken |= kind == FileKind::Databases;
+                files.entities_broken |= kind == FileKind::Entities;
                 continue;
             }
         };
@@ -282,6 +285,7 @@ fn build(
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,
+        entities_broken: files.entities_broken,
         workflows: &workflows,
         has_lead_sources: lead_sources.is_some(),
         follow_up_templates: &follow_up_templates,
@@ -391,6 +395,7 @@ fn stem(rel: &Path) -> String {
 fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files) {
     match kind {
         FileKind::Databases => files.databases_broken = true,
+        FileKind::Entities => files.entities_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

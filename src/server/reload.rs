@@ -40,11 +40,19 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
         }
     };
     match loaded.ruleset {
-        Some(rs) if rs.version == rules.current().version => Outcome {
-            ok: true,
-            version: rs.version,
-            errors: vec![],
-        },
+        Some(rs) if rs.version == rules.current().version => {
+            if rules.clear_error() {
+                tracing::info!(
+                    "the rules on disk are valid again and unchanged (version {}): the reload error is cleared",
+                    &rs.version[..12]
+                );
+            }
+            Outcome {
+                ok: true,
+                version: rs.version,
+                errors: vec![],
+            }
+        }
         Some(rs) => {
             let version = rs.version.clone();
             rules.swap(rs);

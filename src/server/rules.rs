@@ -64,6 +64,13 @@ impl SharedRules {
         s.reloads += 1;
     }
 
+    /// The files are valid again and are exactly the set in force (an
+    /// invalid edit was undone): forget the refused reload's errors.
+    pub fn clear_error(&self) -> bool {
+        let mut s = self.status.write().unwrap_or_else(|p| p.into_inner());
+        s.last_error.take().is_some()
+    }
+
     /// Record a refused reload: the current set keeps serving.
     pub fn refuse(&self, errors: Vec<String>) {
         let mut s = self.status.write().unwrap_or_else(|p| p.into_inner());

@@ -88,7 +88,7 @@ pub fn compile(
         }
     }
     if let Some(e) = &a.entity {
-        if !env.flow.entities.iter().any(|x| x == e) {
+        if !env.flow.entities_broken && !env.flow.entities.iter().any(|x| x == e) {
             out.push(
                 Finding::error(
                     "unknown-entity",

@@ -15,6 +15,8 @@ pub struct FlowEnv<'a> {
     pub databases: &'a BTreeMap<String, crate::rules::model::Database>,
     /// databases.toml failed to load: its own errors say why, references to it aren't checked.
     pub databases_broken: bool,
+    /// entities.toml failed to load: the same, for entity references.
+    pub entities_broken: bool,
     pub workflows: &'a BTreeMap<String, WorkflowDef>,
     pub has_lead_sources: bool,
     /// Lead-source follow-up templates (checked against each follow_up rule's sources).
@@ -175,7 +177,7 @@ pub fn compile(
 }
 
 fn check_entity(e: &str, ptr: &str, env: &FlowEnv<'_>, out: &mut Vec<Finding>) {
-    if !env.entities.iter().any(|x| x == e) {
+    if !env.entities_broken && !env.entities.iter().any(|x| x == e) {
         out.push(
             Finding::error("unknown-entity", ptr, format!("there is no entity `{e}`")).hint(
                 suggest(e, env.entities.iter().map(String::as_str), "entity"),
