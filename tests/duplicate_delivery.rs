@@ -54,3 +54,49 @@ async fn a_key_seen_before_its_window_ended_is_a_duplicate_and_after_it_a_new_ev
     assert_eq!(within.event_id, first.event_id);
     assert_ne!(after.event_id, first.event_id);
 }
+
+#[tokio::test]
+async fn keys_past_their_window_are_pruned_and_live_ones_kept() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), Durability::Normal)
+        .await
+        .expect("store");
+    let t0 = Utc::now() - Duration::seconds(120);
+    store.accept(event("old-1", t0, 60)).await.expect("old 1");
+    store.accept(event("old-2", t0, 60)).await.expect("old 2");
+    let live = store.accept(event("live", t0, 3600)).await.expect("live");
+
+    assert_eq!(
+        store
+            .prune_expired_keys(Utc::now(), 1)
+            .await
+            .expect("prune"),
+        1,
+        "one per batch"
+    );
+    assert_eq!(
+        store
+            .prune_all_expired_keys(Utc::now())
+            .await
+            .expect("prune"),
+        1
+    );
+    assert_eq!(
+        store
+            .prune_all_expired_keys(Utc::now())
+            .await
+            .expect("again"),
+        0
+    );
+    let keys: Vec<String> = sqlx::query_scalar("SELECT idem_key FROM idempotency")
+        .fetch_all(&store.pool)
+        .await
+        .expect("keys");
+    assert_eq!(keys, ["live"]);
+    let again = store
+        .accept(event("live", Utc::now(), 3600))
+        .await
+        .expect("dup");
+    assert!(again.duplicate, "a live key still catches its duplicate");
+    assert_eq!(again.event_id, live.event_id);
+}

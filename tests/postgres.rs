@@ -46,6 +46,12 @@ async fn duplicates_and_windows_behave_as_on_sqlite() {
         .expect("after");
     assert!(!first.duplicate && within.duplicate && !after.duplicate);
     assert_eq!(within.event_id, first.event_id);
+    // Keys past their window are pruned (only `w`'s, which expires first).
+    let pruned = store
+        .prune_all_expired_keys(now + Span::seconds(200))
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 1);
     drop(store);
     db.drop_now().await;
 }

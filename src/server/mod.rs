@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod housekeeping;
 pub mod metrics;
 pub mod notion_poll;
 pub mod raised;
@@ -271,6 +272,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         };
         tokio::spawn(poller.run(stop_rx.clone()));
     }
+    tokio::spawn(housekeeping::run(app.store.clone(), stop_rx.clone()));
     let dispatcher = Arc::new(Dispatcher {
         store,
         sinks: Arc::new(sinks),

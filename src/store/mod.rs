@@ -53,6 +53,7 @@ pub mod accept;
 pub mod cursors;
 pub mod dialect;
 pub mod events;
+pub mod housekeeping;
 pub mod jobs;
 pub mod notion_local;
 pub mod schema;
