@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{Duration as Span, Utc};
 use hsflow::store::{Backend, Store};
 use serde_json::{json, Value};
-use support::events::new_event;
+use support::events::{new_event, work, work_until_idle};
 use support::postgres::TestDb;
 use support::*;
 
@@ -74,16 +74,7 @@ async fn two_stores_on_one_database_never_claim_the_same_job() {
     for n in 0..6 {
         let store = if n % 2 == 0 { a.clone() } else { b.clone() };
         claimers.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            for _ in 0..60 {
-                let jobs = store.claim(8, 60_000).await.expect("claim");
-                for job in &jobs {
-                    store.succeed(job).await.expect("succeed");
-                }
-                mine.extend(jobs.into_iter().map(|j| j.id));
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            mine
+            work(&store, 60, 8, Duration::from_millis(2)).await
         }));
     }
     for t in intake {
@@ -93,16 +84,7 @@ async fn two_stores_on_one_database_never_claim_the_same_job() {
     for t in claimers {
         claimed.extend(t.await.expect("claimer"));
     }
-    loop {
-        let jobs = a.claim(500, 60_000).await.expect("claim");
-        if jobs.is_empty() {
-            break;
-        }
-        for job in &jobs {
-            a.succeed(job).await.expect("succeed");
-        }
-        claimed.extend(jobs.into_iter().map(|j| j.id));
-    }
+    claimed.extend(work_until_idle(&a).await);
     let distinct: HashSet<&String> = claimed.iter().collect();
     assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
     // Each signup plans a notify and a workflow move now, an email in 3 s.

@@ -6,10 +6,11 @@
 mod support;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::Utc;
 use hsflow::store::{Durability, Store};
-use support::events::new_event;
+use support::events::{new_event, work, work_until_idle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
@@ -31,16 +32,7 @@ async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
     for _ in 0..4 {
         let store = store.clone();
         claimers.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            for _ in 0..200 {
-                let jobs = store.claim(16, 60_000).await.expect("claim");
-                for job in &jobs {
-                    store.succeed(job).await.expect("succeed");
-                }
-                mine.extend(jobs.into_iter().map(|j| j.id));
-                tokio::task::yield_now().await;
-            }
-            mine
+            work(&store, 200, 16, Duration::ZERO).await
         }));
     }
     let mut planned = 0;
@@ -56,16 +48,7 @@ async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
         claimed.extend(t.await.expect("claimer"));
     }
     // Whatever the claimers did not get to is still due: take it now.
-    loop {
-        let jobs = store.claim(500, 60_000).await.expect("claim");
-        if jobs.is_empty() {
-            break;
-        }
-        for job in &jobs {
-            store.succeed(job).await.expect("succeed");
-        }
-        claimed.extend(jobs.into_iter().map(|j| j.id));
-    }
+    claimed.extend(work_until_idle(&store).await);
     let distinct: HashSet<&String> = claimed.iter().collect();
     assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
 

@@ -150,9 +150,7 @@ impl Store {
     pub async fn accept_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Accepted>, StoreError> {
         match self.writer.submit(Write::Accept(events)).await? {
             Written::Accepted(a) => Ok(a),
-            _ => Err(StoreError::Other(
-                "the writer answered with something else".into(),
-            )),
+            other => Err(other.mismatch()),
         }
     }
 }

@@ -81,9 +81,7 @@ impl Store {
     pub async fn claim(&self, limit: i64, lease_ms: i64) -> Result<Vec<Job>, StoreError> {
         match self.writer.submit(Write::Claim { limit, lease_ms }).await? {
             Written::Claimed(jobs) => Ok(jobs),
-            _ => Err(StoreError::Other(
-                "the writer answered with something else".into(),
-            )),
+            other => Err(other.mismatch()),
         }
     }
 

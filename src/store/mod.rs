@@ -246,9 +246,7 @@ impl Store {
             .await?
         {
             writer::Written::Rows(n) => Ok(n),
-            _ => Err(StoreError::Other(
-                "the writer answered with something else".into(),
-            )),
+            other => Err(other.mismatch()),
         }
     }
 

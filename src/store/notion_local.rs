@@ -79,9 +79,7 @@ impl Store {
         };
         match self.writer.submit(Write::Page(request)).await? {
             Written::Page(w, crossings) => Ok((w, crossings)),
-            _ => Err(StoreError::Other(
-                "the writer answered with something else".into(),
-            )),
+            other => Err(other.mismatch()),
         }
     }
 

@@ -45,9 +45,7 @@ impl Store {
     pub async fn transition(&self, request: TransitionRequest) -> Result<Transition, StoreError> {
         match self.writer.submit(Write::Transition(request)).await? {
             Written::Transitioned(t) => Ok(t),
-            _ => Err(StoreError::Other(
-                "the writer answered with something else".into(),
-            )),
+            other => Err(other.mismatch()),
         }
     }
 }

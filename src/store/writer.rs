@@ -74,6 +74,23 @@ pub enum Written {
     Rows(u64),
 }
 
+impl Written {
+    /// The error for an answer that doesn't fit its write (a bug, never data).
+    pub fn mismatch(&self) -> StoreError {
+        let what = match self {
+            Written::Accepted(_) => "accepted events",
+            Written::Claimed(_) => "claimed jobs",
+            Written::Done => "done",
+            Written::Transitioned(_) => "a workflow move",
+            Written::Page(..) => "a page",
+            Written::Rows(_) => "a row count",
+        };
+        StoreError::Other(format!(
+            "the store's writer answered with {what}, which doesn't fit the write"
+        ))
+    }
+}
+
 /// The write connection, in the engine's own driver.
 #[derive(Clone)]
 pub enum WritePool {

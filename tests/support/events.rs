@@ -40,3 +40,39 @@ pub fn new_event(key: &str, at: chrono::DateTime<Utc>, window_s: u64) -> NewEven
     };
     NewEvent::new(env, &p, &contacts).expect("prepare")
 }
+
+/// What a worker does, `rounds` times: claim up to `limit` due jobs and
+/// record them done. Returns the ids of the jobs it got.
+pub async fn work(
+    store: &hsflow::store::Store,
+    rounds: usize,
+    limit: i64,
+    pause: std::time::Duration,
+) -> Vec<String> {
+    let mut got = Vec::new();
+    for _ in 0..rounds {
+        got.extend(work_once(store, limit).await);
+        tokio::time::sleep(pause).await;
+    }
+    got
+}
+
+/// [`work`] until nothing is due.
+pub async fn work_until_idle(store: &hsflow::store::Store) -> Vec<String> {
+    let mut got = Vec::new();
+    loop {
+        let done = work_once(store, 500).await;
+        if done.is_empty() {
+            return got;
+        }
+        got.extend(done);
+    }
+}
+
+async fn work_once(store: &hsflow::store::Store, limit: i64) -> Vec<String> {
+    let jobs = store.claim(limit, 60_000).await.expect("claim");
+    for job in &jobs {
+        store.succeed(job).await.expect("succeed");
+    }
+    jobs.into_iter().map(|j| j.id).collect()
+}
