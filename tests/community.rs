@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use hsflow::engine::action::Increment;
 use hsflow::rules::model::IncrementSpec;
-use hsflow::store::{Durability, Store};
 use serde_json::{json, Map, Value};
+use support::events::sqlite_store;
 use support::*;
 
 const TOKEN: &str = "circle-test-token";
@@ -85,10 +85,7 @@ async fn four_posts_take_a_new_member_to_50_and_earn_a_reward() {
 
 #[tokio::test]
 async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(tmp.path(), Durability::Normal)
-        .await
-        .expect("store");
+    let (_tmp, store) = sqlite_store().await;
     let inc = [Increment {
         property: "Score".into(),
         how: IncrementSpec {

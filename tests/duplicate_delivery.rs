@@ -4,15 +4,11 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use hsflow::store::{Durability, Store};
-use support::events::new_event as event;
+use support::events::{new_event as event, sqlite_store};
 
 #[tokio::test]
 async fn the_same_key_twice_in_one_batch_is_one_event() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(tmp.path(), Durability::Normal)
-        .await
-        .expect("store");
+    let (_tmp, store) = sqlite_store().await;
     let now = Utc::now();
     let out = store
         .accept_batch(vec![
@@ -36,10 +32,7 @@ async fn the_same_key_twice_in_one_batch_is_one_event() {
 
 #[tokio::test]
 async fn a_key_seen_before_its_window_ended_is_a_duplicate_and_after_it_a_new_event() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(tmp.path(), Durability::Normal)
-        .await
-        .expect("store");
+    let (_tmp, store) = sqlite_store().await;
     let t0 = Utc::now();
     let first = store.accept(event("k", t0, 60)).await.expect("first");
     let within = store
@@ -57,10 +50,7 @@ async fn a_key_seen_before_its_window_ended_is_a_duplicate_and_after_it_a_new_ev
 
 #[tokio::test]
 async fn keys_past_their_window_are_pruned_and_live_ones_kept() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(tmp.path(), Durability::Normal)
-        .await
-        .expect("store");
+    let (_tmp, store) = sqlite_store().await;
     let t0 = Utc::now() - Duration::seconds(120);
     store.accept(event("old-1", t0, 60)).await.expect("old 1");
     store.accept(event("old-2", t0, 60)).await.expect("old 2");

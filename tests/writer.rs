@@ -9,15 +9,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use hsflow::store::{Durability, Store};
-use support::events::{new_event, work, work_until_idle};
+use support::events::{new_event, sqlite_store, work, work_until_idle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(tmp.path(), Durability::Normal)
-        .await
-        .expect("store");
+    let (_tmp, store) = sqlite_store().await;
     let now = Utc::now();
 
     // 300 events from 300 tasks, while 4 claimers take due jobs and record them done.

@@ -76,3 +76,12 @@ async fn work_once(store: &hsflow::store::Store, limit: i64) -> Vec<String> {
     }
     jobs.into_iter().map(|j| j.id).collect()
 }
+
+/// A store of its own in a temporary directory (kept while the guard lives).
+pub async fn sqlite_store() -> (tempfile::TempDir, hsflow::store::Store) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = hsflow::store::Store::open(tmp.path(), hsflow::store::Durability::Normal)
+        .await
+        .expect("store");
+    (tmp, store)
+}
