@@ -40,6 +40,10 @@ stored() {
   curl -s -H 'Authorization: Bearer bench' "$BASE/contact-workflows/status" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["events"].get("form", 0))'
 }
+done_actions() {
+  curl -s -H 'Authorization: Bearer bench' "$BASE/contact-workflows/status" |
+    python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; print(sum(v.get("succeeded", 0) for v in a.values()))'
+}
 
 serve
 HSFLOW_WRK_REQUESTS="$WORK/requests.txt" HSFLOW_WRK_THREADS=2 \
@@ -47,7 +51,7 @@ HSFLOW_WRK_REQUESTS="$WORK/requests.txt" HSFLOW_WRK_THREADS=2 \
 SENT=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
 ERRORS=$(awk -F'[:;]' '/answers other than 2xx/ {print $2}' "$WORK/wrk.txt" | tr -d ' ')
 ACCEPTED=$((SENT - ERRORS))
-echo "accepted: $ACCEPTED in ${SECS} s = $((ACCEPTED / SECS)) webhooks/s"
+echo "accepted: $ACCEPTED in ${SECS} s = $((ACCEPTED / SECS)) webhooks/s; meanwhile $(done_actions) of their actions were carried out"
 { kill -9 "$PID"; wait "$PID"; } 2>/dev/null || true
 serve
 STORED=$(stored)

@@ -184,6 +184,10 @@ pub(crate) async fn accept_in(
         }
     }
 
+    // In key order: two PostgreSQL servers upserting overlapping keys then
+    // take their row locks in the same order and can't deadlock.
+    candidates.sort_by_key(|&i| (events[i].source.as_str(), events[i].idem_key.as_str()));
+
     // 2. One upsert claims the keys: new ones, and expired ones taken over.
     //    A key still inside its window is left alone and not returned.
     let mut claimed: HashSet<String> = HashSet::with_capacity(candidates.len());

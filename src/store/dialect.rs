@@ -33,6 +33,10 @@ impl Backend {
     /// Mark up to `$4` due jobs running under a lease and return them
     /// (`$1` lease end, `$2` now, `$3` now, `$4` limit).
     ///
+    /// On PostgreSQL due jobs are found through the partial index
+    /// `actions_pending` (schema version 5), so a claim reads its few rows
+    /// in order however many are due.
+    ///
     /// SQLite has one writer, so the inner SELECT can't race anyone.
     /// PostgreSQL servers claim side by side: `FOR UPDATE SKIP LOCKED` makes
     /// each take rows no other transaction holds, so no job is handed out
