@@ -163,3 +163,45 @@ async fn two_servers_share_one_database_and_each_action_runs_once() {
     b.kill();
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn a_server_starting_on_a_shared_database_leaves_the_others_running_actions_alone() {
+    let db = TestDb::create().await;
+    // "Server A": holds two actions under a 5-minute lease, mid-run.
+    let a = Store::connect(&db.url).await.expect("a");
+    a.accept(new_event("busy", Utc::now(), 3600))
+        .await
+        .expect("accept");
+    let held: HashSet<String> = a
+        .claim(10, 300_000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(
+        held.len(),
+        2,
+        "the notify and the workflow move are due now"
+    );
+
+    // Server B starts on the same database: A's actions stay A's.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = Server::start(
+        &tmp.path().join("data"),
+        &fixture().join("rules"),
+        &["--database-url", db.url.as_str()],
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let running = admin_get(&b, "/api/actions?status=running").await;
+    let still: HashSet<String> = running["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(still, held, "{running}");
+    b.kill();
+    drop(a);
+    db.drop_now().await;
+}

@@ -193,12 +193,19 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             ),
         }
     );
-    let recovered = store
-        .recover_expired(chrono::Utc::now() + chrono::Duration::days(36500))
-        .await
-        .map_err(|e| e.to_string())?;
-    if recovered > 0 {
-        tracing::info!("{recovered} actions were interrupted by the last stop; they run again");
+    // Actions left running by the last stop. SQLite has one server, so all
+    // of them were this server's and run again now. A PostgreSQL database
+    // may be shared: another server's running actions are not ours to take,
+    // so only those whose lease ran out come back (the dispatcher keeps
+    // looking for them), a crashed server's after at most one lease.
+    if store.backend() == crate::store::Backend::Sqlite {
+        let recovered = store
+            .recover_expired(chrono::Utc::now() + chrono::Duration::days(36500))
+            .await
+            .map_err(|e| e.to_string())?;
+        if recovered > 0 {
+            tracing::info!("{recovered} actions were interrupted by the last stop; they run again");
+        }
     }
     let rules = SharedRules::new(rs);
     let wake = Arc::new(Notify::new());
