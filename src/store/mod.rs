@@ -5,9 +5,10 @@
 //! key, cancellations: one transaction) before it is acknowledged; delayed
 //! actions live here until due, so they survive restarts. SQLite in WAL mode
 //! is the embedded default; PostgreSQL is the engine for several servers
-//! sharing one database. Both run the same SQL through sqlx's `Any` driver
-//! (placeholders `$1, $2`, times as integer milliseconds, JSON as text); what
-//! differs between them (how a write transaction begins, how a claim skips
+//! sharing one database. Both run the same SQL (placeholders `$1, $2`, times
+//! as integer milliseconds, JSON as text): reads through sqlx's `Any` driver,
+//! writes through [`writer`] on each engine's own driver. What differs
+//! between the engines (how a write transaction begins, how a claim skips
 //! rows another server holds, the column types of the schema) lives in
 //! [`dialect`] and [`schema`].
 
@@ -175,20 +176,14 @@ impl Store {
             .max_connections(1)
             .connect_with(native)
             .await?;
-        // Readers: the same file through `Any`, with the same settings.
-        let pragmas = format!(
-            "PRAGMA synchronous = {}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-            match durability {
-                Durability::Normal => "NORMAL",
-                Durability::Full => "FULL",
-            }
-        );
+        // Readers: the same file through `Any` (they write only the schema,
+        // at start, before the writer runs).
         let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .after_connect(move |conn, _| {
-                let pragmas = pragmas.clone();
+            .after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        .await?;
                     Ok(())
                 })
             })
