@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, env = "HSFLOW_SCHEDULER_TICK", default_value = "30s", value_parser = parse_duration)]
     pub scheduler_tick: std::time::Duration,
     /// Actions carried out at once.
-    #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 32)]
+    #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
     pub workers: usize,
 }
 

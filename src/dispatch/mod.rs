@@ -38,7 +38,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            concurrency: 32,
+            concurrency: 8,
             max_attempts: 8,
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(3600),

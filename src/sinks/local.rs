@@ -8,8 +8,10 @@ use serde_json::{json, Map, Value};
 
 use super::eml;
 
-/// Serialises appends to the .jsonl files (see `append_jsonl`).
-static APPEND_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Serialises appends to the .jsonl files (see `append_jsonl`). An async
+/// lock: a job waiting for it yields its thread to the others (webhooks
+/// included) instead of blocking it, as a std mutex would.
+static APPEND_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 use super::{Done, SinkError};
 use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
@@ -36,13 +38,13 @@ fn store_err(e: StoreError) -> SinkError {
 
 impl LocalSinks {
     /// Append one JSON line to a file in the data directory.
-    fn append_jsonl(&self, name: &str, line: &serde_json::Value) -> Result<(), SinkError> {
+    async fn append_jsonl(&self, name: &str, line: &serde_json::Value) -> Result<(), SinkError> {
         // The whole line is made first and written with one call, under a
         // lock: `writeln!` on a Value writes it in pieces, and two jobs
         // appending at once would interleave them into broken lines.
         let mut text = line.to_string();
         text.push('\n');
-        let _one_at_a_time = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = APPEND_LOCK.lock().await;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -125,7 +127,7 @@ impl LocalSinks {
             } => {
                 tracing::info!(target: "hsflow::notify", channel = %channel, urgent = *urgent, "{text}");
                 let line = json!({"id": job.id, "at": Utc::now(), "channel": channel, "urgent": urgent, "text": text, "entity": action.entity});
-                self.append_jsonl("notifications.jsonl", &line)?;
+                self.append_jsonl("notifications.jsonl", &line).await?;
                 Ok(format!("notified {channel}"))
             }
             Payload::Task {
@@ -182,14 +184,15 @@ impl LocalSinks {
             } => {
                 // Without an HTTP sink configured, outgoing webhooks are recorded, not sent.
                 let line = json!({"id": job.id, "at": Utc::now(), "method": method, "url": url, "body": body});
-                self.append_jsonl("webhooks.jsonl", &line)?;
+                self.append_jsonl("webhooks.jsonl", &line).await?;
                 Ok(format!("webhook {url} recorded"))
             }
             Payload::Beehiiv { email, .. } | Payload::Hubspot { email, .. } => {
                 // Without their API keys, syncs are recorded: the request hsflow would make.
                 let service = action.payload.kind();
                 let line = json!({"id": job.id, "at": Utc::now(), "service": service, "request": &action.payload});
-                self.append_jsonl(&format!("{service}.jsonl"), &line)?;
+                self.append_jsonl(&format!("{service}.jsonl"), &line)
+                    .await?;
                 Ok(format!("{service}: {email} recorded"))
             }
             Payload::Workflow {
