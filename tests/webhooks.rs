@@ -261,3 +261,49 @@ async fn a_reply_cancels_the_contacts_pending_actions() {
         "{actions:#?}"
     );
 }
+
+/// The value of the Prometheus sample `name` in `text`, if it is there.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_events_sink_results_and_store_rounds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start(dir.path(), &fixture().join("rules"), &[]);
+    let body = json!({"id": "m1", "type": "signup", "email": "m@example.org"});
+    let event = accepted(&s, &body).await;
+    settled(&s, &event, "welcome/notify_1").await;
+    let (dup, _) = post_signed(&s, &body).await;
+    assert_eq!(dup, 200);
+    let text = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let get = |name: &str| sample(&text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"));
+    assert_eq!(
+        get(r#"hsflow_events_total{source="form",outcome="accepted"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"hsflow_events_total{source="form",outcome="duplicate"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"hsflow_sink_results_total{kind="notify",result="ok"}"#),
+        1.0
+    );
+    // The event, a claim and an outcome at least, each committed in some round.
+    assert!(get(r#"hsflow_store_rounds_total{result="ok"}"#) >= 2.0);
+    assert!(get("hsflow_store_round_writes_total") >= 3.0);
+    assert_eq!(
+        get(r#"hsflow_actions{status="queued"}"#),
+        1.0,
+        "the email waits 3 s"
+    );
+}

@@ -57,6 +57,21 @@ pub fn record_sink(kind: &str, took: Duration, ok: bool) {
     );
 }
 
+/// The store's writer committed (or failed) a round of `writes` writes.
+pub fn record_store_round(writes: usize, took: Duration, ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    add(
+        format!("hsflow_store_rounds_total{{result=\"{result}\"}}"),
+        1.0,
+    );
+    add("hsflow_store_round_writes_total".to_string(), writes as f64);
+    add(
+        "hsflow_store_round_seconds_sum".to_string(),
+        took.as_secs_f64(),
+    );
+    add("hsflow_store_round_seconds_count".to_string(), 1.0);
+}
+
 pub fn record_reload(ok: bool) {
     add(
         format!(

@@ -163,7 +163,10 @@ impl Writer {
 async fn run_round(pool: &WritePool, backend: Backend, round: Vec<(Write, Reply)>) {
     let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
     let all: Vec<&Write> = writes.iter().collect();
-    match in_transaction(pool, backend, &all).await {
+    let started = std::time::Instant::now();
+    let outcome = in_transaction(pool, backend, &all).await;
+    crate::server::metrics::record_store_round(writes.len(), started.elapsed(), outcome.is_ok());
+    match outcome {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
                 let _ = reply.send(r);
