@@ -245,9 +245,10 @@ impl Store {
         }
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers and the writer is there to write to it
+    /// (a writer that has stopped would refuse every webhook with 503).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        self.writer.is_running() && sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
 

@@ -147,6 +147,11 @@ impl Writer {
         Writer { intake, background }
     }
 
+    /// Whether the writer task is still taking writes.
+    pub fn is_running(&self) -> bool {
+        !self.intake.is_closed()
+    }
+
     /// Queue a write; returns once it is committed.
     pub async fn submit(&self, write: Write) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
