@@ -4,48 +4,18 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use support::events::{new_event as event, sqlite_store};
+use support::events::{new_event as event, same_key_twice_in_one_batch, sqlite_store, windows};
 
 #[tokio::test]
 async fn the_same_key_twice_in_one_batch_is_one_event() {
     let (_tmp, store) = sqlite_store().await;
-    let now = Utc::now();
-    let out = store
-        .accept_batch(vec![
-            event("k1", now, 3600),
-            event("k1", now, 3600),
-            event("k2", now, 3600),
-        ])
-        .await
-        .expect("batch");
-    assert_eq!(
-        out.iter().map(|a| a.duplicate).collect::<Vec<_>>(),
-        [false, true, false]
-    );
-    assert_eq!(
-        out[1].event_id, out[0].event_id,
-        "the duplicate names the first event"
-    );
-    assert_eq!(out[1].actions, 0);
-    assert!(out[0].actions > 0);
+    same_key_twice_in_one_batch(&store).await;
 }
 
 #[tokio::test]
 async fn a_key_seen_before_its_window_ended_is_a_duplicate_and_after_it_a_new_event() {
     let (_tmp, store) = sqlite_store().await;
-    let t0 = Utc::now();
-    let first = store.accept(event("k", t0, 60)).await.expect("first");
-    let within = store
-        .accept(event("k", t0 + Duration::seconds(59), 60))
-        .await
-        .expect("within");
-    let after = store
-        .accept(event("k", t0 + Duration::seconds(61), 60))
-        .await
-        .expect("after");
-    assert!(!first.duplicate && within.duplicate && !after.duplicate);
-    assert_eq!(within.event_id, first.event_id);
-    assert_ne!(after.event_id, first.event_id);
+    windows(&store).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{Duration as Span, Utc};
 use hsflow::store::{Backend, Store};
 use serde_json::{json, Value};
-use support::events::{new_event, work, work_until_idle};
+use support::events::{new_event, same_key_twice_in_one_batch, windows, work, work_until_idle};
 use support::postgres::TestDb;
 use support::*;
 
@@ -20,35 +20,11 @@ async fn duplicates_and_windows_behave_as_on_sqlite() {
     let db = TestDb::create().await;
     let store = Store::connect(&db.url).await.expect("connect");
     assert_eq!(store.backend(), Backend::Postgres);
-    let now = Utc::now();
-    let out = store
-        .accept_batch(vec![
-            new_event("k1", now, 3600),
-            new_event("k1", now, 3600),
-            new_event("k2", now, 3600),
-        ])
-        .await
-        .expect("batch");
-    assert_eq!(
-        out.iter().map(|a| a.duplicate).collect::<Vec<_>>(),
-        [false, true, false]
-    );
-    assert_eq!(out[1].event_id, out[0].event_id);
-
-    let first = store.accept(new_event("w", now, 60)).await.expect("first");
-    let within = store
-        .accept(new_event("w", now + Span::seconds(59), 60))
-        .await
-        .expect("within");
-    let after = store
-        .accept(new_event("w", now + Span::seconds(61), 60))
-        .await
-        .expect("after");
-    assert!(!first.duplicate && within.duplicate && !after.duplicate);
-    assert_eq!(within.event_id, first.event_id);
-    // Keys past their window are pruned (only `w`'s, which expires first).
+    same_key_twice_in_one_batch(&store).await;
+    windows(&store).await;
+    // Keys past their window are pruned (only `k`'s: the 60-second window).
     let pruned = store
-        .prune_all_expired_keys(now + Span::seconds(200))
+        .prune_all_expired_keys(Utc::now() + Span::seconds(200))
         .await
         .expect("prune");
     assert_eq!(pruned, 1);

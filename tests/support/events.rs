@@ -85,3 +85,43 @@ pub async fn sqlite_store() -> (tempfile::TempDir, hsflow::store::Store) {
         .expect("store");
     (tmp, store)
 }
+
+/// The same key twice in one batch is one event: the second names the first.
+pub async fn same_key_twice_in_one_batch(store: &hsflow::store::Store) {
+    let now = Utc::now();
+    let out = store
+        .accept_batch(vec![
+            new_event("k1", now, 3600),
+            new_event("k1", now, 3600),
+            new_event("k2", now, 3600),
+        ])
+        .await
+        .expect("batch");
+    assert_eq!(
+        out.iter().map(|a| a.duplicate).collect::<Vec<_>>(),
+        [false, true, false]
+    );
+    assert_eq!(
+        out[1].event_id, out[0].event_id,
+        "the duplicate names the first event"
+    );
+    assert_eq!(out[1].actions, 0);
+    assert!(out[0].actions > 0);
+}
+
+/// A key seen within its window is a duplicate; after it, a new event.
+pub async fn windows(store: &hsflow::store::Store) {
+    let t0 = Utc::now();
+    let first = store.accept(new_event("k", t0, 60)).await.expect("first");
+    let within = store
+        .accept(new_event("k", t0 + chrono::Duration::seconds(59), 60))
+        .await
+        .expect("within");
+    let after = store
+        .accept(new_event("k", t0 + chrono::Duration::seconds(61), 60))
+        .await
+        .expect("after");
+    assert!(!first.duplicate && within.duplicate && !after.duplicate);
+    assert_eq!(within.event_id, first.event_id);
+    assert_ne!(after.event_id, first.event_id);
+}
