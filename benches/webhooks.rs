@@ -4,7 +4,8 @@
 //! Run: `cargo bench --bench webhooks` (defaults: 1,000 req/s for 10 s on a
 //! fresh server, 64 connections for 10 s, 1,000 req/s for 10 s again while
 //! the overload's backlog drains). HSFLOW_BENCH_SECONDS and HSFLOW_BENCH_CONNS
-//! change the load; HSFLOW_BENCH_DURABILITY=full measures the strict mode.
+//! change the load; HSFLOW_BENCH_DURABILITY=full measures the strict mode;
+//! HSFLOW_DATABASE_URL=postgres://… (an empty database) measures PostgreSQL.
 
 use std::path::Path;
 use std::process::Child;
