@@ -166,11 +166,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             settings.data_dir.display()
         )
     })?;
-    let store = match &settings.database_url {
+    let (store, described) = match &settings.database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Store::connect(url).await.map_err(|e| {
+            let store = Store::connect(url).await.map_err(|e| {
                 format!("can't use the PostgreSQL store at {}: {e}", redact(url))
-            })?
+            })?;
+            (store, format!("PostgreSQL at {}", redact(url)))
         }
         Some(url) => {
             return Err(format!(
@@ -179,20 +180,15 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
                 settings.data_dir.display()
             ))
         }
-        None => Store::open(&settings.data_dir, settings.durability)
-            .await
-            .map_err(|e| e.to_string())?,
-    };
-    tracing::info!(
-        "store: {}",
-        match &settings.database_url {
-            Some(url) => format!("PostgreSQL at {}", redact(url)),
-            None => format!(
-                "SQLite in {}",
-                settings.data_dir.join("hsflow.db").display()
-            ),
+        None => {
+            let store = Store::open(&settings.data_dir, settings.durability)
+                .await
+                .map_err(|e| e.to_string())?;
+            let file = settings.data_dir.join("hsflow.db");
+            (store, format!("SQLite in {}", file.display()))
         }
-    );
+    };
+    tracing::info!("store: {described}");
     // Actions left running by the last stop. SQLite has one server, so all
     // of them were this server's and run again now. A PostgreSQL database
     // may be shared: another server's running actions are not ours to take,

@@ -400,10 +400,10 @@ pub(crate) async fn fail_in(
 /// cursor): one statement with its values, returning the rows it touched.
 pub(crate) async fn execute_in(
     conn: &mut Conn,
-    sql: &str,
+    sql: &'static str,
     binds: &[Bind],
 ) -> Result<u64, StoreError> {
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+    let mut q = sqlx::query(sql);
     for b in binds {
         q = match b {
             Bind::Int(i) => q.bind(*i),
