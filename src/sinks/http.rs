@@ -27,8 +27,18 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("can't build the HTTP client: {e}"))
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// The longest Retry-After believed. A service may answer anything (a
+/// misconfigured proxy, a hostile endpoint: `Retry-After: 100000000000000`);
+/// past a day it is read as a day, so no time arithmetic can overflow. The
+/// dispatcher then caps it again at its own, configurable, maximum.
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as seconds or as an HTTP date, at most [`RETRY_AFTER_CEILING`].
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    read_retry_after(headers).map(|d| d.min(RETRY_AFTER_CEILING))
+}
+
+fn read_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -87,6 +97,9 @@ pub fn unreachable(what: &str, e: &reqwest::Error) -> SinkError {
 
 /// Send one request and read the answer: `(status, body)` on 2xx, else the
 /// failure classified as retryable or permanent. `what` names the service.
+///
+/// A target that answered 429 or 503 with a Retry-After is paused for every
+/// worker (see [`pauses`]): nothing more is sent to it until then.
 pub async fn send(
     http: &reqwest::Client,
     what: &str,
@@ -95,6 +108,8 @@ pub async fn send(
     headers: &[(String, String)],
     json_body: Option<Vec<u8>>,
 ) -> Result<(u16, String), SinkError> {
+    let target = pauses::target_of(url);
+    pauses::honour(&target, what).await?;
     let mut req = http.request(method, url);
     for (k, v) in headers {
         req = req.header(k, v);
@@ -109,6 +124,11 @@ pub async fn send(
     if status.is_success() {
         Ok((status.as_u16(), text))
     } else {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            if let Some(wait) = retry_after(&hdrs) {
+                pauses::pause(&target, wait);
+            }
+        }
         Err(failure(what, status, &hdrs, &reason_of(&text)))
     }
 }
@@ -144,10 +164,14 @@ pub fn reason_of(body: &str) -> String {
 ///
 /// Notion allows an average of 3 requests/s per integration; spacing them
 /// (rather than bursting and collecting 429s) is what its docs ask for. A 429
-/// pushes the next slot back for everyone, not just the worker that got it.
+/// pauses everyone: a worker already waiting for its slot looks at the pause
+/// again when its slot comes, and takes a new slot after it, so nothing is
+/// sent inside the window the service asked for.
 pub struct Spacing {
     interval: Duration,
     next: Mutex<Instant>,
+    /// Nothing is sent before this instant (a 429's Retry-After).
+    paused_until: std::sync::Mutex<Instant>,
 }
 
 impl Spacing {
@@ -160,25 +184,118 @@ impl Spacing {
         Spacing {
             interval: Duration::from_secs_f64(1.0 / rate),
             next: Mutex::new(Instant::now()),
+            paused_until: std::sync::Mutex::new(Instant::now()),
         }
     }
 
-    /// Wait for this caller's slot.
-    pub async fn wait(&self) {
-        let at = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + self.interval;
-            at
-        };
-        tokio::time::sleep_until(at).await;
+    fn paused_until(&self) -> Instant {
+        *self.paused_until.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait for this caller's slot. A pause longer than `inline_max` is not
+    /// waited out here (a worker would hold its job for that long): the
+    /// remaining pause comes back as the error, for the dispatcher to retry
+    /// the job after it.
+    pub async fn wait(&self, inline_max: Duration) -> Result<(), Duration> {
+        loop {
+            let left = self.paused_until().saturating_duration_since(Instant::now());
+            if left > inline_max {
+                return Err(left);
+            }
+            let at = {
+                let mut next = self.next.lock().await;
+                let at = (*next).max(Instant::now()).max(self.paused_until());
+                *next = at + self.interval;
+                at
+            };
+            tokio::time::sleep_until(at).await;
+            // A pause may have begun while this caller slept: honour it too.
+            if self.paused_until() <= Instant::now() {
+                return Ok(());
+            }
+        }
     }
 
     /// The service asked everyone to wait `d`.
     pub async fn pause(&self, d: Duration) {
+        let until = Instant::now() + d.min(RETRY_AFTER_CEILING);
+        {
+            let mut p = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+            *p = (*p).max(until);
+        }
         let mut next = self.next.lock().await;
-        *next = (*next).max(Instant::now() + d);
+        *next = (*next).max(until);
+    }
+}
+
+/// Pauses per target (scheme, host and port) for the sinks that have no
+/// [`Spacing`] of their own: Slack, webhooks, Beehiiv, HubSpot. One map for
+/// the process; a 429 from one host never slows another.
+pub mod pauses {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use crate::sinks::SinkError;
+
+    /// Pauses up to this long are waited out by the worker; longer ones send
+    /// the job back to the dispatcher with the time left.
+    pub const INLINE_MAX: Duration = Duration::from_secs(10);
+
+    static PAUSED: Mutex<Option<HashMap<String, Instant>>> = Mutex::new(None);
+
+    /// The part of a URL a pause applies to.
+    pub fn target_of(url: &str) -> String {
+        match reqwest::Url::parse(url) {
+            Ok(u) => format!(
+                "{}://{}:{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.port_or_known_default().unwrap_or(0)
+            ),
+            Err(_) => url.to_string(),
+        }
+    }
+
+    fn until(target: &str) -> Option<Instant> {
+        let map = PAUSED.lock().unwrap_or_else(|p| p.into_inner());
+        map.as_ref()?.get(target).copied()
+    }
+
+    /// Pause `target` for `d` (never shortening a pause already running).
+    pub fn pause(target: &str, d: Duration) {
+        let at = Instant::now() + d.min(super::RETRY_AFTER_CEILING);
+        let mut map = PAUSED.lock().unwrap_or_else(|p| p.into_inner());
+        let map = map.get_or_insert_with(HashMap::new);
+        let now = Instant::now();
+        // Pauses that ended are forgotten, so the map holds only live ones.
+        map.retain(|_, t| *t > now);
+        let e = map.entry(target.to_string()).or_insert(at);
+        *e = (*e).max(at);
+    }
+
+    /// Wait out a short pause of `target`; a long one is a retryable error
+    /// carrying the time left, and nothing is sent.
+    pub async fn honour(target: &str, what: &str) -> Result<(), SinkError> {
+        while let Some(t) = until(target) {
+            let left = t.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            if left > INLINE_MAX {
+                return Err(SinkError::Retryable {
+                    reason: format!(
+                        "{what} asked for a pause ({}s left); nothing was sent",
+                        left.as_secs()
+                    ),
+                    retry_after: Some(left),
+                });
+            }
+            tokio::time::sleep_until(t).await;
+        }
+        Ok(())
     }
 }
 
@@ -222,14 +339,78 @@ mod tests {
     async fn spacing_spreads_requests_evenly() {
         let s = Spacing::per_second(4.0);
         let t = tokio::time::Instant::now();
+        let inline = Duration::from_secs(10);
         for _ in 0..5 {
-            s.wait().await;
+            s.wait(inline).await.expect("no pause");
         }
         // 5 slots at 250 ms intervals: the last starts 1 s after the first.
         assert_eq!(t.elapsed().as_millis(), 1000);
         s.pause(Duration::from_secs(3)).await;
         let t = tokio::time::Instant::now();
-        s.wait().await;
+        s.wait(inline).await.expect("a short pause is waited out");
         assert!(t.elapsed() >= Duration::from_secs(3));
+        // A pause longer than the caller may wait comes back as the time left.
+        s.pause(Duration::from_secs(60)).await;
+        let left = s.wait(inline).await.expect_err("too long to wait inline");
+        assert!(left > Duration::from_secs(50), "{left:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_stops_callers_already_waiting_for_their_slot() {
+        let s = std::sync::Arc::new(Spacing::per_second(10.0));
+        let t = tokio::time::Instant::now();
+        // Five callers reserve slots at 0, 100, ... 400 ms.
+        let mut waiting = Vec::new();
+        for _ in 0..5 {
+            let s = s.clone();
+            waiting.push(tokio::spawn(async move {
+                s.wait(Duration::from_secs(10)).await.expect("short pause");
+                tokio::time::Instant::now()
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first request got a 429 asking for 2 s.
+        s.pause(Duration::from_secs(2)).await;
+        let mut sent = Vec::new();
+        for w in waiting {
+            sent.push(w.await.expect("task"));
+        }
+        sent.sort();
+        // The first went before the 429; every other one waits out the pause.
+        assert_eq!(sent[0] - t, Duration::ZERO);
+        for at in &sent[1..] {
+            assert!(*at - t >= Duration::from_millis(2050), "{:?}", *at - t);
+        }
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_read_as_a_day() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "100000000000000".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(RETRY_AFTER_CEILING));
+        h.insert("retry-after", "99999999999999999999999".parse().expect("header"));
+        // Too big for a number at all: not a Retry-After hsflow can use.
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_target_sends_nothing_until_the_pause_ends() {
+        let target = pauses::target_of("https://hooks.example.test:8443/x");
+        assert_eq!(target, "https://hooks.example.test:8443");
+        pauses::pause(&target, Duration::from_secs(3));
+        let t = tokio::time::Instant::now();
+        pauses::honour(&target, "Slack").await.expect("short");
+        assert!(t.elapsed() >= Duration::from_secs(3));
+        pauses::pause(&target, Duration::from_secs(600));
+        match pauses::honour(&target, "Slack").await {
+            Err(SinkError::Retryable { retry_after: Some(d), .. }) => {
+                assert!(d > Duration::from_secs(590), "{d:?}")
+            }
+            other => panic!("expected a retryable pause, got {other:?}"),
+        }
+        // Another host is not paused.
+        pauses::honour("https://other.example.test:443", "Slack")
+            .await
+            .expect("other host");
     }
 }

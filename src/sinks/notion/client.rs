@@ -80,7 +80,15 @@ impl NotionClient {
         let url = format!("{}/v1/{}", self.cfg.base_url.trim_end_matches('/'), path);
         let mut attempt = 0;
         loop {
-            self.spacing.wait().await;
+            if let Err(left) = self.spacing.wait(INLINE_WAIT_MAX).await {
+                return Err(SinkError::Retryable {
+                    reason: format!(
+                        "Notion asked for a pause ({}s left); nothing was sent",
+                        left.as_secs()
+                    ),
+                    retry_after: Some(left),
+                });
+            }
             let mut req = self
                 .http
                 .request(method.clone(), &url)
