@@ -21,6 +21,9 @@ fn label(v: &str) -> String {
         .replace('\n', " ")
 }
 
+/// The `source` label of requests to a source the rules don't have.
+pub const UNKNOWN_SOURCE: &str = "(unknown)";
+
 /// An event reached a source: outcome is accepted, duplicate, unauthorized, invalid, ...
 pub fn record_event(source: &str, outcome: &str) {
     add(

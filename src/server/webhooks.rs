@@ -24,6 +24,15 @@ use crate::sources::auth::{self, AuthError};
 use crate::sources::normalise::{normalise, Request};
 use crate::store::accept::{Envelope, NewEvent};
 
+/// A name from the URL as it may be shown back: at most 64 printable characters.
+fn printable(name: &str) -> String {
+    let mut out: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+    if name.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
 }
@@ -156,14 +165,14 @@ pub async fn receive(
 ) -> Response {
     let rs = app.rules.current();
     let Some(src) = rs.sources.get(&source) else {
-        metrics::record_event(&source, "unknown_source");
-        let known: Vec<&str> = rs.sources.keys().map(String::as_str).collect();
+        // Counted under one label, whatever the name: a metric label made
+        // from an unauthenticated URL would let anyone grow /metrics without
+        // bound. The answer doesn't list the sources either (the rule files
+        // do, for the people who may read them).
+        metrics::record_event(metrics::UNKNOWN_SOURCE, "unknown_source");
         return error(
             StatusCode::NOT_FOUND,
-            format!(
-                "there is no source `{source}`; the sources are: {}",
-                known.join(", ")
-            ),
+            format!("there is no source `{}`; check the URL against the sender's webhook settings and rules/sources/", printable(&source)),
         );
     };
     let headers = headers_vec(&headers);
