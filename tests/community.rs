@@ -124,6 +124,11 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
     assert_eq!(next.iter().map(|c| c.threshold).collect::<Vec<_>>(), [50.0]);
 
     // A job that succeeded never runs again: its record goes with its success.
+    // (job-1 as a running Notion action, on its first claim.)
+    sqlx::query("INSERT INTO actions (id, event_id, action_key, rule, flow, kind, payload, due_at, status, attempts, ruleset_version, created_at, updated_at, claims) VALUES ('job-1', 'e', 'a', 'r', 'f', 'notion', '{}', 0, 'running', 1, 'v', 0, 0, 1)")
+        .execute(&store.pool)
+        .await
+        .expect("a running job");
     let job = |id: &str, kind: &str| hsflow::store::jobs::Job {
         id: id.into(),
         event_id: "e".into(),
@@ -132,6 +137,8 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
         contact: None,
         payload: "{}".into(),
         attempts: 1,
+        claim: 1,
+        created_at: 0,
     };
     store
         .succeed(&job("job-1", "notion"))

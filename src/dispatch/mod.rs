@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{watch, Notify, Semaphore};
 
@@ -18,7 +18,7 @@ use crate::engine::action::PlannedAction;
 use crate::server::rules::SharedRules;
 use crate::sinks::{SinkError, Sinks};
 use crate::store::jobs::Job;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -29,8 +29,14 @@ pub struct Config {
     /// First retry delay; doubles each attempt.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
-    /// How long a claimed job may run before it counts as interrupted.
+    /// How long a claimed job may run before it counts as interrupted. A
+    /// job is given at most four fifths of it (see [`Config::run_limit`]).
     pub lease: Duration,
+    /// The longest Retry-After honoured; a longer one is read as this.
+    pub retry_after_max: Duration,
+    /// How long after it was first due an action may still be tried; a
+    /// retry that would come later parks it instead, with the reason.
+    pub give_up_after: Duration,
     /// How often to look for due jobs when nothing wakes the dispatcher.
     pub poll: Duration,
 }
@@ -43,8 +49,19 @@ impl Default for Config {
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(3600),
             lease: Duration::from_secs(300),
+            retry_after_max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(48 * 3600),
             poll: Duration::from_millis(500),
         }
+    }
+}
+
+impl Config {
+    /// How long one attempt may take: four fifths of the lease, so the
+    /// attempt is over (and its outcome written) before anyone else may
+    /// claim the job. An attempt that takes longer is stopped and retried.
+    pub fn run_limit(&self) -> Duration {
+        self.lease.mul_f64(0.8)
     }
 }
 
@@ -136,45 +153,107 @@ impl Dispatcher {
             ))),
             Ok(action) => {
                 let rules = self.rules.current();
-                self.sinks.execute(&job, &action, &rules).await
+                let limit = self.cfg.run_limit();
+                match tokio::time::timeout(limit, self.sinks.execute(&job, &action, &rules)).await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(SinkError::retryable(format!(
+                        "stopped after {}s without an answer (the limit is four fifths of the {}s lease)",
+                        limit.as_secs(),
+                        self.cfg.lease.as_secs()
+                    ))),
+                }
             }
         };
         crate::server::metrics::record_sink(&job.kind, started.elapsed(), outcome.is_ok());
-        let result = match &outcome {
+        let result = match outcome {
+            Ok(done) if done.recorded => {
+                tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);
+                Ok(())
+            }
             Ok(done) => {
-                tracing::info!(job = %job.id, action = %job.action_key, "{done}");
+                tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);
                 self.store.succeed(&job).await
+            }
+            Err(SinkError::LeaseLost(why)) => {
+                tracing::warn!(job = %job.id, action = %job.action_key, "{why}; this attempt did nothing");
+                return;
+            }
+            Err(SinkError::Waiting { reason, wait }) => {
+                let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                tracing::info!(job = %job.id, action = %job.action_key, "{reason}; tried again at {at}");
+                self.store.wait(&job, &reason, at).await
             }
             Err(SinkError::Permanent(reason)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}");
-                self.store.fail(&job.id, reason, None).await
+                self.store.fail(&job, &reason, None).await
             }
             Err(SinkError::Retryable {
                 reason,
                 retry_after,
-            }) => {
-                if job.attempts >= self.cfg.max_attempts {
-                    tracing::warn!(job = %job.id, action = %job.action_key, "parked after {} attempts: {reason}", job.attempts);
-                    self.store
-                        .fail(
-                            &job.id,
-                            &format!("gave up after {} attempts: {reason}", job.attempts),
-                            None,
-                        )
-                        .await
-                } else {
-                    let wait = retry_after.unwrap_or_else(|| backoff(&self.cfg, job.attempts));
-                    let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            }) => match next_try(&self.cfg, &job, retry_after, Utc::now()) {
+                Retry::At(at) => {
                     tracing::info!(job = %job.id, action = %job.action_key, "attempt {} failed ({reason}); retrying at {at}", job.attempts);
-                    self.store.fail(&job.id, reason, Some(at)).await
+                    self.store.fail(&job, &reason, Some(at)).await
                 }
-            }
+                Retry::GiveUp(why) => {
+                    tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}; {why}");
+                    self.store
+                        .fail(&job, &format!("{reason}; {why}"), None)
+                        .await
+                }
+            },
         };
-        if let Err(e) = result {
+        match result {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost(_)) => {
+                tracing::warn!(job = %job.id, "the job's lease ran out while it ran and another worker has it; this attempt's outcome is not recorded")
+            }
             // The outcome is lost; the lease will expire and the job run again.
-            tracing::error!(job = %job.id, "could not record the outcome: {e}");
+            Err(e) => tracing::error!(job = %job.id, "could not record the outcome: {e}"),
         }
     }
+}
+
+/// When a failed job is tried next, or why it is not.
+#[derive(Debug, PartialEq)]
+pub enum Retry {
+    At(DateTime<Utc>),
+    GiveUp(String),
+}
+
+/// The next try of `job` after a retryable failure at `now`: after the
+/// target's Retry-After (capped at `retry_after_max`) or the backoff, unless
+/// the job has had its attempts or the try would come after its deadline.
+pub fn next_try(
+    cfg: &Config,
+    job: &Job,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Retry {
+    if job.attempts >= cfg.max_attempts {
+        return Retry::GiveUp(format!("gave up after {} attempts", job.attempts));
+    }
+    let wait = match retry_after {
+        Some(d) => d.min(cfg.retry_after_max),
+        None => backoff(cfg, job.attempts),
+    };
+    // Both are bounded (an hour by default), so this can't overflow.
+    let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(365));
+    let first_due = crate::store::from_millis(job.created_at)
+        + serde_json::from_str::<PlannedAction>(&job.payload)
+            .map(|a| chrono::Duration::seconds(a.delay_s.max(0)))
+            .unwrap_or_default();
+    let deadline = first_due + chrono::Duration::from_std(cfg.give_up_after).unwrap_or_default();
+    if at > deadline {
+        return Retry::GiveUp(format!(
+            "gave up: the next try would be at {}, after the action's deadline {} ({}h after it was due)",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            deadline.format("%Y-%m-%d %H:%M UTC"),
+            cfg.give_up_after.as_secs() / 3600
+        ));
+    }
+    Retry::At(at)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::engine::action::{Link, Payload, PlannedAction};
 use crate::rules::model::NotionOperation;
 use crate::rules::RuleSet;
 use crate::store::jobs::Job;
+use crate::store::notion_local::PageRequest;
 use crate::store::workflows::{Transition, TransitionRequest};
 use crate::store::{Store, StoreError};
 
@@ -32,19 +33,36 @@ fn io(what: &str, e: std::io::Error) -> SinkError {
 fn store_err(e: StoreError) -> SinkError {
     match e {
         StoreError::NotFound(m) => SinkError::Permanent(m),
+        e @ StoreError::LeaseLost(_) => SinkError::LeaseLost(e.to_string()),
         other => SinkError::retryable(other.to_string()),
     }
 }
 
 impl LocalSinks {
-    /// Append one JSON line to a file in the data directory.
-    async fn append_jsonl(&self, name: &str, line: &serde_json::Value) -> Result<(), SinkError> {
+    /// Append one JSON line (carrying the job's id as `id`) to a file in the
+    /// data directory, once per job.
+    ///
+    /// The line is written before the job's success can be recorded, so a
+    /// crash between the two runs the job again. A job on its second claim
+    /// or later first looks for its own line and, if it is there, writes
+    /// nothing: a notification is never appended twice. Only re-runs pay
+    /// for the look (one read of the file).
+    async fn append_jsonl(
+        &self,
+        job: &Job,
+        name: &str,
+        line: &serde_json::Value,
+    ) -> Result<(), SinkError> {
         // The whole line is made first and written with one call, under a
         // lock: `writeln!` on a Value writes it in pieces, and two jobs
         // appending at once would interleave them into broken lines.
         let mut text = line.to_string();
         text.push('\n');
         let _one_at_a_time = APPEND_LOCK.lock().await;
+        if job.claim > 1 && self.has_line(name, &job.id)? {
+            tracing::info!(job = %job.id, "{name} already has this job's line (written before a restart); not written again");
+            return Ok(());
+        }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -54,8 +72,34 @@ impl LocalSinks {
             .map_err(|e| io(&format!("can't write {name}"), e))
     }
 
+    /// Whether `name` has a line whose `id` is `job_id`.
+    fn has_line(&self, name: &str, job_id: &str) -> Result<bool, SinkError> {
+        use std::io::BufRead as _;
+        let file = match std::fs::File::open(self.data_dir.join(name)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io(&format!("can't read {name}"), e)),
+        };
+        // Job ids are UUIDs, and a quote inside a JSON string is escaped, so
+        // this text appears only as a line's own `id`.
+        let needle = format!("\"id\":\"{job_id}\"");
+        for line in std::io::BufReader::new(file).lines() {
+            if line
+                .map_err(|e| io(&format!("can't read {name}"), e))?
+                .contains(&needle)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Relation bodies for `links`, from the local pages (found by their key).
-    async fn resolve(&self, links: &[Link]) -> Result<Map<String, Value>, SinkError> {
+    async fn resolve(&self, job: &Job, links: &[Link]) -> Result<Map<String, Value>, SinkError> {
+        let waiter = super::links::Waiter {
+            store: &self.store,
+            job,
+        };
         let mut out = Map::new();
         for link in links {
             let mut ids = Vec::new();
@@ -67,12 +111,7 @@ impl LocalSinks {
                     .map_err(store_err)?
                 {
                     Some(id) => ids.push(json!({"id": id})),
-                    None => tracing::warn!(
-                        "`{}` can't link to {v}: no local page in `{}` has {} = {v}",
-                        link.property,
-                        link.database,
-                        link.by
-                    ),
+                    None => waiter.missing(link, v).await?,
                 }
             }
             if !ids.is_empty() {
@@ -90,6 +129,8 @@ impl LocalSinks {
         rules: &RuleSet,
     ) -> Result<Done, SinkError> {
         let mut crossings = Vec::new();
+        // Store writes carry the job's fence and commit its success with them.
+        let mut recorded = false;
         let message = match &action.payload {
             Payload::Email {
                 to,
@@ -127,7 +168,7 @@ impl LocalSinks {
             } => {
                 tracing::info!(target: "hsflow::notify", channel = %channel, urgent = *urgent, "{text}");
                 let line = json!({"id": job.id, "at": Utc::now(), "channel": channel, "urgent": urgent, "text": text, "entity": action.entity});
-                self.append_jsonl("notifications.jsonl", &line).await?;
+                self.append_jsonl(job, "notifications.jsonl", &line).await?;
                 Ok(format!("notified {channel}"))
             }
             Payload::Task {
@@ -137,16 +178,21 @@ impl LocalSinks {
                 let mut props =
                     super::task::properties(rules, &job.id, job.contact.as_deref(), action);
                 let links = super::task::links(rules, job.contact.as_deref());
-                props.extend(self.resolve(&links).await?);
-                self.store
-                    .write_page(
-                        super::task::DATABASE,
-                        Some((super::task::KEY, &job.id)),
-                        &props,
-                        false,
-                    )
+                props.extend(self.resolve(job, &links).await?);
+                let (_, _, done) = self
+                    .store
+                    .page(PageRequest {
+                        database: super::task::DATABASE.to_string(),
+                        key: Some((super::task::KEY.to_string(), job.id.clone())),
+                        properties: props,
+                        must_exist: false,
+                        increments: Vec::new(),
+                        job_id: job.id.clone(),
+                        fence: Some(job.fence()),
+                    })
                     .await
                     .map_err(store_err)?;
+                recorded = done;
                 Ok(format!("task for {assignee}: {title}"))
             }
             Payload::Notion {
@@ -158,9 +204,8 @@ impl LocalSinks {
                 add,
             } => {
                 let mut properties = properties.clone();
-                properties.extend(self.resolve(links).await?);
-                let properties = &properties;
-                let key_value = match_on.as_ref().map(|m| {
+                properties.extend(self.resolve(job, links).await?);
+                let key = match_on.as_ref().map(|m| {
                     (
                         m.property.clone(),
                         m.value
@@ -169,14 +214,21 @@ impl LocalSinks {
                             .unwrap_or_else(|| m.value.to_string()),
                     )
                 });
-                let key = key_value.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
-                let must_exist = *operation == NotionOperation::Update;
-                let (w, crossed) = self
+                let (w, crossed, done) = self
                     .store
-                    .write_page_adding(database, key, properties, must_exist, add, &job.id)
+                    .page(PageRequest {
+                        database: database.clone(),
+                        key,
+                        properties,
+                        must_exist: *operation == NotionOperation::Update,
+                        increments: add.clone(),
+                        job_id: job.id.clone(),
+                        fence: Some(job.fence()),
+                    })
                     .await
                     .map_err(store_err)?;
                 crossings = crossed;
+                recorded = done;
                 Ok(format!("{database}: {w:?}"))
             }
             Payload::Webhook {
@@ -184,14 +236,14 @@ impl LocalSinks {
             } => {
                 // Without an HTTP sink configured, outgoing webhooks are recorded, not sent.
                 let line = json!({"id": job.id, "at": Utc::now(), "method": method, "url": url, "body": body});
-                self.append_jsonl("webhooks.jsonl", &line).await?;
+                self.append_jsonl(job, "webhooks.jsonl", &line).await?;
                 Ok(format!("webhook {url} recorded"))
             }
             Payload::Beehiiv { email, .. } | Payload::Hubspot { email, .. } => {
                 // Without their API keys, syncs are recorded: the request hsflow would make.
                 let service = action.payload.kind();
                 let line = json!({"id": job.id, "at": Utc::now(), "service": service, "request": &action.payload});
-                self.append_jsonl(&format!("{service}.jsonl"), &line)
+                self.append_jsonl(job, &format!("{service}.jsonl"), &line)
                     .await?;
                 Ok(format!("{service}: {email} recorded"))
             }
@@ -211,7 +263,7 @@ impl LocalSinks {
                     .get(workflow)
                     .is_some_and(|w| w.terminal.contains(to_state));
                 let cause = format!("{} (event {})", action.id, job.event_id);
-                let t = self
+                let (t, done) = self
                     .store
                     .transition(TransitionRequest {
                         workflow: workflow.clone(),
@@ -220,9 +272,11 @@ impl LocalSinks {
                         from: from_states.clone(),
                         terminal,
                         cause,
+                        fence: Some(job.fence()),
                     })
                     .await
                     .map_err(store_err)?;
+                recorded = done;
                 Ok(match t {
                     Transition::Created { instance, state } => {
                         format!("{workflow} {instance} started in {state}")
@@ -236,6 +290,10 @@ impl LocalSinks {
                 })
             }
         }?;
-        Ok(Done { message, crossings })
+        Ok(Done {
+            message,
+            crossings,
+            recorded,
+        })
     }
 }

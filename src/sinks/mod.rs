@@ -13,6 +13,7 @@ pub mod config;
 pub mod eml;
 pub mod http;
 pub mod hubspot;
+pub mod links;
 pub mod local;
 pub mod notion;
 pub mod outgoing;
@@ -44,6 +45,15 @@ pub enum SinkError {
     /// Will fail the same way every time (a validation error): parked at once.
     #[error("{0}")]
     Permanent(String),
+    /// The job waits for another action of its event (see [`links`]): tried
+    /// again after `wait`, without using up an attempt.
+    #[error("{reason}")]
+    Waiting { reason: String, wait: Duration },
+    /// The job is no longer this worker's (its lease ran out and another
+    /// claim took it): the store refused the side effect, and nothing about
+    /// this attempt is recorded.
+    #[error("{0}")]
+    LeaseLost(String),
 }
 
 impl SinkError {
@@ -55,19 +65,22 @@ impl SinkError {
     }
 }
 
-/// What a sink did: a sentence for the log, and any `events_at` values its
-/// additions crossed (raised as `hsflow:score.crossed` events).
+/// What a sink did: a sentence for the log, any `events_at` values its
+/// additions crossed (raised as `hsflow:score.crossed` events), and whether
+/// the job's success was already recorded with the side effect (a store
+/// write commits both in one transaction).
 #[derive(Debug, Default)]
 pub struct Done {
     pub message: String,
     pub crossings: Vec<Crossing>,
+    pub recorded: bool,
 }
 
 impl From<String> for Done {
     fn from(message: String) -> Done {
         Done {
             message,
-            crossings: Vec::new(),
+            ..Done::default()
         }
     }
 }
@@ -131,14 +144,15 @@ impl Sinks {
         })
     }
 
-    /// Carry out one action; the returned text says what was done (for the
-    /// log). Crossings are raised as events before it returns.
+    /// Carry out one action; the answer says what was done (for the log)
+    /// and whether the job's success is already recorded. Crossings are
+    /// raised as events before it returns.
     pub async fn execute(
         &self,
         job: &Job,
         action: &PlannedAction,
         rules: &RuleSet,
-    ) -> Result<String, SinkError> {
+    ) -> Result<Done, SinkError> {
         let done = self.run(job, action, rules).await?;
         if !done.crossings.is_empty() {
             let database = match &action.payload {
@@ -168,7 +182,14 @@ impl Sinks {
                 }
             }
         }
-        Ok(done.message)
+        Ok(done)
+    }
+
+    fn waiter<'a>(&'a self, job: &'a Job) -> links::Waiter<'a> {
+        links::Waiter {
+            store: &self.local.store,
+            job,
+        }
     }
 
     async fn run(
@@ -231,7 +252,7 @@ impl Sinks {
                     links,
                     add,
                 };
-                notion.write(rules, w).await
+                notion.write(rules, w, &self.waiter(job)).await
             }
             (Payload::Task { .. }, Some(notion), _) => {
                 let key = MatchOn {
@@ -248,7 +269,7 @@ impl Sinks {
                     links: &links,
                     add: &[],
                 };
-                notion.write(rules, w).await
+                notion.write(rules, w, &self.waiter(job)).await
             }
             (
                 Payload::Notify {

@@ -25,6 +25,33 @@ pub struct Job {
     pub payload: String,
     /// Attempts including this one.
     pub attempts: i64,
+    /// Which claim of the job this is (see [`Fence`]).
+    pub claim: i64,
+    /// When the action was planned (ms), for its retry deadline.
+    pub created_at: i64,
+}
+
+/// The proof that a worker still holds a job: its id and the number of the
+/// claim that handed it out. Every claim of a job counts one up, so a worker
+/// whose lease ran out (and whose job another worker then claimed) holds an
+/// old number, and the store refuses its outcome and its side effects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub job_id: String,
+    pub claim: i64,
+    /// The job's exactly-once record of number additions is dropped with its
+    /// success (only Notion actions keep one).
+    pub prune_increments: bool,
+}
+
+impl Job {
+    pub fn fence(&self) -> Fence {
+        Fence {
+            job_id: self.id.clone(),
+            claim: self.claim,
+            prune_increments: self.kind == "notion",
+        }
+    }
 }
 
 /// One action as the API lists it.
@@ -65,6 +92,17 @@ fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
     })
 }
 
+/// Another action of the same event, as a waiting job sees it.
+#[derive(Debug, Clone)]
+pub struct Sibling {
+    pub action_key: String,
+    pub status: String,
+    pub due_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// The planned action as JSON.
+    pub payload: String,
+}
+
 /// Queue depth and parked jobs, for /health and /metrics.
 #[derive(Debug, Clone, Copy, Serialize, Default)]
 pub struct QueueCounts {
@@ -85,33 +123,68 @@ impl Store {
         }
     }
 
-    /// Record that `job` succeeded.
+    /// Record that `job` succeeded. Refused with [`StoreError::LeaseLost`]
+    /// when the job is no longer this worker's.
     pub async fn succeed(&self, job: &Job) -> Result<(), StoreError> {
         self.writer
-            .submit(Write::Succeeded {
-                id: job.id.clone(),
-                // Only Notion actions keep an exactly-once record of additions.
-                prune_increments: job.kind == "notion",
-            })
+            .submit(Write::Succeeded(job.fence()))
             .await
             .map(|_| ())
     }
 
-    /// Record a failure: retried at `retry_at`, or parked (`dead`) when `None`.
+    /// Record a failure: retried at `retry_at`, or parked (`dead`) when
+    /// `None`. Refused like [`Store::succeed`] when the lease was lost.
     pub async fn fail(
         &self,
-        id: &str,
+        job: &Job,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         self.writer
             .submit(Write::Failed {
-                id: id.to_string(),
+                fence: job.fence(),
                 error: error.to_string(),
                 retry_at: retry_at.map(millis),
+                refund: false,
             })
             .await
             .map(|_| ())
+    }
+
+    /// The job waits for another action of its event (see sinks/links.rs):
+    /// tried again at `at`, and the wait doesn't use up an attempt.
+    pub async fn wait(&self, job: &Job, why: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.writer
+            .submit(Write::Failed {
+                fence: job.fence(),
+                error: why.to_string(),
+                retry_at: Some(millis(at)),
+                refund: true,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The other actions of `event_id` (all but `except`), for a job that
+    /// waits for one of them.
+    pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
+        let rows = sqlx::query("SELECT action_key, status, due_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2")
+            .bind(event_id)
+            .bind(except)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Sibling {
+                    action_key: r.try_get("action_key")?,
+                    status: r.try_get("status")?,
+                    due_at: from_millis(r.try_get("due_at")?),
+                    last_error: r.try_get("last_error")?,
+                    payload: r.try_get("payload")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
@@ -326,6 +399,8 @@ pub(crate) async fn claim_in(
                 contact: r.try_get("contact")?,
                 payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
+                claim: r.try_get("claims")?,
+                created_at: r.try_get("created_at")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -335,29 +410,35 @@ pub(crate) async fn claim_in(
 /// Rows per `IN (...)` list (well under SQLite's bound-parameter limit).
 const IDS_PER_STATEMENT: usize = 500;
 
-/// Mark running jobs succeeded, one statement per 500; drop the addition
-/// records of those in `prune` (they will never run again).
+/// Mark running jobs succeeded, one statement per 500, each only while its
+/// worker holds the claim named in its fence; drop the addition records of
+/// those that prune (they will never run again). Returns the ids marked.
 pub(crate) async fn succeed_in(
     conn: &mut Conn,
     backend: Backend,
-    ids: &[&str],
-    prune: &[&str],
+    fences: &[&Fence],
     now: i64,
-) -> Result<(), StoreError> {
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut marked = std::collections::HashSet::new();
+    for chunk in fences.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = {} \
-             WHERE status = 'running' AND id IN ({})",
+             WHERE status = 'running' AND (id, claims) IN (VALUES {}) RETURNING id",
             // One placeholder style per statement: SQLite numbers `?` after `$1` wrongly.
             backend.in_list(1, 1),
-            backend.in_list(chunk.len(), 2)
+            backend.values_list(chunk.len(), 2, 2)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-        for id in chunk {
-            q = q.bind(*id);
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for f in chunk {
+            q = q.bind(f.job_id.as_str()).bind(f.claim);
         }
-        q.execute(&mut *conn).await?;
+        marked.extend(q.fetch_all(&mut *conn).await?);
     }
+    let prune: Vec<&str> = fences
+        .iter()
+        .filter(|f| f.prune_increments && marked.contains(&f.job_id))
+        .map(|f| f.job_id.as_str())
+        .collect();
     for chunk in prune.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
             "DELETE FROM applied_increments WHERE job_id IN ({})",
@@ -369,31 +450,56 @@ pub(crate) async fn succeed_in(
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(marked)
 }
 
-/// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when `None`.
+/// Whether the fence's worker still holds its job, locking the row until
+/// the transaction ends (PostgreSQL; SQLite's one writer holds everything).
+pub(crate) async fn holds_in(
+    conn: &mut Conn,
+    backend: Backend,
+    fence: &Fence,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT id FROM actions WHERE id = $1 AND status = 'running' AND claims = $2{}",
+        backend.lock_rows()
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(fence.job_id.as_str())
+        .bind(fence.claim)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+/// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when
+/// `None`; `refund` gives back the attempt (a wait, not a failure). False
+/// when the fence's worker no longer holds the job.
 pub(crate) async fn fail_in(
     conn: &mut Conn,
-    id: &str,
+    fence: &Fence,
     error: &str,
     retry_at: Option<i64>,
+    refund: bool,
     now: i64,
-) -> Result<(), StoreError> {
-    match retry_at {
-        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3 WHERE id = $4 AND status = 'running'")
+) -> Result<bool, StoreError> {
+    let done = match retry_at {
+        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3, attempts = attempts - $6 WHERE id = $4 AND status = 'running' AND claims = $5")
             .bind(t)
             .bind(error)
             .bind(now)
-            .bind(id),
-        None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND status = 'running'")
+            .bind(fence.job_id.as_str())
+            .bind(fence.claim)
+            .bind(i64::from(refund)),
+        None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND claims = $4")
             .bind(error)
             .bind(now)
-            .bind(id),
+            .bind(fence.job_id.as_str())
+            .bind(fence.claim),
     }
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A rare write outside the hot path (an operator's retry, a poller's

@@ -104,6 +104,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     NotFound(String),
+    /// The job's lease ran out and it was claimed again: this worker's
+    /// outcome and side effects are refused (the new claim's stand).
+    #[error("job {0} is no longer this worker's: its lease ran out and it was claimed again")]
+    LeaseLost(String),
     #[error("{0}")]
     Other(String),
 }

@@ -76,9 +76,21 @@ impl Store {
             must_exist,
             increments: increments.to_vec(),
             job_id: job_id.to_string(),
+            fence: None,
         };
+        let (w, crossings, _) = self.page(request).await?;
+        Ok((w, crossings))
+    }
+
+    /// A page write as a job's side effect: refused if the job is no longer
+    /// the caller's, and committed with the job's success when it crossed
+    /// nothing (the last value says whether it was).
+    pub async fn page(
+        &self,
+        request: PageRequest,
+    ) -> Result<(PageWrite, Vec<Crossing>, bool), StoreError> {
         match self.writer.submit(Write::Page(request)).await? {
-            Written::Page(w, crossings) => Ok((w, crossings)),
+            Written::Page(w, crossings, done) => Ok((w, crossings, done)),
             other => Err(other.mismatch()),
         }
     }
@@ -129,6 +141,8 @@ pub struct PageRequest {
     pub must_exist: bool,
     pub increments: Vec<Increment>,
     pub job_id: String,
+    /// The job writing it (see [`super::jobs::Fence`]); `None` outside a job.
+    pub fence: Option<super::jobs::Fence>,
 }
 
 // The page write inside the writer's transaction, for each engine's own
@@ -147,8 +161,22 @@ crate::store::for_each_engine! {
             must_exist,
             increments,
             job_id,
+            fence: _,
         } = request;
         let key = key.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
+        // A job with additions that already wrote its page (a crash came
+        // before its success was recorded) finds the whole write done.
+        if !increments.is_empty() {
+            let done = sqlx::query("SELECT crossings, page_id FROM applied_increments WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(r) = done {
+                let crossings = serde_json::from_str(&r.try_get::<String, _>("crossings")?).unwrap_or_default();
+                let page: Option<String> = r.try_get("page_id")?;
+                return Ok((PageWrite::Updated(page.unwrap_or_default()), crossings));
+            }
+        }
         let existing = match key {
             Some((p, v)) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, properties FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3{}", backend.lock_rows())))
                 .bind(database)
@@ -175,35 +203,15 @@ crate::store::for_each_engine! {
         };
         let mut crossings = Vec::new();
         let mut adds = Map::new();
-        if !increments.is_empty() {
-            let done: Option<String> =
-                sqlx::query_scalar("SELECT crossings FROM applied_increments WHERE job_id = $1")
-                    .bind(job_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            match done {
-                Some(c) => crossings = serde_json::from_str(&c).unwrap_or_default(),
-                None => {
-                    for inc in increments {
-                        let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
-                        let new = inc.how.apply(current);
-                        adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
-                        crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| {
-                            Crossing {
-                                property: inc.property.clone(),
-                                threshold: t,
-                                score: new,
-                            }
-                        }));
-                    }
-                    sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at) VALUES ($1, $2, $3)")
-                        .bind(job_id)
-                        .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-            }
+        for inc in increments {
+            let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
+            let new = inc.how.apply(current);
+            adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
+            crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| Crossing {
+                property: inc.property.clone(),
+                threshold: t,
+                score: new,
+            }));
         }
         merged.extend(properties.clone());
         merged.extend(adds);
@@ -232,6 +240,18 @@ crate::store::for_each_engine! {
                 PageWrite::Created(id)
             }
         };
+        if !increments.is_empty() {
+            let page = match &result {
+                PageWrite::Created(id) | PageWrite::Updated(id) => id,
+            };
+            sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at, page_id) VALUES ($1, $2, $3, $4)")
+                .bind(job_id)
+                .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
+                .bind(now)
+                .bind(page)
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok((result, crossings))
     }
 }

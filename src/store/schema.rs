@@ -124,6 +124,18 @@ CREATE TABLE IF NOT EXISTS applied_increments (
 ALTER TABLE idempotency ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0
 "#,
     ),
+    // A claim's number fences its outcome: each claim of a job adds one, and
+    // an outcome is recorded only by the worker holding the latest claim (a
+    // worker whose lease ran out can't overwrite the next one's). A page
+    // written with additions remembers its page, so a re-run finds the
+    // whole write done.
+    (
+        6,
+        r#"
+ALTER TABLE actions ADD COLUMN claims BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE applied_increments ADD COLUMN page_id TEXT
+"#,
+    ),
 ];
 
 /// The same tables on PostgreSQL.
@@ -243,6 +255,18 @@ ALTER TABLE idempotency ADD COLUMN claimed_at BIGINT NOT NULL DEFAULT 0
         5,
         r#"
 CREATE INDEX IF NOT EXISTS actions_pending ON actions (due_at) WHERE status IN ('queued', 'failed')
+"#,
+    ),
+    // A claim's number fences its outcome: each claim of a job adds one, and
+    // an outcome is recorded only by the worker holding the latest claim (a
+    // worker whose lease ran out can't overwrite the next one's). A page
+    // written with additions remembers its page, so a re-run finds the
+    // whole write done.
+    (
+        6,
+        r#"
+ALTER TABLE actions ADD COLUMN claims BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE applied_increments ADD COLUMN page_id TEXT
 "#,
     ),
 ];

@@ -37,14 +37,21 @@ pub struct TransitionRequest {
     pub terminal: bool,
     /// What caused it, for the history.
     pub cause: String,
+    /// The job moving it: its success commits with the move (see
+    /// [`super::jobs::Fence`]). `None` outside a job.
+    pub fence: Option<super::jobs::Fence>,
 }
 
 impl Store {
     /// Move (or start) the instance of the request's workflow for its contact
     /// (through the writer, so it commits with the other writes of its round).
-    pub async fn transition(&self, request: TransitionRequest) -> Result<Transition, StoreError> {
+    /// Also says whether the request's job was recorded as succeeded with it.
+    pub async fn transition(
+        &self,
+        request: TransitionRequest,
+    ) -> Result<(Transition, bool), StoreError> {
         match self.writer.submit(Write::Transition(request)).await? {
-            Written::Transitioned(t) => Ok(t),
+            Written::Transitioned(t, done) => Ok((t, done)),
             other => Err(other.mismatch()),
         }
     }
@@ -67,6 +74,7 @@ pub(crate) async fn transition_in(
         from,
         terminal,
         cause,
+        fence: _,
     } = t;
     let select = format!(
         "SELECT id, state FROM workflow_instances WHERE workflow = $1 AND contact = $2{}",

@@ -21,7 +21,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::accept::{Accepted, NewEvent};
-use super::jobs::Job;
+use super::jobs::{Fence, Job};
 use super::notion_local::{PageRequest, PageWrite};
 use super::workflows::{Transition, TransitionRequest};
 use super::{millis, Backend, StoreError};
@@ -35,17 +35,15 @@ pub enum Write {
         limit: i64,
         lease_ms: i64,
     },
-    /// A job succeeded; `prune_increments` drops its exactly-once record of
-    /// number additions (a succeeded job never runs again).
-    Succeeded {
-        id: String,
-        prune_increments: bool,
-    },
+    /// A job succeeded (only while its fence holds).
+    Succeeded(Fence),
     /// A job failed: retried at `retry_at` (ms), or parked when `None`.
     Failed {
-        id: String,
+        fence: Fence,
         error: String,
         retry_at: Option<i64>,
+        /// A wait, not a failure: the attempt is given back.
+        refund: bool,
     },
     Transition(TransitionRequest),
     /// A page of the local Notion store.
@@ -68,8 +66,11 @@ pub enum Written {
     Accepted(Vec<Accepted>),
     Claimed(Vec<Job>),
     Done,
-    Transitioned(Transition),
-    Page(PageWrite, Vec<Crossing>),
+    /// A workflow move; `true` when the job's success was recorded with it.
+    Transitioned(Transition, bool),
+    /// A page write, the thresholds its additions crossed, and whether the
+    /// job's success was recorded with it.
+    Page(PageWrite, Vec<Crossing>, bool),
     /// Rows an [`Write::Execute`] touched.
     Rows(u64),
 }
@@ -81,7 +82,7 @@ impl Written {
             Written::Accepted(_) => "accepted events",
             Written::Claimed(_) => "claimed jobs",
             Written::Done => "done",
-            Written::Transitioned(_) => "a workflow move",
+            Written::Transitioned(..) => "a workflow move",
             Written::Page(..) => "a page",
             Written::Rows(_) => "a row count",
         };
@@ -253,35 +254,61 @@ pub(crate) async fn apply(
         }
     }
 
-    let mut succeeded = Vec::new();
-    let mut prune = Vec::new();
+    // A store-side effect of a job (a workflow move, a local page) commits
+    // in this transaction together with the job's success: a crash can't
+    // leave one without the other, so a re-run never repeats it. A worker
+    // that no longer holds its job does nothing at all.
+    let mut succeeded: Vec<(usize, &Fence)> = Vec::new();
     for (i, w) in writes.iter().enumerate() {
         let answer = match w {
-            Write::Succeeded {
-                id,
-                prune_increments,
-            } => {
-                succeeded.push(id.as_str());
-                if *prune_increments {
-                    prune.push(id.as_str());
-                }
-                Ok(Written::Done)
+            Write::Succeeded(fence) => {
+                succeeded.push((i, fence));
+                continue;
             }
             Write::Failed {
-                id,
+                fence,
                 error,
                 retry_at,
+                refund,
             } => {
-                jobs::fail_in(conn, id, error, *retry_at, now).await?;
-                Ok(Written::Done)
+                if jobs::fail_in(conn, fence, error, *retry_at, *refund, now).await? {
+                    Ok(Written::Done)
+                } else {
+                    Err(StoreError::LeaseLost(fence.job_id.clone()))
+                }
             }
-            Write::Transition(t) => Ok(Written::Transitioned(
-                workflows::transition_in(conn, backend, t, now).await?,
-            )),
-            Write::Page(p) => match notion_local::page_in(conn, backend, p, now).await {
-                Ok((w, crossings)) => Ok(Written::Page(w, crossings)),
-                Err(StoreError::NotFound(why)) => Err(StoreError::NotFound(why)),
-                Err(e) => return Err(e),
+            Write::Transition(t) => match &t.fence {
+                Some(f) if !jobs::holds_in(conn, backend, f).await? => {
+                    Err(StoreError::LeaseLost(f.job_id.clone()))
+                }
+                fence => {
+                    let moved = workflows::transition_in(conn, backend, t, now).await?;
+                    let done = match fence {
+                        Some(f) => jobs::succeed_in(conn, backend, &[f], now).await?.contains(&f.job_id),
+                        None => false,
+                    };
+                    Ok(Written::Transitioned(moved, done))
+                }
+            },
+            Write::Page(p) => match &p.fence {
+                Some(f) if !jobs::holds_in(conn, backend, f).await? => {
+                    Err(StoreError::LeaseLost(f.job_id.clone()))
+                }
+                fence => match notion_local::page_in(conn, backend, p, now).await {
+                    Ok((w, crossings)) => {
+                        // Crossings are raised as events after this commit and
+                        // before the job counts as done (the dispatcher records
+                        // that); the page's record of its additions makes a
+                        // re-run find the write done and raise the same events.
+                        let done = match fence {
+                            Some(f) if crossings.is_empty() => jobs::succeed_in(conn, backend, &[f], now).await?.contains(&f.job_id),
+                            _ => false,
+                        };
+                        Ok(Written::Page(w, crossings, done))
+                    }
+                    Err(StoreError::NotFound(why)) => Err(StoreError::NotFound(why)),
+                    Err(e) => return Err(e),
+                },
             },
             Write::Execute { sql, binds } => {
                 Ok(Written::Rows(jobs::execute_in(conn, sql, binds).await?))
@@ -290,7 +317,15 @@ pub(crate) async fn apply(
         };
         out[i] = Some(answer);
     }
-    jobs::succeed_in(conn, backend, &succeeded, &prune, now).await?;
+    let fences: Vec<&Fence> = succeeded.iter().map(|(_, f)| *f).collect();
+    let marked = jobs::succeed_in(conn, backend, &fences, now).await?;
+    for (i, f) in succeeded {
+        out[i] = Some(if marked.contains(&f.job_id) {
+            Ok(Written::Done)
+        } else {
+            Err(StoreError::LeaseLost(f.job_id.clone()))
+        });
+    }
 
     // Claims last, so they see this round's new events and freed jobs.
     for (i, w) in writes.iter().enumerate() {

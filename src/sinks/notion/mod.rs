@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::SinkError;
 use crate::engine::action::{Crossing, Increment, Link, MatchOn};
+use crate::sinks::links::Waiter;
 use crate::engine::notion::property_value;
 use crate::rules::model::{Database, NotionOperation, PropertyType};
 use crate::rules::RuleSet;
@@ -153,6 +154,7 @@ impl NotionSink {
         &self,
         rules: &RuleSet,
         links: &[Link],
+        waiter: &Waiter<'_>,
     ) -> Result<Map<String, Value>, SinkError> {
         let mut out = Map::new();
         for link in links {
@@ -163,12 +165,7 @@ impl NotionSink {
                 let (found, _) = self.client.query_page(&id, Some(&filter), None, 1).await?;
                 match found.first().and_then(|p| p["id"].as_str()) {
                     Some(pid) => ids.push(json!({"id": pid})),
-                    None => tracing::warn!(
-                        "`{}` can't link to {v}: no page in \"{}\" has {} = {v}",
-                        link.property,
-                        db.name,
-                        link.by
-                    ),
+                    None => waiter.missing(link, v).await?,
                 }
             }
             if !ids.is_empty() {
@@ -179,7 +176,12 @@ impl NotionSink {
     }
 
     /// Carry out one notion action; the text says what was done.
-    pub async fn write(&self, rules: &RuleSet, w: Write<'_>) -> Result<Done, SinkError> {
+    pub async fn write(
+        &self,
+        rules: &RuleSet,
+        w: Write<'_>,
+        waiter: &Waiter<'_>,
+    ) -> Result<Done, SinkError> {
         let Write {
             database: key,
             operation,
@@ -194,7 +196,7 @@ impl NotionSink {
             properties
         } else {
             let mut all = properties.clone();
-            all.extend(self.resolve(rules, links).await?);
+            all.extend(self.resolve(rules, links, waiter).await?);
             linked = all;
             &linked
         };
@@ -207,6 +209,7 @@ impl NotionSink {
                 return Ok(Done {
                     message: format!("created page {} in {}", page_id(&page)?, db.name),
                     crossings,
+                    recorded: false,
                 });
             }
             (_, Some(m)) => m,
@@ -258,6 +261,7 @@ impl NotionSink {
                 Ok(Done {
                     message: format!("updated page {pid} in {}", db.name),
                     crossings,
+                    recorded: false,
                 })
             }
             None if operation == NotionOperation::Update => Err(SinkError::Permanent(format!(
@@ -284,6 +288,7 @@ impl NotionSink {
                 Ok(Done {
                     message: format!("created page {} in {}", page_id(&page)?, db.name),
                     crossings,
+                    recorded: false,
                 })
             }
         }
