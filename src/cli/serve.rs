@@ -47,6 +47,30 @@ pub struct Args {
     /// Actions carried out at once.
     #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
     pub workers: usize,
+    /// How long a running action is this server's before it counts as
+    /// interrupted and may run elsewhere; one attempt gets four fifths of it.
+    #[arg(long, env = "HSFLOW_LEASE", default_value = "5m", value_parser = parse_duration)]
+    pub lease: std::time::Duration,
+    /// The longest wait a service's Retry-After can ask for; longer is read as this.
+    #[arg(long, env = "HSFLOW_RETRY_AFTER_MAX", default_value = "1h", value_parser = parse_duration)]
+    pub retry_after_max: std::time::Duration,
+    /// How long after it was due an action is still tried; a retry that
+    /// would come later parks it (dead, with the reason).
+    #[arg(long, env = "HSFLOW_GIVE_UP_AFTER", default_value = "48h", value_parser = parse_duration)]
+    pub give_up_after: std::time::Duration,
+    /// A request's headers must arrive within this, and a kept-alive
+    /// connection may sit idle this long between requests.
+    #[arg(long, env = "HSFLOW_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// A request's body must arrive within this.
+    #[arg(long, env = "HSFLOW_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "HSFLOW_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C, how long requests and actions in flight are given to finish.
+    #[arg(long, env = "HSFLOW_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: std::time::Duration,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -79,7 +103,16 @@ pub fn run(args: Args) -> ExitCode {
             concurrency: args.workers.max(1),
             max_attempts: args.max_attempts.max(1),
             backoff_base: args.retry_base,
+            lease: args.lease.max(std::time::Duration::from_secs(1)),
+            retry_after_max: args.retry_after_max,
+            give_up_after: args.give_up_after,
             ..Default::default()
+        },
+        edge: crate::server::listen::Limits {
+            header_timeout: args.header_timeout.max(std::time::Duration::from_secs(1)),
+            body_timeout: args.body_timeout.max(std::time::Duration::from_secs(1)),
+            max_connections: args.max_connections.max(1),
+            shutdown_grace: args.shutdown_grace,
         },
         sinks,
         notion_poll: args

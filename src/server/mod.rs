@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod housekeeping;
+pub mod listen;
 pub mod metrics;
 pub mod notion_poll;
 pub mod raised;
@@ -60,6 +61,8 @@ pub struct Settings {
     pub notion_poll_interval: std::time::Duration,
     /// How often the scheduler looks for schedules due.
     pub scheduler_tick: std::time::Duration,
+    /// Timeouts and the connection limit of the HTTP edge.
+    pub edge: listen::Limits,
 }
 
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
@@ -290,36 +293,30 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("hsflow listening on http://{addr}");
     tracing::info!(
-        "serving {} rules from {} on http://{addr}",
+        "serving {} rules from {} on {}",
         app.rules.current().rules.len(),
-        settings.rules_dir.display()
+        settings.rules_dir.display(),
+        listen::describe(addr, &settings.edge)
     );
-    let shutdown = async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-    };
-    axum::serve(listener, router(app, settings.body_limit))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| e.to_string())?;
+    let reason = listen::serve(
+        listener,
+        router(app, settings.body_limit),
+        &settings.edge,
+        listen::signal(),
+    )
+    .await;
+    // The workers finish the actions they are running; each is bounded by
+    // its run limit, and the whole wait by the grace period. An action cut
+    // off here runs again at the next start (its lease is recovered).
     let _ = stop_tx.send(true);
-    let _ = worker.await;
+    let grace = settings.edge.shutdown_grace;
+    match tokio::time::timeout(grace, worker).await {
+        Ok(_) => tracing::info!("stopped ({reason}); every running action finished"),
+        Err(_) => tracing::warn!(
+            "stopped ({reason}); actions still running after {}s run again at the next start",
+            grace.as_secs()
+        ),
+    }
     Ok(())
 }
 

@@ -198,7 +198,9 @@ impl Spacing {
     /// the job after it.
     pub async fn wait(&self, inline_max: Duration) -> Result<(), Duration> {
         loop {
-            let left = self.paused_until().saturating_duration_since(Instant::now());
+            let left = self
+                .paused_until()
+                .saturating_duration_since(Instant::now());
             if left > inline_max {
                 return Err(left);
             }
@@ -388,7 +390,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "100000000000000".parse().expect("header"));
         assert_eq!(retry_after(&h), Some(RETRY_AFTER_CEILING));
-        h.insert("retry-after", "99999999999999999999999".parse().expect("header"));
+        h.insert(
+            "retry-after",
+            "99999999999999999999999".parse().expect("header"),
+        );
         // Too big for a number at all: not a Retry-After hsflow can use.
         assert_eq!(retry_after(&h), None);
     }
@@ -403,7 +408,10 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_secs(3));
         pauses::pause(&target, Duration::from_secs(600));
         match pauses::honour(&target, "Slack").await {
-            Err(SinkError::Retryable { retry_after: Some(d), .. }) => {
+            Err(SinkError::Retryable {
+                retry_after: Some(d),
+                ..
+            }) => {
                 assert!(d > Duration::from_secs(590), "{d:?}")
             }
             other => panic!("expected a retryable pause, got {other:?}"),

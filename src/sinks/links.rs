@@ -165,7 +165,12 @@ mod tests {
             v
         ));
         assert!(!writes_target(
-            &upsert("contacts", "Email", "kai@example.org", NotionOperation::Upsert),
+            &upsert(
+                "contacts",
+                "Email",
+                "kai@example.org",
+                NotionOperation::Upsert
+            ),
             &link,
             v
         ));

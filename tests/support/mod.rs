@@ -41,6 +41,17 @@ impl Server {
         extra: &[&str],
         env: &[(&str, String)],
     ) -> Server {
+        Server::start_logging_to(data, rules, extra, env, Stdio::inherit())
+    }
+
+    /// [`Server::start_with_env`], its log (stderr) going to `log`.
+    pub fn start_logging_to(
+        data: &Path,
+        rules: &Path,
+        extra: &[&str],
+        env: &[(&str, String)],
+        log: Stdio,
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
             .arg("serve")
             .arg("--rules")
@@ -65,7 +76,7 @@ impl Server {
             )
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("start hsflow serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -17,10 +17,10 @@ use serde_json::{json, Map, Value};
 
 use super::SinkError;
 use crate::engine::action::{Crossing, Increment, Link, MatchOn};
-use crate::sinks::links::Waiter;
 use crate::engine::notion::property_value;
 use crate::rules::model::{Database, NotionOperation, PropertyType};
 use crate::rules::RuleSet;
+use crate::sinks::links::Waiter;
 use crate::sinks::Done;
 pub use client::{NotionClient, NotionConfig};
 
