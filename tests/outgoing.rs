@@ -73,6 +73,13 @@ async fn receive(
         }
         return resp;
     }
+    if path.starts_with("huge/") {
+        // A hostile or broken service: a rate limit asking for ~3 million years.
+        let mut resp = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+        resp.headers_mut()
+            .insert("retry-after", "100000000000000".parse().expect("header"));
+        return resp;
+    }
     if path.starts_with("services/") {
         // Slack: a JSON body with non-empty text, or 400 invalid_payload.
         let ok = serde_json::from_slice::<Value>(&body)
@@ -304,5 +311,59 @@ async fn a_webhook_the_receiver_refuses_is_parked_with_its_answer() {
         err.contains("422") && err.contains("email is not valid"),
         "{err}"
     );
+    s.kill();
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_and_the_job_ends_parked_not_stuck() {
+    let r = Receiver::default();
+    let base = start_receiver(&r).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &tmp.path().join("data"),
+        &rules(),
+        &["--retry-after-max", "1s", "--max-attempts", "3"],
+        &[("HSFLOW_SLACK_WEBHOOK_URL", format!("{base}/huge/x"))],
+    );
+    let e = accepted(
+        &s,
+        &json!({"id": "h1", "type": "notify", "email": "ada@example.com"}),
+    )
+    .await;
+    // Parked after its attempts, seconds later: never left running, never
+    // rescheduled for centuries.
+    let job = settled(&s, &e, "ping/tell_team").await;
+    assert_eq!(job["status"], "dead", "{job}");
+    assert_eq!(job["attempts"], 3, "{job}");
+    let why = job["last_error"].as_str().unwrap_or("");
+    assert!(why.contains("gave up after 3 attempts"), "{why}");
+    // The pause it asked for holds for every later attempt: one request only.
+    assert_eq!(r.got().len(), 1, "requests sent inside the pause");
+    assert!(why.contains("nothing was sent"), "{why}");
+    assert_eq!(health(&s).await["status"], "ok");
+    s.kill();
+}
+
+#[tokio::test]
+async fn a_retry_past_the_actions_deadline_parks_it_with_the_reason() {
+    let r = Receiver::default();
+    let base = start_receiver(&r).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &tmp.path().join("data"),
+        &rules(),
+        &["--give-up-after", "1m"],
+        &[("HSFLOW_SLACK_WEBHOOK_URL", format!("{base}/huge/x"))],
+    );
+    let e = accepted(
+        &s,
+        &json!({"id": "h2", "type": "notify", "email": "ada@example.com"}),
+    )
+    .await;
+    let job = settled(&s, &e, "ping/tell_team").await;
+    assert_eq!(job["status"], "dead", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    let why = job["last_error"].as_str().unwrap_or("");
+    assert!(why.contains("after the action's deadline"), "{why}");
     s.kill();
 }

@@ -260,6 +260,48 @@ pub fn next_try(
 mod tests {
     use super::*;
 
+    fn job(attempts: i64, created_at: i64) -> Job {
+        Job {
+            id: "j".into(),
+            event_id: "e".into(),
+            action_key: "r/a".into(),
+            kind: "notify".into(),
+            contact: None,
+            payload: "{}".into(),
+            attempts,
+            claim: attempts,
+            created_at,
+        }
+    }
+
+    #[test]
+    fn a_retry_after_is_capped_and_a_retry_past_the_deadline_gives_up() {
+        let cfg = Config::default();
+        let now = Utc::now();
+        let fresh = job(1, crate::store::millis(now));
+        // Ten thousand years asked for, one hour (the cap) given.
+        let huge = Duration::from_secs(315_360_000_000);
+        assert_eq!(
+            next_try(&cfg, &fresh, Some(huge), now),
+            Retry::At(now + chrono::Duration::hours(1))
+        );
+        // Planned 47.5 hours ago: an hour's wait ends past the 48 h deadline.
+        let old = job(
+            1,
+            crate::store::millis(now - chrono::Duration::minutes(47 * 60 + 30)),
+        );
+        match next_try(&cfg, &old, Some(huge), now) {
+            Retry::GiveUp(why) => assert!(why.contains("deadline"), "{why}"),
+            other => panic!("expected to give up, got {other:?}"),
+        }
+        // Out of attempts, whatever the wait.
+        let spent = job(cfg.max_attempts, crate::store::millis(now));
+        assert!(matches!(
+            next_try(&cfg, &spent, None, now),
+            Retry::GiveUp(_)
+        ));
+    }
+
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let cfg = Config {
