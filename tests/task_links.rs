@@ -1,0 +1,116 @@
+//! A task links to the contact its own event upserts, however the two jobs
+//! race: the task waits for the contact page instead of dropping the link.
+//! Run on the shipped rule pack, where every Typeform lead upserts its
+//! contact and makes tasks beside it, with many leads at once.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{admin_get, client, eventually, Server};
+
+const TYPEFORM_SECRET: &str = "typeform-test-secret";
+
+/// The example Typeform lead as lead `i`: its own event id and email.
+fn lead(i: usize, contact_type: &str) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("examples/typeform_artist.json")).expect("example");
+    let mut b: Value = serde_json::from_str(&text).expect("json");
+    b["event_id"] = format!("links-{i}").into();
+    let answers = &mut b["form_response"]["answers"];
+    answers[0]["email"] = format!("lead{i}@example.org").into();
+    answers[3]["choices"]["labels"] = serde_json::json!([contact_type]);
+    serde_json::to_vec(&b).expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        tmp.path(),
+        &root.join("rules"),
+        &["--workers", "16"],
+        &[("TYPEFORM_SECRET", TYPEFORM_SECRET.to_string())],
+    );
+    let types = [
+        "Artist",
+        "Business Contact",
+        "Potential Client",
+        "Gallery Contact",
+    ];
+    let mut sent = Vec::new();
+    for i in 0..120 {
+        let body = lead(i, types[i % types.len()]);
+        let sig = hsflow::sources::auth::sign(
+            hsflow::rules::model::SignatureEncoding::Base64,
+            Some("sha256="),
+            TYPEFORM_SECRET,
+            &body,
+        );
+        let url = s.url("/webhooks/typeform");
+        sent.push(tokio::spawn(async move {
+            client()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("typeform-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    for r in sent {
+        assert_eq!(r.await.expect("task").expect("sent"), 202);
+    }
+    // Every task due now has run (none waiting, none parked).
+    let tasks = eventually(Duration::from_secs(120), "the tasks to run", || async {
+        let pending = admin_get(&s, "/api/actions?kind=task&status=queued&limit=1000").await;
+        let failed = admin_get(&s, "/api/actions?kind=task&status=failed&limit=1000").await;
+        let running = admin_get(&s, "/api/actions?kind=task&status=running&limit=1000").await;
+        let due_now = |v: &Value| {
+            v["actions"].as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|x| {
+                        x["due_at"]
+                            .as_str()
+                            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                            .is_some_and(|d| d <= chrono::Utc::now() + chrono::Duration::minutes(1))
+                    })
+                    .count()
+            })
+        };
+        let waiting = due_now(&pending) + due_now(&failed) + due_now(&running);
+        (waiting == 0).then_some(())
+    })
+    .await;
+    let _ = tasks;
+    let dead = admin_get(&s, "/api/actions?kind=task&status=dead&limit=1000").await;
+    assert_eq!(
+        dead["actions"].as_array().map(Vec::len),
+        Some(0),
+        "parked tasks: {dead}"
+    );
+    let pages = admin_get(&s, "/api/notion/tasks").await;
+    let pages = pages["results"].as_array().cloned().unwrap_or_default();
+    assert!(pages.len() >= 120, "{} task pages", pages.len());
+    let unlinked: Vec<&Value> = pages
+        .iter()
+        .filter(|p| {
+            p["properties"]["Contact"]["relation"]
+                .as_array()
+                .is_none_or(|r| r.is_empty())
+        })
+        .collect();
+    assert!(
+        unlinked.is_empty(),
+        "{} of {} tasks lost their contact link, e.g. {}",
+        unlinked.len(),
+        pages.len(),
+        unlinked[0]
+    );
+    s.kill();
+}
