@@ -116,36 +116,26 @@ async fn a_staff_edit_in_notion_triggers_rules_once_and_hsflows_own_writes_do_no
 }
 
 #[tokio::test]
-async fn notions_webhook_handshake_is_kept_for_the_operator_then_signed_events_are_accepted() {
+async fn notions_webhook_handshake_is_kept_while_unverified_then_only_signed_requests_are_taken() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
     let token = "secret_VerificationToken123";
-    let s = Server::start_with_env(
-        &data,
-        &fixture().join("rules"),
-        &[],
-        &[("NOTION_WEBHOOK_SECRET", token.to_string())],
-    );
+    // Before verification: the source's secret is not set yet.
+    let s = Server::start(&data, &fixture().join("rules"), &[]);
     let c = client();
-    // The handshake: unsigned, one field.
-    let r = c
-        .post(s.url("/webhooks/notion"))
-        .header("content-type", "application/json")
-        .body(json!({"verification_token": token}).to_string())
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 200);
+    let handshake = |t: &str| {
+        c.post(s.url("/webhooks/notion"))
+            .header("content-type", "application/json")
+            .body(json!({"verification_token": t}).to_string())
+            .send()
+    };
+    // The handshake: unsigned, one field; kept with when and where it came from.
+    assert_eq!(handshake(token).await.expect("send").status().as_u16(), 200);
     let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
     assert!(kept.trim_end().ends_with(&format!(" {token}")), "{kept}");
+    assert!(kept.contains(" from 127.0.0.1 "), "{kept}");
     // A second, unsigned "handshake" from anyone is added beside it, never over it.
-    let r = c
-        .post(s.url("/webhooks/notion"))
-        .header("content-type", "application/json")
-        .body(json!({"verification_token": "secret_forged"}).to_string())
-        .send()
-        .await
-        .expect("send");
+    let r = handshake("secret_forged").await.expect("send");
     assert_eq!(r.status().as_u16(), 200);
     let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
     assert_eq!(kept.lines().count(), 2);
@@ -153,6 +143,47 @@ async fn notions_webhook_handshake_is_kept_for_the_operator_then_signed_events_a
         kept.lines().next().is_some_and(|l| l.ends_with(token)),
         "{kept}"
     );
+    // A flood stops at the cap, with a reason; the real token is still there.
+    let mut refused = 0;
+    for i in 0..40 {
+        let r = handshake(&format!("secret_flood{i}")).await.expect("send");
+        if r.status().as_u16() == 503 {
+            refused += 1;
+            let why = r.text().await.unwrap_or_default();
+            assert!(
+                why.contains("already holds 20 verification tokens"),
+                "{why}"
+            );
+        }
+    }
+    assert_eq!(refused, 22);
+    let kept = std::fs::read_to_string(data.join("verification/notion.txt")).unwrap_or_default();
+    assert_eq!(kept.lines().count(), 20);
+    assert!(kept.lines().next().is_some_and(|l| l.ends_with(token)));
+    s.kill();
+
+    // Verified: the operator set the secret to the token.
+    let s = Server::start_with_env(
+        &data,
+        &fixture().join("rules"),
+        &[],
+        &[("NOTION_WEBHOOK_SECRET", token.to_string())],
+    );
+    let c = client();
+    // An unsigned handshake is now refused, and nothing more is kept.
+    let r = c
+        .post(s.url("/webhooks/notion"))
+        .header("content-type", "application/json")
+        .body(json!({"verification_token": "secret_late"}).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("already verified"));
     // Anything else unsigned is refused.
     let r = c
         .post(s.url("/webhooks/notion"))

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use chrono::Utc;
 use serde_json::{json, Value};
 
@@ -21,6 +21,7 @@ use crate::engine::plan::{plan, Options};
 use crate::rules::model::{Auth, BodyFormat};
 use crate::rules::ruleset::{Locator, RuleSet, Source};
 use crate::sources::auth::{self, AuthError};
+use crate::sources::handshake;
 use crate::sources::normalise::{normalise, Request};
 use crate::store::accept::{Envelope, NewEvent};
 
@@ -62,75 +63,6 @@ fn kept_headers(src: &Source, headers: &[(String, String)]) -> Value {
     Value::Object(kept)
 }
 
-/// The sender's creation ping: a form body with only the ping field, and no signature.
-fn is_ping(src: &Source, headers: &[(String, String)], body: &[u8]) -> bool {
-    let Some(field) = &src.ping_field else {
-        return false;
-    };
-    let signed = match &src.auth {
-        Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
-            headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
-        }
-        Auth::None { .. } | Auth::Internal {} => false,
-    };
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-    !signed && pairs.len() == 1 && pairs[0].0 == *field
-}
-
-/// The sender's subscription handshake: an unsigned JSON object holding only
-/// the verification field. Returns the value to show the operator.
-fn handshake(src: &Source, headers: &[(String, String)], body: &[u8]) -> Option<String> {
-    let field = src.verification_field.as_ref()?;
-    let signed = match &src.auth {
-        Auth::HmacSha256 { header, .. } | Auth::SharedSecret { header, .. } => {
-            headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(header))
-        }
-        Auth::None { .. } | Auth::Internal {} => false,
-    };
-    if signed {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let obj = v.as_object().filter(|o| o.len() == 1)?;
-    let token = obj.get(field)?.as_str()?;
-    // A token is short and printable; anything else is not a handshake.
-    (token.len() <= 512 && token.chars().all(|c| c.is_ascii_graphic())).then(|| token.to_string())
-}
-
-/// Keep a handshake's value where the operator can read it (not in the log: it becomes a secret).
-fn record_handshake(
-    app: &App,
-    source: &str,
-    token: &str,
-) -> Result<std::path::PathBuf, std::io::Error> {
-    let dir = app.data_dir.join("verification");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{source}.txt"));
-    // Appended, never overwritten: the request is unsigned by nature, so a
-    // stranger's token must not replace the sender's. Each line says when it
-    // came; the operator picks the one that matches the subscription.
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    if size > 64 * 1024 {
-        return Err(std::io::Error::other(format!(
-            "{} already holds 64 KB of tokens; clear it and ask the sender again",
-            path.display()
-        )));
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&path)?;
-    std::io::Write::write_all(
-        &mut f,
-        format!("{} {token}\n", Utc::now().to_rfc3339()).as_bytes(),
-    )?;
-    Ok(path)
-}
-
 fn content_type_ok(format: BodyFormat, headers: &[(String, String)]) -> Result<(), String> {
     let ct = headers
         .iter()
@@ -160,6 +92,7 @@ fn content_type_ok(format: BodyFormat, headers: &[(String, String)]) -> Result<(
 pub async fn receive(
     State(app): State<Arc<App>>,
     Path(source): Path<String>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -176,21 +109,25 @@ pub async fn receive(
         );
     };
     let headers = headers_vec(&headers);
-    if is_ping(src, &headers, &body) {
+    let secret = |name: &str| std::env::var(name).ok();
+    if handshake::is_ping(src, &headers, &body) {
         metrics::record_event(&source, "ping");
         return (StatusCode::OK, Json(json!({"ping": true}))).into_response();
     }
-    if let Some(token) = handshake(src, &headers, &body) {
+    if let Some(token) = handshake::verification(src, &headers, &body) {
         metrics::record_event(&source, "verification");
-        return match record_handshake(&app, &source, &token) {
+        let peer = peer.map(|Extension(ConnectInfo(a))| a.ip().to_string());
+        return match handshake::keep(src, &app.data_dir, &token, peer.as_deref(), &secret) {
             Ok(path) => {
                 tracing::warn!("source `{source}` sent its verification token; it is in {}: confirm it with the sender and set the source's secret to it", path.display());
                 (StatusCode::OK, Json(json!({"verification": "received"}))).into_response()
             }
-            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the verification token could not be kept ({e}); nothing was stored, send it again")),
+            Err(e @ handshake::Refused::AlreadyVerified(_)) => {
+                error(StatusCode::UNAUTHORIZED, e.to_string())
+            }
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         };
     }
-    let secret = |name: &str| std::env::var(name).ok();
     let req = Request {
         headers: &headers,
         body: &body,
