@@ -262,3 +262,4 @@ case!(broken_databases_file_does_not_cascade);
 case!(broken_entities_file_does_not_cascade);
 case!(relation_found_by_unknown_property);
 case!(missing_schema_directive);
+case!(template_variable_a_source_may_lack);

@@ -67,7 +67,7 @@ async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
         assert_eq!(r.await.expect("task").expect("sent"), 202);
     }
     // Every task due now has run (none waiting, none parked).
-    let tasks = eventually(Duration::from_secs(120), "the tasks to run", || async {
+    eventually(Duration::from_secs(120), "the tasks to run", || async {
         let pending = admin_get(&s, "/api/actions?kind=task&status=queued&limit=1000").await;
         let failed = admin_get(&s, "/api/actions?kind=task&status=failed&limit=1000").await;
         let running = admin_get(&s, "/api/actions?kind=task&status=running&limit=1000").await;
@@ -87,7 +87,6 @@ async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
         (waiting == 0).then_some(())
     })
     .await;
-    let _ = tasks;
     let dead = admin_get(&s, "/api/actions?kind=task&status=dead&limit=1000").await;
     assert_eq!(
         dead["actions"].as_array().map(Vec::len),

@@ -237,6 +237,9 @@ pub struct Finding {
     pub hint: Option<String>,
     /// Point at the key naming the value rather than the value.
     pub on_key: bool,
+    /// Already located in another file (a template a rule uses): reported
+    /// as it is, in place of the pointer.
+    pub located: Option<Box<Diagnostic>>,
 }
 
 impl Finding {
@@ -257,6 +260,7 @@ impl Finding {
             message: message.into(),
             hint: None,
             on_key: false,
+            located: None,
         }
     }
 
@@ -272,6 +276,20 @@ impl Finding {
             message: message.into(),
             hint: None,
             on_key: false,
+            located: None,
+        }
+    }
+
+    /// A finding made while compiling one file about a place in another.
+    pub fn located(d: Diagnostic) -> Finding {
+        Finding {
+            severity: d.severity,
+            code: d.code,
+            pointer: String::new(),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+            on_key: false,
+            located: Some(Box::new(d)),
         }
     }
 

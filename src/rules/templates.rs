@@ -34,9 +34,43 @@ pub struct Templates {
     pub emails: BTreeMap<String, BTreeSet<String>>,
     /// Notification name -> variables it uses.
     pub notifications: BTreeMap<String, BTreeSet<String>>,
+    /// Where each template first uses each variable it reads unguarded,
+    /// keyed `emails/<name>` or `notifications/<name>`: lint points there.
+    pub sites: BTreeMap<String, BTreeMap<String, Site>>,
     /// Source text of every file, for the rule-set hash.
     pub files: Vec<(PathBuf, String)>,
     inline_count: usize,
+}
+
+/// A place in a template file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub col: usize,
+}
+
+impl Site {
+    /// A diagnostic at this place (with the source line, for the caret).
+    pub fn diagnostic(
+        &self,
+        text: &str,
+        severity: Severity,
+        code: &'static str,
+        message: String,
+    ) -> Diagnostic {
+        let offset = offset_of(text, self.line, self.col);
+        Diagnostic::at_span(
+            severity,
+            code,
+            &self.file,
+            text,
+            offset..offset + 1,
+            message,
+        )
+    }
 }
 
 /// A text from a rule file: fixed, or a compiled template.
@@ -154,6 +188,14 @@ impl Templates {
                 }
             };
             let vars = variables(&compiled);
+            let sites = t.sites.entry(format!("{kind}/{name}")).or_default();
+            for (var, (line, col)) in first_uses(&compiled, &vars) {
+                sites.entry(var).or_insert(Site {
+                    file: path.clone(),
+                    line,
+                    col,
+                });
+            }
             let reg_name = format!("{kind}/{name}/{part}");
             if kind == "emails" {
                 parts.entry(name.clone()).or_default().insert(part);
@@ -368,6 +410,49 @@ fn helper(h: &HelperTemplate, used: &mut BTreeSet<String>, optional: &mut BTreeS
     }
     if let Some(t) = &h.inverse {
         walk(t, used, optional);
+    }
+}
+
+/// Where each of `vars` is first used: (line, column) of the expression or
+/// block that reads it, in source order.
+fn first_uses(t: &Template, vars: &BTreeSet<String>) -> BTreeMap<String, (usize, usize)> {
+    let mut out = BTreeMap::new();
+    sites_in(t, vars, &mut out);
+    out
+}
+
+fn sites_in(t: &Template, vars: &BTreeSet<String>, out: &mut BTreeMap<String, (usize, usize)>) {
+    for (i, el) in t.elements.iter().enumerate() {
+        let h = match el {
+            TemplateElement::Expression(h)
+            | TemplateElement::HtmlExpression(h)
+            | TemplateElement::HelperBlock(h) => h,
+            _ => continue,
+        };
+        let at = t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1));
+        let mut roots = BTreeSet::new();
+        if let Parameter::Path(p) = &h.name {
+            add_path(p, &mut roots);
+        }
+        for p in &h.params {
+            if let Parameter::Path(p) = p {
+                add_path(p, &mut roots);
+            }
+        }
+        for r in roots {
+            if vars.contains(&r) {
+                out.entry(r).or_insert(at);
+            }
+        }
+        let scoped = matches!(&h.name, Parameter::Name(n) if n == "each" || n == "with");
+        if !scoped {
+            if let Some(inner) = &h.template {
+                sites_in(inner, vars, out);
+            }
+        }
+        if let Some(inner) = &h.inverse {
+            sites_in(inner, vars, out);
+        }
     }
 }
 

@@ -1,33 +1,66 @@
 //! Compiling a rule's actions, checking every reference they make.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::flow::FlowEnv;
 use super::routing::unknown_email;
 use super::{suggest, Compiler};
-use crate::rules::diagnostic::Finding;
+use crate::rules::diagnostic::{Finding, Severity};
 use crate::rules::model::{ActionKindSpec, ActionSpec};
 use crate::rules::ruleset::{Action, ActionKind, JsonTemplate, NotifyBody};
-use crate::rules::templates::{Text, CONTEXT_ROOTS};
+use crate::rules::templates::{Site, Text, CONTEXT_ROOTS};
 
 pub struct ActionEnv<'a> {
     pub flow: &'a FlowEnv<'a>,
     /// Fields the rule's sources produce.
     pub available: &'a BTreeSet<String>,
     pub reached: &'a [String],
+    /// Per source: the fields every one of its events has.
+    pub always_by: &'a BTreeMap<String, BTreeSet<String>>,
+    /// Fields the rule's `when` can only be true with (see `flow::present_when`).
+    pub present: &'a BTreeSet<String>,
     pub rule_id: &'a str,
 }
 
+/// Where a variable's use is reported: the rule file (at a pointer), or the
+/// template file the rule names (at the variable's first use).
+pub(super) enum UsedIn<'a> {
+    Rule,
+    /// A Notion property: one whose value is missing is left out of the
+    /// page (with a note), so only a variable no event has is an error.
+    LeftOutIfMissing,
+    Template {
+        sites: Option<&'a BTreeMap<String, Site>>,
+        files: &'a [(std::path::PathBuf, String)],
+    },
+}
+
 impl ActionEnv<'_> {
-    /// A template (or text) variable no event reaching this rule can have is an
-    /// error now, rather than a failed send later.
+    /// The sources reaching this rule whose events may come without `v`.
+    fn lacking(&self, v: &str) -> Vec<&str> {
+        if self.present.contains(v) {
+            return Vec::new();
+        }
+        self.reached
+            .iter()
+            .filter(|s| !self.always_by.get(*s).is_some_and(|a| a.contains(v)))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// A template (or text) variable that no event reaching this rule can
+    /// have, or that some may lack, is an error now, rather than a failed
+    /// send later (rendering is strict: a missing variable fails the action).
+    /// A variable tested with `{{#if}}` / `{{#unless}}` is guarded and never
+    /// counted here (see `templates::variables`).
     pub(super) fn check_vars(
         &self,
         vars: &BTreeSet<String>,
         what: &str,
         ptr: &str,
+        used_in: UsedIn<'_>,
         out: &mut Vec<Finding>,
     ) {
         // A rule that reaches no source already has an error saying so.
@@ -35,14 +68,58 @@ impl ActionEnv<'_> {
             return;
         }
         for v in vars {
-            if CONTEXT_ROOTS.contains(&v.as_str()) || self.available.contains(v) {
+            if CONTEXT_ROOTS.contains(&v.as_str()) {
                 continue;
             }
-            let from = self.reached.join(", ");
-            out.push(
-                Finding::error("missing-variable", ptr, format!("{what} uses `{v}`, which no event reaching rule `{}` has (its sources: {from})", self.rule_id))
-                    .hint(format!("map `{v}` in those sources' [fields], guard it with {{{{#if {v}}}}}...{{{{/if}}}}, or {}", suggest(v, self.available.iter().map(String::as_str), "available field"))),
+            if !self.available.contains(v) {
+                let from = self.reached.join(", ");
+                out.push(
+                    Finding::error("missing-variable", ptr, format!("{what} uses `{v}`, which no event reaching rule `{}` has (its sources: {from})", self.rule_id))
+                        .hint(format!("map `{v}` in those sources' [fields], guard it with {{{{#if {v}}}}}...{{{{/if}}}}, or {}", suggest(v, self.available.iter().map(String::as_str), "available field"))),
+                );
+                continue;
+            }
+            let lacking = self.lacking(v);
+            if lacking.is_empty() || matches!(used_in, UsedIn::LeftOutIfMissing) {
+                continue;
+            }
+            let sources = lacking
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let files = lacking
+                .iter()
+                .map(|s| format!("rules/sources/{s}.toml"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let hint = format!(
+                "show it only when it is there, e.g. {{{{#if {v}}}}}{{{{{v}}}}}{{{{else}}}}there{{{{/if}}}}; or, if every sender always fills it in, mark it `required = true` (or give it a `default`) under [fields.{v}] in {files}"
             );
+            let site = match &used_in {
+                UsedIn::Template { sites, files } => {
+                    sites.and_then(|s| s.get(v)).and_then(|site| {
+                        let text = files.iter().find(|(p, _)| *p == site.file)?;
+                        Some((site, &text.1))
+                    })
+                }
+                UsedIn::Rule | UsedIn::LeftOutIfMissing => None,
+            };
+            match site {
+                Some((site, text)) => out.push(Finding::located(
+                    site.diagnostic(
+                        text,
+                        Severity::Error,
+                        "may-be-missing",
+                        format!("`{v}` may be missing here: rule `{}` uses {what} for events from {sources}, which can arrive without `{v}` (not required, no default), and the action would then fail", self.rule_id),
+                    )
+                    .with_hint(hint),
+                )),
+                None => out.push(
+                    Finding::error("may-be-missing", ptr, format!("{what} uses `{v}`, which events from {sources} can arrive without (not required, no default); the action would then fail"))
+                        .hint(hint),
+                ),
+            }
         }
     }
 }
@@ -111,6 +188,10 @@ pub fn compile(
                     &vars.clone(),
                     &format!("the email template `{}`", e.template),
                     &format!("{ptr}/template"),
+                    UsedIn::Template {
+                        sites: c.templates.sites.get(&format!("emails/{}", e.template)),
+                        files: &c.templates.files,
+                    },
                     out,
                 ),
             }
@@ -119,7 +200,13 @@ pub fn compile(
                 &format!("{ptr}/to"),
                 out,
             );
-            env.check_vars(&to.vars(), "the recipient", &format!("{ptr}/to"), out);
+            env.check_vars(
+                &to.vars(),
+                "the recipient",
+                &format!("{ptr}/to"),
+                UsedIn::Rule,
+                out,
+            );
             ActionKind::Email {
                 template: e.template.as_str().into(),
                 to,
@@ -148,6 +235,10 @@ pub fn compile(
                             &vars.clone(),
                             &format!("the notification template `{t}`"),
                             &format!("{ptr}/template"),
+                            UsedIn::Template {
+                                sites: c.templates.sites.get(&format!("notifications/{t}")),
+                                files: &c.templates.files,
+                            },
                             out,
                         ),
                     }
@@ -159,6 +250,7 @@ pub fn compile(
                         &t.vars(),
                         "the notification text",
                         &format!("{ptr}/text"),
+                        UsedIn::Rule,
                         out,
                     );
                     NotifyBody::Text(t)
@@ -206,6 +298,7 @@ pub fn compile(
                 &title.vars(),
                 "the task title",
                 &format!("{ptr}/title"),
+                UsedIn::Rule,
                 out,
             );
             let description = t
@@ -217,6 +310,7 @@ pub fn compile(
                     &d.vars(),
                     "the task description",
                     &format!("{ptr}/description"),
+                    UsedIn::Rule,
                     out,
                 );
             }
@@ -243,7 +337,13 @@ pub fn compile(
                     format!("`{}` is not an http(s) URL", w.url),
                 ));
             }
-            env.check_vars(&url.vars(), "the URL", &format!("{ptr}/url"), out);
+            env.check_vars(
+                &url.vars(),
+                "the URL",
+                &format!("{ptr}/url"),
+                UsedIn::Rule,
+                out,
+            );
             let headers = w
                 .headers
                 .iter()
@@ -254,7 +354,13 @@ pub fn compile(
                 .as_ref()
                 .map(|b| json_template(c, b, &format!("{ptr}/body"), out));
             if let Some(b) = &body {
-                env.check_vars(&b.vars(), "the body", &format!("{ptr}/body"), out);
+                env.check_vars(
+                    &b.vars(),
+                    "the body",
+                    &format!("{ptr}/body"),
+                    UsedIn::Rule,
+                    out,
+                );
             }
             ActionKind::Webhook {
                 url,
@@ -331,6 +437,10 @@ pub fn compile(
                         &vars.clone(),
                         &format!("the follow-up email `{t}`"),
                         ptr,
+                        UsedIn::Template {
+                            sites: c.templates.sites.get(&format!("emails/{t}")),
+                            files: &c.templates.files,
+                        },
                         out,
                     );
                 }

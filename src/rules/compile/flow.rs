@@ -130,6 +130,9 @@ pub fn compile(
         {
             reached.clear();
         }
+        // A copy: compiling actions borrows the compiler mutably.
+        let always_by = c.always_by.clone();
+        let present = present_when(&spec.when);
         let mut ids = BTreeSet::new();
         let mut actions = Vec::new();
         if spec.actions.is_empty() {
@@ -145,6 +148,8 @@ pub fn compile(
                 flow: env,
                 available: &available,
                 reached: &reached,
+                always_by: &always_by,
+                present: &present,
                 rule_id: &spec.id,
             };
             if let Some(act) = action::compile(c, a, j, &aptr, &aenv, out) {
@@ -220,4 +225,88 @@ fn patterns(
         });
     }
     v
+}
+
+/// The fields a `when` list can only hold with: each is tested by a
+/// condition that is false when the field is missing (`equals`,
+/// `contains_any`, `exists = true`, `is_empty = false`, ...). A template may
+/// use them unguarded. `any` guarantees what every branch guarantees; `not`
+/// and the tests a missing field can pass (`contains_none`, `exists =
+/// false`, `is_empty = true`, `expr`) guarantee nothing.
+pub fn present_when(when: &[crate::rules::model::ConditionSpec]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for c in when {
+        out.extend(present_if(c));
+    }
+    out
+}
+
+fn present_if(c: &crate::rules::model::ConditionSpec) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(f) = &c.field {
+        let needs_value = c.equals.is_some()
+            || c.not_equals.is_some()
+            || c.in_.is_some()
+            || c.contains.is_some()
+            || c.contains_any.is_some()
+            || c.contains_all.is_some()
+            || c.contains_other_than.is_some()
+            || c.gt.is_some()
+            || c.gte.is_some()
+            || c.lt.is_some()
+            || c.lte.is_some()
+            || c.starts_with.is_some()
+            || c.ends_with.is_some()
+            || c.text_contains.is_some()
+            || c.exists == Some(true)
+            || c.is_empty == Some(false);
+        if needs_value && !f.starts_with("payload.") {
+            out.insert(f.clone());
+        }
+    }
+    if let Some(all) = &c.all {
+        out.extend(present_when(all));
+    }
+    if let Some(any) = &c.any {
+        let mut branches = any.iter().map(present_if);
+        if let Some(first) = branches.next() {
+            out.extend(branches.fold(first, |acc, b| acc.intersection(&b).cloned().collect()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::present_when;
+    use crate::rules::model::ConditionSpec;
+
+    fn conds(toml_list: &str) -> Vec<ConditionSpec> {
+        #[derive(serde::Deserialize)]
+        struct W {
+            when: Vec<ConditionSpec>,
+        }
+        toml::from_str::<W>(&format!("when = {toml_list}"))
+            .expect("conditions")
+            .when
+    }
+
+    #[test]
+    fn a_when_that_needs_a_value_guarantees_the_field_and_one_a_missing_field_passes_does_not() {
+        let p = present_when(&conds(
+            r#"[{ field = "interests", contains = "wellness" }, { field = "email", is_empty = false },
+                { field = "phone", exists = false }, { field = "tags", contains_none = ["x"] },
+                { not = { field = "company", exists = true } }]"#,
+        ));
+        assert_eq!(
+            p.into_iter().collect::<Vec<_>>(),
+            ["email", "interests"],
+            "exists = false, contains_none and not guarantee nothing"
+        );
+        // `any` guarantees only what every branch does.
+        let p = present_when(&conds(
+            r#"[{ any = [{ all = [{ field = "a", equals = 1 }, { field = "b", equals = 2 }] }, { field = "a", gte = 3 }] }]"#,
+        ));
+        assert_eq!(p.into_iter().collect::<Vec<_>>(), ["a"]);
+    }
 }

@@ -19,7 +19,7 @@ fn checked(
     out: &mut Vec<Finding>,
 ) -> Text {
     let t = c.text(src, ptr, out);
-    env.check_vars(&t.vars(), what, ptr, out);
+    env.check_vars(&t.vars(), what, ptr, super::action::UsedIn::Rule, out);
     t
 }
 

@@ -36,6 +36,8 @@ pub struct Compiler {
     pub produced: BTreeSet<String>,
     /// Per source: the fields it produces.
     pub produced_by: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// Per source: the fields every one of its events has (see `source::declare`).
+    pub always_by: std::collections::BTreeMap<String, BTreeSet<String>>,
     pub templates: Templates,
     pub diagnostics: Vec<Diagnostic>,
     /// Sources whose files failed to load: what they produce is unknown.
@@ -55,6 +57,7 @@ impl Compiler {
             fields,
             produced: ENVELOPE_FIELDS.iter().map(|s| s.to_string()).collect(),
             produced_by: Default::default(),
+            always_by: Default::default(),
             templates,
             diagnostics: Vec::new(),
             broken_sources: BTreeSet::new(),
@@ -65,6 +68,17 @@ impl Compiler {
     /// Report findings made inside `doc`.
     pub fn emit(&mut self, doc: &Document, findings: Vec<Finding>) {
         for f in findings {
+            // Found while compiling `doc` but located in another file (a
+            // template): reported there, once however many rules lead to it.
+            if let Some(d) = f.located {
+                let seen = self.diagnostics.iter().any(|x| {
+                    x.file == d.file && x.line == d.line && x.col == d.col && x.code == d.code
+                });
+                if !seen {
+                    self.diagnostics.push(*d);
+                }
+                continue;
+            }
             let mut d = if f.on_key {
                 doc.diag_key(f.severity, f.code, &f.pointer, f.message)
             } else {

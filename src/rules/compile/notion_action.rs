@@ -92,7 +92,13 @@ pub fn compile(
             None => continue,
         };
         let value = json_template(c, value, &pptr, out);
-        env.check_vars(&value.vars(), &format!("the property `{name}`"), &pptr, out);
+        env.check_vars(
+            &value.vars(),
+            &format!("the property `{name}`"),
+            &pptr,
+            super::action::UsedIn::LeftOutIfMissing,
+            out,
+        );
         if let Some(db) = db {
             check_options(db, name, kind, &value, &pptr, out);
         }

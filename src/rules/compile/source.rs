@@ -12,12 +12,28 @@ use crate::rules::ruleset::{FieldRule, Locator, Source};
 /// rules can be checked against them).
 pub fn declare(c: &mut Compiler, name: &str, file: &SourceFile) {
     let mut set = BTreeSet::new();
-    for field in file.fields.keys() {
+    // Fields every event of the source has: a required one (the event is
+    // refused without it) or one with a default.
+    let mut always: BTreeSet<String> = super::ENVELOPE_FIELDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (field, mapping) in &file.fields {
         c.fields.intern(field);
         c.produced.insert(field.clone());
         set.insert(field.clone());
+        if let FieldMapping::Full(spec) = mapping {
+            let defaulted = spec
+                .transforms
+                .iter()
+                .any(|t| matches!(t, Transform::Default(_)));
+            if spec.required || defaulted {
+                always.insert(field.clone());
+            }
+        }
     }
     c.produced_by.insert(name.to_string(), set);
+    c.always_by.insert(name.to_string(), always);
 }
 
 pub fn compile(
