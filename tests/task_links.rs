@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{admin_get, client, eventually, Server};
+use support::{admin_get, client, drained, Server};
 
 const TYPEFORM_SECRET: &str = "typeform-test-secret";
 
@@ -67,26 +67,7 @@ async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
         assert_eq!(r.await.expect("task").expect("sent"), 202);
     }
     // Every task due now has run (none waiting, none parked).
-    eventually(Duration::from_secs(120), "the tasks to run", || async {
-        let pending = admin_get(&s, "/api/actions?kind=task&status=queued&limit=1000").await;
-        let failed = admin_get(&s, "/api/actions?kind=task&status=failed&limit=1000").await;
-        let running = admin_get(&s, "/api/actions?kind=task&status=running&limit=1000").await;
-        let due_now = |v: &Value| {
-            v["actions"].as_array().map_or(0, |a| {
-                a.iter()
-                    .filter(|x| {
-                        x["due_at"]
-                            .as_str()
-                            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-                            .is_some_and(|d| d <= chrono::Utc::now() + chrono::Duration::minutes(1))
-                    })
-                    .count()
-            })
-        };
-        let waiting = due_now(&pending) + due_now(&failed) + due_now(&running);
-        (waiting == 0).then_some(())
-    })
-    .await;
+    drained(&s, Duration::from_secs(120)).await;
     let dead = admin_get(&s, "/api/actions?kind=task&status=dead&limit=1000").await;
     assert_eq!(
         dead["actions"].as_array().map(Vec::len),

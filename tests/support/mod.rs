@@ -271,3 +271,27 @@ pub async fn serve_local(app: axum::Router) -> String {
     });
     format!("http://{addr}")
 }
+
+/// Wait until no action due by now is waiting or running (delayed ones
+/// stay queued), or fail after `limit`.
+pub async fn drained(s: &Server, limit: Duration) {
+    eventually(limit, "the due actions to finish", || async {
+        let mut waiting = 0;
+        for status in ["queued", "failed", "running"] {
+            let v = admin_get(s, &format!("/api/actions?status={status}&limit=1000")).await;
+            let horizon = chrono::Utc::now() + chrono::Duration::seconds(30);
+            waiting += v["actions"].as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|x| {
+                        x["due_at"]
+                            .as_str()
+                            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                            .is_some_and(|d| d <= horizon)
+                    })
+                    .count()
+            });
+        }
+        (waiting == 0).then_some(())
+    })
+    .await
+}
