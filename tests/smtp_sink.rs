@@ -1,5 +1,5 @@
 //! The SMTP sink against a real SMTP server process (aiosmtpd, driven by
-//! tests/support/smtp_server.py; `.ci/run` installs it).
+//! tests/support/smtp_server.py; installed under target/ on first use).
 
 mod support;
 
@@ -20,7 +20,9 @@ struct Smtp {
 impl Smtp {
     fn start(out: &Path, args: &[&str]) -> Smtp {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let packages = python_package("aiosmtpd", "aiosmtpd==1.4.6");
         let mut child = Command::new("python3")
+            .env("PYTHONPATH", packages)
             .arg(script)
             .arg(out)
             .args(args)
@@ -36,7 +38,9 @@ impl Smtp {
             .trim()
             .strip_prefix("listening on ")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP test server did not start (is aiosmtpd installed? pip install aiosmtpd==1.4.6): {line:?}"));
+            .unwrap_or_else(|| {
+                panic!("the SMTP test server did not start (see its message above): {line:?}")
+            });
         Smtp {
             child,
             port,

@@ -295,3 +295,50 @@ pub async fn drained(s: &Server, limit: Duration) {
     })
     .await
 }
+
+/// A directory holding the Python package `requirement` (e.g.
+/// `aiosmtpd==1.4.6`), for `PYTHONPATH`: installed by pip on first use
+/// under `target/`, so the test command needs nothing installed by hand.
+/// Tests run as separate processes; a lock directory makes one of them
+/// install while the others wait for it.
+pub fn python_package(module: &str, requirement: &str) -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-python");
+    let dir = target.join(requirement.replace(['=', '<', '>'], "_"));
+    let done = dir.join(".installed");
+    let lock = target.join(format!("{module}.lock"));
+    let _ = std::fs::create_dir_all(&target);
+    let started = Instant::now();
+    while !done.exists() {
+        if std::fs::create_dir(&lock).is_ok() {
+            if !done.exists() {
+                let status = Command::new("python3")
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--target",
+                    ])
+                    .arg(&dir)
+                    .arg(requirement)
+                    .status();
+                let ok = status.is_ok_and(|s| s.success());
+                if ok {
+                    let _ = std::fs::write(&done, requirement);
+                }
+                let _ = std::fs::remove_dir(&lock);
+                assert!(ok, "could not install {requirement} with pip (python3 -m pip install {requirement})");
+            }
+            let _ = std::fs::remove_dir(&lock);
+        } else {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "waited 5 minutes for another test to install {requirement}; remove {} if no test is running",
+                lock.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    dir
+}
