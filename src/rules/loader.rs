@@ -74,7 +74,19 @@ struct Files {
 }
 
 /// Load and compile. `rules_dir` is e.g. `./rules`, `templates_dir` `./templates`.
+/// Rule tests' payload files are checked too (they are relative to the
+/// project root, the parent of `rules_dir`).
 pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
+    load_with(rules_dir, templates_dir, true)
+}
+
+/// [`load`] for serving: a server runs the rules, never their tests, so the
+/// tests' payload files (examples/ in a project) need not be deployed.
+pub fn load_to_serve(rules_dir: &Path, templates_dir: &Path) -> Loaded {
+    load_with(rules_dir, templates_dir, false)
+}
+
+fn load_with(rules_dir: &Path, templates_dir: &Path, check_payload_files: bool) -> Loaded {
     let mut diags = Vec::new();
     if !rules_dir.is_dir() {
         diags.push(
@@ -171,7 +183,17 @@ pub fn load(rules_dir: &Path, templates_dir: &Path) -> Loaded {
     let version = hex::encode(hasher.finalize());
     let mut c = Compiler::new(templates);
     c.diagnostics = diags;
-    let ruleset = build(&mut c, files, rules_dir, templates_dir, version, rels);
+    // Rule tests' payload files are relative to the project root.
+    let payload_root = check_payload_files.then(|| rules_dir.parent().unwrap_or(Path::new(".")));
+    let ruleset = build(
+        &mut c,
+        files,
+        rules_dir,
+        templates_dir,
+        version,
+        rels,
+        payload_root,
+    );
     let mut diagnostics = std::mem::take(&mut c.diagnostics);
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -188,6 +210,7 @@ fn build(
     templates_dir: &Path,
     version: String,
     rels: Vec<PathBuf>,
+    payload_root: Option<&Path>,
 ) -> RuleSet {
     // Sources first: every rule is checked against the fields they produce.
     let source_name = |p: &Parsed<SourceFile>| stem(&p.rel);
@@ -321,12 +344,11 @@ fn build(
     }
     let mut rule_ids: BTreeSet<String> = rules.iter().map(|r| r.id.to_string()).collect();
     rule_ids.extend(files.broken_rule_ids.iter().cloned());
-    let root = rules_dir.parent().unwrap_or(Path::new("."));
     let mut tests = Vec::new();
     for t in &files.tests {
         let mut out = Vec::new();
         let rules_known = (!files.unreadable_flow).then_some(&rule_ids);
-        compile::tests::check(&t.value, &source_names, rules_known, root, &mut out);
+        compile::tests::check(&t.value, &source_names, rules_known, payload_root, &mut out);
         c.emit(&t.doc, out);
         tests.push(TestFile {
             path: t.doc.path.clone(),

@@ -15,5 +15,5 @@ pub mod ruleset;
 pub mod schema;
 pub mod templates;
 
-pub use loader::{load, Loaded};
+pub use loader::{load, load_to_serve, Loaded};
 pub use ruleset::RuleSet;

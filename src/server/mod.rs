@@ -149,7 +149,7 @@ pub fn redact(url: &str) -> String {
 
 /// Run until Ctrl-C or SIGTERM. Prints the bound address on stdout.
 pub async fn serve(settings: Settings) -> Result<(), String> {
-    let loaded = crate::rules::load(&settings.rules_dir, &settings.templates_dir);
+    let loaded = crate::rules::load_to_serve(&settings.rules_dir, &settings.templates_dir);
     let Some(rs) = loaded.ruleset else {
         let errors: Vec<String> = loaded.errors().map(|d| d.render_human()).collect();
         return Err(format!(

@@ -27,18 +27,19 @@ pub struct Outcome {
 /// Load and lint the whole set; swap it in, or refuse it.
 pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path) -> Outcome {
     let (r, t) = (rules_dir.to_path_buf(), templates_dir.to_path_buf());
-    let loaded = match tokio::task::spawn_blocking(move || crate::rules::load(&r, &t)).await {
-        Ok(l) => l,
-        Err(e) => {
-            let errors = vec![format!("the reload crashed: {e}")];
-            rules.refuse(errors.clone());
-            return Outcome {
-                ok: false,
-                version: rules.current().version.clone(),
-                errors,
-            };
-        }
-    };
+    let loaded =
+        match tokio::task::spawn_blocking(move || crate::rules::load_to_serve(&r, &t)).await {
+            Ok(l) => l,
+            Err(e) => {
+                let errors = vec![format!("the reload crashed: {e}")];
+                rules.refuse(errors.clone());
+                return Outcome {
+                    ok: false,
+                    version: rules.current().version.clone(),
+                    errors,
+                };
+            }
+        };
     match loaded.ruleset {
         Some(rs) if rs.version == rules.current().version => {
             if rules.clear_error() {

@@ -11,12 +11,14 @@ pub const ACTION_KINDS: [&str; 8] = [
     "notion", "email", "notify", "task", "webhook", "workflow", "beehiiv", "hubspot",
 ];
 
-/// `rules` is `None` when some flow file couldn't be read: rule references are then not checked.
+/// `rules` is `None` when some flow file couldn't be read: rule references are
+/// then not checked. `project_root` is `None` when serving: payload files are
+/// only read by `hsflow test`, so they aren't looked for.
 pub fn check(
     file: &TestsFile,
     sources: &BTreeSet<String>,
     rules: Option<&BTreeSet<String>>,
-    project_root: &Path,
+    project_root: Option<&Path>,
     out: &mut Vec<Finding>,
 ) {
     let empty = BTreeSet::new();
@@ -61,7 +63,7 @@ pub fn check(
                 Finding::error("missing-key", ptr.clone(), "this case has no event")
                     .hint("add payload = { ... } or payload_file = \"examples/<file>.json\""),
             ),
-            (None, Some(f)) if !project_root.join(f).is_file() => {
+            (None, Some(f)) if project_root.is_some_and(|r| !r.join(f).is_file()) => {
                 out.push(Finding::error("missing-file", format!("{ptr}/payload_file"), format!("there is no file `{f}`")).hint("paths are relative to the project root, e.g. \"examples/typeform_artist.json\""));
             }
             _ => {}
