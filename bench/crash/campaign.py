@@ -181,7 +181,7 @@ class Server:
         self.log = open(log_path, "wb")
         self.p = subprocess.Popen(
             [args.bin, "serve", "--rules", args.rules, "--templates", args.templates,
-             "--data", data, "--listen", "127.0.0.1:0"],
+             "--data", data, "--listen", "127.0.0.1:0", "--retry-base", args.retry_base],
             stdout=subprocess.PIPE, stderr=self.log, env=env)
         line = self._readline(10.0)
         m = re.search(r"listening on http://([\d.]+):(\d+)", line or "")
@@ -228,7 +228,8 @@ def snapshot(data, dest):
     snap = {
         "status": {r[0]: (r[1], r[2], r[3]) for r in
                    c.execute("SELECT id, status, claims, kind FROM actions")},
-        "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+        "events": c.execute("SELECT COUNT(*) FROM events WHERE source = 'typeform'").fetchone()[0],
+        "keys": {k for (k,) in c.execute("SELECT idem_key FROM events WHERE source = 'typeform'")},
     }
     c.close()
     outbox = os.path.join(data, "outbox")
@@ -248,7 +249,8 @@ def snapshot(data, dest):
 
 
 def pending_now(db, horizon_ms):
-    """Running actions, and queued/failed ones due within the horizon."""
+    """Running actions, and queued/failed ones due within the horizon (a job
+    waiting a second for a sibling's page, or retrying after --retry-base)."""
     try:
         c = ro(db)
         try:
@@ -313,7 +315,8 @@ def analyse(data, snap, load, redeliver, resend, logs):
         note("one Typeform event_id stored as two events", dup_events)
     r["events_stored"] = sum(stored_keys.values())
     r["events_at_kill"] = snap["events"]
-    unacked_stored = sum(1 for i in unanswered if load.leads[i][0] in stored_keys)
+    # stored at the kill although the client never saw the answer (the kill came between commit and reply)
+    unacked_stored = sum(1 for i in unanswered if load.leads[i][0] in snap["keys"])
     r["unanswered_but_stored"] = unacked_stored
     r["redelivered"] = dict(collections.Counter(str(v) for v in redeliver.values()))
     r["resent_acked"] = dict(collections.Counter(str(v) for v in resend.values()))
@@ -477,6 +480,10 @@ def analyse(data, snap, load, redeliver, resend, logs):
     r["log_found_own_line"] = sum(
         1 for p in logs if os.path.exists(p)
         for ln in open(p, encoding="utf-8", errors="replace") if "already has this job's line" in ln)
+    retries = grep_logs(logs, ["failed (", "parked:"], 10**6)
+    r["log_retries"] = dict(collections.Counter(
+        re.sub(r"\S+@example\.org", "<email>", re.sub(r".*?failed \(|.*?parked: ", "", ln).split("; retrying")[0])[:140]
+        for ln in retries))
     r["log_interrupted_recovered"] = grep_logs(logs[1:], ["interrupted by the last stop"], 2)
     r["log_errors"] = grep_logs(logs, [" ERROR ", "panicked"], 8)
     if r["log_errors"]:
@@ -506,8 +513,8 @@ def trial(args, n, rnd, run_dir):
         t0 = load.t_first or time.monotonic()
         time.sleep(max(0.0, t0 + kill_at - time.monotonic()))
         srv.kill9()
-        killed["at"] = time.monotonic() - t0
-        killed["during_load"] = load.finished_at is None
+        killed["mono"] = time.monotonic()
+        killed["at"] = killed["mono"] - t0
         load.stop = True
 
     th = threading.Thread(target=killer, daemon=True)
@@ -520,13 +527,14 @@ def trial(args, n, rnd, run_dir):
 
     srv2 = Server(args, data, logs[1])
     t_restart = time.monotonic()
-    unanswered = [(i, leads[i][1], leads[i][2]) for i, s in enumerate(load.result) if s == "sent"]
+    # what Typeform would deliver again: no answer, or an answer that is not a 2xx
+    unanswered = [(i, leads[i][1], leads[i][2]) for i, s in enumerate(load.result)
+                  if s == "sent" or (isinstance(s, int) and s not in (200, 202))]
     redeliver = asyncio.run(send_some(srv2.host, srv2.port, unanswered)) if args.redeliver else {}
     acked_idx = [i for i, s in enumerate(load.result) if s == 202]
     sample = rnd.sample(acked_idx, min(args.resend, len(acked_idx)))
     resend = asyncio.run(send_some(srv2.host, srv2.port, [(i, leads[i][1], leads[i][2]) for i in sample]))
-    # drain: nothing running, nothing queued/failed due now (a job waiting a
-    # second for a sibling's page counts as due: horizon)
+    # drain: nothing running, nothing queued/failed due now
     db = os.path.join(data, "hsflow.db")
     quiet = 0
     deadline = time.monotonic() + args.drain_timeout
@@ -541,7 +549,8 @@ def trial(args, n, rnd, run_dir):
     rc = srv2.term()
     res, anomalies = analyse(data, snap, load, redeliver, resend, logs)
     res.update(trial=n, kill_at_s=kill_at, killed_at_s=round(killed.get("at", -1), 3),
-               kill_during_load=killed.get("during_load"), drained=drained, drain_s=round(drain_s, 2),
+               load_s=round((load.finished_at or load.t_last_answer or 0) - (load.t_first or 0), 2),
+               kill_during_load=load.finished_at is None or load.finished_at > killed.get("mono", 0), drained=drained, drain_s=round(drain_s, 2),
                exit_after_term=rc, trial_s=round(time.monotonic() - t_start, 1),
                kill9_exit=srv.p.returncode, dir=tdir)
     if not drained:
@@ -566,13 +575,13 @@ def show(r):
     s = r["sinks"]
     rows = [
         ("kill at (planned/actual)", f"{r['kill_at_s']}s / {r['killed_at_s']}s, "
-         + ("during the load" if r["kill_during_load"] else "after the load (dispatch only)")),
+         + ("during the load" if r["kill_during_load"] else f"after the load ended at {r['load_s']}s (dispatch only)")),
         ("leads sent / 202 / no answer", f"{r['sent']} / {r['acked_202']} / {r['unanswered_at_kill']}  codes {r['codes']}"),
         ("events stored (at kill / end)", f"{r['events_at_kill']} / {r['events_stored']}  "
          f"(no answer but stored {r['unanswered_but_stored']}; redelivered {r['redelivered']}; "
          f"202s resent {r['resent_acked']})"),
         ("LOST (202 not stored)", f"{r['lost']} (by event id {r['lost_by_event_id']}); "
-         f"events duplicated {r['events_duplicated']}"),
+         f"events duplicated {r['events_duplicated']}; events without actions {r['events_without_actions']}"),
         ("actions", f"{r['actions']} {r['actions_by_status']}"),
         ("running at kill", f"{r['running_at_kill']} {r['running_at_kill_by_kind']}"),
         ("re-run after restart (claims>1)", f"{r['rerun_after_restart']} {r['rerun_after_restart_by_kind']}; "
@@ -598,6 +607,7 @@ def show(r):
          + (f"  {r['dead_errors']}" if r["dead"] else "")
          + (f"  {r['left_due_unrun_errors']}" if r["left_due_unrun"] else "")),
         ("failed, retry later", str(r["failed_retry_later"] or 0)),
+        ("retries/parkings in the log", str(r["log_retries"] or 0)),
         ("drain / trial", f"{r['drain_s']}s (drained: {r['drained']}) / {r['trial_s']}s; exit after TERM {r['exit_after_term']}"),
     ]
     print(f"--- trial {r['trial']} ({r['dir']})")
@@ -620,12 +630,14 @@ def main():
     ap.add_argument("--rules", default=os.path.join(ROOT, "rules"))
     ap.add_argument("--templates", default=os.path.join(ROOT, "templates"))
     ap.add_argument("--example", default=os.path.join(ROOT, "examples/typeform_artist.json"))
-    ap.add_argument("--leads", type=int, default=6000, help="leads available per trial (sent until the kill)")
-    ap.add_argument("--conns", type=int, default=24)
+    ap.add_argument("--leads", type=int, default=10000, help="leads available per trial (sent until the kill)")
+    ap.add_argument("--conns", type=int, default=32)
     ap.add_argument("--kill-min", type=float, default=0.5)
     ap.add_argument("--kill-max", type=float, default=4.0)
-    ap.add_argument("--drain-timeout", type=float, default=20.0)
-    ap.add_argument("--horizon-ms", type=int, default=1500, help="queued/failed due within this count as due now")
+    ap.add_argument("--drain-timeout", type=float, default=35.0)
+    ap.add_argument("--horizon-ms", type=int, default=3000, help="queued/failed due within this count as due now")
+    ap.add_argument("--retry-base", default="1s",
+                    help="hsflow serve --retry-base (default 10s there): a retried job comes back within the trial")
     ap.add_argument("--resend", type=int, default=50, help="acknowledged leads sent again after the restart")
     ap.add_argument("--no-redeliver", dest="redeliver", action="store_false",
                     help="don't deliver again the leads the kill left unanswered")

@@ -14,8 +14,9 @@
 //! - that action has not run yet (queued, running, or retrying): the job is
 //!   tried again just after that action's next try, without using up one of
 //!   its own attempts;
-//! - that action succeeded, but the page is not found yet (Notion's search
-//!   lags behind its writes by a moment): retried like any failure;
+//! - that action succeeded, but the page is not found yet (this job looked
+//!   just before that write committed, or Notion's search lags behind its
+//!   writes): tried again a second later, using up an attempt;
 //! - that action is parked (`dead`): the job is parked too, saying which
 //!   action to fix first; retrying both (that one first) finishes the work;
 //! - that action was cancelled: the link is left out, with a warning.
@@ -107,10 +108,16 @@ impl Waiter<'_> {
                 w.action_key,
                 w.last_error.as_deref().unwrap_or("no reason recorded")
             ))),
-            "succeeded" => Err(SinkError::retryable(format!(
-                "`{}` of this event wrote the `{}` page with {} = {value}, but it can't be found yet",
-                w.action_key, link.database, link.by
-            ))),
+            // Usually a race: this job looked before that write committed.
+            // Soon again, then; an attempt is used, so a page that stays
+            // missing (deleted since) ends parked with this reason.
+            "succeeded" => Err(SinkError::Retryable {
+                reason: format!(
+                    "`{}` of this event wrote the `{}` page with {} = {value}, but it can't be found yet",
+                    w.action_key, link.database, link.by
+                ),
+                retry_after: Some(MIN_WAIT),
+            }),
             _ => {
                 tracing::warn!(
                     job = %self.job.id,
