@@ -6,6 +6,7 @@
 
 mod check;
 mod lint;
+pub mod logging;
 mod render;
 mod schema;
 mod serve;
@@ -83,16 +84,6 @@ enum Command {
     },
 }
 
-/// Logs to stderr; `RUST_LOG` (e.g. `info,hsflow=debug`) sets the level, `info` by default.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Load the rule set, or print why it can't be loaded (as lint would) and give up.
 pub fn load_or_report(dirs: &RuleDirs) -> Option<crate::rules::RuleSet> {
     let loaded = crate::rules::load(&dirs.rules, &dirs.templates);
@@ -115,7 +106,10 @@ pub fn run() -> ExitCode {
         Command::Schema { out, check } => schema::run(&out, check),
         Command::Simulate(args) => simulate::run(&args),
         Command::Serve(args) => {
-            init_tracing();
+            if let Err(e) = logging::init() {
+                eprintln!("hsflow: {e}");
+                return ExitCode::from(2);
+            }
             serve::run(args)
         }
         Command::Check { dirs } => check::run(&dirs),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -93,7 +93,27 @@ async fn simulate(
 }
 
 /// Feed a body to the `manual` source, with `event` set if the caller didn't.
-async fn through_manual(app: &App, mut body: Value, event: Option<&str>) -> Response {
+/// Whether `s` looks like an email address: something@domain.tld, no spaces.
+pub fn looks_like_email(s: &str) -> bool {
+    let Some((local, domain)) = s.trim().rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .trim()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+}
+
+async fn through_manual(
+    app: &App,
+    mut body: Value,
+    event: Option<&str>,
+    headers_in: &HeaderMap,
+) -> Response {
     let rs = app.rules.current();
     let Some(src) = rs.sources.get("manual") else {
         return error(StatusCode::NOT_FOUND, "there is no rules/sources/manual.toml, so the contact-workflow API has nothing to feed");
@@ -101,11 +121,36 @@ async fn through_manual(app: &App, mut body: Value, event: Option<&str>) -> Resp
     let Some(obj) = body.as_object_mut() else {
         return error(StatusCode::BAD_REQUEST, "the body must be a JSON object");
     };
+    match obj.get("email") {
+        Some(Value::String(e)) if looks_like_email(e) => {}
+        Some(Value::String(e)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("`email` must be an email address like ada@example.com; got {e:?}"),
+            )
+        }
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`email` must be text: an email address like ada@example.com",
+            )
+        }
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the body needs an `email`: {\"email\": \"ada@example.com\", ...}",
+            )
+        }
+    }
     if let Some(ev) = event {
         obj.entry("event").or_insert_with(|| json!(ev));
     }
     let bytes = body.to_string().into_bytes();
-    let headers = vec![("content-type".to_string(), "application/json".to_string())];
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    // The request id goes with the event (see access.rs).
+    if let Some(id) = headers_in.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        headers.push(("x-request-id".to_string(), id.to_string()));
+    }
     accept(
         app,
         &rs,
@@ -122,20 +167,26 @@ async fn through_manual(app: &App, mut body: Value, event: Option<&str>) -> Resp
 async fn new_contact(
     State(app): State<Arc<App>>,
     _admin: Admin,
+    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    through_manual(&app, body, Some("new_contact")).await
+    through_manual(&app, body, Some("new_contact"), &headers).await
 }
 
 /// POST /contact-workflows/trigger: {email, event: "replied" | "booked" | "bought" | "became_client" | "consultation.completed", ...}
-async fn trigger(State(app): State<Arc<App>>, _admin: Admin, Json(body): Json<Value>) -> Response {
+async fn trigger(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if body.get("event").and_then(Value::as_str).is_none() {
         return error(
             StatusCode::BAD_REQUEST,
             "say which event: {\"email\": ..., \"event\": \"replied\"}",
         );
     }
-    through_manual(&app, body, None).await
+    through_manual(&app, body, None, &headers).await
 }
 
 async fn status(State(app): State<Arc<App>>, _admin: Admin) -> Response {

@@ -1,7 +1,9 @@
 //! `hsflow serve`: the HTTP edge (axum), the dispatcher, and their shared state.
 
+pub mod access;
 pub mod admin;
 pub mod api;
+pub mod errors;
 pub mod housekeeping;
 pub mod listen;
 pub mod metrics;
@@ -75,6 +77,12 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
+        // Outermost last: the id is set first, the access log runs inside it.
+        .layer(axum::middleware::from_fn(access::log))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
 }
 
 async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {

@@ -34,9 +34,7 @@ fn printable(name: &str) -> String {
     out
 }
 
-pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({"error": msg.into()}))).into_response()
-}
+pub use super::errors::error;
 
 fn headers_vec(h: &HeaderMap) -> Vec<(String, String)> {
     h.iter()
@@ -46,7 +44,12 @@ fn headers_vec(h: &HeaderMap) -> Vec<(String, String)> {
 
 /// The headers worth keeping with the event: the source's own and the content type.
 fn kept_headers(src: &Source, headers: &[(String, String)]) -> Value {
-    let mut names: Vec<String> = vec!["content-type".into(), "user-agent".into()];
+    // The request id (see access.rs) ties the stored event to its log lines.
+    let mut names: Vec<String> = vec![
+        "content-type".into(),
+        "user-agent".into(),
+        "x-request-id".into(),
+    ];
     if let Auth::HmacSha256 { header, .. } = &src.auth {
         names.push(header.to_ascii_lowercase());
     }

@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 impl Store {
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
-        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, fields, trace, ruleset_version FROM events WHERE id = $1")
+        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, headers, fields, trace, ruleset_version FROM events WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -16,12 +16,15 @@ impl Store {
             serde_json::from_str::<serde_json::Value>(&s).unwrap_or(serde_json::Value::Null)
         };
         let actions = self.actions_of_event(id).await?;
+        // The id of the request that brought it (see server/access.rs).
+        let request_id = parse(row.try_get("headers")?)["x-request-id"].clone();
         Ok(serde_json::json!({
             "id": row.try_get::<String, _>("id")?,
             "source": row.try_get::<String, _>("source")?,
             "type": row.try_get::<String, _>("event_type")?,
             "idempotency_key": row.try_get::<String, _>("idem_key")?,
             "received_at": super::from_millis(row.try_get::<i64, _>("received_at")?),
+            "request_id": request_id,
             "fields": parse(row.try_get("fields")?),
             "trace": parse(row.try_get("trace")?),
             "ruleset_version": row.try_get::<String, _>("ruleset_version")?,
