@@ -213,7 +213,7 @@ async fn a_creation_ping_is_answered_200_and_not_stored() {
         .expect("send");
     assert_eq!(r.status().as_u16(), 200);
     let health = health(&s).await;
-    assert_eq!(health["queue_depth"], 0);
+    assert_eq!(health["queue"]["due"], 0);
     assert_eq!(health["status"], "ok");
 }
 

@@ -42,6 +42,13 @@ pub async fn log(req: Request, next: Next) -> Response {
         .map(|v| clip(v).to_string())
         .unwrap_or_default();
     let method = req.method().clone();
+    // The route's pattern, not the path: a metric label from a URL would
+    // let anyone add series.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
     let path = clip(req.uri().path()).to_string();
     let peer = req
         .extensions()
@@ -52,7 +59,9 @@ pub async fn log(req: Request, next: Next) -> Response {
     let resp = next.run(req).instrument(span.clone()).await;
     let resp = errors::as_json(resp).await;
     let status = resp.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    super::metrics::record_request(&route, status, took);
+    let ms = took.as_secs_f64() * 1000.0;
     let _in = span.enter();
     if status >= 400 {
         let reason = resp

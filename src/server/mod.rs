@@ -19,7 +19,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -71,6 +72,8 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
     Router::new()
         .route("/webhooks/{source}", post(webhooks::receive))
         .route("/health", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
         .merge(admin::routes())
@@ -85,19 +88,51 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         ))
 }
 
-async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
+/// GET /health: the whole picture for a person or a monitor; 503 when
+/// anything is wrong (the store, or a refused reload: the server still
+/// serves the last good rules, but someone must look).
+async fn health(State(app): State<Arc<App>>) -> Response {
     let status = app.rules.status();
     let store_ok = app.store.ping().await;
     let counts = app.store.counts().await.unwrap_or_default();
+    let backlog = app
+        .store
+        .backlog(chrono::Utc::now())
+        .await
+        .unwrap_or_default();
     let ok = store_ok && status.last_error.is_none();
-    Json(json!({
+    let body = Json(json!({
         "status": if ok { "ok" } else { "degraded" },
         "rules": {"version": status.version, "loaded_at": status.loaded_at, "reloads": status.reloads, "failed_reloads": status.failed_reloads},
         "last_reload_error": status.last_error,
         "store_ok": store_ok,
-        "queue_depth": counts.queued + counts.failed + counts.running,
+        "queue": {"due": backlog.due, "oldest_due_seconds": backlog.oldest_due_s, "scheduled": backlog.scheduled, "running": counts.running},
         "dead": counts.dead,
-    }))
+    }));
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, body).into_response()
+}
+
+/// GET /health/live: the process answers (an orchestrator restarts it if not).
+async fn live() -> impl IntoResponse {
+    Json(json!({"status": "live"}))
+}
+
+/// GET /health/ready: it can take webhooks now (the store answers and its
+/// writer runs); a refused reload doesn't make it unready.
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    if app.store.ping().await {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        errors::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store does not answer, so webhooks can't be stored; see the log",
+        )
+    }
 }
 
 /// The OpenAPI document of these routes (kept in sync by tests/openapi.rs).
@@ -108,18 +143,73 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
+    use metrics::Gauge;
     let c = app.store.counts().await.unwrap_or_default();
+    let b = app
+        .store
+        .backlog(chrono::Utc::now())
+        .await
+        .unwrap_or_default();
+    let rules = app.rules.status();
+    let statuses = [
+        ("queued", c.queued),
+        ("running", c.running),
+        ("failed", c.failed),
+        ("dead", c.dead),
+        ("succeeded", c.succeeded),
+        ("cancelled", c.cancelled),
+    ];
+    let one = |v: f64| vec![(String::new(), v)];
     let gauges = [
-        (
-            "hsflow_queue_depth",
-            (c.queued + c.failed + c.running) as f64,
-        ),
-        ("hsflow_actions{status=\"queued\"}", c.queued as f64),
-        ("hsflow_actions{status=\"running\"}", c.running as f64),
-        ("hsflow_actions{status=\"failed\"}", c.failed as f64),
-        ("hsflow_actions{status=\"dead\"}", c.dead as f64),
-        ("hsflow_actions{status=\"succeeded\"}", c.succeeded as f64),
-        ("hsflow_actions{status=\"cancelled\"}", c.cancelled as f64),
+        Gauge {
+            name: "hsflow_actions",
+            help: "Actions in the store, by status.",
+            kind: "gauge",
+            samples: statuses
+                .iter()
+                .map(|(s, n)| (format!("status=\"{s}\""), *n as f64))
+                .collect(),
+        },
+        Gauge {
+            name: "hsflow_queue_due",
+            help:
+                "Actions whose time has come and that wait for a worker (a backlog when it grows).",
+            kind: "gauge",
+            samples: one(b.due as f64),
+        },
+        Gauge {
+            name: "hsflow_queue_oldest_due_age_seconds",
+            help: "How long the oldest action that is due has waited (0 when none is).",
+            kind: "gauge",
+            samples: one(b.oldest_due_s),
+        },
+        Gauge {
+            name: "hsflow_queue_scheduled",
+            help: "Actions scheduled for later (follow-ups, reminders): not a backlog.",
+            kind: "gauge",
+            samples: one(b.scheduled as f64),
+        },
+        Gauge {
+            name: "hsflow_rules_info",
+            help: "The rule set in force (its version is the hash of its files).",
+            kind: "gauge",
+            samples: vec![(
+                format!("version=\"{}\"", metrics::label(&rules.version)),
+                1.0,
+            )],
+        },
+        Gauge {
+            name: "hsflow_rules_loaded_timestamp_seconds",
+            help: "When the rule set in force was loaded.",
+            kind: "gauge",
+            samples: one(rules.loaded_at.timestamp() as f64),
+        },
+        Gauge {
+            name: "hsflow_build_info",
+            help: "The hsflow build serving.",
+            kind: "gauge",
+            samples: vec![(format!("version=\"{}\"", env!("CARGO_PKG_VERSION")), 1.0)],
+        },
     ];
     (
         [("content-type", "text/plain; version=0.0.4")],
@@ -214,6 +304,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             tracing::info!("{recovered} actions were interrupted by the last stop; they run again");
         }
     }
+    metrics::init(rs.sources.keys().map(String::as_str));
     let rules = SharedRules::new(rs);
     let wake = Arc::new(Notify::new());
     let app = Arc::new(App {

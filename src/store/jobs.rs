@@ -103,6 +103,18 @@ pub struct Sibling {
     pub payload: String,
 }
 
+/// The queue as an operator watches it: work due now (a backlog) apart
+/// from work scheduled for later (follow-ups due next week are no backlog).
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct Backlog {
+    /// Queued or retrying actions whose time has come.
+    pub due: i64,
+    /// How long the oldest of them has been waiting, in seconds (0: none).
+    pub oldest_due_s: f64,
+    /// Queued or retrying actions due later.
+    pub scheduled: i64,
+}
+
 /// Queue depth and parked jobs, for /health and /metrics.
 #[derive(Debug, Clone, Copy, Serialize, Default)]
 pub struct QueueCounts {
@@ -226,6 +238,30 @@ impl Store {
         )
         .await?
             == 1)
+    }
+
+    /// Work due now and how long it has waited, apart from work due later.
+    pub async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+        let now_ms = millis(now);
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $1",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        let due: i64 = r.try_get("n")?;
+        let oldest: Option<i64> = r.try_get("oldest")?;
+        let scheduled: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM actions WHERE status IN ('queued', 'failed') AND due_at > $1",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            due,
+            oldest_due_s: oldest.map_or(0.0, |t| ((now_ms - t).max(0)) as f64 / 1000.0),
+            scheduled,
+        })
     }
 
     pub async fn counts(&self) -> Result<QueueCounts, StoreError> {

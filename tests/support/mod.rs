@@ -342,3 +342,44 @@ pub fn python_package(module: &str, requirement: &str) -> PathBuf {
     }
     dir
 }
+
+/// The path of command `cmd`, installing Debian's `package` for it on first
+/// use (these machines run tests as root with Debian's archive reachable),
+/// so the test command needs nothing installed by hand.
+pub fn debian_tool(cmd: &str, package: &str) -> PathBuf {
+    let find = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(cmd))
+                .find(|p| p.is_file())
+        })
+    };
+    if let Some(p) = find() {
+        return p;
+    }
+    let lock = std::env::temp_dir().join(format!("hsflow-apt-{package}.lock"));
+    let started = Instant::now();
+    loop {
+        if let Some(p) = find() {
+            return p;
+        }
+        if std::fs::create_dir(&lock).is_ok() {
+            let status = Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", package])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(Stdio::null())
+                .status();
+            let _ = std::fs::remove_dir(&lock);
+            if let Some(p) = find() {
+                return p;
+            }
+            panic!("{cmd} is needed and `apt-get install {package}` did not provide it ({status:?}); install it and run again");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "waited 5 minutes for another test to install {package}; remove {} if none is running",
+            lock.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
