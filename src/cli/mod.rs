@@ -5,6 +5,7 @@
 //! (usage, I/O).
 
 mod check;
+mod export;
 mod lint;
 pub mod logging;
 mod render;
@@ -73,6 +74,8 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Write stored events with their actions as JSON lines (e.g. before a retention removes them).
+    Export(export::Args),
     /// Write the JSON Schemas of every rule file kind.
     Schema {
         /// Where to write them.
@@ -113,6 +116,7 @@ pub fn run() -> ExitCode {
             serve::run(args)
         }
         Command::Check { dirs } => check::run(&dirs),
+        Command::Export(args) => export::run(&args),
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }
 }

@@ -68,6 +68,11 @@ pub struct Args {
     /// Connections served at once; more wait until one closes.
     #[arg(long, env = "HSFLOW_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// Keep finished events, actions and workflow history this long (e.g.
+    /// 90d), then remove them; unset keeps everything. Pending actions are
+    /// never removed. `hsflow export` writes them out first.
+    #[arg(long, env = "HSFLOW_RETAIN", value_parser = parse_duration)]
+    pub retain: Option<std::time::Duration>,
     /// On SIGTERM or Ctrl-C, how long requests and actions in flight are given to finish.
     #[arg(long, env = "HSFLOW_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
@@ -108,6 +113,7 @@ pub fn run(args: Args) -> ExitCode {
             give_up_after: args.give_up_after,
             ..Default::default()
         },
+        retain: args.retain,
         edge: crate::server::listen::Limits {
             header_timeout: args.header_timeout.max(std::time::Duration::from_secs(1)),
             body_timeout: args.body_timeout.max(std::time::Duration::from_secs(1)),

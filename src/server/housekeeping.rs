@@ -1,5 +1,6 @@
 //! The server's periodic upkeep of the store (see `store::housekeeping`):
-//! once a minute after start, then every hour.
+//! once a minute after start, then every hour: expired idempotency keys,
+//! and, when a retention is set, finished work older than it.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::store::Store;
 
-pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(store: Store, retain: Option<Duration>, mut shutdown: watch::Receiver<bool>) {
     let mut wait = Duration::from_secs(60);
     loop {
         tokio::select! {
@@ -19,6 +20,17 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!("removed {n} idempotency keys past their window"),
             Err(e) => tracing::warn!("could not remove expired idempotency keys: {e}"),
+        }
+        let Some(retain) = retain else { continue };
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retain).unwrap_or(chrono::Duration::MAX);
+        match store.prune_all_finished(cutoff).await {
+            Ok(p) if p.events + p.actions + p.history == 0 => {}
+            Ok(p) => tracing::info!(
+                "retention: removed {} events, {} actions and {} workflow history rows finished before {cutoff}",
+                p.events, p.actions, p.history
+            ),
+            Err(e) => tracing::warn!("retention could not remove old work: {e}"),
         }
     }
 }

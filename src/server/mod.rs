@@ -66,6 +66,8 @@ pub struct Settings {
     pub scheduler_tick: std::time::Duration,
     /// Timeouts and the connection limit of the HTTP edge.
     pub edge: listen::Limits,
+    /// Finished work older than this is deleted (`None`: kept for ever).
+    pub retain: Option<std::time::Duration>,
 }
 
 pub fn router(app: Arc<App>, body_limit: usize) -> Router {
@@ -377,7 +379,17 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         };
         tokio::spawn(poller.run(stop_rx.clone()));
     }
-    tokio::spawn(housekeeping::run(app.store.clone(), stop_rx.clone()));
+    if let Some(r) = settings.retain {
+        tracing::info!(
+            "retention: finished work is kept {} days, then removed (export it first with `hsflow export`)",
+            r.as_secs() / 86400
+        );
+    }
+    tokio::spawn(housekeeping::run(
+        app.store.clone(),
+        settings.retain,
+        stop_rx.clone(),
+    ));
     let dispatcher = Arc::new(Dispatcher {
         store,
         sinks: Arc::new(sinks),
