@@ -97,3 +97,34 @@ async fn every_problem_is_listed_and_the_check_fails() {
     }
     assert!(!out.contains(notion_sim::TOKEN), "no secret is printed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notion_that_never_answers_is_reported_within_the_timeout_one_check_at_a_time() {
+    // A server that takes connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = listener.accept().await {
+            held.push(c);
+        }
+    });
+    let mut env = base_env(&format!("http://{addr}"), "2022-06-28");
+    env.push(("HSFLOW_HTTP_TIMEOUT_SECS", "1".into()));
+    let started = std::time::Instant::now();
+    let (code, out) = check(env).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Each database is announced before it is checked, then its verdict.
+    assert!(
+        out.contains("  ...   Notion \"Contacts & Profiles\""),
+        "{out}"
+    );
+    assert!(out.contains("no answer within 1s"), "{out}");
+}

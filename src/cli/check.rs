@@ -28,30 +28,30 @@ struct Report {
     findings: Vec<Finding>,
 }
 
+/// Each finding is printed as it is made, so a slow check shows where it is.
 impl Report {
     fn ok(&mut self, s: impl Into<String>) {
-        self.findings.push(Finding::Ok(s.into()));
+        self.add(Finding::Ok(s.into()));
     }
     fn warn(&mut self, s: impl Into<String>) {
-        self.findings.push(Finding::Warn(s.into()));
+        self.add(Finding::Warn(s.into()));
     }
     fn error(&mut self, s: impl Into<String>) {
-        self.findings.push(Finding::Error(s.into()));
+        self.add(Finding::Error(s.into()));
+    }
+    fn add(&mut self, f: Finding) {
+        match &f {
+            Finding::Ok(s) => println!("  ok    {s}"),
+            Finding::Warn(s) => println!("  warn  {s}"),
+            Finding::Error(s) => println!("  ERROR {s}"),
+        }
+        self.findings.push(f);
     }
     fn errors(&self) -> usize {
         self.findings
             .iter()
             .filter(|f| matches!(f, Finding::Error(_)))
             .count()
-    }
-    fn print(&self) {
-        for f in &self.findings {
-            match f {
-                Finding::Ok(s) => println!("  ok    {s}"),
-                Finding::Warn(s) => println!("  warn  {s}"),
-                Finding::Error(s) => println!("  ERROR {s}"),
-            }
-        }
     }
 }
 
@@ -92,7 +92,6 @@ pub fn run(dirs: &RuleDirs) -> ExitCode {
             runtime.block_on(sinks(&rs, &settings, &mut report));
         }
     }
-    report.print();
     let errors = report.errors();
     if errors == 0 {
         println!("check: ready");
@@ -123,25 +122,39 @@ fn sources(rs: &RuleSet, report: &mut Report) {
 async fn sinks(rs: &RuleSet, settings: &SinkSettings, report: &mut Report) {
     if let Some(cfg) = &settings.notion {
         match NotionClient::new(cfg.clone()) {
-            Ok(client) => notion(rs, &NotionSink::new(client), report).await,
+            Ok(client) => notion(rs, &NotionSink::new(client), settings.http_timeout, report).await,
             Err(e) => report.error(format!("notion: {e}")),
         }
     }
     if let Some(cfg) = &settings.smtp {
         match SmtpSink::new(cfg) {
-            Ok(smtp) => match smtp.reachable().await {
-                Ok(()) => report.ok(format!("SMTP {}:{} answers", cfg.host, cfg.port)),
-                Err(e) => report.error(format!(
-                    "SMTP {}:{} is not reachable: {e}",
-                    cfg.host, cfg.port
-                )),
-            },
+            Ok(smtp) => {
+                println!("  ...   SMTP {}:{}", cfg.host, cfg.port);
+                match tokio::time::timeout(settings.http_timeout, smtp.reachable()).await {
+                    Ok(Ok(())) => report.ok(format!("SMTP {}:{} answers", cfg.host, cfg.port)),
+                    Ok(Err(e)) => report.error(format!(
+                        "SMTP {}:{} is not reachable: {e}",
+                        cfg.host, cfg.port
+                    )),
+                    Err(_) => report.error(format!(
+                        "SMTP {}:{} did not answer within {}s (HSFLOW_HTTP_TIMEOUT_SECS)",
+                        cfg.host,
+                        cfg.port,
+                        settings.http_timeout.as_secs()
+                    )),
+                }
+            }
             Err(e) => report.error(format!("SMTP: {e}")),
         }
     }
 }
 
-async fn notion(rs: &RuleSet, sink: &NotionSink, report: &mut Report) {
+async fn notion(
+    rs: &RuleSet,
+    sink: &NotionSink,
+    timeout: std::time::Duration,
+    report: &mut Report,
+) {
     for db in rs.databases.values() {
         let id = std::env::var(&db.env).ok().filter(|v| !v.trim().is_empty());
         let Some(id) = id else {
@@ -153,7 +166,18 @@ async fn notion(rs: &RuleSet, sink: &NotionSink, report: &mut Report) {
             }
             continue;
         };
-        match sink.check_schema(db, id.trim()).await {
+        println!("  ...   Notion \"{}\"", db.name);
+        let checked = tokio::time::timeout(timeout, sink.check_schema(db, id.trim())).await;
+        let Ok(checked) = checked else {
+            report.error(format!(
+                "Notion \"{}\" ({}): no answer within {}s (HSFLOW_HTTP_TIMEOUT_SECS); is Notion reachable from here?",
+                db.name,
+                db.env,
+                timeout.as_secs()
+            ));
+            continue;
+        };
+        match checked {
             Ok(problems) if problems.is_empty() => report.ok(format!(
                 "Notion \"{}\": reachable, {} properties as expected",
                 db.name,

@@ -6,6 +6,7 @@
 
 mod check;
 mod export;
+mod init;
 mod lint;
 pub mod logging;
 mod render;
@@ -56,8 +57,14 @@ enum Command {
         dirs: RuleDirs,
         #[arg(long, value_enum, default_value = "human")]
         format: LintFormat,
+        /// Only these files' problems (the whole project is still read); `-` reads one from standard input.
+        files: Vec<PathBuf>,
+        /// With `-`: which file standard input holds, e.g. rules/flows/art_sale.toml.
+        #[arg(long)]
+        stdin_path: Option<PathBuf>,
     },
     /// Serve webhooks: store every accepted event, carry out its actions (delayed ones when due).
+    #[command(after_long_help = serve::ENVIRONMENT)]
     Serve(serve::Args),
     /// Show what a webhook would do: the rules it meets, why they fire or not, the actions. No side effects.
     Simulate(simulate::Args),
@@ -76,6 +83,12 @@ enum Command {
     },
     /// Write stored events with their actions as JSON lines (e.g. before a retention removes them).
     Export(export::Args),
+    /// Print a shell completion script: `hsflow completions bash > /etc/bash_completion.d/hsflow`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff): `hsflow man > hsflow.1; man ./hsflow.1`.
+    Man,
+    /// Start a rules project in DIR: one source, one flow, one email, one test, the schemas; it lints and tests clean.
+    Init { dir: PathBuf },
     /// Write the JSON Schemas of every rule file kind.
     Schema {
         /// Where to write them.
@@ -105,7 +118,19 @@ pub fn load_or_report(dirs: &RuleDirs) -> Option<crate::rules::RuleSet> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Lint { dirs, format } => lint::run(&dirs, format),
+        Command::Lint {
+            dirs,
+            format,
+            files,
+            stdin_path,
+        } => lint::run(
+            &dirs,
+            format,
+            lint::Only {
+                files: &files,
+                stdin_path: stdin_path.as_deref(),
+            },
+        ),
         Command::Schema { out, check } => schema::run(&out, check),
         Command::Simulate(args) => simulate::run(&args),
         Command::Serve(args) => {
@@ -117,6 +142,22 @@ pub fn run() -> ExitCode {
         }
         Command::Check { dirs } => check::run(&dirs),
         Command::Export(args) => export::run(&args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "hsflow", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hsflow: can't write the manual page: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Init { dir } => init::run(&dir),
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }
 }

@@ -8,6 +8,42 @@ use super::RuleDirs;
 use crate::server::{serve, Settings};
 use crate::store::Durability;
 
+/// Shown after `hsflow serve --help`: what the environment sets besides the flags.
+pub const ENVIRONMENT: &str = "\
+Also read from the environment (`hsflow check` says what is missing):
+
+Access and logs
+  HSFLOW_ADMIN_TOKEN        bearer token of the admin API (/api/..., /contact-workflows/...);
+                            unset: every admin request is refused
+  HSFLOW_LOG_FORMAT         text (default) or json: one record per line on stderr
+  RUST_LOG                  log level, e.g. info (default) or info,hsflow=debug
+
+Each source's secret       the variable its rules/sources/<name>.toml names in `secret_env`;
+                            the shipped pack: TYPEFORM_SECRET, WOOCOMMERCE_WEBHOOK_SECRET,
+                            AMELIA_WEBHOOK_TOKEN, ACUITY_API_KEY, BEEHIIV_WEBHOOK_TOKEN,
+                            CIRCLE_WEBHOOK_TOKEN, SNOVIO_PUSH_TOKEN, USERFEEDBACK_WEBHOOK_TOKEN,
+                            NOTION_WEBHOOK_SECRET, HSFLOW_MANUAL_TOKEN, HSFLOW_CONTENT_TOKEN;
+                            a source whose secret is unset answers 503
+Each Notion database's id  the variable rules/databases.toml names in `env`
+
+Sinks (unset: everything is written locally under --data)
+  HSFLOW_NOTION             api or local (api when NOTION_API_TOKEN is set)
+  NOTION_API_TOKEN          the Notion integration's token
+  HSFLOW_NOTION_VERSION     Notion-Version (2022-06-28; 2025-09-03 or later: data sources)
+  HSFLOW_NOTION_RATE        Notion requests per second, all workers together (3)
+  HSFLOW_NOTION_URL         Notion's base URL (for a simulator)
+  HSFLOW_EMAIL              smtp or local (smtp when HSFLOW_SMTP_HOST is set)
+  HSFLOW_SMTP_HOST, HSFLOW_SMTP_PORT, HSFLOW_SMTP_TLS (starttls, tls, none),
+  HSFLOW_SMTP_USER, HSFLOW_SMTP_PASSWORD, HSFLOW_SMTP_FROM
+  HSFLOW_NOTIFY             slack, webhook or local
+  HSFLOW_SLACK_WEBHOOK_URL  Slack incoming webhook; HSFLOW_SLACK_WEBHOOK_URL_<CHANNEL> per channel
+  HSFLOW_NOTIFY_WEBHOOK_URL a JSON endpoint for notifications
+  HSFLOW_WEBHOOKS           send: send `webhook` actions (default: record them)
+  HSFLOW_BEEHIIV, BEEHIIV_API_KEY, BEEHIIV_PUBLICATION_ID, HSFLOW_BEEHIIV_URL
+  HSFLOW_HUBSPOT, HUBSPOT_ACCESS_TOKEN, HSFLOW_HUBSPOT_URL
+  HSFLOW_HTTP_TIMEOUT_SECS  timeout of every outgoing request and SMTP command (30)
+";
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]

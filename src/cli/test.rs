@@ -40,6 +40,10 @@ pub fn run(dirs: &RuleDirs, filter: Option<&str>) -> ExitCode {
             }
         }
     }
+    if let (Some(f), 0) = (filter, passed + failed) {
+        println!("no case's name contains `{f}`; `hsflow test` alone runs (and names) them all");
+        return ExitCode::from(1);
+    }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
