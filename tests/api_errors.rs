@@ -109,3 +109,33 @@ async fn a_new_contact_needs_a_real_email_address() {
         .expect("send");
     assert!(refusal(r, 400).await.contains("needs an `email`"));
 }
+
+#[tokio::test]
+async fn a_trigger_names_one_of_the_known_events_and_each_reaches_its_rules() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let s = Server::start(dir.path(), &shipped, &[]);
+    let c = client();
+    let post = |event: &str| {
+        c.post(s.url("/api/contact-workflows/trigger"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"email": "ada@example.org", "event": event}))
+            .send()
+    };
+    let why = refusal(post("waved").await.expect("send"), 400).await;
+    assert!(why.contains("replied, booked, bought"), "{why}");
+    // Each known event arrives as the event type the shipped rules listen to.
+    for (event, kind) in [
+        ("booked", "contact.booked"),
+        ("bought", "contact.bought"),
+        ("replied", "contact.replied"),
+        ("consultation.completed", "consultation.completed"),
+    ] {
+        let r = post(event).await.expect("send");
+        assert_eq!(r.status().as_u16(), 202, "{event}");
+        let v: Value = r.json().await.expect("json");
+        let id = v["event_id"].as_str().unwrap_or("").to_string();
+        let e = support::admin_get(&s, &format!("/api/events/{id}")).await;
+        assert_eq!(e["type"], kind, "{event}");
+    }
+}

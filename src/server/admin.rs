@@ -26,6 +26,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/actions/{id}/cancel", post(cancel))
         .route("/api/actions/retry-dead", post(retry_dead))
         .route("/api/events/{id}", get(event))
+        .route("/api/workflows/{id}", get(workflow))
+        // The older server's path, kept as an alias.
         .route("/workflows/{id}", get(workflow))
         .route("/api/reload", post(reload_now))
 }
@@ -70,12 +72,17 @@ fn store_error(e: StoreError) -> Response {
     }
 }
 
+/// The filters of GET /api/actions; an empty `contact` filters nothing.
 #[derive(Deserialize)]
 struct ActionQuery {
     status: Option<String>,
     kind: Option<String>,
     contact: Option<String>,
-    limit: Option<i64>,
+    limit: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 async fn list_actions(
@@ -83,7 +90,57 @@ async fn list_actions(
     _admin: Admin,
     Query(q): Query<ActionQuery>,
 ) -> Response {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    // Present but empty is no value at all: refused like any other.
+    // A whole number, however long (past 1000 it is 1000 anyway).
+    let digits = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit());
+    let limit = match q.limit.as_deref().map(str::trim) {
+        None => 100,
+        Some(l) if digits(l) && l.trim_start_matches('0') != "" => {
+            l.parse::<i64>().unwrap_or(i64::MAX).min(1000)
+        }
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`limit` must be a whole number from 1 (100 when not given; more than 1000 counts as 1000)",
+            )
+        }
+    };
+    const STATUSES: [&str; 6] = [
+        "queued",
+        "running",
+        "succeeded",
+        "failed",
+        "dead",
+        "cancelled",
+    ];
+    if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`status` is {st:?}; it can be one of: {}",
+                STATUSES.join(", ")
+            ),
+        );
+    }
+    if let Some(k) = q
+        .kind
+        .as_deref()
+        .filter(|k| !crate::server::metrics::KINDS.contains(k))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`kind` is {k:?}; it can be one of: {}",
+                crate::server::metrics::KINDS.join(", ")
+            ),
+        );
+    }
+    let q = ActionQuery {
+        status: given(&q.status).map(str::to_string),
+        kind: given(&q.kind).map(str::to_string),
+        contact: given(&q.contact).map(str::to_string),
+        limit: None,
+    };
     match app
         .store
         .list_actions(

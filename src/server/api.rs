@@ -16,7 +16,8 @@ use super::admin::Admin;
 use super::webhooks::{accept, error};
 use super::App;
 use crate::engine::plan::{plan, Options};
-use crate::sources::intake::intake;
+use crate::sources::auth::AuthError;
+use crate::sources::intake::{intake, IntakeError};
 use crate::sources::normalise::Request;
 
 pub fn routes() -> Router<Arc<App>> {
@@ -25,6 +26,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/simulate", post(simulate))
         .route("/api/stats", get(stats))
         .route("/api/notion/{database}", get(notion_pages))
+        .route("/api/contact-workflows/new-contact", post(new_contact))
+        .route("/api/contact-workflows/trigger", post(trigger))
+        .route("/api/contact-workflows/status", get(status))
+        .route("/api/contact-workflows/templates", get(templates))
+        // The older server's paths, kept as aliases: every admin route is
+        // also under /api/, so one proxy rule can guard them all.
         .route("/contact-workflows/new-contact", post(new_contact))
         .route("/contact-workflows/trigger", post(trigger))
         .route("/contact-workflows/status", get(status))
@@ -88,7 +95,18 @@ async fn simulate(
         &|k| std::env::var(k).ok(),
     ) {
         Ok(ev) => Json(plan(&rs, &ev, Options::default())).into_response(),
-        Err(e) => error(StatusCode::BAD_REQUEST, format!("refused: {e}")),
+        Err(e @ IntakeError::UnknownSource(..)) => error(StatusCode::NOT_FOUND, e.to_string()),
+        // The simulation worked: its finding is that hsflow would refuse
+        // this request, and with which status.
+        Err(e) => {
+            let would = match &e {
+                IntakeError::Auth(AuthError::SecretNotSet(_)) => 503,
+                IntakeError::Auth(AuthError::Internal) => 403,
+                IntakeError::Auth(_) => 401,
+                _ => 400,
+            };
+            Json(json!({"refused": e.to_string(), "would_answer": would})).into_response()
+        }
     }
 }
 
@@ -121,6 +139,9 @@ async fn through_manual(
     let Some(obj) = body.as_object_mut() else {
         return error(StatusCode::BAD_REQUEST, "the body must be a JSON object");
     };
+    if let Some(why) = wrong_field(obj) {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
     match obj.get("email") {
         Some(Value::String(e)) if looks_like_email(e) => {}
         Some(Value::String(e)) => {
@@ -173,6 +194,39 @@ async fn new_contact(
     through_manual(&app, body, Some("new_contact"), &headers).await
 }
 
+/// What a contact can do, as POST /contact-workflows/trigger names it.
+pub const TRIGGER_EVENTS: [&str; 5] = [
+    "replied",
+    "booked",
+    "bought",
+    "became_client",
+    "consultation.completed",
+];
+
+/// The fields of a new contact that have a type, and which: text or a list of text.
+const CONTACT_TEXT: [&str; 3] = ["first_name", "last_name", "lead_source"];
+const CONTACT_LISTS: [&str; 4] = ["contact_types", "business_entities", "tags", "interests"];
+
+/// A sentence naming the first field of `obj` that has the wrong type.
+fn wrong_field(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    for f in CONTACT_TEXT {
+        if obj.get(f).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Some(format!("`{f}` must be text"));
+        }
+    }
+    for f in CONTACT_LISTS {
+        let ok = match obj.get(f) {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.iter().all(Value::is_string),
+            Some(_) => false,
+        };
+        if !ok {
+            return Some(format!("`{f}` must be a list of text, e.g. [\"wellness\"]"));
+        }
+    }
+    None
+}
+
 /// POST /contact-workflows/trigger: {email, event: "replied" | "booked" | "bought" | "became_client" | "consultation.completed", ...}
 async fn trigger(
     State(app): State<Arc<App>>,
@@ -180,11 +234,23 @@ async fn trigger(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if body.get("event").and_then(Value::as_str).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "say which event: {\"email\": ..., \"event\": \"replied\"}",
-        );
+    match body.get("event").and_then(Value::as_str) {
+        Some(e) if TRIGGER_EVENTS.contains(&e) => {}
+        Some(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`event` is {e:?}; it can be one of: {}",
+                    TRIGGER_EVENTS.join(", ")
+                ),
+            )
+        }
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "say which event: {\"email\": ..., \"event\": \"replied\"}",
+            )
+        }
     }
     through_manual(&app, body, None, &headers).await
 }
