@@ -95,7 +95,7 @@ async fn list_actions(
     let digits = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit());
     let limit = match q.limit.as_deref().map(str::trim) {
         None => 100,
-        Some(l) if digits(l) && l.trim_start_matches('0') != "" => {
+        Some(l) if digits(l) && !l.trim_start_matches('0').is_empty() => {
             l.parse::<i64>().unwrap_or(i64::MAX).min(1000)
         }
         Some(_) => {
