@@ -26,8 +26,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 /// The `source` label of requests to a source the rules don't have.
 pub const UNKNOWN_SOURCE: &str = "(unknown)";
 
-/// What became of a request to a source (the `outcome` label).
-pub const OUTCOMES: [&str; 11] = [
+/// What became of a request to a source the rules have (the `outcome`
+/// label); a request to any other is counted as `unknown_source` under
+/// [`UNKNOWN_SOURCE`].
+pub const OUTCOMES: [&str; 9] = [
     "accepted",
     "duplicate",
     "unauthorized",
@@ -37,8 +39,6 @@ pub const OUTCOMES: [&str; 11] = [
     "ping",
     "verification",
     "store_error",
-    "unknown_source",
-    "refused",
 ];
 
 /// Action kinds (the `kind` label).
@@ -121,11 +121,13 @@ pub fn init<'a>(sources: impl IntoIterator<Item = &'a str>) {
     if handle().is_none() {
         return;
     }
-    for s in sources.into_iter().chain([UNKNOWN_SOURCE]) {
+    for s in sources {
         for o in OUTCOMES {
             counter!("hsflow_events_total", "source" => s.to_string(), "outcome" => o).absolute(0);
         }
     }
+    counter!("hsflow_events_total", "source" => UNKNOWN_SOURCE, "outcome" => "unknown_source")
+        .absolute(0);
     for k in KINDS {
         counter!("hsflow_actions_planned_total", "kind" => k).absolute(0);
         for r in ["ok", "error"] {
