@@ -14,26 +14,22 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::Value;
 use sqlx::Row;
-use support::{admin_get, client, drained, Server};
+use support::{admin_get, client, drained, typeform_lead, typeform_signature, Server};
 
 const SECRET: &str = "crash-test-secret";
 
 fn lead(run: usize, i: usize) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text =
-        std::fs::read_to_string(root.join("examples/typeform_artist.json")).expect("example");
-    let mut b: Value = serde_json::from_str(&text).expect("json");
-    b["event_id"] = format!("crash-{run}-{i}").into();
-    let answers = &mut b["form_response"]["answers"];
-    answers[0]["email"] = format!("c{run}x{i}@example.org").into();
     let types = [
         "Artist",
         "Business Contact",
         "General Contact",
         "Potential Client",
     ];
-    answers[3]["choices"]["labels"] = serde_json::json!([types[i % types.len()]]);
-    serde_json::to_vec(&b).expect("json")
+    typeform_lead(
+        &format!("crash-{run}-{i}"),
+        &format!("c{run}x{i}@example.org"),
+        types[i % types.len()],
+    )
 }
 
 fn start(root: &Path, data: &Path) -> Server {
@@ -55,12 +51,7 @@ async fn load(base: String, run: usize, acked: Arc<Mutex<Vec<String>>>) {
             let c = client();
             for i in (lane..).step_by(8).take(2000) {
                 let body = lead(run, i);
-                let sig = hsflow::sources::auth::sign(
-                    hsflow::rules::model::SignatureEncoding::Base64,
-                    Some("sha256="),
-                    SECRET,
-                    &body,
-                );
+                let sig = typeform_signature(SECRET, &body);
                 let sent = c
                     .post(&url)
                     .header("content-type", "application/json")

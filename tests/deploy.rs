@@ -55,12 +55,7 @@ async fn the_binary_rules_and_templates_alone_serve_the_shipped_pack() {
 
     // A signed Typeform lead is accepted and its immediate actions run.
     let body = std::fs::read(root.join("examples/typeform_artist.json")).expect("example");
-    let sig = hsflow::sources::auth::sign(
-        hsflow::rules::model::SignatureEncoding::Base64,
-        Some("sha256="),
-        "deploy-secret",
-        &body,
-    );
+    let sig = support::typeform_signature("deploy-secret", &body);
     let r = support::client()
         .post(s.url("/webhooks/typeform"))
         .header("content-type", "application/json")

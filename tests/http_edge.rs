@@ -193,14 +193,7 @@ async fn a_flood_of_unknown_source_names_adds_one_metrics_label() {
             .expect("send");
         assert_eq!(r.status().as_u16(), 404);
     }
-    let metrics = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = support::metrics_text(&s).await;
     assert!(!metrics.contains("nope-"), "a URL became a label");
     let unknown: Vec<&str> = metrics
         .lines()

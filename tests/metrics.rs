@@ -12,22 +12,6 @@ use std::time::Duration;
 use serde_json::json;
 use support::*;
 
-async fn scrape(s: &Server) -> String {
-    client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[tokio::test]
 async fn promtool_accepts_the_metrics_and_every_series_exists_from_the_start() {
     let promtool = debian_tool("promtool", "prometheus");
@@ -35,7 +19,7 @@ async fn promtool_accepts_the_metrics_and_every_series_exists_from_the_start() {
     let s = Server::start(dir.path(), &fixture().join("rules"), &[]);
 
     // Before any event: the counters are there, at zero.
-    let first = scrape(&s).await;
+    let first = metrics_text(&s).await;
     for series in [
         r#"hsflow_events_total{source="form",outcome="accepted"}"#,
         r#"hsflow_events_total{source="form",outcome="unauthorized"}"#,
@@ -49,7 +33,7 @@ async fn promtool_accepts_the_metrics_and_every_series_exists_from_the_start() {
     let body = json!({"id": "p1", "type": "signup", "email": "p@example.org"});
     let event = accepted(&s, &body).await;
     settled(&s, &event, "welcome/notify_1").await;
-    let text = scrape(&s).await;
+    let text = metrics_text(&s).await;
 
     let mut check = Command::new(&promtool)
         .args(["check", "metrics"])

@@ -9,22 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{admin_get, client, drained, Server};
+use support::{admin_get, client, drained, typeform_lead, typeform_signature, Server};
 
 const TYPEFORM_SECRET: &str = "typeform-test-secret";
-
-/// The example Typeform lead as lead `i`: its own event id and email.
-fn lead(i: usize, contact_type: &str) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text =
-        std::fs::read_to_string(root.join("examples/typeform_artist.json")).expect("example");
-    let mut b: Value = serde_json::from_str(&text).expect("json");
-    b["event_id"] = format!("links-{i}").into();
-    let answers = &mut b["form_response"]["answers"];
-    answers[0]["email"] = format!("lead{i}@example.org").into();
-    answers[3]["choices"]["labels"] = serde_json::json!([contact_type]);
-    serde_json::to_vec(&b).expect("json")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
@@ -44,13 +31,12 @@ async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
     ];
     let mut sent = Vec::new();
     for i in 0..120 {
-        let body = lead(i, types[i % types.len()]);
-        let sig = hsflow::sources::auth::sign(
-            hsflow::rules::model::SignatureEncoding::Base64,
-            Some("sha256="),
-            TYPEFORM_SECRET,
-            &body,
+        let body = typeform_lead(
+            &format!("links-{i}"),
+            &format!("lead{i}@example.org"),
+            types[i % types.len()],
         );
+        let sig = typeform_signature(TYPEFORM_SECRET, &body);
         let url = s.url("/webhooks/typeform");
         sent.push(tokio::spawn(async move {
             client()

@@ -261,12 +261,6 @@ async fn a_reply_cancels_the_contacts_pending_actions() {
     );
 }
 
-/// The value of the Prometheus sample `name` in `text`, if it is there.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[tokio::test]
 async fn metrics_count_events_sink_results_and_store_rounds() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -276,14 +270,7 @@ async fn metrics_count_events_sink_results_and_store_rounds() {
     settled(&s, &event, "welcome/notify_1").await;
     let (dup, _) = post_signed(&s, &body).await;
     assert_eq!(dup, 200);
-    let text = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = metrics_text(&s).await;
     let get = |name: &str| sample(&text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"));
     assert_eq!(
         get(r#"hsflow_events_total{source="form",outcome="accepted"}"#),

@@ -59,15 +59,9 @@ pub fn run(dirs: &RuleDirs) -> ExitCode {
     let Some(rs) = super::load_or_report(dirs) else {
         return ExitCode::from(1);
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(super::Threads::One) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("hsflow: can't start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut report = Report::default();
     report.ok(format!(

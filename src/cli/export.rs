@@ -46,15 +46,9 @@ fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(super::Threads::One) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("hsflow: can't start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(export(args)) {
         Ok(n) => {

@@ -100,6 +100,25 @@ enum Command {
     },
 }
 
+/// A tokio runtime for a command that talks to the network or the store;
+/// when one can't be made, the reason is printed and the exit code returned.
+pub fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::Many => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("hsflow: can't start the runtime: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// How many threads a command's runtime has: the server uses every core.
+pub enum Threads {
+    One,
+    Many,
+}
+
 /// Load the rule set, or print why it can't be loaded (as lint would) and give up.
 pub fn load_or_report(dirs: &RuleDirs) -> Option<crate::rules::RuleSet> {
     let loaded = crate::rules::load(&dirs.rules, &dirs.templates);

@@ -115,15 +115,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(super::Threads::Many) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("hsflow: can't start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let sinks = match crate::sinks::config::SinkSettings::from_env() {
         Ok(s) => s,

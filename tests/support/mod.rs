@@ -383,3 +383,45 @@ pub fn debian_tool(cmd: &str, package: &str) -> PathBuf {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// GET /metrics, as text.
+pub async fn metrics_text(s: &Server) -> String {
+    client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// The value of the sample called exactly `name` (with its labels) in a
+/// Prometheus text, if it is there.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The example Typeform lead (examples/typeform_artist.json) as lead `key`:
+/// its own event id and email, and the contact type given.
+pub fn typeform_lead(key: &str, email: &str, contact_type: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/typeform_artist.json");
+    let text = std::fs::read_to_string(path).expect("the example lead");
+    let mut b: Value = serde_json::from_str(&text).expect("json");
+    b["event_id"] = key.into();
+    let answers = &mut b["form_response"]["answers"];
+    answers[0]["email"] = email.into();
+    answers[3]["choices"]["labels"] = serde_json::json!([contact_type]);
+    serde_json::to_vec(&b).expect("json")
+}
+
+/// Typeform's signature of `body` with `secret`.
+pub fn typeform_signature(secret: &str, body: &[u8]) -> String {
+    hsflow::sources::auth::sign(
+        hsflow::rules::model::SignatureEncoding::Base64,
+        Some("sha256="),
+        secret,
+        body,
+    )
+}
