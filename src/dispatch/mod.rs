@@ -180,9 +180,20 @@ impl Dispatcher {
                 return;
             }
             Err(SinkError::Waiting { reason, wait }) => {
+                // A wait uses no attempt, so only the deadline ends one that
+                // never comes to an end (two actions waiting for each other).
                 let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                tracing::info!(job = %job.id, action = %job.action_key, "{reason}; tried again at {at}");
-                self.store.wait(&job, &reason, at).await
+                if at > deadline(&self.cfg, &job) {
+                    let why = format!(
+                        "{reason}, longer than the action may wait ({}h after it was due)",
+                        self.cfg.give_up_after.as_secs() / 3600
+                    );
+                    tracing::warn!(job = %job.id, action = %job.action_key, "parked: {why}");
+                    self.store.fail(&job, &why, None).await
+                } else {
+                    tracing::info!(job = %job.id, action = %job.action_key, "{reason}; tried again at {at}");
+                    self.store.wait(&job, &reason, at).await
+                }
             }
             Err(SinkError::Permanent(reason)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}");
@@ -215,6 +226,16 @@ impl Dispatcher {
     }
 }
 
+/// The last moment `job` may still be tried: `give_up_after` past the time
+/// it was first due (planned, plus its delay).
+pub fn deadline(cfg: &Config, job: &Job) -> DateTime<Utc> {
+    let first_due = crate::store::from_millis(job.created_at)
+        + serde_json::from_str::<PlannedAction>(&job.payload)
+            .map(|a| chrono::Duration::seconds(a.delay_s.max(0)))
+            .unwrap_or_default();
+    first_due + chrono::Duration::from_std(cfg.give_up_after).unwrap_or_default()
+}
+
 /// When a failed job is tried next, or why it is not.
 #[derive(Debug, PartialEq)]
 pub enum Retry {
@@ -240,11 +261,7 @@ pub fn next_try(
     };
     // Both are bounded (an hour by default), so this can't overflow.
     let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(365));
-    let first_due = crate::store::from_millis(job.created_at)
-        + serde_json::from_str::<PlannedAction>(&job.payload)
-            .map(|a| chrono::Duration::seconds(a.delay_s.max(0)))
-            .unwrap_or_default();
-    let deadline = first_due + chrono::Duration::from_std(cfg.give_up_after).unwrap_or_default();
+    let deadline = deadline(cfg, job);
     if at > deadline {
         return Retry::GiveUp(format!(
             "gave up: the next try would be at {}, after the action's deadline {} ({}h after it was due)",
