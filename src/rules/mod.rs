@@ -13,6 +13,7 @@ pub mod loader;
 pub mod model;
 pub mod ruleset;
 pub mod schema;
+pub mod template_vars;
 pub mod templates;
 
 pub use loader::{load, load_to_serve, Loaded};

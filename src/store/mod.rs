@@ -58,6 +58,7 @@ pub mod housekeeping;
 pub mod jobs;
 pub mod notion_local;
 pub mod schema;
+pub mod stats;
 pub mod workflows;
 pub mod writer;
 
