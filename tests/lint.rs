@@ -263,3 +263,53 @@ case!(broken_entities_file_does_not_cascade);
 case!(relation_found_by_unknown_property);
 case!(missing_schema_directive);
 case!(template_variable_a_source_may_lack);
+
+#[test]
+fn a_link_to_a_page_its_rule_writes_later_is_a_warning_at_the_linking_action() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    // A Tasks database whose Contact relation finds contacts by Email.
+    let dbs = dir.path().join("rules/databases.toml");
+    let mut text = std::fs::read_to_string(&dbs).expect("read");
+    text.push_str(
+        "\n[[databases]]\nkey = \"tasks\"\nname = \"Tasks\"\nenv = \"NOTION_TASKS_DB\"\n[databases.properties]\n\"Task ID\" = \"title\"\n\"Contact\" = \"relation\"\n[databases.relations]\n\"Contact\" = { database = \"contacts\", by = \"Email\" }\n",
+    );
+    std::fs::write(&dbs, text).expect("write");
+    // The contact is written an hour after the event; a task at once links to it.
+    let flow = dir.path().join("rules/flows/main.toml");
+    let text = std::fs::read_to_string(&flow)
+        .expect("read")
+        .replace(
+            "kind = \"notion\"\ndatabase = \"contacts\"",
+            "kind = \"notion\"\ndelay = \"1h\"\ndatabase = \"contacts\"",
+        )
+        .replace(
+            "[[rules.actions]]\nkind = \"notify\"",
+            "[[rules.actions]]\nid = \"call\"\nkind = \"task\"\ntitle = \"Call {{email}}\"\nassignee = \"Team\"\n\n[[rules.actions]]\nkind = \"notify\"",
+        );
+    std::fs::write(&flow, &text).expect("write");
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 0, "a warning, not an error: {findings:#?}");
+    let w = findings
+        .iter()
+        .find(|f| f["code"] == "link-waits")
+        .unwrap_or_else(|| panic!("no link-waits warning in {findings:#?}"));
+    assert_eq!(w["severity"], "warning");
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`call` links to the `contacts` page that `notion_2` writes 1h later"),
+        "{w:#}"
+    );
+    let line = text
+        .lines()
+        .position(|l| l == "id = \"call\"")
+        .expect("the task") as u64;
+    // Reported at the task's table (the line of its [[rules.actions]] header or its first key).
+    let at = w["line"].as_u64().unwrap_or(0);
+    assert!(
+        at == line || at == line + 1,
+        "at line {at}, the task starts at {line}: {w:#}"
+    );
+}

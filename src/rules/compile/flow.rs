@@ -6,7 +6,7 @@ use super::action::{self, ActionEnv};
 use super::{glob, suggest, Compiler};
 use crate::rules::diagnostic::Finding;
 use crate::rules::model::{FlowFile, WorkflowDef};
-use crate::rules::ruleset::{OnPattern, Rule};
+use crate::rules::ruleset::{Action, OnPattern, Rule};
 
 /// What a flow's rules may refer to, gathered from every file first.
 pub struct FlowEnv<'a> {
@@ -135,6 +135,8 @@ pub fn compile(
         let present = present_when(&spec.when);
         let mut ids = BTreeSet::new();
         let mut actions = Vec::new();
+        // Each compiled action's index in the file, for findings about it.
+        let mut positions = Vec::new();
         if spec.actions.is_empty() {
             out.push(Finding::warning(
                 "no-actions",
@@ -161,7 +163,13 @@ pub fn compile(
                     ));
                 }
                 actions.push(act);
+                positions.push(j);
             }
+        }
+        if !env.databases_broken {
+            let indexed: Vec<(usize, &Action)> =
+                positions.iter().copied().zip(actions.iter()).collect();
+            super::link_order::check(&indexed, env.databases, &ptr, out);
         }
         rules.push(Rule {
             id: spec.id.as_str().into(),

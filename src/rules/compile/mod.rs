@@ -8,6 +8,7 @@
 pub mod action;
 pub mod flow;
 pub mod integrations;
+pub mod link_order;
 pub mod notion_action;
 pub mod routing;
 pub mod schedules;
