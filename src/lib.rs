@@ -2,10 +2,12 @@
 //!
 //! The modules follow the data path: `sources` (webhook auth and
 //! normalisation) -> `engine` (match, evaluate, plan) -> `store` -> `dispatch`
-//! -> `sinks`, with `rules` (model, loader, schema, lint) beside and `cli` at
-//! the edge.
+//! -> `sinks`, with `rules` (model, loader, schema, lint) beside, and `cli`,
+//! `server` (the HTTP API) and `console` (the web pages for people) at the
+//! edge.
 
 pub mod cli;
+pub mod console;
 pub mod dispatch;
 pub mod engine;
 pub mod rules;

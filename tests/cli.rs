@@ -159,6 +159,7 @@ fn serve_help_names_every_variable_hsflow_reads() {
     names.extend(
         [
             "HSFLOW_ADMIN_TOKEN",
+            "HSFLOW_VIEWER_TOKEN",
             "HSFLOW_LOG_FORMAT",
             "RUST_LOG",
             "HSFLOW_RETAIN",

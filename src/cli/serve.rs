@@ -15,6 +15,7 @@ Also read from the environment (`hsflow check` says what is missing):
 Access and logs
   HSFLOW_ADMIN_TOKEN        bearer token of the admin API (/api/..., /contact-workflows/...);
                             unset: every admin request is refused
+  HSFLOW_VIEWER_TOKEN       signs in to the console (/ui/) to look, not change
   HSFLOW_LOG_FORMAT         text (default) or json: one record per line on stderr
   RUST_LOG                  log level, e.g. info (default) or info,hsflow=debug
 

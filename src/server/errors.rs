@@ -34,12 +34,14 @@ const MAX_TEXT: usize = 4096;
 /// other answer as it is.
 pub async fn as_json(resp: Response) -> Response {
     let status = resp.status();
-    let is_json = resp
+    // axum's own refusals are plain text or empty; JSON is already the
+    // shape, and an HTML page (the console's) is meant for a browser.
+    let plain = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
         return resp;
     }
     let (parts, body) = resp.into_parts();

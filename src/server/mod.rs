@@ -41,6 +41,10 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// `HSFLOW_ADMIN_TOKEN`; admin routes are refused without it.
     pub admin_token: Option<String>,
+    /// `HSFLOW_VIEWER_TOKEN`: signs in to the console to look, not change.
+    pub viewer_token: Option<String>,
+    /// The console's signed-in browsers.
+    pub sessions: crate::console::session::Sessions,
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
     pub data_dir: PathBuf,
@@ -80,6 +84,7 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(admin::routes())
         .merge(api::routes())
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
         // Outermost last: the id is set first, the access log runs inside it.
@@ -316,6 +321,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         admin_token: std::env::var("HSFLOW_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        viewer_token: std::env::var("HSFLOW_VIEWER_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+        sessions: Default::default(),
         rules_dir: settings.rules_dir.clone(),
         data_dir: settings.data_dir.clone(),
         templates_dir: settings.templates_dir.clone(),

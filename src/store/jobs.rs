@@ -372,13 +372,19 @@ pub(crate) async fn fail_in(
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = match retry_at {
-        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3, attempts = attempts - $6 WHERE id = $4 AND status = 'running' AND claims = $5")
+        // A wait is no failure: the job is queued again, for later, with the reason.
+        Some(t) if refund => sqlx::query("UPDATE actions SET status = 'queued', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3, attempts = attempts - 1 WHERE id = $4 AND status = 'running' AND claims = $5")
             .bind(t)
             .bind(error)
             .bind(now)
             .bind(fence.job_id.as_str())
-            .bind(fence.claim)
-            .bind(i64::from(refund)),
+            .bind(fence.claim),
+        Some(t) => sqlx::query("UPDATE actions SET status = 'failed', due_at = $1, lease_until = NULL, last_error = $2, updated_at = $3 WHERE id = $4 AND status = 'running' AND claims = $5")
+            .bind(t)
+            .bind(error)
+            .bind(now)
+            .bind(fence.job_id.as_str())
+            .bind(fence.claim),
         None => sqlx::query("UPDATE actions SET status = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND claims = $4")
             .bind(error)
             .bind(now)

@@ -425,3 +425,35 @@ pub fn typeform_signature(secret: &str, body: &[u8]) -> String {
         body,
     )
 }
+
+/// A folder whose `node_modules` holds the npm package `spec` (e.g.
+/// `playwright-core@1`), installed under `target/` on first use.
+pub fn npm_package(name: &str, spec: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-node");
+    let done = dir.join("node_modules").join(name).join("package.json");
+    let lock = dir.with_extension("lock");
+    let _ = std::fs::create_dir_all(&dir);
+    let started = Instant::now();
+    while !done.exists() {
+        if std::fs::create_dir(&lock).is_ok() {
+            let status = Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .arg(spec)
+                .status();
+            let _ = std::fs::remove_dir(&lock);
+            assert!(
+                status.is_ok_and(|s| s.success()) && done.exists(),
+                "could not install {spec} with npm (npm install {spec})"
+            );
+        } else {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "waited 5 minutes for another test to install {spec}; remove {} if none is running",
+                lock.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    dir.join("node_modules")
+}

@@ -1,0 +1,367 @@
+//! The console's pages: the overview, the events, one event (the "why"
+//! page), a rendered email, and the failed actions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::act::chrome;
+use super::problem;
+use super::render::page;
+use super::session::Session;
+use crate::server::App;
+use crate::store::browse::EventQuery;
+
+/// The session, or a redirect to sign in (boxed: a Response is large).
+fn signed_in(app: &App, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+    app.sessions
+        .of(headers)
+        .map(|(_, s)| s)
+        .ok_or_else(|| Box::new(Redirect::to("/ui/signin").into_response()))
+}
+
+fn store_down(e: impl std::fmt::Display) -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The store did not answer",
+        &format!("{e}. Try again in a moment; if it stays, the server's log says why."),
+    )
+}
+
+/// "3 minutes ago", "2 hours ago", "5 days ago".
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds();
+    let (n, unit) = match s {
+        s if s < 0 => return format!("in {}", ago(now, t)),
+        s if s < 60 => return "just now".to_string(),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%a %-d %b %Y, %H:%M UTC").to_string()
+}
+
+fn span(secs: f64) -> String {
+    match secs as i64 {
+        0 => "none".to_string(),
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    notice: Option<String>,
+}
+
+pub async fn overview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(n): Query<Notice>,
+) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let now = Utc::now();
+    let (counts, backlog, day, week, hours) = match tokio::try_join!(
+        app.store.counts(),
+        app.store.backlog(now),
+        app.store.flow_activity(now - chrono::Duration::days(1)),
+        app.store.flow_activity(now - chrono::Duration::days(7)),
+        app.store.events_per_hour(now),
+    ) {
+        Ok(x) => x,
+        Err(e) => return store_down(e),
+    };
+    let status = app.rules.status();
+    let rs = app.rules.current();
+    let refused: Vec<Value> = crate::server::unconfigured_sources(&rs)
+        .into_iter()
+        .map(|(name, env)| json!({"name": name, "env": env}))
+        .collect();
+    let max = hours.iter().copied().max().unwrap_or(0).max(1);
+    let bars: Vec<Value> = hours
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let h = ((*n as f64 / max as f64) * 56.0)
+                .round()
+                .max(if *n > 0 { 1.0 } else { 0.0 });
+            json!({"x": i * 10, "y": 58.0 - h, "h": h,
+                   "label": format!("{n} events, {} to {} hours ago", 24 - i, 23 - i)})
+        })
+        .collect();
+    let mut flows: BTreeMap<String, Value> = BTreeMap::new();
+    for f in &week {
+        let finished = f.succeeded + f.dead;
+        flows.insert(f.flow.clone(), json!({"flow": f.flow, "week_events": f.events, "week_actions": f.actions,
+            "day_events": 0, "day_actions": 0,
+            "rate": if finished > 0 { format!("{}%", f.succeeded * 100 / finished) } else { "nothing finished yet".to_string() }}));
+    }
+    for f in &day {
+        if let Some(v) = flows.get_mut(&f.flow) {
+            v["day_events"] = json!(f.events);
+            v["day_actions"] = json!(f.actions);
+        }
+    }
+    let data = with(
+        chrome(&s, "Overview"),
+        json!({
+            "nav": {"overview": true},
+            "notice": n.notice,
+            "failed_count": counts.dead,
+            "version": status.version,
+            "short_version": status.version.chars().take(12).collect::<String>(),
+            "loaded_at": when(status.loaded_at),
+            "loaded_ago": ago(status.loaded_at, now),
+            "reload_error": status.last_error,
+            "reloads": status.reloads,
+            "failed_reloads": status.failed_reloads,
+            "queue": {"due": backlog.due, "oldest": span(backlog.oldest_due_s), "scheduled": backlog.scheduled,
+                      "failed": counts.failed, "dead": counts.dead},
+            "sources_total": rs.sources.len(),
+            "sources_served": rs.sources.len() - refused.len(),
+            "refused": refused,
+            "events_24h": hours.iter().sum::<i64>(),
+            "max_hour": max,
+            "bars": bars,
+            "flows": flows.into_values().collect::<Vec<_>>(),
+        }),
+    );
+    page("overview", data).into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct EventFilters {
+    source: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    contact: Option<String>,
+    q: Option<String>,
+    before: Option<String>,
+    notice: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// An event's outcome from its actions' statuses: (words, badge class).
+fn outcome(statuses: &std::collections::HashMap<String, i64>) -> (&'static str, &'static str) {
+    let n = |k: &str| statuses.get(k).copied().unwrap_or(0);
+    if statuses.is_empty() {
+        ("nothing fired", "none")
+    } else if n("dead") > 0 {
+        ("failed", "dead")
+    } else if n("failed") > 0 {
+        ("retrying", "failing")
+    } else if n("queued") + n("running") > 0 {
+        ("pending", "pending")
+    } else if n("succeeded") > 0 {
+        ("all done", "done")
+    } else {
+        ("cancelled", "cancelled")
+    }
+}
+
+pub async fn events(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(f): Query<EventFilters>,
+) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    const PAGE: i64 = 50;
+    let before = f.before.as_deref().and_then(|b| {
+        let (t, id) = b.split_once(':')?;
+        Some((t.parse::<i64>().ok()?, id.to_string()))
+    });
+    let q = EventQuery {
+        source: given(&f.source),
+        event_type: given(&f.event_type),
+        contact: given(&f.contact).map(|c| c.to_lowercase()),
+        text: given(&f.q),
+        before,
+        limit: PAGE,
+    };
+    let rows = match app.store.events_page(&q).await {
+        Ok(r) => r,
+        Err(e) => return store_down(e),
+    };
+    let next = (rows.len() as i64 == PAGE).then(|| {
+        let last = &rows[rows.len() - 1];
+        let mut params: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("source", &q.source),
+            ("type", &q.event_type),
+            ("contact", &q.contact),
+            ("q", &q.text),
+        ] {
+            if let Some(v) = v {
+                params.push((k, v.clone()));
+            }
+        }
+        params.push((
+            "before",
+            format!("{}:{}", last.received_at.timestamp_millis(), last.id),
+        ));
+        let qs: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("/ui/events?{qs}")
+    });
+    let rs = app.rules.current();
+    let sources: Vec<Value> = rs
+        .sources
+        .keys()
+        .map(|n| json!({"name": n, "selected": q.source.as_deref() == Some(n)}))
+        .collect();
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|e| {
+            let (words, class) = outcome(&e.statuses);
+            json!({"id": e.id, "received_at": e.received_at.to_rfc3339(), "when": when(e.received_at),
+                   "email": e.email, "source": e.source, "event_type": e.event_type,
+                   "flows": e.flows, "outcome": words, "outcome_class": class})
+        })
+        .collect();
+    let filtered =
+        q.source.is_some() || q.event_type.is_some() || q.contact.is_some() || q.text.is_some();
+    let data = with(
+        chrome(&s, "Events"),
+        json!({"nav": {"events": true}, "notice": f.notice, "events": events, "next": next, "sources": sources,
+               "filtered": filtered,
+               "filter": {"type": q.event_type, "contact": q.contact, "q": q.text}}),
+    );
+    page("events", data).into_response()
+}
+
+pub async fn event(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let ev = match app.store.event(&id).await {
+        Ok(e) => e,
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such event",
+                "There is no event with that id. It may have been removed by the retention.",
+            )
+        }
+        Err(e) => return store_down(e),
+    };
+    let details = match app.store.action_details(&id).await {
+        Ok(d) => d,
+        Err(e) => return store_down(e),
+    };
+    let view = super::pages_event::event_view(&ev, &details, &s);
+    let data = with(chrome(&s, "Event"), with(view, json!({"notice": n.notice})));
+    page("event", data).into_response()
+}
+
+/// A planned email's HTML, for the sandboxed frame on the event page. It
+/// is the event's text: no script runs, nothing loads, nothing navigates.
+pub async fn email_preview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    if signed_in(&app, &headers).is_err() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let details = match app.store.action_details(&id).await {
+        Ok(d) => d,
+        Err(e) => return store_down(e),
+    };
+    let Some(html) = details
+        .iter()
+        .find(|a| a.id == action)
+        .and_then(|a| a.payload["html"].as_str().map(str::to_string))
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+pub async fn failed(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(n): Query<Notice>,
+) -> Response {
+    let s = match signed_in(&app, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let rows = match app.store.failing(500).await {
+        Ok(r) => r,
+        Err(e) => return store_down(e),
+    };
+    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for f in &rows {
+        let state = if f.status == "dead" {
+            "parked"
+        } else {
+            "will retry"
+        };
+        groups.entry(f.last_error.clone()).or_default().push(json!({
+            "id": f.id, "event_id": f.event_id, "action": f.action, "contact": f.contact,
+            "status": f.status, "state": state, "attempts": f.attempts,
+            // A parked action is done with: retry it, or leave it.
+            "cancellable": f.status == "failed",
+        }));
+    }
+    let mut groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(error, items)| json!({"error": error, "count": items.len(), "items": items}))
+        .collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g["count"].as_u64().unwrap_or(0)));
+    let data = with(
+        chrome(&s, "Failed"),
+        json!({"nav": {"failed": true}, "notice": n.notice, "groups": groups, "failed_count": rows.iter().filter(|f| f.status == "dead").count()}),
+    );
+    page("failed", data).into_response()
+}

@@ -1,0 +1,199 @@
+//! One event as the "why" page shows it: what hsflow does about it (each
+//! action in words, with what it sends), why (every rule it met, each
+//! condition with its verdict and the value it saw), and what the event
+//! said. Built from the stored event and its actions; nothing is re-planned.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::session::Session;
+use super::words;
+use crate::store::browse::ActionDetail;
+
+fn status_words(status: &str) -> &'static str {
+    match status {
+        "queued" => "waiting",
+        "running" => "running",
+        "succeeded" => "done",
+        "failed" => "will retry",
+        "dead" => "parked",
+        "cancelled" => "cancelled",
+        _ => "unknown",
+    }
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or("")
+}
+
+/// What an action does, in a line.
+fn title(a: &ActionDetail) -> String {
+    let p = &a.payload;
+    match a.kind.as_str() {
+        "email" => format!("Email “{}” to {}", s(p, "subject"), s(p, "to")),
+        "notify" => format!(
+            "Tell {}{}",
+            s(p, "channel"),
+            if p["urgent"] == true { " (urgent)" } else { "" }
+        ),
+        "task" => format!("Task for {}: {}", s(p, "assignee"), s(p, "title")),
+        "notion" => {
+            let op = match s(p, "operation") {
+                "create" => "Add",
+                "update" => "Update",
+                _ => "Add or update",
+            };
+            format!("{op} a page in {}", s(p, "database"))
+        }
+        "workflow" => format!("Move {} to {}", s(p, "workflow"), s(p, "to_state")),
+        "webhook" => format!("Call {} {}", s(p, "method").to_uppercase(), s(p, "url")),
+        "beehiiv" => format!("Subscribe {} to the newsletter", s(p, "email")),
+        "hubspot" => format!("Add or update {} in HubSpot", s(p, "email")),
+        other => other.to_string(),
+    }
+}
+
+/// A Notion property body as a person reads it.
+fn notion_value(prop: &Value) -> String {
+    let names = |a: &Value| {
+        a.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x["name"].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(sel) = prop.get("select").or_else(|| prop.get("status")) {
+        return sel["name"].as_str().unwrap_or("none").to_string();
+    }
+    if let Some(m) = prop.get("multi_select") {
+        return names(m);
+    }
+    if let Some(d) = prop.get("date") {
+        return d["start"].as_str().unwrap_or("none").to_string();
+    }
+    if let Some(n) = prop.get("number") {
+        return words::value(n);
+    }
+    if let Some(c) = prop.get("checkbox") {
+        return if c == true { "yes" } else { "no" }.to_string();
+    }
+    crate::store::notion_local::plain(prop)
+}
+
+fn action_view(a: &ActionDetail, can_change: bool) -> Value {
+    let now = Utc::now();
+    let due = a.due_at.format("%a %-d %b, %H:%M UTC");
+    let timing = match a.status.as_str() {
+        "queued" | "failed" if a.due_at > now => format!("due {due}"),
+        "queued" | "failed" => format!("due since {due}"),
+        _ => format!("was due {due}"),
+    };
+    let p = &a.payload;
+    let mut v = json!({
+        "id": a.id, "action": a.action, "status": a.status, "status_words": status_words(&a.status),
+        "title": title(a), "timing": timing, "attempts": a.attempts, "plural": a.attempts != 1,
+        "last_error": a.last_error.as_deref().or(p["error"].as_str()),
+        "can_change": can_change,
+        "retryable": matches!(a.status.as_str(), "dead" | "failed" | "cancelled"),
+        "cancellable": matches!(a.status.as_str(), "queued" | "failed"),
+    });
+    match a.kind.as_str() {
+        "email" => {
+            v["email"] =
+                json!({"to": s(p, "to"), "subject": s(p, "subject"), "text": s(p, "text")});
+        }
+        "notify" => v["text"] = json!(s(p, "text")),
+        "task" => v["text"] = json!(p["description"].as_str().unwrap_or("")),
+        "notion" => {
+            let props: Vec<Value> = p["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, prop)| json!({"name": k, "value": notion_value(prop)}))
+                .collect();
+            v["properties"] = json!(props);
+            v["database"] = json!(s(p, "database"));
+        }
+        _ => {}
+    }
+    v
+}
+
+pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Value {
+    let can_change = session.role.can_change();
+    let actions: Vec<Value> = details.iter().map(|a| action_view(a, can_change)).collect();
+    let mut flows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut fired = Vec::new();
+    for r in ev["trace"]["rules"].as_array().into_iter().flatten() {
+        let conditions: Vec<Value> = r["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let result = c["result"] == true;
+                json!({"result": result,
+                       "words": words::condition(c["expr"].as_str().unwrap_or(""), result, &c["values"])})
+            })
+            .collect();
+        if r["matched"] == true {
+            fired.push(r["id"].as_str().unwrap_or("").to_string());
+        }
+        flows
+            .entry(r["flow"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(
+                json!({"id": r["id"], "matched": r["matched"] == true, "conditions": conditions}),
+            );
+    }
+    let count = |st: &str| details.iter().filter(|a| a.status == st).count();
+    let mut parts = Vec::new();
+    for (st, word) in [
+        ("succeeded", "done"),
+        ("queued", "waiting"),
+        ("running", "running"),
+        ("failed", "failing and will be retried"),
+        ("dead", "parked"),
+        ("cancelled", "cancelled"),
+    ] {
+        let n = count(st);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    let summary = if details.is_empty() {
+        "No rule fired, so hsflow does nothing about this event.".to_string()
+    } else {
+        format!(
+            "{} action{}: {}. Rules that fired: {}.",
+            details.len(),
+            if details.len() == 1 { "" } else { "s" },
+            parts.join(", "),
+            fired.join(", ")
+        )
+    };
+    let fields: Vec<Value> = ev["fields"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| json!({"name": k, "value": words::value(v)}))
+        .collect();
+    let received = ev["received_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.format("%a %-d %b %Y, %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    json!({
+        "event": ev,
+        "email": ev["fields"]["email"],
+        "received": received,
+        "short_version": s(ev, "ruleset_version").chars().take(12).collect::<String>(),
+        "summary": summary,
+        "actions": actions,
+        "flows": flows.into_iter().map(|(flow, rules)| json!({"flow": flow, "rules": rules})).collect::<Vec<_>>(),
+        "entities": ev["trace"]["entities"],
+        "fields": fields,
+    })
+}

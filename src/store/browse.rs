@@ -1,0 +1,268 @@
+//! Reads for the console: pages of events with their outcome, an event's
+//! actions with what they carry, failing actions, and activity per flow.
+//! Every list is one page through an index or a bounded scan, never a whole
+//! table in memory.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{from_millis, millis, Store, StoreError};
+
+/// One event in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: String,
+    pub source: String,
+    pub event_type: String,
+    pub received_at: DateTime<Utc>,
+    /// The contact's email, when the event has one.
+    pub email: Option<String>,
+    /// The flows with a rule that fired.
+    pub flows: Vec<String>,
+    /// Action counts by status.
+    pub statuses: HashMap<String, i64>,
+}
+
+/// What to list: filters (each optional) and the page.
+#[derive(Debug, Default, Clone)]
+pub struct EventQuery {
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    /// Events with an action for this contact.
+    pub contact: Option<String>,
+    /// Events whose normalised fields hold this text.
+    pub text: Option<String>,
+    /// Received before this (the page before).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// An action with what it carries, for the event page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionDetail {
+    pub id: String,
+    pub action: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub due_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// A failing or parked action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failing {
+    pub id: String,
+    pub event_id: String,
+    pub action: String,
+    pub kind: String,
+    pub contact: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub due_at: DateTime<Utc>,
+    pub last_error: String,
+}
+
+/// A flow's work since some time.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FlowActivity {
+    pub flow: String,
+    pub events: i64,
+    pub actions: i64,
+    pub succeeded: i64,
+    pub dead: i64,
+}
+
+impl Store {
+    /// One page of events, newest first, with their outcome.
+    pub async fn events_page(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError> {
+        let (before_t, before_id) = q.before.clone().unwrap_or((i64::MAX, String::new()));
+        let like = q
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
+        let rows = sqlx::query(
+            "SELECT id, source, event_type, received_at, fields, trace FROM events \
+             WHERE (received_at < $1 OR (received_at = $2 AND id < $3)) \
+             AND ($4 IS NULL OR source = $5) AND ($6 IS NULL OR event_type = $7) \
+             AND ($8 IS NULL OR fields LIKE $9) \
+             AND ($10 IS NULL OR id IN (SELECT event_id FROM actions WHERE contact = $11)) \
+             ORDER BY received_at DESC, id DESC LIMIT $12",
+        )
+        .bind(before_t)
+        .bind(before_t)
+        .bind(if q.before.is_some() {
+            before_id
+        } else {
+            "\u{10ffff}".to_string()
+        })
+        .bind(q.source.as_deref())
+        .bind(q.source.as_deref())
+        .bind(q.event_type.as_deref())
+        .bind(q.event_type.as_deref())
+        .bind(like.as_deref())
+        .bind(like.as_deref())
+        .bind(q.contact.as_deref())
+        .bind(q.contact.as_deref())
+        .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let fields: serde_json::Value =
+                serde_json::from_str(&r.try_get::<String, _>("fields")?).unwrap_or_default();
+            let trace: serde_json::Value =
+                serde_json::from_str(&r.try_get::<String, _>("trace")?).unwrap_or_default();
+            let mut flows: Vec<String> = trace["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["matched"] == true)
+                .filter_map(|r| r["flow"].as_str().map(str::to_string))
+                .collect();
+            flows.dedup();
+            out.push(EventRow {
+                id: r.try_get("id")?,
+                source: r.try_get("source")?,
+                event_type: r.try_get("event_type")?,
+                received_at: from_millis(r.try_get("received_at")?),
+                email: fields["email"].as_str().map(str::to_string),
+                flows,
+                statuses: HashMap::new(),
+            });
+        }
+        // The outcome of the page's events, in one grouped query.
+        if !out.is_empty() {
+            let list: Vec<String> = (1..=out.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT event_id, status, COUNT(*) AS n FROM actions WHERE event_id IN ({}) GROUP BY event_id, status",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in &out {
+                q = q.bind(e.id.clone());
+            }
+            let mut by_event: HashMap<String, HashMap<String, i64>> = HashMap::new();
+            for c in q.fetch_all(&self.pool).await? {
+                by_event
+                    .entry(c.try_get("event_id")?)
+                    .or_default()
+                    .insert(c.try_get("status")?, c.try_get("n")?);
+            }
+            for e in &mut out {
+                e.statuses = by_event.remove(&e.id).unwrap_or_default();
+            }
+        }
+        Ok(out)
+    }
+
+    /// An event's actions with their payloads, in the order they are due.
+    pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload FROM actions \
+             WHERE event_id = $1 ORDER BY due_at, action_key",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActionDetail {
+                    id: r.try_get("id")?,
+                    action: r.try_get("action_key")?,
+                    kind: r.try_get("kind")?,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get("attempts")?,
+                    due_at: from_millis(r.try_get("due_at")?),
+                    last_error: r.try_get("last_error")?,
+                    payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
+                        .unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Parked and retrying actions, the most recently changed first (at most `limit`).
+    pub async fn failing(&self, limit: i64) -> Result<Vec<Failing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, action_key, kind, contact, status, attempts, due_at, last_error FROM actions \
+             WHERE status IN ('dead', 'failed') AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Failing {
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    action: r.try_get("action_key")?,
+                    kind: r.try_get("kind")?,
+                    contact: r.try_get("contact")?,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get("attempts")?,
+                    due_at: from_millis(r.try_get("due_at")?),
+                    last_error: r
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Per flow: events and actions planned since `since`, and how they ended.
+    pub async fn flow_activity(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<FlowActivity>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT flow, COUNT(DISTINCT event_id) AS events, COUNT(*) AS actions, \
+             SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded, \
+             SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead \
+             FROM actions WHERE created_at >= $1 GROUP BY flow ORDER BY flow",
+        )
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FlowActivity {
+                    flow: r.try_get("flow")?,
+                    events: r.try_get("events")?,
+                    actions: r.try_get("actions")?,
+                    succeeded: r.try_get::<Option<i64>, _>("succeeded")?.unwrap_or(0),
+                    dead: r.try_get::<Option<i64>, _>("dead")?.unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Events received per hour over the 24 hours before `now` (oldest first).
+    pub async fn events_per_hour(&self, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+        let end = millis(now);
+        let start = end - 24 * 3_600_000;
+        let rows = sqlx::query(
+            "SELECT (received_at - $1) / 3600000 AS h, COUNT(*) AS n FROM events \
+             WHERE received_at >= $2 AND received_at < $3 GROUP BY (received_at - $4) / 3600000",
+        )
+        .bind(start)
+        .bind(start)
+        .bind(end)
+        .bind(start)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hours = vec![0i64; 24];
+        for r in rows {
+            let h: i64 = r.try_get("h")?;
+            hours[h.clamp(0, 23) as usize] += r.try_get::<i64, _>("n")?;
+        }
+        Ok(hours)
+    }
+}

@@ -1,0 +1,107 @@
+// The console in a real browser (Debian's chromium, driven by playwright-core),
+// as an office manager would use it. Run by tests/console_browser.rs, which
+// starts the server and posts the events this script looks for.
+//   node console.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR
+const { chromium } = require('playwright-core');
+const [base, adminToken, viewerToken, shots] = process.argv.slice(2);
+const sizes = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
+
+function check(ok, what) {
+  if (!ok) throw new Error('FAILED: ' + what);
+  console.log('ok   ' + what);
+}
+
+async function shoot(page, name) {
+  for (const [label, size] of Object.entries(sizes)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize(sizes.desktop);
+}
+
+async function signIn(browser, token) {
+  const context = await browser.newContext({ viewport: sizes.desktop });
+  const page = await context.newPage();
+  page.on('dialog', () => { throw new Error('a script from an event ran (a dialog opened)'); });
+  const cspErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') cspErrors.push(m.text()); });
+  await page.goto(base + '/ui/');
+  check(page.url().endsWith('/ui/signin'), 'a visitor without a session is sent to sign in');
+  await shoot(page, 'signin');
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return { context, page, cspErrors };
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    // A wrong token is refused in words.
+    {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(base + '/ui/signin');
+      await page.getByLabel('Token').fill('not-the-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      check((await page.getByRole('alert').innerText()).includes('not the admin token'), 'a wrong token is refused with a reason');
+      await context.close();
+    }
+
+    const { page, cspErrors } = await signIn(browser, adminToken);
+    check(await page.getByRole('heading', { name: 'Overview' }).isVisible(), 'the admin token signs in to the overview');
+    check((await page.locator('main').innerText()).includes('Due now'), 'the overview shows the queue');
+    await shoot(page, 'overview');
+
+    // Events: the lead posted by the test, and its contact's name shown as text.
+    await page.getByRole('link', { name: 'Events' }).click();
+    const row = page.locator('tr', { hasText: 'nameless@example.org' });
+    check(await row.count() > 0, 'the posted webhook is listed in Events');
+    await shoot(page, 'events');
+    await page.getByLabel('Contact').fill('script@example.org');
+    await page.getByRole('button', { name: 'Show' }).click();
+    check((await page.locator('tbody tr').count()) === 1, 'Events filter by contact');
+    await page.locator('tbody tr a').first().click();
+    const main = await page.locator('main').innerText();
+    check(main.includes('<script>alert(1)</script>'), 'a first name of <script> is shown as text');
+    check(/✗ contact types contains any of .*: no, it is Business Contact/.test(main), 'a condition that failed shows ✗ with the value it saw');
+    check(main.includes('✓'), 'a condition that held shows ✓');
+    await shoot(page, 'event');
+
+    // Cancel a follow-up from the event page.
+    const waiting = page.locator('article.action.queued').first();
+    const title = await waiting.locator('h3').innerText();
+    await waiting.getByRole('button', { name: 'Cancel' }).click();
+    check((await page.getByRole('status').innerText()).includes('Cancelled'), 'a follow-up is cancelled: ' + title.trim());
+
+    // Failed: the notification whose endpoint refuses; retried from the page.
+    await page.goto(base + '/ui/failed');
+    const group = page.locator('section.group').first();
+    check(await group.count() === 1 && (await group.innerText()).includes('could not connect'), 'a failing sink is listed with its error in words');
+    await shoot(page, 'failed');
+    await group.getByRole('button', { name: 'Retry' }).first().click();
+    check((await page.getByRole('status').innerText()).includes('run again'), 'a parked action is retried from Failed');
+
+    // A change without the form's CSRF token is refused.
+    const forged = await page.request.post(base + '/ui/actions/none/retry', { form: { back: '/ui/failed' }, maxRedirects: 0 });
+    check(forged.status() === 403, 'a POST without the CSRF token is refused (403)');
+    check(cspErrors.length === 0, 'no Content-Security-Policy errors: ' + cspErrors.join('; '));
+
+    // A viewer sees, and can't change.
+    const viewer = await signIn(browser, viewerToken);
+    await viewer.page.goto(base + '/ui/failed');
+    check(await viewer.page.getByRole('button', { name: 'Retry' }).count() === 0, 'a viewer sees no Retry button');
+    const csrf = await viewer.page.locator('input[name=csrf]').first().inputValue();
+    const tried = await viewer.page.request.post(base + '/ui/actions/none/retry', { form: { csrf }, maxRedirects: 0 });
+    check(tried.status() === 403, 'a viewer who posts a retry anyway is refused (403)');
+    await viewer.page.getByRole('button', { name: 'Sign out' }).click();
+    check(viewer.page.url().endsWith('/ui/signin'), 'sign-out ends the session');
+    await viewer.page.goto(base + '/ui/events');
+    check(viewer.page.url().endsWith('/ui/signin'), 'after sign-out the pages need signing in again');
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e.message || e); process.exit(1); });
