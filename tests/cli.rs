@@ -30,6 +30,32 @@ fn completions_and_the_manual_page_are_generated_from_the_commands() {
             "{shell}"
         );
     }
+    // Cut short by a reader that stops (`| head`): a quiet end, not a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    drop(child.stdout.take());
+    let cut = child.wait_with_output().expect("wait");
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    // Every page, the commands' own too.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = hsflow(
+        &["man", "--out", tmp.path().to_str().expect("utf8")],
+        root(),
+    );
+    assert!(out.status.success());
+    let serve = std::fs::read_to_string(tmp.path().join("hsflow-serve.1")).expect("hsflow-serve.1");
+    assert!(
+        serve.contains("HSFLOW_RETAIN") && serve.contains("HSFLOW_VIEWER_TOKEN"),
+        "{serve}"
+    );
     let out = hsflow(&["man"], root());
     assert!(out.status.success());
     let page = String::from_utf8_lossy(&out.stdout);

@@ -107,12 +107,19 @@ async fn export(args: &Args) -> Result<u64, String> {
         };
         for (_, id) in &page {
             let event = store.event(id).await.map_err(|e| e.to_string())?;
-            writeln!(out, "{event}").map_err(|e| format!("can't write the export: {e}"))?;
-            n += 1;
+            match writeln!(out, "{event}") {
+                Ok(()) => n += 1,
+                // The reader stopped reading (`| head`): a quiet end, as for any tool.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(n),
+                Err(e) => return Err(format!("can't write the export: {e}")),
+            }
         }
         after = Some(last);
     }
-    out.flush()
-        .map_err(|e| format!("can't write the export: {e}"))?;
-    Ok(n)
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("can't write the export: {e}"))
+        }
+        _ => Ok(n),
+    }
 }

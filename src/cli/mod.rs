@@ -5,6 +5,7 @@
 //! (usage, I/O).
 
 mod check;
+mod docs;
 mod export;
 mod init;
 mod lint;
@@ -85,8 +86,12 @@ enum Command {
     Export(export::Args),
     /// Print a shell completion script: `hsflow completions bash > /etc/bash_completion.d/hsflow`.
     Completions { shell: clap_complete::Shell },
-    /// Print the manual page (roff): `hsflow man > hsflow.1; man ./hsflow.1`.
-    Man,
+    /// Print the manual page (roff): `hsflow man > hsflow.1; man -l hsflow.1`; with --out, every page.
+    Man {
+        /// Write every page (hsflow.1 and one per command: hsflow-serve.1, ...) into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Start a rules project in DIR: one source, one flow, one email, one test, the schemas; it lints and tests clean.
     Init { dir: PathBuf },
     /// Write the JSON Schemas of every rule file kind.
@@ -161,21 +166,8 @@ pub fn run() -> ExitCode {
         }
         Command::Check { dirs } => check::run(&dirs),
         Command::Export(args) => export::run(&args),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "hsflow", &mut std::io::stdout());
-            ExitCode::SUCCESS
-        }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("hsflow: can't write the manual page: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(out.as_deref()),
         Command::Init { dir } => init::run(&dir),
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
     }

@@ -13,7 +13,8 @@ pub const ENVIRONMENT: &str = "\
 Also read from the environment (`hsflow check` says what is missing):
 
 Access and logs
-  HSFLOW_ADMIN_TOKEN        bearer token of the admin API (/api/..., /contact-workflows/...);
+  HSFLOW_ADMIN_TOKEN        bearer token of the admin API (/api/..., and the older paths
+                            /workflows/... and /contact-workflows/...); signs in to the console;
                             unset: every admin request is refused
   HSFLOW_VIEWER_TOKEN       signs in to the console (/ui/) to look, not change
   HSFLOW_LOG_FORMAT         text (default) or json: one record per line on stderr

@@ -61,7 +61,8 @@ pub async fn log(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16();
     let took = started.elapsed();
     super::metrics::record_request(&route, status, took);
-    let ms = took.as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond: enough to read, no float noise.
+    let ms = (took.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let _in = span.enter();
     if status >= 400 {
         let reason = resp

@@ -23,23 +23,12 @@ use std::time::Duration;
 use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::rules::model::Auth;
+use crate::rules::ruleset::Source;
+use crate::rules::RuleSet;
+
 /// The `source` label of requests to a source the rules don't have.
 pub const UNKNOWN_SOURCE: &str = "(unknown)";
-
-/// What became of a request to a source the rules have (the `outcome`
-/// label); a request to any other is counted as `unknown_source` under
-/// [`UNKNOWN_SOURCE`].
-pub const OUTCOMES: [&str; 9] = [
-    "accepted",
-    "duplicate",
-    "unauthorized",
-    "forbidden",
-    "invalid",
-    "not_configured",
-    "ping",
-    "verification",
-    "store_error",
-];
 
 /// Action kinds (the `kind` label).
 pub const KINDS: [&str; 8] = [
@@ -116,16 +105,42 @@ fn describe() {
     );
 }
 
-/// Start recording, and register at zero every series `sources` can produce.
-pub fn init<'a>(sources: impl IntoIterator<Item = &'a str>) {
+/// The outcomes a request to `src` can have (a source without a secret is
+/// never unauthorized, one without a ping never pings...).
+fn outcomes_of(src: &Source) -> Vec<&'static str> {
+    let mut out = vec!["accepted", "duplicate", "invalid", "store_error"];
+    match &src.auth {
+        Auth::Internal {} => out.push("forbidden"),
+        auth if crate::sources::auth::secret_env(auth).is_some() => {
+            out.extend(["unauthorized", "not_configured"])
+        }
+        _ => {}
+    }
+    if src.ping_field.is_some() {
+        out.push("ping");
+    }
+    if src.verification_field.is_some() {
+        out.push("verification");
+    }
+    out
+}
+
+/// Register at zero the series of each source's possible outcomes.
+fn register<'a>(sources: impl IntoIterator<Item = &'a Source>) {
+    for src in sources {
+        for o in outcomes_of(src) {
+            counter!("hsflow_events_total", "source" => src.name.clone(), "outcome" => o)
+                .increment(0);
+        }
+    }
+}
+
+/// Start recording, and register at zero every series the rules can produce.
+pub fn init(rules: &RuleSet) {
     if handle().is_none() {
         return;
     }
-    for s in sources {
-        for o in OUTCOMES {
-            counter!("hsflow_events_total", "source" => s.to_string(), "outcome" => o).absolute(0);
-        }
-    }
+    register(rules.sources.values());
     counter!("hsflow_events_total", "source" => UNKNOWN_SOURCE, "outcome" => "unknown_source")
         .absolute(0);
     for k in KINDS {
@@ -144,15 +159,13 @@ pub fn init<'a>(sources: impl IntoIterator<Item = &'a str>) {
 }
 
 /// Register the series of sources that a reload added (counters keep counting).
-pub fn register_sources<'a>(sources: impl IntoIterator<Item = &'a str>) {
-    for s in sources {
-        for o in OUTCOMES {
-            counter!("hsflow_events_total", "source" => s.to_string(), "outcome" => o).increment(0);
-        }
-    }
+pub fn register_sources(rules: &RuleSet) {
+    register(rules.sources.values());
 }
 
-/// A request reached a source: outcome is one of [`OUTCOMES`].
+/// A request reached a source: outcome is accepted, duplicate, unauthorized,
+/// forbidden, invalid, not_configured, ping, verification or store_error
+/// (unknown_source under [`UNKNOWN_SOURCE`]).
 pub fn record_event(source: &str, outcome: &'static str) {
     counter!("hsflow_events_total", "source" => source.to_string(), "outcome" => outcome)
         .increment(1);

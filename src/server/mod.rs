@@ -311,7 +311,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             tracing::info!("{recovered} actions were interrupted by the last stop; they run again");
         }
     }
-    metrics::init(rs.sources.keys().map(String::as_str));
+    metrics::init(&rs);
     let rules = SharedRules::new(rs);
     let wake = Arc::new(Notify::new());
     let app = Arc::new(App {

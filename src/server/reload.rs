@@ -56,7 +56,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
         }
         Some(rs) => {
             let version = rs.version.clone();
-            metrics::register_sources(rs.sources.keys().map(String::as_str));
+            metrics::register_sources(&rs);
             rules.swap(rs);
             metrics::record_reload(true);
             tracing::info!("rules reloaded: version {}", &version[..12]);

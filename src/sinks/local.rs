@@ -229,7 +229,14 @@ impl LocalSinks {
                     .map_err(store_err)?;
                 crossings = crossed;
                 recorded = done;
-                Ok(format!("{database}: {w:?}"))
+                Ok(match w {
+                    crate::store::notion_local::PageWrite::Created(id) => {
+                        format!("{database}: page {id} added")
+                    }
+                    crate::store::notion_local::PageWrite::Updated(id) => {
+                        format!("{database}: page {id} updated")
+                    }
+                })
             }
             Payload::Webhook {
                 url, method, body, ..

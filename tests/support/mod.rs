@@ -364,11 +364,22 @@ pub fn debian_tool(cmd: &str, package: &str) -> PathBuf {
             return p;
         }
         if std::fs::create_dir(&lock).is_ok() {
-            let status = Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", package])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status();
+            let install = || {
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", package])
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdout(Stdio::null())
+                    .status()
+            };
+            let mut status = install();
+            // A fresh machine may have empty package lists: fetch them once.
+            if !status.as_ref().is_ok_and(|s| s.success()) {
+                let _ = Command::new("apt-get")
+                    .arg("update")
+                    .stdout(Stdio::null())
+                    .status();
+                status = install();
+            }
             let _ = std::fs::remove_dir(&lock);
             if let Some(p) = find() {
                 return p;
