@@ -10,9 +10,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::problem;
 use super::render::page;
 use super::session::{self, Role, Session};
+use super::{problem, store_down};
 use crate::server::App;
 
 /// The fields of a posted form (a key may repeat).
@@ -142,11 +142,7 @@ pub async fn retry(
             "/ui/failed",
             "That action can't be retried: it is already waiting, running or done.",
         ),
-        Err(e) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The store did not answer",
-            &e.to_string(),
-        ),
+        Err(e) => store_down(e),
     }
 }
 
@@ -160,13 +156,7 @@ pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         match app.store.retry(id).await {
             Ok(true) => n += 1,
             Ok(false) => {}
-            Err(e) => {
-                return problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The store did not answer",
-                    &e.to_string(),
-                )
-            }
+            Err(e) => return store_down(e),
         }
     }
     app.wake.notify_one();
@@ -194,11 +184,7 @@ pub async fn cancel(
             "/ui/failed",
             "That action can't be cancelled: it already ran or was cancelled.",
         ),
-        Err(e) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The store did not answer",
-            &e.to_string(),
-        ),
+        Err(e) => store_down(e),
     }
 }
 

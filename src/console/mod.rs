@@ -98,6 +98,15 @@ async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The page for a store that did not answer.
+pub(crate) fn store_down(e: impl std::fmt::Display) -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The store did not answer",
+        &format!("{e}. Try again in a moment; if it stays, the server's log says why."),
+    )
+}
+
 /// An error page in words, with the status.
 pub(crate) fn problem(status: StatusCode, title: &str, msg: &str) -> Response {
     let body = render::page(

@@ -5,33 +5,35 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::act::chrome;
-use super::problem;
 use super::render::page;
 use super::session::Session;
+use super::{problem, store_down};
 use crate::server::App;
 use crate::store::browse::EventQuery;
 
-/// The session, or a redirect to sign in (boxed: a Response is large).
-fn signed_in(app: &App, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    app.sessions
-        .of(headers)
-        .map(|(_, s)| s)
-        .ok_or_else(|| Box::new(Redirect::to("/ui/signin").into_response()))
-}
+/// A signed-in request's session; without one, the answer is a redirect to
+/// sign in.
+pub struct Signed(pub Session);
 
-fn store_down(e: impl std::fmt::Display) -> Response {
-    problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The store did not answer",
-        &format!("{e}. Try again in a moment; if it stays, the server's log says why."),
-    )
+impl axum::extract::FromRequestParts<Arc<App>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<App>,
+    ) -> Result<Signed, Response> {
+        app.sessions
+            .of(&parts.headers)
+            .map(|(_, s)| Signed(s))
+            .ok_or_else(|| Redirect::to("/ui/signin").into_response())
+    }
 }
 
 /// "3 minutes ago", "2 hours ago", "5 days ago".
@@ -77,13 +79,9 @@ pub struct Notice {
 
 pub async fn overview(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Signed(s): Signed,
     Query(n): Query<Notice>,
 ) -> Response {
-    let s = match signed_in(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let now = Utc::now();
     let (counts, backlog, day, week, hours) = match tokio::try_join!(
         app.store.counts(),
@@ -191,13 +189,9 @@ fn outcome(statuses: &std::collections::HashMap<String, i64>) -> (&'static str, 
 
 pub async fn events(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Signed(s): Signed,
     Query(f): Query<EventFilters>,
 ) -> Response {
-    let s = match signed_in(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     const PAGE: i64 = 50;
     let before = f.before.as_deref().and_then(|b| {
         let (t, id) = b.split_once(':')?;
@@ -265,14 +259,10 @@ pub async fn events(
 
 pub async fn event(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Signed(s): Signed,
     Path(id): Path<String>,
     Query(n): Query<Notice>,
 ) -> Response {
-    let s = match signed_in(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let ev = match app.store.event(&id).await {
         Ok(e) => e,
         Err(crate::store::StoreError::NotFound(_)) => {
@@ -297,12 +287,9 @@ pub async fn event(
 /// is the event's text: no script runs, nothing loads, nothing navigates.
 pub async fn email_preview(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _signed: Signed,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    if signed_in(&app, &headers).is_err() {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
     let details = match app.store.action_details(&id).await {
         Ok(d) => d,
         Err(e) => return store_down(e),
@@ -329,13 +316,9 @@ pub async fn email_preview(
 
 pub async fn failed(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    Signed(s): Signed,
     Query(n): Query<Notice>,
 ) -> Response {
-    let s = match signed_in(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let rows = match app.store.failing(500).await {
         Ok(r) => r,
         Err(e) => return store_down(e),
