@@ -167,6 +167,30 @@ pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     )
 }
 
+pub async fn run_now(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    if let Err(r) = may_change(&app, &headers, &f) {
+        return *r;
+    }
+    match app.store.run_now(&id).await {
+        Ok(true) => {
+            app.wake.notify_one();
+            back(&f, "/ui/followups", "It runs now.")
+        }
+        Ok(false) => back(
+            &f,
+            "/ui/followups",
+            "That action is no longer waiting: it ran, or was cancelled.",
+        ),
+        Err(e) => store_down(e),
+    }
+}
+
 pub async fn cancel(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,

@@ -51,6 +51,8 @@ pub fn routes() -> Router<Arc<App>> {
             get(pages::email_preview),
         )
         .route("/ui/failed", get(pages::failed))
+        .route("/ui/followups", get(pages::followups))
+        .route("/ui/actions/{id}/run-now", post(act::run_now))
         .route("/ui/failed/retry", post(act::retry_many))
         .route("/ui/actions/{id}/retry", post(act::retry))
         .route("/ui/actions/{id}/cancel", post(act::cancel))

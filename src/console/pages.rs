@@ -36,17 +36,21 @@ impl axum::extract::FromRequestParts<Arc<App>> for Signed {
     }
 }
 
-/// "3 minutes ago", "2 hours ago", "5 days ago".
+/// "3 minutes ago", "2 hours ago"; or, for a time to come, "in 5 days".
 fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let s = (now - t).num_seconds();
-    let (n, unit) = match s {
-        s if s < 0 => return format!("in {}", ago(now, t)),
+    let secs = (now - t).num_seconds();
+    let (n, unit) = match secs.abs() {
         s if s < 60 => return "just now".to_string(),
         s if s < 3600 => (s / 60, "minute"),
         s if s < 86_400 => (s / 3600, "hour"),
         s => (s / 86_400, "day"),
     };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+    let span = format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs < 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -347,4 +351,79 @@ pub async fn failed(
         json!({"nav": {"failed": true}, "notice": n.notice, "groups": groups, "failed_count": rows.iter().filter(|f| f.status == "dead").count()}),
     );
     page("failed", data).into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct FollowupFilters {
+    contact: Option<String>,
+    after: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn followups(
+    State(app): State<Arc<App>>,
+    Signed(s): Signed,
+    Query(f): Query<FollowupFilters>,
+) -> Response {
+    const PAGE: i64 = 50;
+    let now = Utc::now();
+    let contact = given(&f.contact).map(|c| c.to_lowercase());
+    let after = f.after.as_deref().and_then(|b| {
+        let (t, id) = b.split_once(':')?;
+        Some((t.parse::<i64>().ok()?, id.to_string()))
+    });
+    let rows = match app
+        .store
+        .scheduled_page(now, contact.as_deref(), after, PAGE)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return store_down(e),
+    };
+    let next = (rows.len() as i64 == PAGE).then(|| {
+        let last = &rows[rows.len() - 1];
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(c) = &contact {
+            q.append_pair("contact", c);
+        }
+        q.append_pair(
+            "after",
+            &format!("{}:{}", last.due_at.timestamp_millis(), last.id),
+        );
+        format!("/ui/followups?{}", q.finish())
+    });
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|a| {
+            json!({"id": a.id, "event_id": a.event_id, "contact": a.contact,
+                   "due": when(a.due_at), "in": ago(a.due_at, now),
+                   "title": super::pages_event::title_of(&a.kind, &a.payload)})
+        })
+        .collect();
+    let data = with(
+        chrome(&s, "Follow-ups"),
+        json!({"nav": {"followups": true}, "notice": f.notice, "items": items, "next": next, "contact": contact,
+        // After a change, back to the same list.
+        "back": match &contact {
+            Some(c) => format!("/ui/followups?{}", form_urlencoded::Serializer::new(String::new()).append_pair("contact", c).finish()),
+            None => "/ui/followups".to_string(),
+        }}),
+    );
+    page("followups", data).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_as_people_say_them() {
+        let now = chrono::Utc::now();
+        let h = chrono::Duration::hours;
+        assert_eq!(super::ago(now - h(2), now), "2 hours ago");
+        assert_eq!(super::ago(now + h(25), now), "in 1 day");
+        assert_eq!(
+            super::ago(now + chrono::Duration::minutes(1), now),
+            "in 1 minute"
+        );
+        assert_eq!(super::ago(now, now), "just now");
+    }
 }

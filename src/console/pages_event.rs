@@ -30,8 +30,12 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 
 /// What an action does, in a line.
 fn title(a: &ActionDetail) -> String {
-    let p = &a.payload;
-    match a.kind.as_str() {
+    title_of(&a.kind, &a.payload)
+}
+
+/// What an action of `kind` carrying `p` does, in a line.
+pub fn title_of(kind: &str, p: &Value) -> String {
+    match kind {
         "email" => format!("Email “{}” to {}", s(p, "subject"), s(p, "to")),
         "notify" => format!(
             "Tell {}{}",

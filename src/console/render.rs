@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("events", include_str!("templates/events.hbs")),
     ("event", include_str!("templates/event.hbs")),
     ("failed", include_str!("templates/failed.hbs")),
+    ("followups", include_str!("templates/followups.hbs")),
     ("problem", include_str!("templates/problem.hbs")),
 ];
 

@@ -266,3 +266,57 @@ impl Store {
         Ok(hours)
     }
 }
+
+/// A scheduled action, for the follow-ups page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scheduled {
+    pub id: String,
+    pub event_id: String,
+    pub action: String,
+    pub kind: String,
+    pub contact: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+impl Store {
+    /// Actions waiting for a time still to come, soonest first, after the
+    /// (due_at, id) key `after`; for one contact when given.
+    pub async fn scheduled_page(
+        &self,
+        now: DateTime<Utc>,
+        contact: Option<&str>,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<Scheduled>, StoreError> {
+        let (after_t, after_id) = after.unwrap_or((millis(now), String::new()));
+        let rows = sqlx::query(
+            "SELECT id, event_id, action_key, kind, contact, due_at, payload FROM actions \
+             WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
+             AND ($4 IS NULL OR contact = $5) ORDER BY due_at, id LIMIT $6",
+        )
+        .bind(after_t)
+        .bind(after_t)
+        .bind(after_id)
+        .bind(contact)
+        .bind(contact)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Scheduled {
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    action: r.try_get("action_key")?,
+                    kind: r.try_get("kind")?,
+                    contact: r.try_get("contact")?,
+                    due_at: from_millis(r.try_get("due_at")?),
+                    payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
+                        .unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

@@ -197,6 +197,17 @@ impl Store {
             == 1)
     }
 
+    /// Run one waiting action now instead of at its time. Only that action moves.
+    pub async fn run_now(&self, id: &str) -> Result<bool, StoreError> {
+        let now = millis(Utc::now());
+        Ok(self.execute(
+            "UPDATE actions SET due_at = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'",
+            vec![Bind::Int(now), Bind::Int(now), Bind::Text(id.to_string())],
+        )
+        .await?
+            == 1)
+    }
+
     /// Retry every dead action; returns how many.
     pub async fn retry_dead(&self) -> Result<u64, StoreError> {
         let now = millis(Utc::now());

@@ -77,6 +77,16 @@ async function signIn(browser, token) {
     await waiting.getByRole('button', { name: 'Cancel' }).click();
     check((await page.getByRole('status').innerText()).includes('Cancelled'), 'a follow-up is cancelled: ' + title.trim());
 
+    // Follow-ups: what is scheduled, for one contact; one of them run now.
+    await page.goto(base + '/ui/followups?contact=script%40example.org');
+    const scheduled = page.locator('tbody tr');
+    const before = await scheduled.count();
+    check(before > 0 && (await scheduled.first().innerText()).includes('script@example.org'), 'Follow-ups lists what is scheduled for a contact');
+    await shoot(page, 'followups');
+    await scheduled.first().getByRole('button', { name: 'Run now' }).click();
+    check((await page.getByRole('status').innerText()).includes('runs now'), 'a follow-up is run now');
+    check(await page.locator('tbody tr').count() === before - 1, 'and leaves the list of what is scheduled');
+
     // Failed: the notification whose endpoint refuses; retried from the page.
     await page.goto(base + '/ui/failed');
     const group = page.locator('section.group').first();
