@@ -52,6 +52,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/ui/failed", get(pages::failed))
         .route("/ui/followups", get(pages::followups))
+        .route("/ui/contacts/{email}", get(pages::contact))
         .route("/ui/actions/{id}/run-now", post(act::run_now))
         .route("/ui/failed/retry", post(act::retry_many))
         .route("/ui/actions/{id}/retry", post(act::retry))

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::act::chrome;
 use super::render::page;
 use super::session::Session;
-use super::{problem, store_down};
+use super::{problem, store_down, words};
 use crate::server::App;
 use crate::store::browse::EventQuery;
 
@@ -410,6 +410,78 @@ pub async fn followups(
         }}),
     );
     page("followups", data).into_response()
+}
+
+pub async fn contact(
+    State(app): State<Arc<App>>,
+    Signed(s): Signed,
+    Path(email): Path<String>,
+) -> Response {
+    const EVENTS: i64 = 20;
+    let now = Utc::now();
+    let contact = email.trim().to_lowercase();
+    let q = EventQuery {
+        contact: Some(contact.clone()),
+        limit: EVENTS,
+        ..EventQuery::default()
+    };
+    let (events, instances, scheduled) = match tokio::try_join!(
+        app.store.events_page(&q),
+        app.store.instances_of(&contact),
+        app.store.scheduled_page(now, Some(&contact), None, 20),
+    ) {
+        Ok(x) => x,
+        Err(e) => return store_down(e),
+    };
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let (words, class) = outcome(&e.statuses);
+            json!({"id": e.id, "when": when(e.received_at), "source": e.source, "event_type": e.event_type,
+                   "flows": e.flows, "outcome": words, "outcome_class": class})
+        })
+        .collect();
+    let instances: Vec<Value> = instances
+        .iter()
+        .map(|i| {
+            let history: Vec<Value> = i["history"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|h| {
+                    let d = &h["details"];
+                    let words = match h["action"].as_str().unwrap_or("") {
+                        "created" => format!("started in {}", words::value(&d["state"])),
+                        "moved" => format!("moved from {} to {}", words::value(&d["from"]), words::value(&d["to"])),
+                        "skipped" => format!(
+                            "stayed in {} (a move to {} wasn't allowed from there)",
+                            words::value(&d["state"]),
+                            words::value(&d["wanted"])
+                        ),
+                        other => other.to_string(),
+                    };
+                    let at = h["timestamp"]
+                        .as_str()
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| when(t.with_timezone(&Utc)))
+                        .unwrap_or_default();
+                    json!({"when": at, "words": words})
+                })
+                .collect();
+            json!({"workflow": i["workflow"], "state": i["state"], "done": i["status"] == "Completed", "history": history})
+        })
+        .collect();
+    let scheduled: Vec<Value> = scheduled
+        .iter()
+        .map(|a| json!({"event_id": a.event_id, "due": format!("{} ({})", when(a.due_at), ago(a.due_at, now)),
+                        "title": super::pages_event::title_of(&a.kind, &a.payload)}))
+        .collect();
+    let data = with(
+        chrome(&s, &contact),
+        json!({"contact": contact, "more": events.len() as i64 == EVENTS, "events": events,
+               "instances": instances, "scheduled": scheduled}),
+    );
+    page("contact", data).into_response()
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("event", include_str!("templates/event.hbs")),
     ("failed", include_str!("templates/failed.hbs")),
     ("followups", include_str!("templates/followups.hbs")),
+    ("contact", include_str!("templates/contact.hbs")),
     ("problem", include_str!("templates/problem.hbs")),
 ];
 

@@ -320,3 +320,20 @@ impl Store {
             .map_err(StoreError::from)
     }
 }
+
+impl Store {
+    /// The workflow instances of a contact, each with its history (oldest first).
+    pub async fn instances_of(&self, contact: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM workflow_instances WHERE contact = $1 ORDER BY created_at",
+        )
+        .bind(contact)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.instance(&id).await?);
+        }
+        Ok(out)
+    }
+}

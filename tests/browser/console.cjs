@@ -77,6 +77,13 @@ async function signIn(browser, token) {
     await waiting.getByRole('button', { name: 'Cancel' }).click();
     check((await page.getByRole('status').innerText()).includes('Cancelled'), 'a follow-up is cancelled: ' + title.trim());
 
+    // The contact's page: workflows with their history, what's coming, events.
+    await page.goto(base + '/ui/contacts/script%40example.org');
+    const person = await page.locator('main').innerText();
+    check(person.includes('lead_nurture') && person.includes('started in new'), "a contact's page shows their workflow and its history");
+    check(person.includes('Coming up') && /Email/.test(person), "and what is coming up for them");
+    await shoot(page, 'contact');
+
     // Follow-ups: what is scheduled, for one contact; one of them run now.
     await page.goto(base + '/ui/followups?contact=script%40example.org');
     const scheduled = page.locator('tbody tr');
