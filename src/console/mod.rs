@@ -17,6 +17,7 @@ mod pages;
 mod pages_event;
 mod render;
 pub mod session;
+mod try_event;
 pub mod words;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/failed", get(pages::failed))
         .route("/ui/followups", get(pages::followups))
         .route("/ui/contacts/{email}", get(pages::contact))
+        .route("/ui/try", get(try_event::show).post(try_event::run))
         .route("/ui/actions/{id}/run-now", post(act::run_now))
         .route("/ui/failed/retry", post(act::retry_many))
         .route("/ui/actions/{id}/retry", post(act::retry))

@@ -282,7 +282,9 @@ pub async fn event(
         Ok(d) => d,
         Err(e) => return store_down(e),
     };
-    let view = super::pages_event::event_view(&ev, &details, &s);
+    let mut view = super::pages_event::event_view(&ev, &details, &s);
+    // A stored event's emails can be previewed (see email_preview).
+    view["stored"] = json!(true);
     let data = with(chrome(&s, "Event"), with(view, json!({"notice": n.notice})));
     page("event", data).into_response()
 }

@@ -20,6 +20,7 @@ fn status_words(status: &str) -> &'static str {
         "failed" => "will retry",
         "dead" => "parked",
         "cancelled" => "cancelled",
+        "planned" => "would run",
         _ => "unknown",
     }
 }
@@ -91,6 +92,7 @@ fn action_view(a: &ActionDetail, can_change: bool) -> Value {
     let now = Utc::now();
     let due = a.due_at.format("%a %-d %b, %H:%M UTC");
     let timing = match a.status.as_str() {
+        "planned" => format!("at {due}"),
         "queued" | "failed" if a.due_at > now => format!("due {due}"),
         "queued" | "failed" => format!("due since {due}"),
         _ => format!("was due {due}"),
@@ -161,6 +163,7 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Va
         ("failed", "failing and will be retried"),
         ("dead", "parked"),
         ("cancelled", "cancelled"),
+        ("planned", "would run"),
     ] {
         let n = count(st);
         if n > 0 {

@@ -15,6 +15,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview", include_str!("templates/overview.hbs")),
     ("events", include_str!("templates/events.hbs")),
     ("event", include_str!("templates/event.hbs")),
+    ("event_body", include_str!("templates/event_body.hbs")),
+    ("try", include_str!("templates/try.hbs")),
     ("failed", include_str!("templates/failed.hbs")),
     ("followups", include_str!("templates/followups.hbs")),
     ("contact", include_str!("templates/contact.hbs")),

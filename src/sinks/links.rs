@@ -14,9 +14,11 @@
 //! - that action has not run yet (queued, running, or retrying): the job is
 //!   tried again just after that action's next try, without using up one of
 //!   its own attempts;
-//! - that action succeeded, but the page is not found yet (this job looked
-//!   just before that write committed, or Notion's search lags behind its
-//!   writes): tried again a second later, using up an attempt;
+//! - that action succeeded, but the page is not found yet: within a minute
+//!   of that write, a race (this job looked just before it committed, or
+//!   Notion's search lags behind its writes), so it waits a second more;
+//!   later, a failure (the page was deleted since), retried and in the end
+//!   parked with the reason;
 //! - that action is parked (`dead`): the job is parked too, saying which
 //!   action to fix first; retrying both (that one first) finishes the work;
 //! - that action was cancelled: the link is left out, with a warning.
@@ -37,6 +39,8 @@ use crate::store::Store;
 
 /// The shortest wait for a sibling action: long enough not to spin.
 const MIN_WAIT: Duration = Duration::from_secs(1);
+/// How long after a page was written its absence still counts as a race.
+const RACE_WINDOW_S: i64 = 60;
 
 /// Where a sink asks what to do about a link whose page is missing.
 pub struct Waiter<'a> {
@@ -108,16 +112,24 @@ impl Waiter<'_> {
                 w.action_key,
                 w.last_error.as_deref().unwrap_or("no reason recorded")
             ))),
-            // Usually a race: this job looked before that write committed.
-            // Soon again, then; an attempt is used, so a page that stays
-            // missing (deleted since) ends parked with this reason.
-            "succeeded" => Err(SinkError::Retryable {
-                reason: format!(
+            // Just succeeded: a race (this job looked before that write
+            // committed, or Notion's search lags): look again in a second,
+            // as a wait. Long succeeded and still missing (deleted since):
+            // a failure, retried and in the end parked with this reason.
+            "succeeded" => {
+                let reason = format!(
                     "`{}` of this event wrote the `{}` page with {} = {value}, but it can't be found yet",
                     w.action_key, link.database, link.by
-                ),
-                retry_after: Some(MIN_WAIT),
-            }),
+                );
+                if Utc::now() - w.updated_at < chrono::Duration::seconds(RACE_WINDOW_S) {
+                    Err(SinkError::Waiting { reason, wait: MIN_WAIT })
+                } else {
+                    Err(SinkError::Retryable {
+                        reason,
+                        retry_after: Some(MIN_WAIT),
+                    })
+                }
+            }
             _ => {
                 tracing::warn!(
                     job = %self.job.id,

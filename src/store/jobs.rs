@@ -98,6 +98,8 @@ pub struct Sibling {
     pub action_key: String,
     pub status: String,
     pub due_at: DateTime<Utc>,
+    /// When its state last changed (for a success: when it succeeded).
+    pub updated_at: DateTime<Utc>,
     pub last_error: Option<String>,
     /// The planned action as JSON.
     pub payload: String,
@@ -157,7 +159,7 @@ impl Store {
     /// The other actions of `event_id` (all but `except`), for a job that
     /// waits for one of them.
     pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
-        let rows = sqlx::query("SELECT action_key, status, due_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2")
+        let rows = sqlx::query("SELECT action_key, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2")
             .bind(event_id)
             .bind(except)
             .fetch_all(&self.pool)
@@ -168,6 +170,7 @@ impl Store {
                     action_key: r.try_get("action_key")?,
                     status: r.try_get("status")?,
                     due_at: from_millis(r.try_get("due_at")?),
+                    updated_at: from_millis(r.try_get("updated_at")?),
                     last_error: r.try_get("last_error")?,
                     payload: r.try_get("payload")?,
                 })

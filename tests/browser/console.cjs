@@ -84,6 +84,19 @@ async function signIn(browser, token) {
     check(person.includes('Coming up') && /Email/.test(person), "and what is coming up for them");
     await shoot(page, 'contact');
 
+    // Try an event: an example through the rules, nothing stored.
+    await page.getByRole('link', { name: 'Try an event' }).click();
+    await page.getByLabel('Start from an example').selectOption('typeform_artist.json');
+    await page.getByRole('button', { name: 'Use it' }).click();
+    check((await page.getByLabel('Source', { exact: true }).inputValue()) === 'typeform', 'an example fills in its source and body');
+    await page.getByRole('button', { name: 'Show what would happen' }).click();
+    const plannedText = await page.locator('main').innerText();
+    check(plannedText.includes('would run') && plannedText.includes('artist_discovery: fired'), 'Try shows the plan and why, like an event page');
+    await shoot(page, 'try');
+    await page.getByLabel('Source', { exact: true }).selectOption('woocommerce');
+    await page.getByRole('button', { name: 'Show what would happen' }).click();
+    check((await page.locator('main').innerText()).includes('hsflow would refuse this request'), 'a body its source refuses is explained');
+
     // Follow-ups: what is scheduled, for one contact; one of them run now.
     await page.goto(base + '/ui/followups?contact=script%40example.org');
     const scheduled = page.locator('tbody tr');
