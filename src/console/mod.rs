@@ -16,6 +16,7 @@ mod act;
 mod pages;
 mod pages_event;
 mod render;
+mod rules_page;
 pub mod session;
 mod try_event;
 pub mod words;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/followups", get(pages::followups))
         .route("/ui/contacts/{email}", get(pages::contact))
         .route("/ui/try", get(try_event::show).post(try_event::run))
+        .route("/ui/rules", get(rules_page::show))
         .route("/ui/actions/{id}/run-now", post(act::run_now))
         .route("/ui/failed/retry", post(act::retry_many))
         .route("/ui/actions/{id}/retry", post(act::retry))

@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("event", include_str!("templates/event.hbs")),
     ("event_body", include_str!("templates/event_body.hbs")),
     ("try", include_str!("templates/try.hbs")),
+    ("rules", include_str!("templates/rules.hbs")),
     ("failed", include_str!("templates/failed.hbs")),
     ("followups", include_str!("templates/followups.hbs")),
     ("contact", include_str!("templates/contact.hbs")),

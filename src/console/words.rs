@@ -42,20 +42,16 @@ fn op(word: &str, arg: &str) -> Option<String> {
     })
 }
 
-/// One condition of the trace in words: what was tested, the verdict, and
-/// what the event had.
-pub fn condition(expr: &str, result: bool, values: &Value) -> String {
-    let (prefix, body) = match expr.strip_prefix("any: ") {
-        Some(rest) => ("one of: ", rest),
-        None => ("", expr),
-    };
+/// What a test (`contact_types contains_any ["Artist"]`) checks, in words:
+/// "contact types contains any of Artist". An expression stays as written.
+pub fn test(body: &str) -> String {
     let mut parts = body.splitn(3, ' ');
     let (field, word, arg) = (
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    let tested = match op(word, arg) {
+    match op(word, arg) {
         Some(o) => {
             let arg = match word {
                 "exists" | "is_empty" => String::new(),
@@ -70,7 +66,17 @@ pub fn condition(expr: &str, result: bool, values: &Value) -> String {
         }
         // An expression: shown as written.
         None => body.to_string(),
+    }
+}
+
+/// One condition of the trace in words: what was tested, the verdict, and
+/// what the event had.
+pub fn condition(expr: &str, result: bool, values: &Value) -> String {
+    let (prefix, body) = match expr.strip_prefix("any: ") {
+        Some(rest) => ("one of: ", rest),
+        None => ("", expr),
     };
+    let tested = test(body);
     let verdict = if result { "yes" } else { "no" };
     let seen: Vec<String> = values
         .as_object()

@@ -84,6 +84,13 @@ async function signIn(browser, token) {
     check(person.includes('Coming up') && /Email/.test(person), "and what is coming up for them");
     await shoot(page, 'contact');
 
+    // The rules in words.
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    const rulesText = await page.locator('main').innerText();
+    check(/When typeform form_response.* arrives and contact types contains any of Artist, Gallery Contact.*: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
+    check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
+    await shoot(page, 'rules');
+
     // Try an event: an example through the rules, nothing stored.
     await page.getByRole('link', { name: 'Try an event' }).click();
     await page.getByLabel('Start from an example').selectOption('typeform_artist.json');
