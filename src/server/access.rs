@@ -1,8 +1,8 @@
 //! Every request's id and its line in the access log.
 //!
 //! A request carries an id: the caller's `X-Request-Id` when it sent one
-//! (a proxy's, say), else a new UUID (tower-http's request-id layers set it
-//! and echo it in the answer). Every log line written while the request is
+//! (a proxy's, say), else a new one ([`MakeId`]; tower-http's request-id
+//! layers set it and echo it in the answer). Every log line written while the request is
 //! served carries it (a `request` span), and the stored event keeps it among
 //! its headers, so a line in the log, an answer a sender got and an event
 //! in the store can be matched.
@@ -22,6 +22,30 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::errors::{self, Reason};
+
+/// Request ids made here: a random prefix per process and a counter, so
+/// each is unique across restarts and costs no system call (a UUID per
+/// request read the OS's random source each time).
+#[derive(Clone, Copy, Default)]
+pub struct MakeId;
+
+impl tower_http::request_id::MakeRequestId for MakeId {
+    fn make_request_id<B>(
+        &mut self,
+        _request: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::OnceLock;
+        static PREFIX: OnceLock<String> = OnceLock::new();
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let prefix =
+            PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&format!("{prefix}-{n}"))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
 
 /// The longest id or path written to the log.
 const MAX_LOGGED: usize = 120;

@@ -91,7 +91,7 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .layer(axum::middleware::from_fn(access::log))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
-            tower_http::request_id::MakeRequestUuid,
+            access::MakeId,
         ))
 }
 
