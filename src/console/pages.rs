@@ -81,19 +81,46 @@ pub struct Notice {
     notice: Option<String>,
 }
 
+type Totals = (
+    crate::store::stats::QueueCounts,
+    crate::store::stats::Backlog,
+    Vec<crate::store::browse::FlowActivity>,
+    Vec<crate::store::browse::FlowActivity>,
+    Vec<i64>,
+);
+
+/// How long the overview's totals are reused: they count whole tables
+/// (a busy week is hundreds of thousands of actions), and the page refreshes
+/// itself every 30 s; a few seconds old is fresh enough.
+const TOTALS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The overview's totals, counted at most every few seconds.
+async fn totals(app: &App, now: DateTime<Utc>) -> Result<Totals, crate::store::StoreError> {
+    static LAST: std::sync::Mutex<Option<(std::time::Instant, Totals)>> =
+        std::sync::Mutex::new(None);
+    if let Some((at, t)) = LAST.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if at.elapsed() < TOTALS_FOR {
+            return Ok(t.clone());
+        }
+    }
+    let t = tokio::try_join!(
+        app.store.counts(),
+        app.store.backlog(now),
+        app.store.flow_activity(now - chrono::Duration::days(1)),
+        app.store.flow_activity(now - chrono::Duration::days(7)),
+        app.store.events_per_hour(now),
+    )?;
+    *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), t.clone()));
+    Ok(t)
+}
+
 pub async fn overview(
     State(app): State<Arc<App>>,
     Signed(s): Signed,
     Query(n): Query<Notice>,
 ) -> Response {
     let now = Utc::now();
-    let (counts, backlog, day, week, hours) = match tokio::try_join!(
-        app.store.counts(),
-        app.store.backlog(now),
-        app.store.flow_activity(now - chrono::Duration::days(1)),
-        app.store.flow_activity(now - chrono::Duration::days(7)),
-        app.store.events_per_hour(now),
-    ) {
+    let (counts, backlog, day, week, hours) = match totals(&app, now).await {
         Ok(x) => x,
         Err(e) => return store_down(e),
     };
@@ -325,7 +352,7 @@ pub async fn failed(
     Signed(s): Signed,
     Query(n): Query<Notice>,
 ) -> Response {
-    let rows = match app.store.failing(500).await {
+    let rows = match app.store.failing(300).await {
         Ok(r) => r,
         Err(e) => return store_down(e),
     };

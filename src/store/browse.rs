@@ -78,39 +78,63 @@ pub struct FlowActivity {
 }
 
 impl Store {
-    /// One page of events, newest first, with their outcome.
+    /// One page of events, newest first, with their outcome. The statement
+    /// holds only the filters given, so the page is read through the
+    /// `received_at` index instead of a scan.
     pub async fn events_page(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError> {
-        let (before_t, before_id) = q.before.clone().unwrap_or((i64::MAX, String::new()));
         let like = q
             .text
             .as_ref()
             .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
-        let rows = sqlx::query(
-            "SELECT id, source, event_type, received_at, fields, trace FROM events \
-             WHERE (received_at < $1 OR (received_at = $2 AND id < $3)) \
-             AND ($4 IS NULL OR source = $5) AND ($6 IS NULL OR event_type = $7) \
-             AND ($8 IS NULL OR fields LIKE $9) \
-             AND ($10 IS NULL OR id IN (SELECT event_id FROM actions WHERE contact = $11)) \
-             ORDER BY received_at DESC, id DESC LIMIT $12",
-        )
-        .bind(before_t)
-        .bind(before_t)
-        .bind(if q.before.is_some() {
-            before_id
-        } else {
-            "\u{10ffff}".to_string()
-        })
-        .bind(q.source.as_deref())
-        .bind(q.source.as_deref())
-        .bind(q.event_type.as_deref())
-        .bind(q.event_type.as_deref())
-        .bind(like.as_deref())
-        .bind(like.as_deref())
-        .bind(q.contact.as_deref())
-        .bind(q.contact.as_deref())
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = String::from(
+            "SELECT id, source, event_type, received_at, fields, trace FROM events WHERE 1 = 1",
+        );
+        let mut binds: Vec<super::writer::Bind> = Vec::new();
+        let mut arg = |sql: &mut String, fragment: &str, values: Vec<super::writer::Bind>| {
+            let mut f = fragment.to_string();
+            for v in values {
+                binds.push(v);
+                f = f.replacen('?', &format!("${}", binds.len()), 1);
+            }
+            sql.push_str(&f);
+        };
+        use super::writer::Bind;
+        if let Some((t, id)) = &q.before {
+            arg(
+                &mut sql,
+                " AND received_at <= ? AND NOT (received_at = ? AND id >= ?)",
+                vec![Bind::Int(*t), Bind::Int(*t), Bind::Text(id.clone())],
+            );
+        }
+        if let Some(s) = &q.source {
+            arg(&mut sql, " AND source = ?", vec![Bind::Text(s.clone())]);
+        }
+        if let Some(t) = &q.event_type {
+            arg(&mut sql, " AND event_type = ?", vec![Bind::Text(t.clone())]);
+        }
+        if let Some(l) = &like {
+            arg(&mut sql, " AND fields LIKE ?", vec![Bind::Text(l.clone())]);
+        }
+        if let Some(c) = &q.contact {
+            arg(
+                &mut sql,
+                " AND id IN (SELECT event_id FROM actions WHERE contact = ?)",
+                vec![Bind::Text(c.clone())],
+            );
+        }
+        arg(
+            &mut sql,
+            " ORDER BY received_at DESC, id DESC LIMIT ?",
+            vec![Bind::Int(q.limit)],
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            query = match b {
+                Bind::Int(i) => query.bind(*i),
+                Bind::Text(t) => query.bind(t.clone()),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let fields: serde_json::Value =
@@ -187,11 +211,12 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Parked and retrying actions, the most recently changed first (at most `limit`).
+    /// Parked and retrying actions, the latest due first (at most `limit`;
+    /// through the (status, due_at) index).
     pub async fn failing(&self, limit: i64) -> Result<Vec<Failing>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, event_id, action_key, kind, contact, status, attempts, due_at, last_error FROM actions \
-             WHERE status IN ('dead', 'failed') AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT $1",
+             WHERE status IN ('dead', 'failed') AND last_error IS NOT NULL ORDER BY due_at DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
