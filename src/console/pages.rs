@@ -189,6 +189,8 @@ pub struct EventFilters {
     event_type: Option<String>,
     contact: Option<String>,
     q: Option<String>,
+    /// A day (2026-11-30): events received from its start (UTC).
+    since: Option<String>,
     before: Option<String>,
     notice: Option<String>,
 }
@@ -233,6 +235,12 @@ pub async fn events(
         event_type: given(&f.event_type),
         contact: given(&f.contact).map(|c| c.to_lowercase()),
         text: given(&f.q),
+        since: given(&f.since).and_then(|d| {
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis())
+        }),
         before,
         limit: PAGE,
     };
@@ -283,7 +291,7 @@ pub async fn events(
         chrome(&s, "Events"),
         json!({"nav": {"events": true}, "notice": f.notice, "events": events, "next": next, "sources": sources,
                "filtered": filtered,
-               "filter": {"type": q.event_type, "contact": q.contact, "q": q.text}}),
+               "filter": {"type": q.event_type, "contact": q.contact, "q": q.text, "since": given(&f.since)}}),
     );
     page("events", data).into_response()
 }
@@ -312,6 +320,41 @@ pub async fn event(
     let mut view = super::pages_event::event_view(&ev, &details, &s);
     // A stored event's emails can be previewed (see email_preview).
     view["stored"] = json!(true);
+    // The request as it came: the body, and the headers kept with it, less
+    // the ones that authenticate it (a signature or a token).
+    if let Ok((body, headers)) = app.store.raw_event(&id).await {
+        let rs = app.rules.current();
+        let secret_header = rs
+            .sources
+            .get(ev["source"].as_str().unwrap_or(""))
+            .and_then(|src| match &src.auth {
+                crate::rules::model::Auth::HmacSha256 { header, .. }
+                | crate::rules::model::Auth::SharedSecret { header, .. } => {
+                    Some(header.to_ascii_lowercase())
+                }
+                _ => None,
+            });
+        let kept: Vec<Value> = headers
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let shown = if Some(k) == secret_header.as_ref() {
+                    "(hidden: it authenticates the request)".to_string()
+                } else {
+                    words::value(v)
+                };
+                json!({"name": k, "value": shown})
+            })
+            .collect();
+        let text = String::from_utf8_lossy(&body);
+        // JSON is shown indented; anything else as it came.
+        let pretty = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.into_owned());
+        view["raw"] = json!({"body": pretty, "headers": kept});
+    }
     let data = with(chrome(&s, "Event"), with(view, json!({"notice": n.notice})));
     page("event", data).into_response()
 }

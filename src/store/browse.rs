@@ -37,6 +37,8 @@ pub struct EventQuery {
     pub text: Option<String>,
     /// Received before this (the page before).
     pub before: Option<(i64, String)>,
+    /// Received at or after this (ms).
+    pub since: Option<i64>,
     pub limit: i64,
 }
 
@@ -105,6 +107,9 @@ impl Store {
                 " AND received_at <= ? AND NOT (received_at = ? AND id >= ?)",
                 vec![Bind::Int(*t), Bind::Int(*t), Bind::Text(id.clone())],
             );
+        }
+        if let Some(t) = q.since {
+            arg(&mut sql, " AND received_at >= ?", vec![Bind::Int(t)]);
         }
         if let Some(s) = &q.source {
             arg(&mut sql, " AND source = ?", vec![Bind::Text(s.clone())]);
@@ -360,5 +365,19 @@ impl Store {
             out.push(self.instance(&id).await?);
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The body and kept headers of an event, as received.
+    pub async fn raw_event(&self, id: &str) -> Result<(Vec<u8>, serde_json::Value), StoreError> {
+        let row = sqlx::query("SELECT body, headers FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let headers =
+            serde_json::from_str(&row.try_get::<String, _>("headers")?).unwrap_or_default();
+        Ok((row.try_get("body")?, headers))
     }
 }

@@ -61,6 +61,10 @@ async function signIn(browser, token) {
     const row = page.locator('tr', { hasText: 'nameless@example.org' });
     check(await row.count() > 0, 'the posted webhook is listed in Events');
     await shoot(page, 'events');
+    await page.getByLabel('Received from').fill('2000-01-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    check(await page.locator('tr', { hasText: 'nameless@example.org' }).count() > 0, 'Events filter by the day received');
+    await page.getByLabel('Received from').fill('');
     await page.getByLabel('Contact').fill('script@example.org');
     await page.getByRole('button', { name: 'Show' }).click();
     check((await page.locator('tbody tr').count()) === 1, 'Events filter by contact');
@@ -69,6 +73,7 @@ async function signIn(browser, token) {
     check(main.includes('<script>alert(1)</script>'), 'a first name of <script> is shown as text');
     check(/✗ contact types contains any of .*: no, it is Business Contact/.test(main), 'a condition that failed shows ✗ with the value it saw');
     check(main.includes('✓'), 'a condition that held shows ✓');
+    check(main.includes('typeform-signature') && main.includes('(hidden: it authenticates the request)') && !main.includes('sha256='), 'the kept headers are shown, the signature hidden');
     await shoot(page, 'event');
 
     // Cancel a follow-up from the event page.
