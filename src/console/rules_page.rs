@@ -137,6 +137,7 @@ fn rule(r: &Rule) -> Value {
         .collect();
     json!({
         "id": r.id, "description": r.description, "enabled": r.enabled,
+        "at": format!("rules/{}:{}", r.written_at.0.display(), r.written_at.1),
         "sentence": sentence,
         "cancels": (!cancels.is_empty()).then(|| format!("Its pending actions are cancelled when {} arrives for the same contact.", cancels.join(" or "))),
     })

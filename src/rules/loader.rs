@@ -327,14 +327,17 @@ fn build(
             ));
         }
         let here = f.rel.display().to_string();
-        rules.extend(compile::flow::compile(
-            c,
-            &f.value,
-            &env,
-            &mut seen_rules,
-            &here,
-            &mut out,
-        ));
+        let mut compiled =
+            compile::flow::compile(c, &f.value, &env, &mut seen_rules, &here, &mut out);
+        // Each rule's line, for showing where it is written.
+        for r in &mut compiled {
+            if let Some(i) = f.value.rules.iter().position(|s| *s.id == *r.id) {
+                let at = f.doc.key_span(&format!("/rules/{i}")).start;
+                let (line, _, _) = super::diagnostic::line_col(&f.doc.text, at);
+                r.written_at = (f.rel.clone(), line);
+            }
+        }
+        rules.extend(compiled);
         flows.push(FlowInfo {
             id: f.value.id.clone(),
             description: f.value.description.clone(),

@@ -175,6 +175,9 @@ pub struct Rule {
     pub cancel_when: Condition,
     pub contact_slot: usize,
     pub enabled: bool,
+    /// Where it is written: the flow file (relative to rules/) and the line
+    /// of its `[[rules]]` table, for people reading the rules elsewhere.
+    pub written_at: (PathBuf, usize),
     /// Ids of the actions a `follow_up` expands to, made once at load:
     /// (None, "<rule>/first_response") and (Some(day), "<rule>/follow_up_day_<day>").
     pub follow_up_ids: Vec<(Option<u32>, Arc<str>)>,

@@ -184,6 +184,7 @@ pub fn compile(
             contact_slot,
             enabled: spec.enabled,
             follow_up_ids: Vec::new(),
+            written_at: (std::path::PathBuf::new(), 0),
         });
     }
     rules
