@@ -122,28 +122,84 @@ pub async fn signout(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
         .into_response()
 }
 
+/// What one button does to one action, and what it says after.
+enum Change {
+    Retry,
+    RunNow,
+    Cancel,
+}
+
+impl Change {
+    /// (where to go back by default, what it says when done, when it couldn't)
+    fn words(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Change::Retry => (
+                "/ui/failed",
+                "Queued to run again now.",
+                "That action can't be retried: it is already waiting, running or done.",
+            ),
+            Change::RunNow => (
+                "/ui/followups",
+                "It runs now.",
+                "That action is no longer waiting: it ran, or was cancelled.",
+            ),
+            Change::Cancel => (
+                "/ui/failed",
+                "Cancelled: it will not run.",
+                "That action can't be cancelled: it already ran or was cancelled.",
+            ),
+        }
+    }
+}
+
+/// One button on one action: checked like every change, then done as the
+/// admin API does it.
+async fn change(app: &App, id: &str, headers: &HeaderMap, body: &Bytes, what: Change) -> Response {
+    let f = form(body);
+    if let Err(r) = may_change(app, headers, &f) {
+        return *r;
+    }
+    let done = match what {
+        Change::Retry => app.store.retry(id).await,
+        Change::RunNow => app.store.run_now(id).await,
+        Change::Cancel => app.store.cancel(id).await,
+    };
+    let (to, yes, no) = what.words();
+    match done {
+        Ok(true) => {
+            app.wake.notify_one();
+            back(&f, to, yes)
+        }
+        Ok(false) => back(&f, to, no),
+        Err(e) => store_down(e),
+    }
+}
+
 pub async fn retry(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    if let Err(r) = may_change(&app, &headers, &f) {
-        return *r;
-    }
-    match app.store.retry(&id).await {
-        Ok(true) => {
-            app.wake.notify_one();
-            back(&f, "/ui/failed", "Queued to run again now.")
-        }
-        Ok(false) => back(
-            &f,
-            "/ui/failed",
-            "That action can't be retried: it is already waiting, running or done.",
-        ),
-        Err(e) => store_down(e),
-    }
+    change(&app, &id, &headers, &body, Change::Retry).await
+}
+
+pub async fn run_now(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change(&app, &id, &headers, &body, Change::RunNow).await
+}
+
+pub async fn cancel(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change(&app, &id, &headers, &body, Change::Cancel).await
 }
 
 pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -165,51 +221,6 @@ pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         "/ui/failed",
         &format!("{n} actions queued to run again now."),
     )
-}
-
-pub async fn run_now(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    if let Err(r) = may_change(&app, &headers, &f) {
-        return *r;
-    }
-    match app.store.run_now(&id).await {
-        Ok(true) => {
-            app.wake.notify_one();
-            back(&f, "/ui/followups", "It runs now.")
-        }
-        Ok(false) => back(
-            &f,
-            "/ui/followups",
-            "That action is no longer waiting: it ran, or was cancelled.",
-        ),
-        Err(e) => store_down(e),
-    }
-}
-
-pub async fn cancel(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let f = form(&body);
-    if let Err(r) = may_change(&app, &headers, &f) {
-        return *r;
-    }
-    match app.store.cancel(&id).await {
-        Ok(true) => back(&f, "/ui/failed", "Cancelled: it will not run."),
-        Ok(false) => back(
-            &f,
-            "/ui/failed",
-            "That action can't be cancelled: it already ran or was cancelled.",
-        ),
-        Err(e) => store_down(e),
-    }
 }
 
 /// The template data every page's header needs.
