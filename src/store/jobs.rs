@@ -156,10 +156,10 @@ impl Store {
             .map(|_| ())
     }
 
-    /// The other actions of `event_id` (all but `except`), for a job that
-    /// waits for one of them.
+    /// The other Notion actions of `event_id` (all but `except`): the ones
+    /// that may write a page a job links to (see sinks/links.rs).
     pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
-        let rows = sqlx::query("SELECT action_key, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2")
+        let rows = sqlx::query("SELECT action_key, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'")
             .bind(event_id)
             .bind(except)
             .fetch_all(&self.pool)

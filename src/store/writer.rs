@@ -259,6 +259,9 @@ pub(crate) async fn apply(
     // leave one without the other, so a re-run never repeats it. A worker
     // that no longer holds its job does nothing at all.
     let mut succeeded: Vec<(usize, &Fence)> = Vec::new();
+    // Jobs whose store-side effect was written above under their (checked)
+    // fence: their success goes into the round's one batched update.
+    let mut with_effect: Vec<&Fence> = Vec::new();
     for (i, w) in writes.iter().enumerate() {
         let answer = match w {
             Write::Succeeded(fence) => {
@@ -283,11 +286,10 @@ pub(crate) async fn apply(
                 }
                 fence => {
                     let moved = workflows::transition_in(conn, backend, t, now).await?;
-                    let done = match fence {
-                        Some(f) => jobs::succeed_in(conn, backend, &[f], now).await?.contains(&f.job_id),
-                        None => false,
-                    };
-                    Ok(Written::Transitioned(moved, done))
+                    if let Some(f) = fence {
+                        with_effect.push(f);
+                    }
+                    Ok(Written::Transitioned(moved, fence.is_some()))
                 }
             },
             Write::Page(p) => match &p.fence {
@@ -301,7 +303,10 @@ pub(crate) async fn apply(
                         // that); the page's record of its additions makes a
                         // re-run find the write done and raise the same events.
                         let done = match fence {
-                            Some(f) if crossings.is_empty() => jobs::succeed_in(conn, backend, &[f], now).await?.contains(&f.job_id),
+                            Some(f) if crossings.is_empty() => {
+                                with_effect.push(f);
+                                true
+                            }
                             _ => false,
                         };
                         Ok(Written::Page(w, crossings, done))
@@ -317,8 +322,18 @@ pub(crate) async fn apply(
         };
         out[i] = Some(answer);
     }
-    let fences: Vec<&Fence> = succeeded.iter().map(|(_, f)| *f).collect();
+    let mut fences: Vec<&Fence> = succeeded.iter().map(|(_, f)| *f).collect();
+    fences.extend(with_effect.iter().copied());
     let marked = jobs::succeed_in(conn, backend, &fences, now).await?;
+    // Their fences held a moment ago in this transaction (and the rows are
+    // locked), so each is marked; if one weren't, its effect must not stand
+    // alone: the round is rolled back and its writes tried one by one.
+    if let Some(f) = with_effect.iter().find(|f| !marked.contains(&f.job_id)) {
+        return Err(StoreError::Other(format!(
+            "job {} wrote its effect but its success could not be recorded",
+            f.job_id
+        )));
+    }
     for (i, f) in succeeded {
         out[i] = Some(if marked.contains(&f.job_id) {
             Ok(Written::Done)
