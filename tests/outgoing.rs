@@ -314,56 +314,50 @@ async fn a_webhook_the_receiver_refuses_is_parked_with_its_answer() {
     s.kill();
 }
 
-#[tokio::test]
-async fn a_huge_retry_after_is_capped_and_the_job_ends_parked_not_stuck() {
+/// A notification to a service that always answers 429 with a Retry-After
+/// of about three million years, on a server started with `flags`: the
+/// action once it is finished, and the requests the service saw.
+async fn against_a_huge_retry_after(key: &str, flags: &[&str]) -> (Value, usize) {
     let r = Receiver::default();
     let base = start_receiver(&r).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = Server::start_with_env(
         &tmp.path().join("data"),
         &rules(),
-        &["--retry-after-max", "1s", "--max-attempts", "3"],
+        flags,
         &[("HSFLOW_SLACK_WEBHOOK_URL", format!("{base}/huge/x"))],
     );
     let e = accepted(
         &s,
-        &json!({"id": "h1", "type": "notify", "email": "ada@example.com"}),
+        &json!({"id": key, "type": "notify", "email": "ada@example.com"}),
     )
     .await;
+    let job = settled(&s, &e, "ping/tell_team").await;
+    assert_eq!(health(&s).await["status"], "ok");
+    s.kill();
+    (job, r.got().len())
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_and_the_job_ends_parked_not_stuck() {
+    let (job, requests) =
+        against_a_huge_retry_after("h1", &["--retry-after-max", "1s", "--max-attempts", "3"]).await;
     // Parked after its attempts, seconds later: never left running, never
     // rescheduled for centuries.
-    let job = settled(&s, &e, "ping/tell_team").await;
     assert_eq!(job["status"], "dead", "{job}");
     assert_eq!(job["attempts"], 3, "{job}");
     let why = job["last_error"].as_str().unwrap_or("");
     assert!(why.contains("gave up after 3 attempts"), "{why}");
     // The pause it asked for holds for every later attempt: one request only.
-    assert_eq!(r.got().len(), 1, "requests sent inside the pause");
+    assert_eq!(requests, 1, "requests sent inside the pause");
     assert!(why.contains("nothing was sent"), "{why}");
-    assert_eq!(health(&s).await["status"], "ok");
-    s.kill();
 }
 
 #[tokio::test]
 async fn a_retry_past_the_actions_deadline_parks_it_with_the_reason() {
-    let r = Receiver::default();
-    let base = start_receiver(&r).await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let s = Server::start_with_env(
-        &tmp.path().join("data"),
-        &rules(),
-        &["--give-up-after", "1m"],
-        &[("HSFLOW_SLACK_WEBHOOK_URL", format!("{base}/huge/x"))],
-    );
-    let e = accepted(
-        &s,
-        &json!({"id": "h2", "type": "notify", "email": "ada@example.com"}),
-    )
-    .await;
-    let job = settled(&s, &e, "ping/tell_team").await;
+    let (job, _) = against_a_huge_retry_after("h2", &["--give-up-after", "1m"]).await;
     assert_eq!(job["status"], "dead", "{job}");
     assert_eq!(job["attempts"], 1, "{job}");
     let why = job["last_error"].as_str().unwrap_or("");
     assert!(why.contains("after the action's deadline"), "{why}");
-    s.kill();
 }
