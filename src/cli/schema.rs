@@ -10,7 +10,7 @@ pub fn rendered() -> Vec<(String, String)> {
     FileKind::ALL
         .iter()
         .map(|k| {
-            let text = serde_json::to_string_pretty(&k.schema().to_value()).unwrap_or_default();
+            let text = serde_json::to_string_pretty(&k.schema()).unwrap_or_default();
             (k.schema_file(), format!("{text}\n"))
         })
         .collect()

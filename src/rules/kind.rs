@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use schemars::Schema;
-
 use super::model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,8 +65,9 @@ impl FileKind {
         }
     }
 
-    /// The JSON Schema, generated from the Rust type so it cannot drift.
-    pub fn schema(self) -> Schema {
+    /// The JSON Schema, generated from the Rust type so it cannot drift, in
+    /// the shape every TOML editor reads alike (see `schema_shape`).
+    pub fn schema(self) -> serde_json::Value {
         let mut schema = match self {
             FileKind::Source => schemars::schema_for!(model::SourceFile),
             FileKind::Entities => schemars::schema_for!(model::EntitiesFile),
@@ -82,7 +81,9 @@ impl FileKind {
             "$id".into(),
             format!("https://hsflow.dev/schemas/{}", self.schema_file()).into(),
         );
-        schema
+        let mut value = schema.to_value();
+        super::schema_shape::for_every_editor(&mut value, self.schema_name());
+        value
     }
 
     /// The `#:schema` directive a shipped file of this kind begins with,

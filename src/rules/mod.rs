@@ -13,6 +13,8 @@ pub mod loader;
 pub mod model;
 pub mod ruleset;
 pub mod schema;
+pub mod schema_examples;
+pub mod schema_shape;
 pub mod template_vars;
 pub mod templates;
 

@@ -26,7 +26,7 @@ fn validators() -> &'static HashMap<FileKind, (Value, Validator)> {
         FileKind::ALL
             .iter()
             .filter_map(|k| {
-                let schema = k.schema().to_value();
+                let schema = k.schema();
                 // Our own generated schemas always compile; a failure here is a bug
                 // in the model types, caught by the schema tests.
                 let v = jsonschema::validator_for(&schema).ok()?;
@@ -50,23 +50,19 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
         )];
     };
     let errors: Vec<ValidationError<'_>> = validator.iter_errors(&doc.value).collect();
-    // When no alternative of a oneOf matched, unevaluatedProperties then flags
-    // every key of that table; the oneOf's own report says what is wrong.
+    // An unknown `kind` fails both the list of kinds (beside the alternatives,
+    // for editors' completion) and every alternative; the alternatives' report
+    // says it once, with "did you mean".
     let failed_alternatives: Vec<String> = errors
         .iter()
         .filter(|e| matches!(e.kind(), ValidationErrorKind::OneOfNotValid { .. }))
-        .map(|e| e.instance_path().as_str().to_string())
+        .map(|e| format!("{}/kind", e.instance_path().as_str()))
         .collect();
     let mut out = Vec::new();
     for err in &errors {
-        let noise = matches!(
-            err.kind(),
-            ValidationErrorKind::UnevaluatedProperties { .. }
-        ) && failed_alternatives
-            .iter()
-            .any(|p| p == err.instance_path().as_str())
-            && !tag_matched(err.instance_path().as_str(), &errors);
-        if !noise {
+        let repeated = matches!(err.kind(), ValidationErrorKind::Enum { .. })
+            && failed_alternatives.contains(&err.instance_path().as_str().to_string());
+        if !repeated {
             translate(doc, schema, err, &mut out);
         }
     }
@@ -93,22 +89,6 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
     out
 }
 
-/// Did the oneOf at `ptr` find its alternative by `kind` (so its table's unknown keys are real)?
-fn tag_matched(ptr: &str, errors: &[ValidationError<'_>]) -> bool {
-    let tag = format!("{ptr}/kind");
-    errors.iter().any(|e| match e.kind() {
-        ValidationErrorKind::OneOfNotValid { context } if e.instance_path().as_str() == ptr => {
-            context.iter().any(|b| {
-                !b.iter().any(|x| {
-                    x.instance_path().as_str() == tag
-                        && matches!(x.kind(), ValidationErrorKind::Constant { .. })
-                })
-            })
-        }
-        _ => false,
-    })
-}
-
 fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
     let ptr = err.instance_path().as_str().to_string();
     let here = instance_at(&doc.value, &ptr);
@@ -119,8 +99,7 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
         format!("`{key_name}`")
     };
     match err.kind() {
-        ValidationErrorKind::AdditionalProperties { unexpected }
-        | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(schema, err.schema_path().as_str(), here);
             for key in unexpected {
                 let child = format!("{ptr}/{}", escape_segment(key));

@@ -89,6 +89,7 @@ pub struct HubspotSpec {
 pub struct NotionSpec {
     /// The database key from rules/databases.toml.
     pub database: String,
+    /// "create" always adds a page; "upsert" finds the page by `match` and updates it, or creates it; "update" changes a page only if it exists.
     pub operation: NotionOperation,
     /// For upsert and update: the property that identifies the page (e.g. "Email"); its value comes from `properties`.
     #[serde(default, rename = "match")]
@@ -111,8 +112,10 @@ pub struct IncrementSpec {
     #[serde(default)]
     pub start: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value never goes below this.
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value never goes above this.
     pub max: Option<f64>,
     /// Values whose crossing (going up) raises an `hsflow:score.crossed` event.
     #[serde(default)]
@@ -185,6 +188,7 @@ pub struct TaskSpec {
     /// Who does it: a person or a team.
     pub assignee: String,
     #[serde(default)]
+    /// How urgent the task is: urgent, high, medium (the default) or low.
     pub priority: Priority,
     /// The task is due this long after it is created (default: when created).
     #[serde(default)]
@@ -209,6 +213,7 @@ pub struct WebhookSpec {
     /// The URL to call; may use {{field}}.
     pub url: String,
     #[serde(default)]
+    /// The HTTP method (default POST).
     pub method: HttpMethod,
     /// Extra request headers.
     #[serde(default)]

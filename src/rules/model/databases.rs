@@ -16,6 +16,7 @@ use serde::Deserialize;
     description = "The Notion databases: key, the env var holding the id, and the properties."
 )]
 pub struct DatabasesFile {
+    /// One [[databases]] table per Notion database hsflow writes to.
     pub databases: Vec<Database>,
 }
 

@@ -23,6 +23,7 @@ use super::condition::ConditionSpec;
 pub struct FlowFile {
     /// Stable flow id, e.g. "contact_workflows".
     pub id: String,
+    /// What the flow is for, in a sentence (shown on the console's Rules page).
     #[serde(default)]
     pub description: Option<String>,
     /// The entity (id) this flow's actions act for unless a rule says otherwise.
@@ -34,6 +35,7 @@ pub struct FlowFile {
     /// Workflows (state machines) this flow's rules move through.
     #[serde(default)]
     pub workflows: BTreeMap<String, WorkflowDef>,
+    /// One [[rules]] table per rule: which events it considers, when it fires, what it does.
     pub rules: Vec<RuleSpec>,
 }
 
@@ -54,6 +56,7 @@ pub struct WorkflowDef {
 pub struct RuleSpec {
     /// Stable rule id, unique across all flows, e.g. "artist_discovery".
     pub id: String,
+    /// What the rule does, in a sentence (shown on the console and in explain traces).
     #[serde(default)]
     pub description: Option<String>,
     /// Which events this rule considers: "source:event_type", globs allowed ("typeform:*", "*:booking.*").

@@ -23,6 +23,7 @@ pub struct LeadSourcesFile {
     /// The lead source used when the field is missing or matches none.
     #[serde(default)]
     pub default: Option<String>,
+    /// One [[lead_sources]] table per kind of lead: how fast it gets a first response and when its follow-ups go.
     pub lead_sources: Vec<LeadSource>,
 }
 

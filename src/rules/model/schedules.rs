@@ -19,6 +19,7 @@ use super::time::Duration;
     description = "Events from the clock: an id, how often, and optionally a database to walk."
 )]
 pub struct SchedulesFile {
+    /// One [[schedules]] table per clock event.
     pub schedules: Vec<ScheduleSpec>,
 }
 

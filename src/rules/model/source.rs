@@ -52,6 +52,7 @@ pub struct SourceFile {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
+    /// The top-level JSON key holding the verification token the vendor sends once.
     pub json_field: String,
 }
 
@@ -60,6 +61,7 @@ pub struct Verification {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ping {
+    /// The form field whose presence marks a ping (a test request that is answered and not processed).
     pub form_field: String,
 }
 

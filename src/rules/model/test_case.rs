@@ -18,6 +18,7 @@ use super::time::Duration;
     description = "Rule test cases: an input event and what its plan must contain."
 )]
 pub struct TestsFile {
+    /// One [[cases]] table per test: an event and what the rules must do with it.
     pub cases: Vec<TestCase>,
 }
 
@@ -40,6 +41,7 @@ pub struct TestCase {
     /// When the event arrives (RFC 3339); default 2026-01-05T09:00:00Z.
     #[serde(default)]
     pub at: Option<String>,
+    /// What the rules must do with the event.
     pub expect: Expect,
 }
 
