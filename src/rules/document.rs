@@ -14,6 +14,7 @@ use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Severity};
+use super::toml_slip;
 
 /// A parsed rule file.
 #[derive(Debug, Clone)]
@@ -36,23 +37,27 @@ impl Document {
     pub fn parse(path: &Path, text: String) -> Result<Document, Vec<Diagnostic>> {
         let (table, errors) = DeTable::parse_recoverable(&text);
         if !errors.is_empty() {
-            return Err(errors
-                .iter()
-                .map(|e| {
-                    let span = e.span().unwrap_or(0..0);
-                    Diagnostic::at_span(
-                        Severity::Error,
-                        "toml-syntax",
-                        path,
-                        &text,
-                        span,
-                        format!("this is not valid TOML: {}", e.message().trim()),
-                    )
-                    .with_hint(
-                        "check quotes, brackets and `=` on this line; strings need \"double quotes\"",
-                    )
-                })
-                .collect());
+            // One slip often trips the parser more than once; each line is
+            // reported once, with the first (truest) explanation.
+            let mut seen_lines = Vec::new();
+            let mut out = Vec::new();
+            for e in &errors {
+                let slip = toml_slip::explain(&text, e.span().unwrap_or(0..0), e.message());
+                let d = Diagnostic::at_span(
+                    Severity::Error,
+                    "toml-syntax",
+                    path,
+                    &text,
+                    slip.span,
+                    slip.message,
+                )
+                .with_hint(slip.hint);
+                if !seen_lines.contains(&d.line) {
+                    seen_lines.push(d.line);
+                    out.push(d);
+                }
+            }
+            return Err(out);
         }
         let mut spans = HashMap::new();
         let root_span = table.span();

@@ -425,6 +425,9 @@ fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files
             files.broken_sources.insert(stem(rel));
         }
         FileKind::Flow => {
+            // A flow file with no readable rules (empty, or `rules` mistyped)
+            // may have declared any rule: tests' references stay quiet.
+            files.unreadable_flow |= !doc.value.get("rules").is_some_and(|r| r.is_array());
             let ids = doc
                 .value
                 .get("rules")
@@ -460,6 +463,9 @@ fn typed<T: DeserializeOwned>(
 }
 
 fn check_directive(doc: &Document, kind: FileKind, rel: &Path, diags: &mut Vec<Diagnostic>) {
+    if doc.text.trim().is_empty() {
+        return; // an empty file is one finding ("this file is empty"), not two
+    }
     let want = kind.directive_for(rel);
     match doc.schema_directive() {
         Some(d) if d == want => {}

@@ -17,6 +17,7 @@ pub mod schema_examples;
 pub mod schema_shape;
 pub mod template_vars;
 pub mod templates;
+pub mod toml_slip;
 
 pub use loader::{load, load_to_serve, Loaded};
 pub use ruleset::RuleSet;

@@ -49,6 +49,22 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
             ),
         )];
     };
+    // An empty file (or one of comments only) lacks every key at once; say so.
+    if doc.value.as_object().is_some_and(|m| m.is_empty()) {
+        let what = match kind {
+            FileKind::Flow => "a flow file needs at least `id = \"...\"` and one [[rules]] table",
+            FileKind::Source => "a source file needs at least an [auth] table and an [event_type]",
+            FileKind::Tests => "a tests file needs at least one [[cases]] table",
+            _ => "copy the shape of the shipped file of the same name",
+        };
+        return vec![Diagnostic::whole_file(
+            Severity::Error,
+            "empty-file",
+            &doc.path,
+            "this file is empty (or holds only comments)",
+        )
+        .with_hint(format!("{what}; or delete the file if it is not needed"))];
+    }
     let errors: Vec<ValidationError<'_>> = validator.iter_errors(&doc.value).collect();
     // An unknown `kind` fails both the list of kinds (beside the alternatives,
     // for editors' completion) and every alternative; the alternatives' report
