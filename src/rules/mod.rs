@@ -15,6 +15,7 @@ pub mod ruleset;
 pub mod schema;
 pub mod schema_examples;
 pub mod schema_shape;
+pub mod template_syntax;
 pub mod template_vars;
 pub mod templates;
 pub mod toml_slip;

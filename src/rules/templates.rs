@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use handlebars::template::Template;
 use handlebars::{Context, Handlebars};
 
+use super::template_syntax;
 use super::template_vars::first_uses;
 pub use super::template_vars::variables;
 use serde_json::Value;
@@ -174,11 +175,22 @@ impl Templates {
             let compiled = match Template::compile(&text) {
                 Ok(c) => c,
                 Err(e) => {
-                    let (line, col) = e.pos().unwrap_or((1, 1));
-                    let offset = offset_of(&text, line, col);
+                    // Our own scan names the tag at fault; Handlebars' position
+                    // (often the end of the file) is the fallback.
+                    let (offset, message, hint) = match template_syntax::explain(&text) {
+                        Some(slip) => (slip.offset, slip.message, slip.hint),
+                        None => {
+                            let (line, col) = e.pos().unwrap_or((1, 1));
+                            (
+                                offset_of(&text, line, col),
+                                format!("this template does not parse: {}", e.reason()),
+                                "check that every {{ has a matching }} and every {{#if}} / {{#each}} is closed".to_string(),
+                            )
+                        }
+                    };
                     diags.push(
-                        Diagnostic::at_span(Severity::Error, "template-syntax", &path, &text, offset..offset + 1, format!("this template does not parse: {}", e.reason()))
-                            .with_hint("check that every {{ has a matching }} and every {{#if}} / {{#each}} is closed"),
+                        Diagnostic::at_span(Severity::Error, "template-syntax", &path, &text, offset..offset + 1, message)
+                            .with_hint(hint),
                     );
                     // It exists, broken: references to it are not "unknown".
                     if kind == "emails" {

@@ -71,12 +71,26 @@ impl ActionEnv<'_> {
             if CONTEXT_ROOTS.contains(&v.as_str()) {
                 continue;
             }
+            // Where the template first uses `v`: a finding about it belongs there.
+            let site = match &used_in {
+                UsedIn::Template { sites, files } => sites.and_then(|s| s.get(v)).and_then(|site| {
+                    let text = files.iter().find(|(p, _)| *p == site.file)?;
+                    Some((site, &text.1))
+                }),
+                UsedIn::Rule | UsedIn::LeftOutIfMissing => None,
+            };
             if !self.available.contains(v) {
                 let from = self.reached.join(", ");
-                out.push(
-                    Finding::error("missing-variable", ptr, format!("{what} uses `{v}`, which no event reaching rule `{}` has (its sources: {from})", self.rule_id))
-                        .hint(format!("map `{v}` in those sources' [fields], guard it with {{{{#if {v}}}}}...{{{{/if}}}}, or {}", suggest(v, self.available.iter().map(String::as_str), "available field"))),
-                );
+                let guess = suggest(v, self.available.iter().map(String::as_str), "available field");
+                let stop = if guess.ends_with('?') { "" } else { "." };
+                let hint = format!("{guess}{stop} Otherwise map `{v}` in those sources' [fields], or show it only when present with {{{{#if {v}}}}}...{{{{/if}}}}");
+                out.push(match site {
+                    Some((site, text)) => Finding::located(
+                        site.diagnostic(text, Severity::Error, "missing-variable", format!("`{v}` is not a field any event reaching rule `{}` has (its sources: {from}), so {what} would fail to render", self.rule_id))
+                            .with_hint(hint),
+                    ),
+                    None => Finding::error("missing-variable", ptr, format!("{what} uses `{v}`, which no event reaching rule `{}` has (its sources: {from})", self.rule_id)).hint(hint),
+                });
                 continue;
             }
             let lacking = self.lacking(v);
@@ -96,15 +110,6 @@ impl ActionEnv<'_> {
             let hint = format!(
                 "show it only when it is there, e.g. {{{{#if {v}}}}}{{{{{v}}}}}{{{{else}}}}there{{{{/if}}}}; or, if every sender always fills it in, mark it `required = true` (or give it a `default`) under [fields.{v}] in {files}"
             );
-            let site = match &used_in {
-                UsedIn::Template { sites, files } => {
-                    sites.and_then(|s| s.get(v)).and_then(|site| {
-                        let text = files.iter().find(|(p, _)| *p == site.file)?;
-                        Some((site, &text.1))
-                    })
-                }
-                UsedIn::Rule | UsedIn::LeftOutIfMissing => None,
-            };
             match site {
                 Some((site, text)) => out.push(Finding::located(
                     site.diagnostic(
