@@ -37,25 +37,23 @@ impl Document {
     pub fn parse(path: &Path, text: String) -> Result<Document, Vec<Diagnostic>> {
         let (table, errors) = DeTable::parse_recoverable(&text);
         if !errors.is_empty() {
-            // One slip often trips the parser more than once; each line is
-            // reported once, with the first (truest) explanation.
-            let mut seen_lines = Vec::new();
+            // One slip often trips the parser many times over (after an
+            // unclosed bracket, everything after looks wrong): the first error
+            // is the slip; the rest are its echoes. One mistake, one finding.
             let mut out = Vec::new();
-            for e in &errors {
+            if let Some(e) = errors.first() {
                 let slip = toml_slip::explain(&text, e.span().unwrap_or(0..0), e.message());
-                let d = Diagnostic::at_span(
-                    Severity::Error,
-                    "toml-syntax",
-                    path,
-                    &text,
-                    slip.span,
-                    slip.message,
-                )
-                .with_hint(slip.hint);
-                if !seen_lines.contains(&d.line) {
-                    seen_lines.push(d.line);
-                    out.push(d);
-                }
+                out.push(
+                    Diagnostic::at_span(
+                        Severity::Error,
+                        "toml-syntax",
+                        path,
+                        &text,
+                        slip.span,
+                        slip.message,
+                    )
+                    .with_hint(slip.hint),
+                );
             }
             return Err(out);
         }

@@ -63,6 +63,8 @@ struct Files {
     databases_broken: bool,
     /// The same for entities.toml.
     entities_broken: bool,
+    /// schedules.toml failed to load: `schedule:<id>` references aren't checked.
+    schedules_broken: bool,
     flows: Vec<Parsed<FlowFile>>,
     tests: Vec<Parsed<TestsFile>>,
     /// Rule ids and source names declared in files that failed validation:
@@ -143,6 +145,7 @@ fn load_with(rules_dir: &Path, templates_dir: &Path, check_payload_files: bool) 
                 files.unreadable_flow |= kind == FileKind::Flow;
                 files.databases_broken |= kind == FileKind::Databases;
                 files.entities_broken |= kind == FileKind::Entities;
+                files.schedules_broken |= kind == FileKind::Schedules;
                 continue;
             }
         };
@@ -248,6 +251,9 @@ fn build(
         }
         None => Routing::default(),
     };
+    let known_entities = (!files.entities_broken).then_some(entities.entities.as_slice());
+    let template_findings = compile::template_checks::check(&c.templates, known_entities);
+    c.diagnostics.extend(template_findings);
     let lead_sources = files.lead_sources.as_ref().map(|p| {
         let mut out = Vec::new();
         let l = compile::routing::lead_sources(c, &p.value, &mut out);
@@ -303,8 +309,10 @@ fn build(
                 .collect()
         })
         .unwrap_or_default();
+    let schedule_ids: BTreeSet<String> = schedules.iter().map(|s| s.id.to_string()).collect();
     let env = FlowEnv {
         sources: &source_names,
+        schedule_ids: (!files.schedules_broken).then_some(&schedule_ids),
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,
@@ -421,6 +429,7 @@ fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files
     match kind {
         FileKind::Databases => files.databases_broken = true,
         FileKind::Entities => files.entities_broken = true,
+        FileKind::Schedules => files.schedules_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod ruleset;
 pub mod schema;
 pub mod schema_examples;
+pub mod schema_hints;
 pub mod schema_shape;
 pub mod template_syntax;
 pub mod template_vars;

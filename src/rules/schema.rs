@@ -18,6 +18,7 @@ use super::diagnostic::{did_you_mean, Diagnostic, Severity};
 use super::document::{escape_segment, Document};
 use super::kind::FileKind;
 use super::model::time::{DURATION_PATTERN, RELATIVE_PATTERN};
+use super::schema_hints;
 
 /// Compiled validators, one per kind, built on first use.
 fn validators() -> &'static HashMap<FileKind, (Value, Validator)> {
@@ -164,7 +165,10 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                         describe_value(here)
                     ),
                 )
-                .with_hint(type_hint(kind)),
+                .with_hint(
+                    schema_hints::from_shape(&key_name, here, &expected)
+                        .unwrap_or_else(|| type_hint(kind)),
+                ),
             );
         }
         ValidationErrorKind::Enum { options } => {
@@ -202,7 +206,7 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                 (
                     "bad-duration",
                     format!("`{found}` is not a duration"),
-                    "write a whole number and a unit: \"30m\", \"2h\", \"3d\", \"1w\"".to_string(),
+                    schema_hints::duration(found),
                 )
             } else if pattern == RELATIVE_PATTERN {
                 (
@@ -297,7 +301,9 @@ fn one_of(
             e.instance_path().as_str() == ptr
                 && matches!(
                     e.kind(),
-                    ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. }
+                    ValidationErrorKind::Type { .. }
+                        | ValidationErrorKind::Enum { .. }
+                        | ValidationErrorKind::Constant { .. }
                 )
         })
     };
@@ -311,54 +317,73 @@ fn one_of(
         }
         return;
     }
-    // Nothing fits: say what would.
-    let mut forms: Vec<String> = Vec::new();
+    // Nothing fits: say what would. Named values (`"list"`, `"trim"`) and
+    // shapes (a table, a list) are told apart: a value one letter off a name
+    // gets "did you mean", a value of the wrong shape gets the shape.
+    let mut values: Vec<String> = Vec::new();
+    let mut shapes: Vec<String> = Vec::new();
     for branch in context {
         for e in branch.iter().filter(|e| e.instance_path().as_str() == ptr) {
-            let f = match e.kind() {
-                ValidationErrorKind::Type { kind } => describe_type_kind(kind),
-                ValidationErrorKind::Enum { options } => format!(
-                    "one of {}",
-                    options
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_default()
-                ),
-                _ => continue,
-            };
-            if !forms.contains(&f) {
-                forms.push(f);
+            match e.kind() {
+                ValidationErrorKind::Type { kind } => shapes.push(describe_type_kind(kind)),
+                ValidationErrorKind::Constant { expected_value } => {
+                    values.push(
+                        expected_value
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| expected_value.to_string()),
+                    );
+                }
+                ValidationErrorKind::Enum { options } => {
+                    values.extend(options.as_array().into_iter().flatten().map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    }))
+                }
+                _ => {}
             }
         }
     }
+    values.dedup();
+    shapes.retain(|s| !s.starts_with("text") || values.is_empty());
+    shapes.dedup();
     let found = here.and_then(Value::as_str).unwrap_or("");
-    let mut d = doc.diag(
-        Severity::Error,
-        "wrong-type",
-        ptr,
-        format!(
-            "{label} must be {}, but it is {}",
-            forms.join(" or "),
-            describe_value(here)
-        ),
-    );
-    let words: Vec<String> = forms
-        .iter()
-        .flat_map(|f| {
-            f.split(", ").map(|w| {
-                w.trim_start_matches("one of ")
-                    .trim_matches('"')
-                    .to_string()
-            })
-        })
-        .collect();
-    if let Some(m) = did_you_mean(found, words.iter().map(String::as_str)) {
-        d = d.with_hint(format!("did you mean \"{m}\"?"));
-    }
+    let key = ptr.rsplit('/').next().unwrap_or("");
+    let guess = did_you_mean(found, values.iter().map(String::as_str));
+    let d = if !values.is_empty() && here.is_some_and(Value::is_string) {
+        let allowed = values.join(", ");
+        let hint = match guess {
+            Some(m) => format!("did you mean \"{m}\"? allowed: {allowed}"),
+            None => format!("use one of: {allowed}"),
+        };
+        doc.diag(
+            Severity::Error,
+            "not-allowed",
+            ptr,
+            format!("{} is not allowed for {label}", describe_value(here)),
+        )
+        .with_hint(hint)
+    } else {
+        let mut forms = shapes.clone();
+        if !values.is_empty() {
+            forms.push(format!("one of {}", values.join(", ")));
+        }
+        let expected = forms.join(" or ");
+        let d = doc.diag(
+            Severity::Error,
+            "wrong-type",
+            ptr,
+            format!(
+                "{label} must be {expected}, but it is {}",
+                describe_value(here)
+            ),
+        );
+        match schema_hints::from_shape(key, here, &expected) {
+            Some(h) => d.with_hint(h),
+            None => d.with_hint(format!("write {expected}")),
+        }
+    };
     out.push(d);
 }
 

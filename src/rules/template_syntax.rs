@@ -37,7 +37,11 @@ pub fn explain(text: &str) -> Option<TemplateSlip> {
                 at = c + 2;
             }
             _ => {
-                let shown: String = text[start..].chars().take(30).take_while(|c| *c != '\n').collect();
+                let shown: String = text[start..]
+                    .chars()
+                    .take(30)
+                    .take_while(|c| *c != '\n')
+                    .collect();
                 return Some(TemplateSlip {
                     offset: start,
                     message: format!("`{}` has no closing `}}}}`", shown.trim_end()),
@@ -70,7 +74,9 @@ pub fn explain(text: &str) -> Option<TemplateSlip> {
                     return Some(TemplateSlip {
                         offset: tag.start,
                         message: format!("`{{{{/{name}}}}}` closes a block that was never opened"),
-                        hint: format!("remove it, or open the block before it with {{{{#{name} ...}}}}"),
+                        hint: format!(
+                            "remove it, or open the block before it with {{{{#{name} ...}}}}"
+                        ),
                     });
                 }
             }
@@ -94,7 +100,10 @@ mod tests {
         let t = "<p>Hello {{#if first_name}}{{first_name}}</p>\n<p>Bye</p>\n";
         let s = explain(t).expect("a slip");
         assert_eq!(s.offset, t.find("{{#if").unwrap_or(0));
-        assert!(s.message.contains("`{{#if first_name}}` is never closed"), "{s:?}");
+        assert!(
+            s.message.contains("`{{#if first_name}}` is never closed"),
+            "{s:?}"
+        );
         assert!(s.hint.contains("{{/if}}"));
     }
 

@@ -189,8 +189,15 @@ impl Templates {
                         }
                     };
                     diags.push(
-                        Diagnostic::at_span(Severity::Error, "template-syntax", &path, &text, offset..offset + 1, message)
-                            .with_hint(hint),
+                        Diagnostic::at_span(
+                            Severity::Error,
+                            "template-syntax",
+                            &path,
+                            &text,
+                            offset..offset + 1,
+                            message,
+                        )
+                        .with_hint(hint),
                     );
                     // It exists, broken: references to it are not "unknown".
                     if kind == "emails" {

@@ -19,7 +19,9 @@ pub struct Slip {
     pub hint: String,
 }
 
-const CURLY: [char; 6] = ['\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{201e}', '\u{00ab}'];
+const CURLY: [char; 6] = [
+    '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{201e}', '\u{00ab}',
+];
 
 /// Explain one parser error at `span` of `text`.
 pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
@@ -102,7 +104,11 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
     if parser.contains("invalid boolean") {
         let word = value.unwrap_or("").trim();
         let lower = word.to_ascii_lowercase();
-        let fixed = if lower.starts_with('t') { "true" } else { "false" };
+        let fixed = if lower.starts_with('t') {
+            "true"
+        } else {
+            "false"
+        };
         return say(
             span,
             format!("`{word}` is written in lowercase in TOML: {fixed}"),
@@ -129,7 +135,9 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
             };
             return say(
                 span,
-                format!("`{first}` is not a TOML value; a yes-or-no setting is written true or false"),
+                format!(
+                    "`{first}` is not a TOML value; a yes-or-no setting is written true or false"
+                ),
                 format!("write it as: {k} = {fixed}"),
             );
         }
@@ -176,7 +184,11 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
             return say(
                 at..line.end,
                 "comments in TOML start with #, not //".into(),
-                format!("write it as: {}# {}", &text[line.start..at], rest.trim_start_matches('/').trim()),
+                format!(
+                    "write it as: {}# {}",
+                    &text[line.start..at],
+                    rest.trim_start_matches('/').trim()
+                ),
             );
         }
         return say(
@@ -268,14 +280,20 @@ fn colon_for_equals(line: &str) -> Option<usize> {
     let colon = line.find(':')?;
     let key = line[..colon].trim();
     let is_key = !key.is_empty()
-        && (key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && (key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
             || (key.starts_with('"') && key.ends_with('"')));
     is_key.then_some(colon)
 }
 
 /// "`x` is set twice", with where the first one is.
 fn duplicate(text: &str, span: Range<usize>, line: Range<usize>) -> Slip {
-    let name = text.get(span.clone()).unwrap_or("").trim().trim_matches('"');
+    let name = text
+        .get(span.clone())
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
     let this_line = &text[line.clone()];
     let number = |pos: usize| text[..pos].matches('\n').count() + 1;
     if this_line.trim_start().starts_with('[') {
@@ -332,8 +350,11 @@ fn split_assignment(line: &str) -> (Option<&str>, Option<&str>) {
 }
 
 fn straighten(line: &str) -> String {
-    line.replace(['\u{201c}', '\u{201d}', '\u{201e}', '\u{00ab}', '\u{00bb}'], "\"")
-        .replace(['\u{2018}', '\u{2019}'], "\"")
+    line.replace(
+        ['\u{201c}', '\u{201d}', '\u{201e}', '\u{00ab}', '\u{00bb}'],
+        "\"",
+    )
+    .replace(['\u{2018}', '\u{2019}'], "\"")
 }
 
 #[cfg(test)]
@@ -358,7 +379,10 @@ mod tests {
     fn a_missing_closing_brace_is_named_at_its_line() {
         let t = "a = 1\np = { \"Name\" = \"x\", \"Email\" = \"y\"\n[[rules]]\nid = \"r\"\n";
         let s = slip(t);
-        assert!(s.message.contains("this { ... } table is not closed"), "{s:?}");
+        assert!(
+            s.message.contains("this { ... } table is not closed"),
+            "{s:?}"
+        );
         assert_eq!(line_col(t, s.span.start).0, 2);
         assert!(s.hint.contains('}'));
     }
@@ -373,8 +397,12 @@ mod tests {
 
     #[test]
     fn curly_quotes_colons_yes_and_bare_words_are_named() {
-        assert!(slip("t = \u{201c}welcome\u{201d}\n").message.contains("curly quotes"));
-        assert!(slip("t = \u{201c}welcome\u{201d}\n").hint.contains("t = \"welcome\""));
+        assert!(slip("t = \u{201c}welcome\u{201d}\n")
+            .message
+            .contains("curly quotes"));
+        assert!(slip("t = \u{201c}welcome\u{201d}\n")
+            .hint
+            .contains("t = \"welcome\""));
         let colon = slip("template: \"welcome\"\n");
         assert!(colon.hint.contains("template = \"welcome\""), "{colon:?}");
         let yes = slip("enabled = yes\n");
@@ -399,7 +427,9 @@ mod tests {
         assert!(slip("t = \"welcome\n").message.contains("no closing quote"));
         assert!(slip("t = \"welcome'\n").message.contains("different quote"));
         assert!(slip("t = \"x\" // note\n").message.contains("start with #"));
-        assert!(slip("template \"welcome\"\n").hint.contains("template = \"welcome\""));
+        assert!(slip("template \"welcome\"\n")
+            .hint
+            .contains("template = \"welcome\""));
         assert!(slip("my key = 1\n").message.contains("has a space in it"));
         assert!(slip("delay =\n").message.contains("has no value"));
     }

@@ -73,15 +73,21 @@ impl ActionEnv<'_> {
             }
             // Where the template first uses `v`: a finding about it belongs there.
             let site = match &used_in {
-                UsedIn::Template { sites, files } => sites.and_then(|s| s.get(v)).and_then(|site| {
-                    let text = files.iter().find(|(p, _)| *p == site.file)?;
-                    Some((site, &text.1))
-                }),
+                UsedIn::Template { sites, files } => {
+                    sites.and_then(|s| s.get(v)).and_then(|site| {
+                        let text = files.iter().find(|(p, _)| *p == site.file)?;
+                        Some((site, &text.1))
+                    })
+                }
                 UsedIn::Rule | UsedIn::LeftOutIfMissing => None,
             };
             if !self.available.contains(v) {
                 let from = self.reached.join(", ");
-                let guess = suggest(v, self.available.iter().map(String::as_str), "available field");
+                let guess = suggest(
+                    v,
+                    self.available.iter().map(String::as_str),
+                    "available field",
+                );
                 let stop = if guess.ends_with('?') { "" } else { "." };
                 let hint = format!("{guess}{stop} Otherwise map `{v}` in those sources' [fields], or show it only when present with {{{{#if {v}}}}}...{{{{/if}}}}");
                 out.push(match site {

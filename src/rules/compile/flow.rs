@@ -11,6 +11,8 @@ use crate::rules::ruleset::{Action, OnPattern, Rule};
 /// What a flow's rules may refer to, gathered from every file first.
 pub struct FlowEnv<'a> {
     pub sources: &'a BTreeSet<String>,
+    /// The ids in schedules.toml (`None` when that file failed to load).
+    pub schedule_ids: Option<&'a BTreeSet<String>>,
     pub entities: &'a [String],
     pub databases: &'a BTreeMap<String, crate::rules::model::Database>,
     /// databases.toml failed to load: its own errors say why, references to it aren't checked.
@@ -75,7 +77,7 @@ pub fn compile(
         .contact_field
         .clone()
         .unwrap_or_else(|| "email".to_string());
-    if !c.produced.contains(&contact_field) {
+    if !c.may_produce(&contact_field) {
         out.push(Finding::warning("unknown-field", "/contact_field", format!("no source produces `{contact_field}`, so cancellations can't find this flow's contacts")));
     }
     let contact_slot = c.fields.intern(&contact_field);
@@ -226,6 +228,19 @@ fn patterns(
                     "source",
                 )),
             );
+        }
+        let plain = |s: &str| !s.contains(['*', '?', '[']);
+        if let (super::schedules::SOURCE, Some(ids)) = (src, env.schedule_ids) {
+            if plain(ev) && !ids.contains(ev) {
+                out.push(
+                    Finding::error(
+                        "unknown-schedule",
+                        p.clone(),
+                        format!("`{text}` names no schedule: there is no `{ev}` in rules/schedules.toml, so this never fires"),
+                    )
+                    .hint(suggest(ev, ids.iter().map(String::as_str), "schedule")),
+                );
+            }
         }
         v.push(OnPattern {
             text: text.clone(),

@@ -13,6 +13,7 @@ pub mod notion_action;
 pub mod routing;
 pub mod schedules;
 pub mod source;
+pub mod template_checks;
 pub mod tests;
 
 use std::collections::BTreeSet;
@@ -99,7 +100,9 @@ impl Compiler {
     ) -> Condition {
         let names: Vec<String> = self.produced.iter().cloned().collect();
         let produced = self.produced.clone();
-        let is_produced = move |n: &str| produced.contains(n);
+        // A source that failed to load may produce anything: no "unknown field" then.
+        let any_broken = !self.broken_sources.is_empty();
+        let is_produced = move |n: &str| any_broken || produced.contains(n);
         let mut env = CompileEnv {
             fields: &mut self.fields,
             produced: &is_produced,
@@ -108,6 +111,12 @@ impl Compiler {
         let c = compile_all(specs, pointer, &mut env, out);
         self.reads_payload |= c.reads_payload();
         c
+    }
+
+    /// Whether some source produces `name`, or may (one failed to load, and
+    /// its own errors come first: its fields are not reported as unknown).
+    pub fn may_produce(&self, name: &str) -> bool {
+        self.produced.contains(name) || !self.broken_sources.is_empty()
     }
 
     /// Compile a text that may hold `{{variables}}`.

@@ -52,12 +52,30 @@ pub fn compile(
         );
     }
     if let Some(m) = &n.match_on {
-        if !n.properties.contains_key(m) {
-            out.push(Finding::error(
-                "unknown-property",
-                format!("{ptr}/match"),
-                format!("`{m}` must also be given in `properties`, since its value finds the page"),
-            ));
+        let in_database = db.is_none_or(|db| db.properties.contains_key(m));
+        if let (false, Some(db)) = (in_database, db) {
+            // A misspelt property: say so, not "add it to properties".
+            out.push(
+                Finding::error(
+                    "unknown-property",
+                    format!("{ptr}/match"),
+                    format!("`{m}` is not a property of the `{}` database, so no page can be found by it", n.database),
+                )
+                .hint(suggest(m, db.properties.keys().map(String::as_str), "property")),
+            );
+        } else if !n.properties.contains_key(m)
+            && crate::rules::diagnostic::did_you_mean(m, n.properties.keys().map(String::as_str))
+                .is_none()
+        {
+            // (A property misspelt in `properties` is that key's own finding.)
+            out.push(
+                Finding::error(
+                    "missing-property",
+                    format!("{ptr}/match"),
+                    format!("`{m}` must also be given in `properties`, since its value finds the page"),
+                )
+                .hint(format!("add \"{m}\" = \"{{{{...}}}}\" to this action's properties, e.g. \"{m}\" = \"{{{{email}}}}\"")),
+            );
         }
     }
     let mut properties = Vec::new();

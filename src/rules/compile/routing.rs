@@ -59,7 +59,7 @@ pub fn lead_sources(
     file: &LeadSourcesFile,
     out: &mut Vec<Finding>,
 ) -> LeadTiming {
-    if !c.produced.contains(&file.field) {
+    if !c.may_produce(&file.field) {
         out.push(
             Finding::warning(
                 "unknown-field",
@@ -201,14 +201,28 @@ pub fn databases(
             .filter(|t| **t == crate::rules::model::PropertyType::Title)
             .count();
         if titles != 1 {
-            out.push(Finding::error(
-                "bad-database",
-                format!("{ptr}/properties"),
-                format!(
-                    "a Notion database has exactly one title property; `{}` has {titles}",
-                    db.key
-                ),
-            ));
+            let named: Vec<&str> = db
+                .properties
+                .iter()
+                .filter(|(_, t)| **t == crate::rules::model::PropertyType::Title)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let hint = if named.is_empty() {
+                "mark the page's name column as \"title\", e.g. \"Name\" = \"title\" (as it is in Notion)".to_string()
+            } else {
+                format!("keep \"title\" on the one Notion shows as the page name ({}) and give the others their real type, e.g. \"rich_text\" or \"email\"", named.join(", "))
+            };
+            out.push(
+                Finding::error(
+                    "bad-database",
+                    format!("{ptr}/properties"),
+                    format!(
+                        "a Notion database has exactly one title property; `{}` has {titles}",
+                        db.key
+                    ),
+                )
+                .hint(hint),
+            );
         }
         for (prop, opts) in &db.options {
             let optr = format!(
