@@ -313,6 +313,7 @@ fn build(
     let env = FlowEnv {
         sources: &source_names,
         schedule_ids: (!files.schedules_broken).then_some(&schedule_ids),
+        has_schedules_file: files.schedules.is_some(),
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,

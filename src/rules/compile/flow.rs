@@ -13,6 +13,9 @@ pub struct FlowEnv<'a> {
     pub sources: &'a BTreeSet<String>,
     /// The ids in schedules.toml (`None` when that file failed to load).
     pub schedule_ids: Option<&'a BTreeSet<String>>,
+    /// Whether rules/schedules.toml exists at all (without it, a `schedule:`
+    /// rule is a warning: a project may add its schedules later).
+    pub has_schedules_file: bool,
     pub entities: &'a [String],
     pub databases: &'a BTreeMap<String, crate::rules::model::Database>,
     /// databases.toml failed to load: its own errors say why, references to it aren't checked.
@@ -232,14 +235,22 @@ fn patterns(
         let plain = |s: &str| !s.contains(['*', '?', '[']);
         if let (super::schedules::SOURCE, Some(ids)) = (src, env.schedule_ids) {
             if plain(ev) && !ids.contains(ev) {
-                out.push(
+                let finding = if env.has_schedules_file {
                     Finding::error(
                         "unknown-schedule",
                         p.clone(),
                         format!("`{text}` names no schedule: there is no `{ev}` in rules/schedules.toml, so this never fires"),
                     )
-                    .hint(suggest(ev, ids.iter().map(String::as_str), "schedule")),
-                );
+                    .hint(suggest(ev, ids.iter().map(String::as_str), "schedule"))
+                } else {
+                    Finding::warning(
+                        "unknown-schedule",
+                        p.clone(),
+                        format!("`{text}` names a schedule, but there is no rules/schedules.toml, so this never fires"),
+                    )
+                    .hint(format!("add rules/schedules.toml with [[schedules]] id = \"{ev}\" and how often it fires, e.g. every = \"1d\""))
+                };
+                out.push(finding);
             }
         }
         v.push(OnPattern {
