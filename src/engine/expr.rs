@@ -78,6 +78,33 @@ pub struct ExprOutcome {
     pub notes: Vec<String>,
 }
 
+/// The slips people make in expressions, in words: the operators of other
+/// languages (`and`, `<>`, `=<`) and single-quoted text.
+fn common_slip(text: &str) -> Option<String> {
+    let padded = format!(" {} ", text.to_ascii_lowercase());
+    let words = [
+        (
+            " and ",
+            "write `&&` for \"and\", e.g. `score >= 50 && score < 90`",
+        ),
+        (
+            " or ",
+            "write `||` for \"or\", e.g. `score >= 80 || has(tags, \"vip\")`",
+        ),
+        (" not ", "write `!` for \"not\", e.g. `!has(tags, \"vip\")`"),
+        ("<>", "write `!=` for \"is not equal to\""),
+        ("=<", "write `<=` for \"at most\""),
+        ("=>", "write `>=` for \"at least\""),
+    ];
+    if let Some((_, fix)) = words.iter().find(|(w, _)| padded.contains(w)) {
+        return Some((*fix).to_string());
+    }
+    if text.contains('\'') {
+        return Some("text goes in double quotes, e.g. `lead_source == \"Website\"` (in TOML: expr = \"lead_source == \\\"Website\\\"\")".into());
+    }
+    None
+}
+
 impl Expr {
     /// Compile `text`, binding identifiers to field slots (interning new ones).
     pub fn compile(
@@ -88,8 +115,15 @@ impl Expr {
         if text.trim().is_empty() {
             return Err("the expression is empty: write a test such as `score >= 80`".into());
         }
-        let node = build_operator_tree(text)
-            .map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
+        // evalexpr would read 'Website' as a field named `'Website'`.
+        if text.contains('\'') {
+            let slip = common_slip(text).unwrap_or_default();
+            return Err(format!("`{text}` is not a valid expression: {slip}"));
+        }
+        let node = build_operator_tree(text).map_err(|e| match common_slip(text) {
+            Some(slip) => format!("`{text}` is not a valid expression: {slip}"),
+            None => format!("`{text}` is not a valid expression (the parser says: {e})"),
+        })?;
         check_no_mutation(&node).map_err(|e| format!("`{text}` is not a valid expression: {e}"))?;
         for f in node.iter_function_identifiers() {
             if !helper_names().any(|h| h == f) && !BUILTINS.contains(&f) {

@@ -95,11 +95,14 @@ pub fn validate(doc: &Document, kind: FileKind) -> Vec<Diagnostic> {
                 .map(|k| (d.line, k.to_string()))
         })
         .collect();
+    // And `[[rule]]` next to `[[rules.actions]]` makes `rules` a table: the
+    // same typo again, not a second mistake.
     out.retain(|d| {
-        d.code != "missing-key"
-            || !typos
-                .iter()
-                .any(|(_, k)| d.message.ends_with(&format!("needs a `{k}` key")))
+        let echo = |k: &String| {
+            d.message.ends_with(&format!("needs a `{k}` key"))
+                || (d.code == "wrong-type" && d.message.starts_with(&format!("`{k}` must be")))
+        };
+        !matches!(d.code, "missing-key" | "wrong-type") || !typos.iter().any(|(_, k)| echo(k))
     });
     out.sort_by_key(|d| (d.line, d.col));
     out.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
@@ -129,7 +132,13 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                 d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
                     Some(m) => d.with_hint(format!("did you mean `{m}`?")),
                     None if !allowed.is_empty() => {
-                        d.with_hint(format!("the keys allowed here are: {}", allowed.join(", ")))
+                        d.with_hint(match schema_hints::belongs_elsewhere(schema, key) {
+                            Some(place) => format!(
+                                "{place} (the keys allowed here are: {})",
+                                allowed.join(", ")
+                            ),
+                            None => format!("the keys allowed here are: {}", allowed.join(", ")),
+                        })
                     }
                     None => d.with_hint("remove it, or check the spelling against the README"),
                 };
@@ -150,7 +159,10 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                     &ptr,
                     format!("{what} needs a `{name}` key"),
                 )
-                .with_hint(format!("add `{name} = ...`")),
+                .with_hint(
+                    schema_hints::required_example(schema, err.schema_path().as_str(), name)
+                        .unwrap_or_else(|| format!("add `{name} = ...`")),
+                ),
             );
         }
         ValidationErrorKind::Type { kind } => {

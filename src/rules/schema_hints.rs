@@ -27,6 +27,9 @@ pub fn from_shape(key: &str, here: Option<&Value>, expected: &str) -> Option<Str
             list(items),
             list(items)
         )),
+        (_, Value::Object(_)) if expected.starts_with("a list") => Some(format!(
+            "a list goes in square brackets, even with one item: {key} = [ {{ ... }} ]; or, for a list of tables, repeat the header with double brackets [[{key}]]"
+        )),
         (_, Value::String(s)) if expected.starts_with("a list") => {
             Some(format!("put it in square brackets, as a list of one: {key} = [\"{s}\"]"))
         }
@@ -77,6 +80,96 @@ pub fn duration(found: &str) -> String {
         }
         _ => "write a whole number and a unit: \"30m\", \"2h\", \"3d\", \"1w\"".into(),
     }
+}
+
+/// Where a key that doesn't belong here does belong, in the author's terms:
+/// "`delay` belongs to an action ([[rules.actions]])".
+pub fn belongs_elsewhere(schema: &Value, key: &str) -> Option<String> {
+    let defs = schema.get("$defs")?.as_object()?;
+    let mut places: Vec<&'static str> = Vec::new();
+    let mut visit = |name: &str, node: &Value| {
+        let has = node.pointer(&format!("/properties/{key}")).is_some()
+            || node
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .is_some_and(|b| {
+                    b.iter()
+                        .any(|b| b.pointer(&format!("/properties/{key}")).is_some())
+                });
+        if has {
+            places.push(place(name));
+        }
+    };
+    for (name, node) in defs {
+        visit(name, node);
+    }
+    visit("", schema);
+    places.dedup();
+    (!places.is_empty())
+        .then(|| format!("`{key}` belongs in {}; move it there", places.join(" or ")))
+}
+
+/// A schema definition, as the author sees it in the file.
+fn place(def: &str) -> &'static str {
+    match def {
+        "" => "the top of the file (before any [table])",
+        "ActionSpec" => "an action ([[rules.actions]])",
+        "RuleSpec" => "a rule ([[rules]])",
+        "ConditionSpec" => "a condition ({ field = ..., equals = ... })",
+        "WorkflowDef" => "a workflow ([workflows.<name>])",
+        "FieldSpec" => "a field ([fields.<name>])",
+        "Auth" => "[auth]",
+        "Idempotency" => "[idempotency]",
+        "Locator" => "[event_type]",
+        "Database" => "a database ([[databases]])",
+        "Entity" => "an entity ([[entities]])",
+        "Route" => "a route ([[routes]])",
+        "LeadSource" => "a lead source ([[lead_sources]])",
+        "ScheduleSpec" => "a schedule ([[schedules]])",
+        "TestCase" => "a test case ([[cases]])",
+        "Expect" => "a case's expectations ([cases.expect])",
+        _ => "another table",
+    }
+}
+
+/// For a missing key: a line to copy, from the schema's own example or values.
+pub fn required_example(schema: &Value, schema_path: &str, key: &str) -> Option<String> {
+    let parent = schema_path.strip_suffix("/required").unwrap_or(schema_path);
+    let node = schema.pointer(parent)?;
+    let prop = node.pointer(&format!("/properties/{key}"))?;
+    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> = values.iter().map(Value::to_string).collect();
+        return Some(format!(
+            "add {key} = {} (one of {})",
+            names.first()?,
+            names.join(", ")
+        ));
+    }
+    if prop.get("const").is_some() {
+        // One alternative of several (an action's kind): offer them all.
+        let (union, _) = parent.rsplit_once("/oneOf/")?;
+        let values = schema
+            .pointer(&format!("{union}/properties/{key}/enum"))?
+            .as_array()?;
+        let names: Vec<String> = values.iter().map(Value::to_string).collect();
+        return Some(format!(
+            "add {key} = ... with what this does, one of {}",
+            names.join(", ")
+        ));
+    }
+    let example = prop.pointer("/examples/0")?;
+    let shown = match example {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => example.to_string(),
+        Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+            example.to_string().replace(',', ", ")
+        }
+        _ => {
+            return Some(format!(
+                "add `{key} = ...` (see the schema's example for `{key}`)"
+            ))
+        }
+    };
+    Some(format!("add {key} = {shown}"))
 }
 
 fn list(items: &[Value]) -> String {

@@ -298,6 +298,25 @@ fn duplicate(text: &str, span: Range<usize>, line: Range<usize>) -> Slip {
     let number = |pos: usize| text[..pos].matches('\n').count() + 1;
     if this_line.trim_start().starts_with('[') {
         let header = this_line.trim();
+        // `[rules.actions]` once and `[[rules.actions]]` later: one pair of
+        // brackets where a list of tables needs two.
+        let name = header.trim_matches(|c| c == '[' || c == ']').trim();
+        let single = format!("[{name}]");
+        let double = format!("[[{name}]]");
+        let earlier_single = text[..line.start]
+            .lines()
+            .position(|l| l.trim() == single)
+            .filter(|_| header == double);
+        let this_single = (header == single && text[..line.start].contains(&double))
+            .then_some(number(line.start) - 1);
+        if let Some(index) = earlier_single.or(this_single) {
+            let start: usize = text.lines().take(index).map(|l| l.len() + 1).sum();
+            return Slip {
+                span: start..start + single.len(),
+                message: format!("{single} has one pair of brackets, but `{name}` is a list of tables here, which takes two"),
+                hint: format!("write {double}, as on the other headers of `{name}`"),
+            };
+        }
         let first = text[..line.start]
             .match_indices(header)
             .next()

@@ -151,13 +151,25 @@ fn follow_ups(
 }
 
 pub fn unknown_email(c: &Compiler, name: &str, ptr: String) -> Finding {
-    Finding::error(
+    let finding = Finding::error(
         "unknown-template",
         ptr,
         format!("there is no email template `{name}`"),
-    )
-    .hint(format!(
-        "{} (an email is templates/emails/{name}.subject.hbs, .html.hbs and .txt.hbs)",
+    );
+    // `welcome.html.hbs` or `emails/welcome`: the file's name, not the template's.
+    let bare = name
+        .trim_start_matches("templates/")
+        .trim_start_matches("emails/")
+        .split('.')
+        .next()
+        .unwrap_or(name);
+    if bare != name && c.templates.emails.contains_key(bare) {
+        return finding.hint(format!(
+            "name the template without its folder or extension: template = \"{bare}\" (hsflow picks its .subject, .html and .txt files itself)"
+        ));
+    }
+    finding.hint(format!(
+        "{} (an email is three files: templates/emails/{name}.subject.hbs, {name}.html.hbs and {name}.txt.hbs)",
         suggest(
             name,
             c.templates.emails.keys().map(String::as_str),
