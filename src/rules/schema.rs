@@ -240,17 +240,23 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.push(doc.diag(
-                Severity::Error,
-                "out-of-range",
-                &ptr,
-                format!(
-                    "{label} must be at least {limit}, but it is {}",
-                    describe_value(here)
-                ),
-            ));
+            out.push(
+                doc.diag(
+                    Severity::Error,
+                    "out-of-range",
+                    &ptr,
+                    format!(
+                        "{label} must be at least {limit}, but it is {}",
+                        describe_value(here)
+                    ),
+                )
+                .with_hint(format!("use {limit} or more")),
+            );
         }
-        _ => out.push(doc.diag(Severity::Error, "schema", &ptr, err.to_string())),
+        _ => out.push(
+            doc.diag(Severity::Error, "schema", &ptr, format!("{label} does not have the expected form ({err})"))
+                .with_hint("compare it with the example your editor shows for this key, or with the same key in a shipped rule file"),
+        ),
     }
 }
 

@@ -290,18 +290,26 @@ pub fn compile(
                     "ambiguous",
                     format!("{ptr}/due_at"),
                     "give either `due` or `due_at`, not both",
-                ));
+                )
+.hint("`due` counts from the event (due = \"1d\"); `due_at` from a date it carries (due_at = \"1d before retreat_start\"); keep one"));
             }
             if let Some(at) = &t.due_at {
                 if !env.available.contains(&at.field) {
-                    out.push(Finding::error(
-                        "unknown-field",
-                        format!("{ptr}/due_at"),
-                        format!(
-                            "`{}` is not a field the events reaching this rule carry",
-                            at.field
-                        ),
-                    ));
+                    out.push(
+                        Finding::error(
+                            "unknown-field",
+                            format!("{ptr}/due_at"),
+                            format!(
+                                "`{}` is not a field the events reaching this rule carry",
+                                at.field
+                            ),
+                        )
+                        .hint(suggest(
+                            &at.field,
+                            env.available.iter().map(String::as_str),
+                            "available field",
+                        )),
+                    );
                 }
             }
             let title = c.text(&t.title, &format!("{ptr}/title"), out);
@@ -346,7 +354,8 @@ pub fn compile(
                     "bad-url",
                     format!("{ptr}/url"),
                     format!("`{}` is not an http(s) URL", w.url),
-                ));
+                )
+.hint("write the whole address, starting with https:// (or http:// for a server on this network)"));
             }
             env.check_vars(
                 &url.vars(),

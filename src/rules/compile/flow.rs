@@ -33,11 +33,14 @@ pub fn check_workflows(file: &FlowFile, out: &mut Vec<Finding>) {
         let ptr = format!("/workflows/{}", crate::rules::document::escape_segment(id));
         let states: BTreeSet<&str> = wf.states.iter().map(String::as_str).collect();
         if states.len() != wf.states.len() {
-            out.push(Finding::error(
-                "duplicate-id",
-                format!("{ptr}/states"),
-                "a state is listed twice",
-            ));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("{ptr}/states"),
+                    "a state is listed twice",
+                )
+                .hint("list each state once in `states`"),
+            );
         }
         if !states.contains(wf.initial.as_str()) {
             out.push(
@@ -81,7 +84,10 @@ pub fn compile(
         .clone()
         .unwrap_or_else(|| "email".to_string());
     if !c.may_produce(&contact_field) {
-        out.push(Finding::warning("unknown-field", "/contact_field", format!("no source produces `{contact_field}`, so cancellations can't find this flow's contacts")));
+        out.push(
+            Finding::warning("unknown-field", "/contact_field", format!("no source produces `{contact_field}`, so cancellations can't find this flow's contacts"))
+                .hint("name the field that holds the contact's address, usually contact_field = \"email\", and map it in the sources' [fields]"),
+        );
     }
     let contact_slot = c.fields.intern(&contact_field);
     for (i, spec) in file.rules.iter().enumerate() {
@@ -147,7 +153,8 @@ pub fn compile(
                 "no-actions",
                 format!("{ptr}/actions"),
                 "this rule does nothing when it fires",
-            ));
+            )
+.hint("add an action under [[rules.actions]], or set enabled = false if it is switched off on purpose"));
         }
         for (j, a) in spec.actions.iter().enumerate() {
             let aptr = format!("{ptr}/actions/{j}");
@@ -165,7 +172,8 @@ pub fn compile(
                         "duplicate-id",
                         format!("{aptr}/id"),
                         format!("the action id `{}` is used twice in this rule", act.id),
-                    ));
+                    )
+.hint("give each action of a rule its own id (or leave `id` out: hsflow numbers them)"));
                 }
                 actions.push(act);
                 positions.push(j);

@@ -138,7 +138,8 @@ pub fn compile(
                     "only a number property can be added to; `{name}` is a {}",
                     other.api_name()
                 ),
-            )),
+            )
+.hint("use `add` only on a number property (e.g. \"Engagement Score\"); to set other properties, put them in `properties`")),
             None if db.is_some() => out.push(
                 Finding::error(
                     "unknown-property",

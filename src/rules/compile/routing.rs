@@ -79,7 +79,8 @@ pub fn lead_sources(
                 "duplicate-id",
                 format!("{ptr}/id"),
                 format!("the lead source id `{}` is used twice", ls.id),
-            ));
+            )
+.hint("give each [[lead_sources]] its own id; to accept more values for one source, list them in its `values`"));
         }
         let sequence = follow_ups(c, &ls.follow_ups, &format!("{ptr}/follow_ups"), out);
         let mut overrides = Vec::new();
@@ -138,11 +139,14 @@ fn follow_ups(
             out.push(unknown_email(c, &f.template, format!("{ptr}/{i}/template")));
         }
         if !days.insert(f.day) {
-            out.push(Finding::error(
-                "duplicate-id",
-                format!("{ptr}/{i}/day"),
-                format!("day {} appears twice in this sequence", f.day),
-            ));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("{ptr}/{i}/day"),
+                    format!("day {} appears twice in this sequence", f.day),
+                )
+                .hint("keep one follow-up per day, or change one of the days"),
+            );
         }
     }
     list.iter()
@@ -186,11 +190,14 @@ pub fn databases(
     for (i, db) in file.databases.iter().enumerate() {
         let ptr = format!("/databases/{i}");
         if map.contains_key(&db.key) {
-            out.push(Finding::error(
-                "duplicate-id",
-                format!("{ptr}/key"),
-                format!("the database key `{}` is used twice", db.key),
-            ));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("{ptr}/key"),
+                    format!("the database key `{}` is used twice", db.key),
+                )
+                .hint("give each [[databases]] its own key: rules name databases by it"),
+            );
         }
         if !db
             .env
@@ -243,8 +250,8 @@ pub fn databases(
             );
             match db.properties.get(prop) {
                 None => out.push(Finding::error("unknown-property", optr, format!("`{prop}` is not a property of `{}`", db.key)).hint(suggest(prop, db.properties.keys().map(String::as_str), "property"))),
-                Some(t) if !t.has_options() => out.push(Finding::error("bad-database", optr, format!("`{prop}` is not a select, multi_select or status property, so it has no options"))),
-                Some(_) if opts.is_empty() => out.push(Finding::warning("bad-database", optr, "an empty option list allows nothing")),
+                Some(t) if !t.has_options() => out.push(Finding::error("bad-database", optr, format!("`{prop}` is not a select, multi_select or status property, so it has no options")).hint("list options only for select, multi_select and status properties; remove this line or fix the property's type")),
+                Some(_) if opts.is_empty() => out.push(Finding::warning("bad-database", optr, "an empty option list allows nothing").hint("list the options exactly as Notion shows them, e.g. [\"Lead\", \"Client\"]")),
                 _ => {}
             }
         }
@@ -275,7 +282,8 @@ fn relations(
                 "bad-relation",
                 rptr.clone(),
                 format!("`{prop}` is a {} property, not a relation", t.api_name()),
-            )),
+            )
+.hint(format!("list `{prop}` as \"relation\" under [databases.properties] if it is one in Notion, or remove it from [databases.relations]"))),
             None => out.push(
                 Finding::error(
                     "unknown-property",
@@ -329,7 +337,8 @@ fn relations(
                     "pages can't be found by `{}`: Notion can't match it by equality",
                     target.by
                 ),
-            )),
+            )
+.hint("find pages by a title, text, email, phone, number or select property, e.g. by = \"Email\"")),
             Some(_) => {}
         }
     }

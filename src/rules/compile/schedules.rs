@@ -47,11 +47,16 @@ pub fn schedules(
             );
         }
         if !seen.insert(s.id.clone()) {
-            out.push(Finding::error(
-                "duplicate-id",
-                format!("{ptr}/id"),
-                format!("the schedule id `{}` is used twice", s.id),
-            ));
+            out.push(
+                Finding::error(
+                    "duplicate-id",
+                    format!("{ptr}/id"),
+                    format!("the schedule id `{}` is used twice", s.id),
+                )
+                .hint(
+                    "give each schedule its own id: rules listen to it as on = [\"schedule:<id>\"]",
+                ),
+            );
         }
         if s.every.secs() < 60 {
             out.push(

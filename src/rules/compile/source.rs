@@ -150,7 +150,8 @@ fn check_auth(auth: &Auth, out: &mut Vec<Finding>) {
                 out.push(Finding::error("bad-env-name", "/auth/secret_env", format!("`{secret_env}` is not an environment variable name")).hint("write the variable's name in capitals, e.g. TYPEFORM_SECRET, not the secret itself"));
             }
             if header.trim().is_empty() || header.contains(char::is_whitespace) {
-                out.push(Finding::error("bad-header", "/auth/header", format!("`{header}` is not a header name")));
+                out.push(Finding::error("bad-header", "/auth/header", format!("`{header}` is not a header name"))
+.hint("a header name is letters, digits and dashes, e.g. \"X-Signature\"; no spaces or colon"));
             }
         }
         Auth::None { local: true } | Auth::Internal {} => {}
@@ -184,7 +185,9 @@ fn locator(
         return match JsonPath::compile(p) {
             Ok(p) => Some(Locator::Path(p)),
             Err(msg) => {
-                out.push(Finding::error("bad-jsonpath", format!("{ptr}/path"), msg));
+                out.push(Finding::error("bad-jsonpath", format!("{ptr}/path"), msg).hint(
+                    "a JSONPath starts at the body's top with $ and names keys with dots: \"$.form_response.hidden.email\"; a key with spaces goes in brackets: \"$.properties['Task Name']\"",
+                ));
                 None
             }
         };

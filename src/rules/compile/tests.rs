@@ -54,11 +54,14 @@ pub fn check(
             );
         }
         match (&case.payload, &case.payload_file) {
-            (Some(_), Some(_)) => out.push(Finding::error(
-                "ambiguous",
-                ptr.clone(),
-                "give either `payload` or `payload_file`, not both",
-            )),
+            (Some(_), Some(_)) => out.push(
+                Finding::error(
+                    "ambiguous",
+                    ptr.clone(),
+                    "give either `payload` or `payload_file`, not both",
+                )
+                .hint("keep the one you mean and delete the other line"),
+            ),
             (None, None) => out.push(
                 Finding::error("missing-key", ptr.clone(), "this case has no event")
                     .hint("add payload = { ... } or payload_file = \"examples/<file>.json\""),
