@@ -385,3 +385,4 @@ case!(template_named_by_its_file);
 case!(action_without_kind);
 case!(expression_with_and);
 case!(expression_with_single_quotes);
+case!(event_type_misspelt);

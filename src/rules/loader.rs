@@ -311,10 +311,12 @@ fn build(
         })
         .unwrap_or_default();
     let schedule_ids: BTreeSet<String> = schedules.iter().map(|s| s.id.to_string()).collect();
+    let event_types = known_event_types(&files);
     let env = FlowEnv {
         sources: &source_names,
         schedule_ids: (!files.schedules_broken).then_some(&schedule_ids),
         has_schedules_file: files.schedules.is_some(),
+        event_types: &event_types,
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,
@@ -425,6 +427,37 @@ fn stem(rel: &Path) -> String {
     rel.file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default()
+}
+
+/// Per source, the event types the project knows of, and how often: each a
+/// source maps to (counted as many) and each plain `source:event` a rule
+/// listens to. A type mentioned once, next to a close one that is known, is
+/// likely a typo (see `flow::patterns`).
+fn known_event_types(files: &Files) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut known: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for s in &files.sources {
+        let types = known.entry(stem(&s.rel)).or_default();
+        let locator = &s.value.event_type;
+        for t in locator.map.values().chain(locator.value.iter()) {
+            *types.entry(t.clone()).or_default() += 1000;
+        }
+    }
+    for f in &files.flows {
+        for rule in &f.value.rules {
+            for pattern in rule.on.iter().chain(rule.cancel_on.iter()) {
+                if let Some((src, ev)) = pattern.split_once(':') {
+                    if !src.contains('*') && !ev.contains(['*', '?', '[']) {
+                        *known
+                            .entry(src.to_string())
+                            .or_default()
+                            .entry(ev.to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    known
 }
 
 /// Keep what a broken file declares, so other files' references to it stay quiet.

@@ -16,6 +16,8 @@ pub struct FlowEnv<'a> {
     /// Whether rules/schedules.toml exists at all (without it, a `schedule:`
     /// rule is a warning: a project may add its schedules later).
     pub has_schedules_file: bool,
+    /// Per source, the event types known and how often (see `loader::known_event_types`).
+    pub event_types: &'a BTreeMap<String, BTreeMap<String, usize>>,
     pub entities: &'a [String],
     pub databases: &'a BTreeMap<String, crate::rules::model::Database>,
     /// databases.toml failed to load: its own errors say why, references to it aren't checked.
@@ -259,6 +261,29 @@ fn patterns(
                     .hint(format!("add rules/schedules.toml with [[schedules]] id = \"{ev}\" and how often it fires, e.g. every = \"1d\""))
                 };
                 out.push(finding);
+            }
+        }
+        if let Some(known) = env.event_types.get(src).filter(|_| plain(ev)) {
+            // Not a type the source maps to, yet a letter or two from one that
+            // is known better (mapped, or listened to by more rules). Strictly
+            // close: event types often share a prefix ("comment.created",
+            // "reaction.created").
+            let mine = known.get(ev).copied().unwrap_or(0);
+            let lonely = mine < 1000;
+            let near = known
+                .iter()
+                .filter(|(t, n)| *t != ev && **n > mine && strsim::damerau_levenshtein(t, ev) <= 2)
+                .min_by_key(|(t, _)| strsim::damerau_levenshtein(t, ev));
+            if let (true, Some((m, n))) = (lonely, near) {
+                let message = if *n >= 1000 {
+                    format!("`{ev}` is not an event rules/sources/{src}.toml produces, but `{m}` is: this may never match")
+                } else {
+                    format!("`{ev}` is close to `{m}`, which more rules listen to: one of them may be misspelt")
+                };
+                out.push(
+                    Finding::warning("unknown-event", p.clone(), message)
+                        .hint(format!("did you mean `{src}:{m}`?")),
+                );
             }
         }
         v.push(OnPattern {
