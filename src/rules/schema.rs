@@ -365,6 +365,7 @@ fn one_of(
     }
     values.dedup();
     shapes.retain(|s| !s.starts_with("text") || values.is_empty());
+    shapes.sort();
     shapes.dedup();
     let found = here.and_then(Value::as_str).unwrap_or("");
     let key = ptr.rsplit('/').next().unwrap_or("");
@@ -383,7 +384,19 @@ fn one_of(
         )
         .with_hint(hint)
     } else {
-        let mut forms = shapes.clone();
+        // "a whole number or a number" says one thing twice.
+        if shapes.iter().any(|s| s == "a number") {
+            shapes.retain(|s| s != "a whole number");
+        }
+        let scalar = shapes.len() == 3
+            && ["text (in \"quotes\")", "a number", "true or false"]
+                .iter()
+                .all(|k| shapes.iter().any(|s| s == k));
+        let mut forms = if scalar {
+            vec!["one value (text, a number, or true or false)".to_string()]
+        } else {
+            shapes.clone()
+        };
         if !values.is_empty() {
             forms.push(format!("one of {}", values.join(", ")));
         }
