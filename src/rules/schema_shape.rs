@@ -128,7 +128,7 @@ fn inline_tagged_unions(schema: &mut Value) {
             b.insert("additionalProperties".into(), false.into());
             inlined.push(Value::Object(b));
             if let (Some(k), Some(d)) = (kind.as_str(), description.as_str()) {
-                kind_words.push(format!("\"{k}\": {d}"));
+                kind_words.push(format!("- \"{k}\": {d}"));
             }
             kinds.push(kind);
         }
@@ -143,7 +143,7 @@ fn inline_tagged_unions(schema: &mut Value) {
             let mut kind_schema = Map::new();
             kind_schema.insert(
                 "description".into(),
-                format!("What this does. {}", kind_words.join("; ")).into(),
+                format!("What this does:\n{}", kind_words.join("\n")).into(),
             );
             kind_schema.insert("enum".into(), Value::Array(kinds));
             props.insert("kind".into(), Value::Object(kind_schema));
