@@ -272,7 +272,7 @@ fn build(
                     format!("/workflows/{id}"),
                     format!("the workflow `{id}` is defined in two flows"),
                 )
-.hint(format!("rename one of them, or keep `{id}` in one flow file: a rule in any flow can move it")));
+                .hint(format!("rename one of them, or keep `{id}` in one flow file: a rule in any flow can move it")));
             }
         }
         c.emit(&f.doc, out);
@@ -337,7 +337,7 @@ fn build(
                 "/id",
                 format!("the flow id `{}` is already used by {first}", f.value.id),
             )
-.hint("give this flow its own id (e.g. after its file name): ids tell flows apart in the console and in explain traces"));
+            .hint("give this flow its own id (e.g. after its file name): ids tell flows apart in the console and in explain traces"));
         }
         let here = f.rel.display().to_string();
         let mut compiled =

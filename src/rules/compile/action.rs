@@ -291,7 +291,7 @@ pub fn compile(
                     format!("{ptr}/due_at"),
                     "give either `due` or `due_at`, not both",
                 )
-.hint("`due` counts from the event (due = \"1d\"); `due_at` from a date it carries (due_at = \"1d before retreat_start\"); keep one"));
+                .hint("`due` counts from the event (due = \"1d\"); `due_at` from a date it carries (due_at = \"1d before retreat_start\"); keep one"));
             }
             if let Some(at) = &t.due_at {
                 if !env.available.contains(&at.field) {
@@ -355,7 +355,7 @@ pub fn compile(
                     format!("{ptr}/url"),
                     format!("`{}` is not an http(s) URL", w.url),
                 )
-.hint("write the whole address, starting with https:// (or http:// for a server on this network)"));
+                .hint("write the whole address, starting with https:// (or http:// for a server on this network)"));
             }
             env.check_vars(
                 &url.vars(),

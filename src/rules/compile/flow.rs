@@ -156,7 +156,7 @@ pub fn compile(
                 format!("{ptr}/actions"),
                 "this rule does nothing when it fires",
             )
-.hint("add an action under [[rules.actions]], or set enabled = false if it is switched off on purpose"));
+            .hint("add an action under [[rules.actions]], or set enabled = false if it is switched off on purpose"));
         }
         for (j, a) in spec.actions.iter().enumerate() {
             let aptr = format!("{ptr}/actions/{j}");
@@ -175,7 +175,7 @@ pub fn compile(
                         format!("{aptr}/id"),
                         format!("the action id `{}` is used twice in this rule", act.id),
                     )
-.hint("give each action of a rule its own id (or leave `id` out: hsflow numbers them)"));
+                    .hint("give each action of a rule its own id (or leave `id` out: hsflow numbers them)"));
                 }
                 actions.push(act);
                 positions.push(j);

@@ -139,7 +139,7 @@ pub fn compile(
                     other.api_name()
                 ),
             )
-.hint("use `add` only on a number property (e.g. \"Engagement Score\"); to set other properties, put them in `properties`")),
+            .hint("use `add` only on a number property (e.g. \"Engagement Score\"); to set other properties, put them in `properties`")),
             None if db.is_some() => out.push(
                 Finding::error(
                     "unknown-property",

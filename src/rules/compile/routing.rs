@@ -80,7 +80,7 @@ pub fn lead_sources(
                 format!("{ptr}/id"),
                 format!("the lead source id `{}` is used twice", ls.id),
             )
-.hint("give each [[lead_sources]] its own id; to accept more values for one source, list them in its `values`"));
+            .hint("give each [[lead_sources]] its own id; to accept more values for one source, list them in its `values`"));
         }
         let sequence = follow_ups(c, &ls.follow_ups, &format!("{ptr}/follow_ups"), out);
         let mut overrides = Vec::new();
@@ -283,7 +283,7 @@ fn relations(
                 rptr.clone(),
                 format!("`{prop}` is a {} property, not a relation", t.api_name()),
             )
-.hint(format!("list `{prop}` as \"relation\" under [databases.properties] if it is one in Notion, or remove it from [databases.relations]"))),
+            .hint(format!("list `{prop}` as \"relation\" under [databases.properties] if it is one in Notion, or remove it from [databases.relations]"))),
             None => out.push(
                 Finding::error(
                     "unknown-property",
@@ -338,7 +338,7 @@ fn relations(
                     target.by
                 ),
             )
-.hint("find pages by a title, text, email, phone, number or select property, e.g. by = \"Email\"")),
+            .hint("find pages by a title, text, email, phone, number or select property, e.g. by = \"Email\"")),
             Some(_) => {}
         }
     }

@@ -151,7 +151,7 @@ fn check_auth(auth: &Auth, out: &mut Vec<Finding>) {
             }
             if header.trim().is_empty() || header.contains(char::is_whitespace) {
                 out.push(Finding::error("bad-header", "/auth/header", format!("`{header}` is not a header name"))
-.hint("a header name is letters, digits and dashes, e.g. \"X-Signature\"; no spaces or colon"));
+                .hint("a header name is letters, digits and dashes, e.g. \"X-Signature\"; no spaces or colon"));
             }
         }
         Auth::None { local: true } | Auth::Internal {} => {}
