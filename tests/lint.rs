@@ -161,6 +161,35 @@ fn two_broken_files_are_both_reported() {
 }
 
 #[test]
+fn a_flow_file_that_does_not_parse_does_not_make_its_workflows_unknown_elsewhere() {
+    // Another flow moves the `onboarding` workflow that main.toml defines;
+    // main.toml then gets curly quotes. One mistake: one finding, in main.toml.
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    std::fs::write(
+        dir.path().join("rules/flows/more.toml"),
+        "#:schema ../../schemas/flow.schema.json\nid = \"more\"\n\n[[rules]]\nid = \"finish\"\non = [\"form:contact.replied\"]\n\n[[rules.actions]]\nkind = \"workflow\"\nworkflow = \"onboarding\"\nto = \"done\"\n",
+    )
+    .expect("write");
+    let (code, findings) = lint(dir.path());
+    assert_eq!((code, findings.len()), (0, 0), "{findings:#?}");
+    let main = dir.path().join("rules/flows/main.toml");
+    let text = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(
+        &main,
+        text.replace(
+            "template = \"welcome\"",
+            "template = \u{201c}welcome\u{201d}",
+        ),
+    )
+    .expect("write");
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["code"], "toml-syntax");
+}
+
+#[test]
 fn a_missing_rules_directory_is_an_io_error_with_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, findings) = lint(dir.path());
@@ -386,3 +415,7 @@ case!(action_without_kind);
 case!(expression_with_and);
 case!(expression_with_single_quotes);
 case!(event_type_misspelt);
+case!(routing_restated_in_a_rule);
+case!(for_entity_misspelt);
+case!(for_entity_no_route_reaches);
+case!(for_entity_and_entity_disagree);

@@ -30,14 +30,14 @@ pub fn run(dirs: &RuleDirs, format: LintFormat, only: Only<'_>) -> ExitCode {
             .map(|r| r.files.len() + r.templates.files.len());
         let summary = match files {
             Some(n) => format!(
-                "lint: {n} files checked, {} errors, {} warnings",
-                loaded.error_count(),
-                loaded.warning_count()
+                "lint: {n} files checked, {}, {}",
+                count(loaded.error_count(), "error"),
+                count(loaded.warning_count(), "warning")
             ),
             None => format!(
-                "lint: {} errors, {} warnings; the rule set would be refused",
-                loaded.error_count(),
-                loaded.warning_count()
+                "lint: {}, {}; the rule set would be refused",
+                count(loaded.error_count(), "error"),
+                count(loaded.warning_count(), "warning")
             ),
         };
         return report(&loaded.diagnostics, format, &summary);
@@ -46,10 +46,10 @@ pub fn run(dirs: &RuleDirs, format: LintFormat, only: Only<'_>) -> ExitCode {
         Ok(diags) => {
             let e = diags.iter().filter(|d| d.is_error()).count();
             let summary = format!(
-                "lint: {} file{} checked, {e} errors, {} warnings",
-                only.files.len(),
-                if only.files.len() == 1 { "" } else { "s" },
-                diags.len() - e
+                "lint: {} checked, {}, {}",
+                count(only.files.len(), "file"),
+                count(e, "error"),
+                count(diags.len() - e, "warning")
             );
             report(&diags, format, &summary)
         }
@@ -204,4 +204,13 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// "1 error", "2 errors".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -132,8 +132,8 @@ pub fn load_or_report(dirs: &RuleDirs) -> Option<crate::rules::RuleSet> {
             eprintln!("{}", d.render_human());
         }
         eprintln!(
-            "hsflow: the rules have {} errors; `hsflow lint` shows them all",
-            loaded.error_count()
+            "hsflow: the rules have {}; `hsflow lint` shows them all",
+            lint::count(loaded.error_count(), "error")
         );
     }
     loaded.ruleset

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::engine::action::{Payload, PlannedAction};
+use crate::engine::condition::Verdict;
 use crate::engine::plan::Plan;
+use crate::engine::routing::Why;
 
 /// An enum as its rule-file word ("high", "upsert", "POST").
 fn word<T: serde::Serialize>(v: &T) -> String {
@@ -51,15 +53,31 @@ pub fn plan_human(p: &Plan) -> String {
     for (k, v) in e.fields.iter() {
         let _ = writeln!(o, "  {k} = {v}");
     }
-    let _ = writeln!(
-        o,
-        "\nEntities: {}",
-        if p.entities.is_empty() {
-            "none".into()
-        } else {
-            p.entities.join(", ")
-        }
-    );
+    let _ = writeln!(o, "\nRouting (rules/entities.toml):");
+    for r in &p.routing {
+        let _ = writeln!(
+            o,
+            "  [{}] {} ({})",
+            if r.matched { "routed" } else { "no" },
+            r.name,
+            r.entity
+        );
+        conditions_human(&mut o, &r.conditions);
+    }
+    let _ = writeln!(o, "\nEntities acting for this event:");
+    if p.entities_why.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for e in &p.entities_why {
+        let why = match (e.why, &e.rule) {
+            (Why::Route, _) => "a route in entities.toml".to_string(),
+            (Why::Explicit, _) => "named by the sender".to_string(),
+            (Why::Fallback, _) => "the fallback: no route matched".to_string(),
+            (Why::Rule, Some(rule)) => format!("rule `{rule}` acts for it"),
+            (Why::Rule, None) => "a rule acts for it".to_string(),
+        };
+        let _ = writeln!(o, "  {} ({why})", e.name);
+    }
     let _ = writeln!(o, "\nRules considered ({}):", p.rules.len());
     if p.rules.is_empty() {
         let _ = writeln!(
@@ -76,19 +94,7 @@ pub fn plan_human(p: &Plan) -> String {
             r.id,
             r.flow
         );
-        for c in &r.conditions {
-            let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-            let _ = writeln!(
-                o,
-                "      {} {}   ({})",
-                if c.result { "yes" } else { "NO " },
-                c.expr,
-                values.join(", ")
-            );
-            for n in &c.notes {
-                let _ = writeln!(o, "          note: {n}");
-            }
-        }
+        conditions_human(&mut o, &r.conditions);
         if r.conditions.is_empty() {
             let _ = writeln!(o, "      (no conditions: fires on every such event)");
         }
@@ -201,5 +207,22 @@ fn action_human(o: &mut String, a: &PlannedAction) {
     }
     for n in &a.notes {
         let _ = writeln!(o, "           note: {n}");
+    }
+}
+
+/// Each verdict of a rule or a route, with the values it compared.
+fn conditions_human(o: &mut String, conditions: &[Verdict]) {
+    for c in conditions {
+        let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        let _ = writeln!(
+            o,
+            "      {} {}   ({})",
+            if c.result { "yes" } else { "NO " },
+            c.expr,
+            values.join(", ")
+        );
+        for n in &c.notes {
+            let _ = writeln!(o, "          note: {n}");
+        }
     }
 }

@@ -200,7 +200,56 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Va
         "summary": summary,
         "actions": actions,
         "flows": flows.into_iter().map(|(flow, rules)| json!({"flow": flow, "rules": rules})).collect::<Vec<_>>(),
-        "entities": ev["trace"]["entities"],
+        "entities": entities_view(&ev["trace"]),
+        "routing": routing_view(&ev["trace"]),
         "fields": fields,
     })
+}
+
+/// Who acts for the event, and why, in words (older events stored names only).
+fn entities_view(trace: &Value) -> Vec<Value> {
+    if let Some(list) = trace["entities_why"].as_array() {
+        return list
+            .iter()
+            .map(|e| {
+                let why = match (e["why"].as_str(), e["rule"].as_str()) {
+                    (Some("route"), _) => "routed by entities.toml".to_string(),
+                    (Some("explicit"), _) => "named by the sender".to_string(),
+                    (Some("fallback"), _) => "no route matched: the fallback".to_string(),
+                    (_, Some(rule)) => format!("through rule {rule}"),
+                    _ => "through a rule".to_string(),
+                };
+                json!({"name": e["name"], "why": why})
+            })
+            .collect();
+    }
+    trace["entities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| json!({"name": n}))
+        .collect()
+}
+
+/// The routing step, route by route, with each condition in words.
+fn routing_view(trace: &Value) -> Vec<Value> {
+    trace["routing"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let conditions: Vec<Value> = r["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let result = c["result"] == true;
+                    json!({"result": result,
+                           "words": words::condition(c["expr"].as_str().unwrap_or(""), result, &c["values"])})
+                })
+                .collect();
+            let name = if r["name"].is_string() { &r["name"] } else { &r["entity"] };
+            json!({"entity": name, "matched": r["matched"] == true, "conditions": conditions})
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use super::pages::Signed;
 use super::render::page;
 use super::words;
 use crate::engine::condition::Condition;
-use crate::rules::ruleset::{Action, ActionKind, NotifyBody, Rule};
+use crate::rules::ruleset::{Action, ActionKind, NotifyBody, Rule, RuleSet};
 use crate::server::App;
 
 /// A duration in seconds as people write it: 90 -> "90s", 7200 -> "2h".
@@ -122,9 +122,13 @@ fn action(a: &Action) -> String {
     format!("{what} {when}")
 }
 
-fn rule(r: &Rule) -> Value {
+fn rule(r: &Rule, rs: &RuleSet) -> Value {
     let on: Vec<String> = r.on.iter().map(|p| p.text.replace(':', " ")).collect();
     let mut sentence = format!("When {} arrives", on.join(" or "));
+    if let Some(e) = &r.for_entity {
+        let name = rs.entity(e).map_or(e.to_string(), |x| x.name.to_string());
+        sentence.push_str(&format!(" for a contact routed to {name}"));
+    }
     if let Some(w) = condition(&r.when) {
         sentence.push_str(&format!(" and {w}"));
     }
@@ -149,7 +153,7 @@ pub async fn show(State(app): State<Arc<App>>, Signed(s): Signed) -> Response {
         .flows
         .iter()
         .map(|f| {
-            let rules: Vec<Value> = rs.rules.iter().filter(|r| *r.flow == *f.id).map(rule).collect();
+            let rules: Vec<Value> = rs.rules.iter().filter(|r| *r.flow == *f.id).map(|r| rule(r, &rs)).collect();
             json!({"id": f.id, "description": f.description, "file": f.file.display().to_string(), "rules": rules})
         })
         .collect();

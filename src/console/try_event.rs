@@ -142,7 +142,7 @@ pub async fn run(State(app): State<Arc<App>>, Signed(s): Signed, body: Bytes) ->
             let event = json!({
                 "id": p["event"]["id"], "source": p["event"]["source"], "type": p["event"]["type"],
                 "received_at": p["event"]["received_at"], "fields": p["event"]["fields"],
-                "trace": {"rules": p["rules"], "entities": p["entities"]},
+                "trace": {"rules": p["rules"], "entities": p["entities"], "entities_why": p["entities_why"], "routing": p["routing"]},
                 "ruleset_version": p["ruleset_version"],
             });
             let details: Vec<ActionDetail> = p["actions"]

@@ -72,6 +72,27 @@ pub fn test(body: &str) -> String {
 /// One condition of the trace in words: what was tested, the verdict, and
 /// what the event had.
 pub fn condition(expr: &str, result: bool, values: &Value) -> String {
+    // A rule's `for_entity`: the routing step, not a field test.
+    if let Some(rest) = expr.strip_prefix("for_entity = \"") {
+        let entity = values["for"]
+            .as_str()
+            .unwrap_or_else(|| rest.split('"').next().unwrap_or(""));
+        let went: Vec<String> = values["routed_to"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let went = if went.is_empty() {
+            "no route matched".to_string()
+        } else {
+            format!("routed to {}", went.join(", "))
+        };
+        let verdict = if result { "yes" } else { "no" };
+        return format!(
+            "the contact belongs to {entity} (routing in entities.toml): {verdict}, {went}"
+        );
+    }
     let (prefix, body) = match expr.strip_prefix("any: ") {
         Some(rest) => ("one of: ", rest),
         None => ("", expr),

@@ -16,4 +16,5 @@ pub mod notion;
 pub mod path;
 pub mod payload;
 pub mod plan;
+pub mod routing;
 pub mod rule_tests;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::action::{payload, schedule, Ctx, Payload, PlannedAction, Renderer};
 use super::condition::Verdict;
 use super::event::{Event, EventView};
+use super::routing::{route, EntityWhy, RouteTrace, Routing, Why};
 use crate::rules::model::Priority;
 use crate::rules::ruleset::{ActionKind, EntityInfo, LeadOverride, LeadSourceRule, Rule, RuleSet};
 use crate::rules::templates::Templates;
@@ -20,8 +21,14 @@ use crate::rules::templates::Templates;
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub event: EventView,
-    /// Entity names, in routing order.
+    /// The names of every entity that acts for the event: routed ones in
+    /// routing order, then those of the rules that fired.
     pub entities: Vec<String>,
+    /// The same entities, each with why it acts (route, explicit, fallback, rule).
+    pub entities_why: Vec<EntityWhy>,
+    /// The routing step, route by route (with `explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<RouteTrace>,
     pub rules: Vec<RuleTrace>,
     pub actions: Vec<PlannedAction>,
     /// Pending actions this event cancels (a reply, a booking...).
@@ -74,49 +81,50 @@ pub fn matching_rules(rs: &RuleSet, ev: &Event) -> Vec<usize> {
 /// [`matching_rules`] into a buffer the caller reuses across events.
 pub fn matching_rules_into(rs: &RuleSet, ev: &Event, out: &mut Vec<usize>) {
     out.clear();
+    // Routed only when a candidate is scoped to an entity.
+    let mut routed: Option<Routing> = None;
     for &i in rs.index.candidates(&ev.source, &ev.event_type).iter() {
-        if rs.rules[i]
-            .when
-            .eval(&ev.fields, &ev.payload, ev.received_at)
-        {
+        let rule = &rs.rules[i];
+        if let Some(e) = &rule.for_entity {
+            let r = routed.get_or_insert_with(|| route(rs, ev, false, &mut Vec::new()));
+            if !r.reached(e) {
+                continue;
+            }
+        }
+        if rule.when.eval(&ev.fields, &ev.payload, ev.received_at) {
             out.push(i);
         }
     }
 }
 
-/// Entity ids the event belongs to: routes, then explicit ones, else the fallback.
-pub fn route(rs: &RuleSet, ev: &Event, notes: &mut Vec<String>) -> Vec<Arc<str>> {
-    let r = &rs.entities;
-    let mut out: Vec<Arc<str>> = Vec::new();
-    for (entity, cond) in &r.routes {
-        if !out.contains(entity) && cond.eval(&ev.fields, &ev.payload, ev.received_at) {
-            out.push(entity.clone());
+/// Every entity that acts for the event, with why: the routed ones, then
+/// each one a fired rule's actions act for (so the plan never contradicts
+/// its actions).
+fn acting_entities(rs: &RuleSet, routing: &Routing, actions: &[PlannedAction]) -> Vec<EntityWhy> {
+    let mut out: Vec<EntityWhy> = Vec::new();
+    // The fallback files the event when nothing routes it: listed when an
+    // action acts for it, or when no action acts for anyone.
+    let acts = |id: &Arc<str>| actions.iter().any(|a| a.entity_id.as_ref() == Some(id));
+    let nobody = actions.iter().all(|a| a.entity_id.is_none());
+    let routed = routing
+        .entities
+        .iter()
+        .filter(|(id, why)| *why != Why::Fallback || nobody || acts(id))
+        .map(|(id, why)| (id, *why, None));
+    let by_rules = actions
+        .iter()
+        .filter_map(|a| Some((a.entity_id.as_ref()?, Why::Rule, Some(a.rule.clone()))));
+    for (id, why, rule) in routed.chain(by_rules) {
+        if out.iter().any(|e| &e.id == id) {
+            continue;
         }
-    }
-    if let Some(slot) = r.explicit_slot {
-        let named: Vec<String> = match ev.fields.get(slot) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => vec![],
-        };
-        for n in named {
-            let found = r
-                .entities
-                .iter()
-                .find(|e| e.id.eq_ignore_ascii_case(&n) || e.name.eq_ignore_ascii_case(&n));
-            match found {
-                Some(e) if !out.contains(&e.id) => out.push(e.id.clone()),
-                Some(_) => {}
-                None => notes.push(format!("the event names the entity \"{n}\", which entities.toml doesn't have; it was ignored")),
-            }
-        }
-    }
-    if out.is_empty() {
-        if let Some(f) = &r.fallback {
-            out.push(f.clone());
+        if let Some(e) = rs.entity(id) {
+            out.push(EntityWhy {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                why,
+                rule,
+            });
         }
     }
     out
@@ -151,7 +159,8 @@ pub fn lead_source<'a>(
 pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let mut notes = Vec::new();
     let fields = rs.fields.view(&ev.fields);
-    let entity_ids = route(rs, ev, &mut notes);
+    let routing = route(rs, ev, opts.explain, &mut notes);
+    let entity_ids: Vec<Arc<str>> = routing.ids().cloned().collect();
     let ctx = Ctx::new(rs, ev, opts.render);
 
     let mut traces = Vec::new();
@@ -160,20 +169,28 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let mut per_entity: Vec<(Option<Arc<str>>, HbContext)> = Vec::new();
     for &i in rs.index.candidates(&ev.source, &ev.event_type).iter() {
         let rule = &rs.rules[i];
+        // `for_entity`: the routing step must have put the event there.
+        let in_scope = rule
+            .for_entity
+            .as_deref()
+            .is_none_or(|e| routing.reached(e));
         let matched = if opts.explain {
             let mut conditions = Vec::new();
+            if let Some(e) = &rule.for_entity {
+                conditions.push(routing.verdict(rs, e));
+            }
             let m = rule
                 .when
                 .explain(&ev.fields, &ev.payload, ev.received_at, &mut conditions);
             traces.push(RuleTrace {
                 id: rule.id.clone(),
                 flow: rule.flow.clone(),
-                matched: m,
+                matched: in_scope && m,
                 conditions,
             });
-            m
+            in_scope && m
         } else {
-            rule.when.eval(&ev.fields, &ev.payload, ev.received_at)
+            in_scope && rule.when.eval(&ev.fields, &ev.payload, ev.received_at)
         };
         if matched {
             plan_rule(
@@ -204,11 +221,8 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
             }
         }
     }
-    let entities = entity_ids
-        .iter()
-        .filter_map(|id| rs.entity(id))
-        .map(|e| e.name.to_string())
-        .collect();
+    let entities_why = acting_entities(rs, &routing, &actions);
+    let entities = entities_why.iter().map(|e| e.name.to_string()).collect();
     Plan {
         event: EventView {
             id: ev.id.clone(),
@@ -218,6 +232,8 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
             fields,
         },
         entities,
+        entities_why,
+        routing: routing.trace,
         rules: traces,
         actions,
         cancels,

@@ -312,11 +312,26 @@ fn build(
         .unwrap_or_default();
     let schedule_ids: BTreeSet<String> = schedules.iter().map(|s| s.id.to_string()).collect();
     let event_types = known_event_types(&files);
+    let route_specs: Vec<compile::routing_checks::RouteSpec> = files
+        .entities
+        .iter()
+        .flat_map(|e| &e.value.routes)
+        .map(|r| compile::routing_checks::RouteSpec {
+            entity: r.entity.clone(),
+            when: r.when.clone(),
+        })
+        .collect();
     let env = FlowEnv {
         sources: &source_names,
         schedule_ids: (!files.schedules_broken).then_some(&schedule_ids),
         has_schedules_file: files.schedules.is_some(),
         event_types: &event_types,
+        unreadable_flow: files.unreadable_flow || !files.broken_rule_ids.is_empty(),
+        routes: (!files.entities_broken).then_some(route_specs.as_slice()),
+        explicit_routing: files
+            .entities
+            .as_ref()
+            .is_some_and(|e| e.value.explicit_field.is_some()),
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,

@@ -167,7 +167,11 @@ pub struct Rule {
     pub id: Arc<str>,
     pub flow: Arc<str>,
     pub description: Option<String>,
+    /// The entity its actions act for: its own `entity`, else its
+    /// `for_entity`, else its flow's.
     pub entity: Option<String>,
+    /// Fires only for events routed to this entity (see `engine::routing`).
+    pub for_entity: Option<Arc<str>>,
     pub on: Vec<OnPattern>,
     pub when: Condition,
     pub actions: Vec<Action>,

@@ -118,6 +118,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         r#""A new artist is welcomed and the curator is told""#,
     ),
     ("flow", "entity", r#""the_7_space""#),
+    ("flow", "for_entity", r#""am_consulting""#),
     (
         "flow",
         "rules",

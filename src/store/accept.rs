@@ -84,7 +84,7 @@ impl NewEvent {
         plan: &Plan,
         contacts: &[Option<String>],
     ) -> Result<NewEvent, StoreError> {
-        let trace = serde_json::json!({"rules": plan.rules, "entities": plan.entities, "cancels": plan.cancels, "notes": plan.notes});
+        let trace = serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
         let mut actions = Vec::with_capacity(plan.actions.len());
         for (i, a) in plan.actions.iter().enumerate() {
             let (status, error) = match &a.error {

@@ -92,7 +92,7 @@ async function signIn(browser, token) {
     // The rules in words.
     await page.getByRole('link', { name: 'Rules', exact: true }).click();
     const rulesText = await page.locator('main').innerText();
-    check(/When typeform form_response.* arrives and contact types contains any of Artist, Gallery Contact.*: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
+    check(/When typeform form_response.* arrives for a contact routed to The 7 Space and email is not empty: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
     check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
     check(/artist_discovery rules\/flows\/contact_workflows\.toml:\d+/.test(rulesText), 'each rule says the file and line it is written at');
     await shoot(page, 'rules');

@@ -392,6 +392,8 @@ pub fn compile(
         }
         ActionKindSpec::Workflow(w) => {
             match env.flow.workflows.get(&w.workflow) {
+                // A flow file that failed to load may define it: its own error comes first.
+                None if env.flow.unreadable_flow => {}
                 None => out.push(
                     Finding::error(
                         "unknown-workflow",

@@ -1,6 +1,7 @@
 //! Compiling `rules/flows/*.toml`: rules, their triggers and cancellations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::action::{self, ActionEnv};
 use super::{glob, suggest, Compiler};
@@ -16,6 +17,13 @@ pub struct FlowEnv<'a> {
     /// Whether rules/schedules.toml exists at all (without it, a `schedule:`
     /// rule is a warning: a project may add its schedules later).
     pub has_schedules_file: bool,
+    /// A flow file failed to load: the workflows it defines are unknown, so
+    /// references to workflows aren't checked (its own error comes first).
+    pub unreadable_flow: bool,
+    /// The routes of entities.toml (`None` when it failed to load).
+    pub routes: Option<&'a [super::routing_checks::RouteSpec]>,
+    /// entities.toml lets senders name entities (`explicit_field`).
+    pub explicit_routing: bool,
     /// Per source, the event types known and how often (see `loader::known_event_types`).
     pub event_types: &'a BTreeMap<String, BTreeMap<String, usize>>,
     pub entities: &'a [String],
@@ -123,6 +131,16 @@ pub fn compile(
         if let Some(e) = &spec.entity {
             check_entity(e, &format!("{ptr}/entity"), env, out);
         }
+        if let Some(e) = &spec.for_entity {
+            check_entity(e, &format!("{ptr}/for_entity"), env, out);
+            super::routing_checks::scope(spec, e, ptr.as_str(), env, out);
+        }
+        let acting = spec
+            .entity
+            .as_deref()
+            .or(spec.for_entity.as_deref())
+            .or(file.entity.as_deref());
+        super::routing_checks::restated(spec, acting, ptr.as_str(), env, out);
         // The fields an event reaching this rule can carry: what its sources produce.
         let mut available: BTreeSet<String> = super::ENVELOPE_FIELDS
             .iter()
@@ -190,7 +208,12 @@ pub fn compile(
             id: spec.id.as_str().into(),
             flow: file.id.as_str().into(),
             description: spec.description.clone(),
-            entity: spec.entity.clone().or_else(|| file.entity.clone()),
+            entity: spec
+                .entity
+                .clone()
+                .or_else(|| spec.for_entity.clone())
+                .or_else(|| file.entity.clone()),
+            for_entity: spec.for_entity.as_deref().map(Arc::from),
             on,
             when,
             actions,

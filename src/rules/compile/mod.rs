@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod link_order;
 pub mod notion_action;
 pub mod routing;
+pub mod routing_checks;
 pub mod schedules;
 pub mod source;
 pub mod template_checks;

@@ -25,7 +25,7 @@ pub enum Scalar {
 }
 
 /// One condition. Give `field` and one test, or `expr`, or `all` / `any` / `not`.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
     /// The normalised field to test, e.g. "lead_source"; `payload.` reaches the raw body.

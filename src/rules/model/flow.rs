@@ -67,6 +67,11 @@ pub struct RuleSpec {
     /// The entity (id) this rule's actions act for.
     #[serde(default)]
     pub entity: Option<String>,
+    /// Fire only for events rules/entities.toml routes to this entity (a
+    /// route's conditions held, or the sender named it), and act for it. The
+    /// routing is then written once, in entities.toml.
+    #[serde(default)]
+    pub for_entity: Option<String>,
     /// What to do when the rule fires.
     pub actions: Vec<ActionSpec>,
     /// Events ("source:event_type", globs allowed) that cancel this rule's pending actions for the same contact.
