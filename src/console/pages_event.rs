@@ -134,16 +134,7 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Va
     let mut flows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut fired = Vec::new();
     for r in ev["trace"]["rules"].as_array().into_iter().flatten() {
-        let conditions: Vec<Value> = r["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let result = c["result"] == true;
-                json!({"result": result,
-                       "words": words::condition(c["expr"].as_str().unwrap_or(""), result, &c["values"])})
-            })
-            .collect();
+        let conditions = conditions_view(&r["conditions"]);
         if r["matched"] == true {
             fired.push(r["id"].as_str().unwrap_or("").to_string());
         }
@@ -238,18 +229,27 @@ fn routing_view(trace: &Value) -> Vec<Value> {
         .into_iter()
         .flatten()
         .map(|r| {
-            let conditions: Vec<Value> = r["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let result = c["result"] == true;
-                    json!({"result": result,
-                           "words": words::condition(c["expr"].as_str().unwrap_or(""), result, &c["values"])})
-                })
-                .collect();
-            let name = if r["name"].is_string() { &r["name"] } else { &r["entity"] };
+            let conditions = conditions_view(&r["conditions"]);
+            let name = if r["name"].is_string() {
+                &r["name"]
+            } else {
+                &r["entity"]
+            };
             json!({"entity": name, "matched": r["matched"] == true, "conditions": conditions})
+        })
+        .collect()
+}
+
+/// Verdicts (of a rule or a route) in words, each with its mark.
+fn conditions_view(conditions: &Value) -> Vec<Value> {
+    conditions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let result = c["result"] == true;
+            json!({"result": result,
+                   "words": words::condition(c["expr"].as_str().unwrap_or(""), result, &c["values"])})
         })
         .collect()
 }

@@ -38,6 +38,20 @@ pub(super) enum UsedIn<'a> {
 }
 
 impl ActionEnv<'_> {
+    /// `at` / `due_at` name a date field no event reaching this rule has.
+    fn unknown_date_field(&self, field: &str, ptr: String) -> Finding {
+        Finding::error(
+            "unknown-field",
+            ptr,
+            format!("`{field}` is not a field the events reaching this rule carry"),
+        )
+        .hint(suggest(
+            field,
+            self.available.iter().map(String::as_str),
+            "available field",
+        ))
+    }
+
     /// The sources reaching this rule whose events may come without `v`.
     fn lacking(&self, v: &str) -> Vec<&str> {
         if self.present.contains(v) {
@@ -158,21 +172,7 @@ pub fn compile(
     }
     if let Some(at) = &a.at {
         if !env.available.contains(&at.field) {
-            out.push(
-                Finding::error(
-                    "unknown-field",
-                    format!("{ptr}/at"),
-                    format!(
-                        "`{}` is not a field the events reaching this rule carry",
-                        at.field
-                    ),
-                )
-                .hint(suggest(
-                    &at.field,
-                    env.available.iter().map(String::as_str),
-                    "field",
-                )),
-            );
+            out.push(env.unknown_date_field(&at.field, format!("{ptr}/at")));
         }
     }
     if let Some(e) = &a.entity {
@@ -295,21 +295,7 @@ pub fn compile(
             }
             if let Some(at) = &t.due_at {
                 if !env.available.contains(&at.field) {
-                    out.push(
-                        Finding::error(
-                            "unknown-field",
-                            format!("{ptr}/due_at"),
-                            format!(
-                                "`{}` is not a field the events reaching this rule carry",
-                                at.field
-                            ),
-                        )
-                        .hint(suggest(
-                            &at.field,
-                            env.available.iter().map(String::as_str),
-                            "available field",
-                        )),
-                    );
+                    out.push(env.unknown_date_field(&at.field, format!("{ptr}/due_at")));
                 }
             }
             let title = c.text(&t.title, &format!("{ptr}/title"), out);
