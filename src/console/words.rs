@@ -73,7 +73,7 @@ pub fn test(body: &str) -> String {
 /// what the event had.
 pub fn condition(expr: &str, result: bool, values: &Value) -> String {
     // A rule's `for_entity`: the routing step, not a field test.
-    if let Some(rest) = expr.strip_prefix("for_entity = \"") {
+    if let Some(rest) = expr.strip_prefix(crate::engine::routing::FOR_ENTITY_EXPR) {
         let entity = values["for"]
             .as_str()
             .unwrap_or_else(|| rest.split('"').next().unwrap_or(""));

@@ -81,7 +81,9 @@ pub struct ExprOutcome {
 /// The slips people make in expressions, in words: the operators of other
 /// languages (`and`, `<>`, `=<`) and single-quoted text.
 fn common_slip(text: &str) -> Option<String> {
-    let padded = format!(" {} ", text.to_ascii_lowercase());
+    // Words outside "quoted text" only: `title == "rock and roll"` is fine.
+    let code: String = text.split('"').step_by(2).collect::<Vec<_>>().join(" ");
+    let padded = format!(" {} ", code.to_ascii_lowercase());
     let words = [
         (
             " and ",
@@ -99,7 +101,7 @@ fn common_slip(text: &str) -> Option<String> {
     if let Some((_, fix)) = words.iter().find(|(w, _)| padded.contains(w)) {
         return Some((*fix).to_string());
     }
-    if text.contains('\'') {
+    if text.split('"').step_by(2).any(|part| part.contains('\'')) {
         return Some("text goes in double quotes, e.g. `lead_source == \"Website\"` (in TOML: expr = \"lead_source == \\\"Website\\\"\")".into());
     }
     None
@@ -115,8 +117,10 @@ impl Expr {
         if text.trim().is_empty() {
             return Err("the expression is empty: write a test such as `score >= 80`".into());
         }
-        // evalexpr would read 'Website' as a field named `'Website'`.
-        if text.contains('\'') {
+        // evalexpr would read 'Website' as a field named `'Website'`; an
+        // apostrophe inside "double-quoted text" is fine.
+        let outside_quotes = text.split('"').step_by(2).any(|part| part.contains('\''));
+        if outside_quotes {
             let slip = common_slip(text).unwrap_or_default();
             return Err(format!("`{text}` is not a valid expression: {slip}"));
         }
@@ -371,6 +375,27 @@ mod tests {
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or_default();
         e.eval(&f, &json!({"form": {"token": "abc"}}), now)
+    }
+
+    #[test]
+    fn an_apostrophe_inside_quoted_text_is_fine_and_single_quotes_are_named() {
+        assert!(eval("name == \"O'Brien\"", json!({"name": "O'Brien"})).result);
+        assert!(
+            eval(
+                "title == \"rock and roll\"",
+                json!({"title": "rock and roll"})
+            )
+            .result
+        );
+        let mut table = FieldTable::default();
+        let err = Expr::compile("lead_source == 'Website'", &mut table, &|_| true)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("double quotes"), "{err}");
+        let err = Expr::compile("score >= 50 and score < 90", &mut table, &|_| true)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("`&&`"), "{err}");
     }
 
     #[test]

@@ -160,7 +160,6 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
     let mut notes = Vec::new();
     let fields = rs.fields.view(&ev.fields);
     let routing = route(rs, ev, opts.explain, &mut notes);
-    let entity_ids: Vec<Arc<str>> = routing.ids().cloned().collect();
     let ctx = Ctx::new(rs, ev, opts.render);
 
     let mut traces = Vec::new();
@@ -198,7 +197,7 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
                 rule,
                 ev,
                 &ctx,
-                &entity_ids,
+                routing.ids().next(),
                 &mut per_entity,
                 &mut actions,
             );
@@ -283,7 +282,7 @@ fn plan_rule(
     rule: &Rule,
     ev: &Event,
     ctx: &Ctx<'_>,
-    entity_ids: &[Arc<str>],
+    first_entity: Option<&Arc<str>>,
     per_entity: &mut Vec<(Option<Arc<str>>, HbContext)>,
     out: &mut Vec<PlannedAction>,
 ) {
@@ -293,7 +292,7 @@ fn plan_rule(
             .entity
             .as_deref()
             .or(rule.entity.as_deref())
-            .or(entity_ids.first().map(|e| &**e))
+            .or(first_entity.map(|e| &**e))
             .and_then(|id| rs.entity(id));
         let entity_id = entity.map(|e| e.id.clone());
         let data = data_for(ctx, entity, per_entity);

@@ -19,6 +19,9 @@ use super::condition::Verdict;
 use super::event::Event;
 use crate::rules::ruleset::RuleSet;
 
+/// How a `for_entity` verdict's expression begins (the console's words read it).
+pub const FOR_ENTITY_EXPR: &str = "for_entity = \"";
+
 /// Why an entity acts for an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,7 +104,7 @@ impl Routing {
             notes.push(format!("`{entity}` is only the fallback here: no route in entities.toml reached it, so rules for it don't fire"));
         }
         Verdict {
-            expr: format!("for_entity = \"{entity}\" (routed there by entities.toml)"),
+            expr: format!("{FOR_ENTITY_EXPR}{entity}\" (routed there by entities.toml)"),
             result: reached,
             values,
             notes,

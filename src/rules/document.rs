@@ -32,8 +32,8 @@ struct Spans {
 }
 
 impl Document {
-    /// Parse `text`; TOML syntax errors come back as diagnostics (all of them
-    /// that the parser can recover from, not just the first).
+    /// Parse `text`; a TOML syntax error comes back as one diagnostic that
+    /// names the slip (the parser's later errors are its echoes).
     pub fn parse(path: &Path, text: String) -> Result<Document, Vec<Diagnostic>> {
         let (table, errors) = DeTable::parse_recoverable(&text);
         if !errors.is_empty() {

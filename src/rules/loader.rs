@@ -326,6 +326,7 @@ fn build(
         schedule_ids: (!files.schedules_broken).then_some(&schedule_ids),
         has_schedules_file: files.schedules.is_some(),
         event_types: &event_types,
+        broken_sources: &files.broken_sources,
         unreadable_flow: files.unreadable_flow || !files.broken_rule_ids.is_empty(),
         routes: (!files.entities_broken).then_some(route_specs.as_slice()),
         explicit_routing: files

@@ -218,7 +218,7 @@ fn translate(doc: &Document, schema: &Value, err: &ValidationError<'_>, out: &mu
                 (
                     "bad-duration",
                     format!("`{found}` is not a duration"),
-                    schema_hints::duration(found),
+                    schema_hints::duration(&key_name, found),
                 )
             } else if pattern == RELATIVE_PATTERN {
                 (
@@ -363,7 +363,8 @@ fn one_of(
             }
         }
     }
-    values.dedup();
+    let mut seen = std::collections::HashSet::new();
+    values.retain(|v| seen.insert(v.clone())); // keep the schema's order
     shapes.retain(|s| !s.starts_with("text") || values.is_empty());
     shapes.sort();
     shapes.dedup();

@@ -54,9 +54,9 @@ pub fn from_shape(key: &str, here: Option<&Value>, expected: &str) -> Option<Str
 }
 
 /// Turn a duration written in words ("2 hours", "1 week", "-2h") into advice.
-pub fn duration(found: &str) -> String {
+pub fn duration(key: &str, found: &str) -> String {
     let t = found.trim();
-    if let Some(rest) = t.strip_prefix('-') {
+    if let Some(rest) = t.strip_prefix('-').filter(|_| key == "delay") {
         return format!(
             "a delay can't be negative; to act before a date the event carries, write at = \"{} before <date field>\", e.g. at = \"{} before retreat_start\"",
             rest.trim(),
@@ -104,6 +104,7 @@ pub fn belongs_elsewhere(schema: &Value, key: &str) -> Option<String> {
         visit(name, node);
     }
     visit("", schema);
+    places.sort_unstable();
     places.dedup();
     (!places.is_empty())
         .then(|| format!("`{key}` belongs in {}; move it there", places.join(" or ")))
@@ -203,8 +204,9 @@ mod tests {
 
     #[test]
     fn durations_in_words_and_negative_delays_get_the_right_form() {
-        assert!(duration("2 hours").contains("\"2h\""));
-        assert!(duration("1 week").contains("\"1w\""));
-        assert!(duration("-2h").contains("at = \"2h before"));
+        assert!(duration("delay", "2 hours").contains("\"2h\""));
+        assert!(duration("every", "1 week").contains("\"1w\""));
+        assert!(duration("delay", "-2h").contains("at = \"2h before"));
+        assert!(!duration("window", "-2h").contains("before"));
     }
 }

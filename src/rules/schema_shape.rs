@@ -109,7 +109,9 @@ fn inline_tagged_unions(schema: &mut Value) {
             }
             let mut kind_schema = Map::new();
             kind_schema.insert("const".into(), kind.clone());
-            kind_schema.insert("description".into(), description.clone());
+            if !description.is_null() {
+                kind_schema.insert("description".into(), description.clone());
+            }
             props.insert("kind".into(), Value::Object(kind_schema));
             let mut required = vec!["kind".to_string()];
             for r in strings(target.get("required"))
@@ -122,7 +124,9 @@ fn inline_tagged_unions(schema: &mut Value) {
             }
             let mut b = Map::new();
             b.insert("type".into(), "object".into());
-            b.insert("description".into(), description.clone());
+            if !description.is_null() {
+                b.insert("description".into(), description.clone());
+            }
             b.insert("properties".into(), Value::Object(props));
             b.insert("required".into(), required.into());
             b.insert("additionalProperties".into(), false.into());

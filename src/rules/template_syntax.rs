@@ -54,7 +54,11 @@ pub fn explain(text: &str) -> Option<TemplateSlip> {
     for tag in &tags {
         let inner = tag.inner.trim().trim_start_matches('~').trim();
         if let Some(rest) = inner.strip_prefix('#') {
-            let name = rest.split_whitespace().next().unwrap_or("");
+            let name = rest
+                .trim_start_matches(['>', '*'])
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
             open.push((tag, name));
         } else if let Some(rest) = inner.strip_prefix('/') {
             let name = rest.trim().trim_end_matches('~').trim();

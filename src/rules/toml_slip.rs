@@ -25,7 +25,11 @@ const CURLY: [char; 6] = [
 
 /// Explain one parser error at `span` of `text`.
 pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
-    let at = span.start.min(text.len());
+    // Every slice below starts at `at` or a line boundary: make `at` a char boundary.
+    let mut at = span.start.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let line = line_around(text, at);
     let line_text = &text[line.clone()];
     let say = |span: Range<usize>, message: String, hint: String| Slip {
@@ -34,10 +38,17 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
         hint,
     };
 
-    // Quotes from a word processor look right and aren't: say so first.
-    if let Some(i) = line_text.find(CURLY) {
+    // Quotes from a word processor look right and aren't: say so first, when
+    // one stands where a value's quote should (not an apostrophe inside text).
+    let curly_at = |i: usize| i < line_text.len() && line_text[i..].starts_with(CURLY);
+    let value_start = line_text.find('=').map(|eq| {
+        let rest = &line_text[eq + 1..];
+        eq + 1 + rest.len() - rest.trim_start().len()
+    });
+    let stumbled = at.checked_sub(line.start).filter(|i| curly_at(*i));
+    if let Some(i) = stumbled.or(value_start.filter(|i| curly_at(*i))) {
         let start = line.start + i;
-        let fixed = straighten(line_text);
+        let fixed = straighten(line_text, i);
         return say(
             start..start + line_text[i..].chars().next().map_or(1, char::len_utf8),
             "this line has curly quotes (“ ” or ‘ ’), which word processors and chat apps put in; TOML needs straight double quotes".into(),
@@ -214,7 +225,12 @@ fn unclosed_bracket(text: &str, at: usize) -> Option<Slip> {
     let mut skip_line = false;
     let mut line_blank = true;
     let mut last_item_end = 0;
+    let mut escaped = false;
+    let mut skip_to = 0;
     for (i, c) in text[..at].char_indices() {
+        if i < skip_to {
+            continue;
+        }
         if c == '\n' {
             skip_line = false;
             line_blank = true;
@@ -224,9 +240,21 @@ fn unclosed_bracket(text: &str, at: usize) -> Option<Slip> {
         if skip_line {
             continue;
         }
+        if escaped {
+            escaped = false;
+            continue;
+        }
         match (in_string, c) {
+            (Some('"'), '\\') => escaped = true,
             (Some(q), _) if c == q => in_string = None,
             (Some(_), _) => {}
+            // A multi-line string (""" or '''): its text holds no brackets.
+            (None, '"' | '\'') if text[i..].starts_with(fence(c).as_str()) => {
+                match text[i + 3..at].find(fence(c).as_str()) {
+                    Some(end) => skip_to = i + 3 + end + 3,
+                    None => return None, // the parser stumbled inside it
+                }
+            }
             (None, '"' | '\'') => in_string = Some(c),
             (None, '#') => {
                 skip_line = true;
@@ -250,6 +278,17 @@ fn unclosed_bracket(text: &str, at: usize) -> Option<Slip> {
     let &(open, pos) = stack.last()?;
     let opened_line = line_around(text, pos);
     let here_line = line_around(text, at);
+    // Inside a list that spans lines, a slip on an item's line is that
+    // item's slip; the bracket was left open only if the parser stumbled on
+    // what looks like the next key (`entity = ...`) or a table header.
+    let stumble = text[here_line.clone()].trim_start();
+    let next_key = stumble.starts_with('[')
+        || stumble
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(['"', '{', ',']));
+    if !next_key {
+        return None;
+    }
     // Only when the parser stumbled on a later line: a slip within one line is
     // better explained by the line itself.
     if opened_line.start == here_line.start {
@@ -270,6 +309,11 @@ fn unclosed_bracket(text: &str, at: usize) -> Option<Slip> {
         message: format!("this {what}{opened} is not closed"),
         hint: format!("add `{close}` at the end of the {what}"),
     })
+}
+
+/// The fence of a multi-line string opened by `quote`: `"""` or `'''`.
+fn fence(quote: char) -> String {
+    [quote; 3].iter().collect()
 }
 
 /// `key: value` with no `=`: the position of the colon.
@@ -303,14 +347,22 @@ fn duplicate(text: &str, span: Range<usize>, line: Range<usize>) -> Slip {
         let name = header.trim_matches(|c| c == '[' || c == ']').trim();
         let single = format!("[{name}]");
         let double = format!("[[{name}]]");
-        let earlier_single = text[..line.start]
-            .lines()
-            .position(|l| l.trim() == single)
+        // Byte offsets of line starts (\r\n or \n alike).
+        let earlier_single = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .take_while(|s| *s < line.start)
+            .find(|s| {
+                text[*s..]
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.trim() == single)
+            })
             .filter(|_| header == double);
-        let this_single = (header == single && text[..line.start].contains(&double))
-            .then_some(number(line.start) - 1);
-        if let Some(index) = earlier_single.or(this_single) {
-            let start: usize = text.lines().take(index).map(|l| l.len() + 1).sum();
+        let this_single =
+            (header == single && text[..line.start].contains(&double)).then_some(line.start);
+        if let Some(line_start) = earlier_single.or(this_single) {
+            let rest = &text[line_start..];
+            let start = line_start + rest.len() - rest.trim_start().len();
             return Slip {
                 span: start..start + single.len(),
                 message: format!("{single} has one pair of brackets, but `{name}` is a list of tables here, which takes two"),
@@ -329,14 +381,15 @@ fn duplicate(text: &str, span: Range<usize>, line: Range<usize>) -> Slip {
         };
     }
     // The first assignment of the same key in the same table, above this line.
+    // (Offsets from split_inclusive, so \r\n line ends count right.)
     let mut first = None;
     let mut pos = line.start;
-    for earlier in text[..line.start].lines().rev() {
-        pos -= earlier.len() + 1;
+    for earlier in text[..line.start].split_inclusive('\n').rev() {
+        pos -= earlier.len();
         if earlier.trim_start().starts_with('[') {
             break;
         }
-        if split_assignment(earlier).0 == Some(name) {
+        if split_assignment(earlier.trim_end()).0 == Some(name) {
             first = Some(number(pos));
         }
     }
@@ -368,12 +421,24 @@ fn split_assignment(line: &str) -> (Option<&str>, Option<&str>) {
     }
 }
 
-fn straighten(line: &str) -> String {
-    line.replace(
-        ['\u{201c}', '\u{201d}', '\u{201e}', '\u{00ab}', '\u{00bb}'],
-        "\"",
-    )
-    .replace(['\u{2018}', '\u{2019}'], "\"")
+/// The line with the curly quote at byte `open`, and the last curly quote
+/// after it, made straight; apostrophes inside the text stay as they are.
+fn straighten(line: &str, open: usize) -> String {
+    let close = line[open..]
+        .char_indices()
+        .skip(1)
+        .filter(|(_, c)| CURLY.contains(c) || *c == '\u{00bb}')
+        .last()
+        .map(|(i, _)| open + i);
+    line.char_indices()
+        .map(|(i, c)| {
+            if i == open || Some(i) == close {
+                '"'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -439,6 +504,29 @@ mod tests {
         assert!(s.message.contains("first on line 2"), "{s:?}");
         let t = slip("[w.x]\na = 1\n[w.x]\nb = 2\n");
         assert!(t.message.contains("[w.x] appears twice"), "{t:?}");
+    }
+
+    #[test]
+    fn windows_line_ends_and_non_ascii_keys_do_not_upset_a_duplicate() {
+        let s = slip("[x]\r\n\"\u{dc}ber\" = 1\r\nb = 2\r\n\"\u{dc}ber\" = 3\r\n");
+        assert!(s.message.contains("first on line 2"), "{s:?}");
+    }
+
+    #[test]
+    fn a_slip_inside_a_list_that_spans_lines_is_that_items_slip() {
+        let t = "on = [\n  \"a:b\"\n  \"c:d\",\n]\n";
+        let s = slip(t);
+        assert!(s.message.contains("comma"), "{s:?}");
+        let t = "on = [\n  \"a:b\",\n  yes,\n]\n";
+        assert!(!slip(t).message.contains("not closed"), "{:?}", slip(t));
+    }
+
+    #[test]
+    fn an_apostrophe_inside_text_is_not_taken_for_a_curly_quote() {
+        let s = slip("t = \"We\u{2019}re glad\"\nu = yes\n");
+        assert!(!s.message.contains("curly"), "{s:?}");
+        let c = slip("t = \u{201c}We\u{2019}re glad\u{201d}\n");
+        assert!(c.hint.contains("t = \"We\u{2019}re glad\""), "{c:?}");
     }
 
     #[test]

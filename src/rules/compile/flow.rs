@@ -24,6 +24,8 @@ pub struct FlowEnv<'a> {
     pub routes: Option<&'a [super::routing_checks::RouteSpec]>,
     /// entities.toml lets senders name entities (`explicit_field`).
     pub explicit_routing: bool,
+    /// Sources whose files failed to load (what they produce is unknown).
+    pub broken_sources: &'a BTreeSet<String>,
     /// Per source, the event types known and how often (see `loader::known_event_types`).
     pub event_types: &'a BTreeMap<String, BTreeMap<String, usize>>,
     pub entities: &'a [String],
@@ -286,16 +288,18 @@ fn patterns(
                 out.push(finding);
             }
         }
-        if let Some(known) = env.event_types.get(src).filter(|_| plain(ev)) {
-            // Not a type the source maps to, yet a letter or two from one that
-            // is known better (mapped, or listened to by more rules). Strictly
-            // close: event types often share a prefix ("comment.created",
-            // "reaction.created").
+        let checkable =
+            plain(ev) && src != super::schedules::SOURCE && !env.broken_sources.contains(src);
+        if let Some(known) = env.event_types.get(src).filter(|_| checkable) {
+            // Not a type the source maps to, yet one slip (a letter missing,
+            // extra, wrong or two swapped) from one known better (mapped, or
+            // listened to by more rules). Strictly one: real types are often
+            // close ("issues.opened", "issues.reopened").
             let mine = known.get(ev).copied().unwrap_or(0);
             let lonely = mine < 1000;
             let near = known
                 .iter()
-                .filter(|(t, n)| *t != ev && **n > mine && strsim::damerau_levenshtein(t, ev) <= 2)
+                .filter(|(t, n)| *t != ev && **n > mine && strsim::damerau_levenshtein(t, ev) == 1)
                 .min_by_key(|(t, _)| strsim::damerau_levenshtein(t, ev));
             if let (true, Some((m, n))) = (lonely, near) {
                 let message = if *n >= 1000 {

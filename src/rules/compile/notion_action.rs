@@ -65,7 +65,7 @@ pub fn compile(
             );
         } else if !n.properties.contains_key(m)
             && crate::rules::diagnostic::did_you_mean(m, n.properties.keys().map(String::as_str))
-                .is_none()
+                .is_none_or(|near| db.is_none_or(|db| db.properties.contains_key(near)))
         {
             // (A property misspelt in `properties` is that key's own finding.)
             out.push(

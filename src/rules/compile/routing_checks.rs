@@ -66,10 +66,17 @@ pub fn restated(
         let Some(first) = positions.and_then(|p| p.into_iter().min()) else {
             continue;
         };
+        let routes_to_it = routes.iter().filter(|r| r.entity == entity).count();
+        let widens = match (routes_to_it > 1, env.explicit_routing) {
+            (false, false) => String::new(),
+            (true, false) => format!(" (for_entity also takes contacts the other routes to `{entity}` bring)"),
+            (false, true) => format!(" (for_entity also takes contacts the sender names `{entity}` for)"),
+            (true, true) => format!(" (for_entity also takes contacts the other routes to `{entity}` bring, or the sender names it for)"),
+        };
         let already = if spec.for_entity.is_some() {
-            "for_entity already checks it; delete this condition"
+            "for_entity already checks it; delete this condition".to_string()
         } else {
-            "write for_entity = \"ENTITY\" instead, so that editing entities.toml moves this rule with the route"
+            format!("write for_entity = \"{entity}\" instead, so that editing entities.toml moves this rule with the route{widens}")
         };
         out.push(
             Finding::warning(
@@ -77,7 +84,7 @@ pub fn restated(
                 format!("{ptr}/when/{first}"),
                 format!("this repeats the `{entity}` route in rules/entities.toml; the two will drift apart when someone edits one of them"),
             )
-            .hint(already.replace("ENTITY", entity)),
+            .hint(already),
         );
     }
 }

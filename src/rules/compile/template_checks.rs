@@ -35,7 +35,12 @@ pub fn check(templates: &Templates, entities: Option<&[EntityInfo]>) -> Vec<Diag
         for (start, inner, triple) in tags(text) {
             let span = start..start + inner.len() + if triple { 6 } else { 4 };
             let expr = inner.trim();
-            if triple && (subject || name.ends_with(".html.hbs")) {
+            if expr.starts_with('!') {
+                continue; // a comment: {{! ... }} or {{!-- ... --}}
+            }
+            // entity.* values come from entities.toml, written by the operator.
+            let own = expr.starts_with("entity.");
+            if triple && !own && (subject || name.ends_with(".html.hbs")) {
                 let d = if subject {
                     Diagnostic::at_span(
                         Severity::Warning,
@@ -96,6 +101,12 @@ fn tags(text: &str) -> Vec<(usize, &str, bool)> {
         let triple = text[start..].starts_with("{{{");
         let open = if triple { 3 } else { 2 };
         let close = if triple { "}}}" } else { "}}" };
+        // A comment {{!-- ... --}} may hold }} itself: it ends at --}}.
+        let close = if text[start..].starts_with("{{!--") {
+            "--}}"
+        } else {
+            close
+        };
         let Some(j) = text[start + open..].find(close) else {
             break;
         };
@@ -107,6 +118,13 @@ fn tags(text: &str) -> Vec<(usize, &str, bool)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_comment_may_hold_braces_and_is_one_tag() {
+        let t = super::tags("{{!-- old: {{entity.tema}} --}} {{x}}");
+        let found: Vec<&str> = t.iter().map(|(_, s, _)| s.trim()).collect();
+        assert_eq!(found, vec!["!-- old: {{entity.tema}}", "x"]);
+    }
+
     #[test]
     fn tags_are_found_with_their_braces() {
         let t = super::tags("a {{x}} b {{{y}}} {{#if z}}c{{/if}}");
