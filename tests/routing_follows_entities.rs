@@ -6,6 +6,8 @@
 //! fires for a media contact and HigherSelf Core's onboarding no longer does,
 //! with nothing else changed; the plan and its explain trace say why.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -21,23 +23,10 @@ fn hsflow(args: &[&str], dir: &Path) -> Output {
         .expect("run hsflow")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let dest = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-        }
-    }
-}
-
 /// A copy of the shipped pack with one more test file.
 fn pack_with_tests(dir: &Path, tests: &str) {
     for d in ["rules", "templates", "examples", "schemas"] {
-        copy_dir(&root().join(d), &dir.join(d));
+        support::copy_dir(&root().join(d), &dir.join(d));
     }
     std::fs::write(dir.join("rules/tests/media_contact.toml"), tests).expect("write tests");
 }

@@ -65,7 +65,7 @@ pub fn explain(text: &str) -> Option<TemplateSlip> {
             match open.pop() {
                 Some((_, opened)) if opened == name => {}
                 Some((opener, opened)) => {
-                    let line = text[..opener.start].matches('\n').count() + 1;
+                    let line = super::diagnostic::line_col(text, opener.start).0;
                     return Some(TemplateSlip {
                         offset: tag.start,
                         message: format!(

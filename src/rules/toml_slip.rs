@@ -11,6 +11,8 @@
 
 use std::ops::Range;
 
+use super::diagnostic::line_col;
+
 /// What went wrong, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slip {
@@ -297,8 +299,8 @@ fn unclosed_bracket(text: &str, at: usize) -> Option<Slip> {
     let close = if open == '[' { ']' } else { '}' };
     let what = if open == '[' { "list" } else { "{ ... } table" };
     let end = last_item_end.max(opened_line.start);
-    let number = text[..pos].matches('\n').count() + 1;
-    let reported = text[..end].matches('\n').count() + 1;
+    let number = line_col(text, pos).0;
+    let reported = line_col(text, end).0;
     let opened = if number == reported {
         String::new()
     } else {
@@ -339,7 +341,7 @@ fn duplicate(text: &str, span: Range<usize>, line: Range<usize>) -> Slip {
         .trim()
         .trim_matches('"');
     let this_line = &text[line.clone()];
-    let number = |pos: usize| text[..pos].matches('\n').count() + 1;
+    let number = |pos: usize| line_col(text, pos).0;
     if this_line.trim_start().starts_with('[') {
         let header = this_line.trim();
         // `[rules.actions]` once and `[[rules.actions]]` later: one pair of
