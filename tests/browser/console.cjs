@@ -19,6 +19,12 @@ async function shoot(page, name) {
   await page.setViewportSize(sizes.desktop);
 }
 
+// Every link and button in the console loads a new page (forms post, then
+// redirect). Wait for that page before reading it, or a check may read the old one.
+async function go(page, target) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), target.click()]);
+}
+
 async function signIn(browser, token) {
   const context = await browser.newContext({ viewport: sizes.desktop });
   const page = await context.newPage();
@@ -29,7 +35,7 @@ async function signIn(browser, token) {
   check(page.url().endsWith('/ui/signin'), 'a visitor without a session is sent to sign in');
   await shoot(page, 'signin');
   await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await go(page, page.getByRole('button', { name: 'Sign in' }));
   return { context, page, cspErrors };
 }
 
@@ -46,7 +52,7 @@ async function signIn(browser, token) {
       const page = await context.newPage();
       await page.goto(base + '/ui/signin');
       await page.getByLabel('Token').fill('not-the-token');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await go(page, page.getByRole('button', { name: 'Sign in' }));
       check((await page.getByRole('alert').innerText()).includes('not the admin token'), 'a wrong token is refused with a reason');
       await context.close();
     }
@@ -57,18 +63,18 @@ async function signIn(browser, token) {
     await shoot(page, 'overview');
 
     // Events: the lead posted by the test, and its contact's name shown as text.
-    await page.getByRole('link', { name: 'Events' }).click();
+    await go(page, page.getByRole('link', { name: 'Events' }));
     const row = page.locator('tr', { hasText: 'nameless@example.org' });
     check(await row.count() > 0, 'the posted webhook is listed in Events');
     await shoot(page, 'events');
     await page.getByLabel('Received from').fill('2000-01-01');
-    await page.getByRole('button', { name: 'Show' }).click();
+    await go(page, page.getByRole('button', { name: 'Show' }));
     check(await page.locator('tr', { hasText: 'nameless@example.org' }).count() > 0, 'Events filter by the day received');
     await page.getByLabel('Received from').fill('');
     await page.getByLabel('Contact').fill('script@example.org');
-    await page.getByRole('button', { name: 'Show' }).click();
+    await go(page, page.getByRole('button', { name: 'Show' }));
     check((await page.locator('tbody tr').count()) === 1, 'Events filter by contact');
-    await page.locator('tbody tr a').first().click();
+    await go(page, page.locator('tbody tr a').first());
     const main = await page.locator('main').innerText();
     check(main.includes('<script>alert(1)</script>'), 'a first name of <script> is shown as text');
     check(/✗ contact types contains any of .*: no, it is Business Contact/.test(main), 'a condition that failed shows ✗ with the value it saw');
@@ -79,7 +85,7 @@ async function signIn(browser, token) {
     // Cancel a follow-up from the event page.
     const waiting = page.locator('article.action.queued').first();
     const title = await waiting.locator('h3').innerText();
-    await waiting.getByRole('button', { name: 'Cancel' }).click();
+    await go(page, waiting.getByRole('button', { name: 'Cancel' }));
     check((await page.getByRole('status').innerText()).includes('Cancelled'), 'a follow-up is cancelled: ' + title.trim());
 
     // The contact's page: workflows with their history, what's coming, events.
@@ -90,7 +96,7 @@ async function signIn(browser, token) {
     await shoot(page, 'contact');
 
     // The rules in words.
-    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    await go(page, page.getByRole('link', { name: 'Rules', exact: true }));
     const rulesText = await page.locator('main').innerText();
     check(/When typeform form_response.* arrives for a contact routed to The 7 Space and email is not empty: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
     check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
@@ -98,16 +104,16 @@ async function signIn(browser, token) {
     await shoot(page, 'rules');
 
     // Try an event: an example through the rules, nothing stored.
-    await page.getByRole('link', { name: 'Try an event' }).click();
+    await go(page, page.getByRole('link', { name: 'Try an event' }));
     await page.getByLabel('Start from an example').selectOption('typeform_artist.json');
-    await page.getByRole('button', { name: 'Use it' }).click();
+    await go(page, page.getByRole('button', { name: 'Use it' }));
     check((await page.getByLabel('Source', { exact: true }).inputValue()) === 'typeform', 'an example fills in its source and body');
-    await page.getByRole('button', { name: 'Show what would happen' }).click();
+    await go(page, page.getByRole('button', { name: 'Show what would happen' }));
     const plannedText = await page.locator('main').innerText();
     check(plannedText.includes('would run') && plannedText.includes('artist_discovery: fired'), 'Try shows the plan and why, like an event page');
     await shoot(page, 'try');
     await page.getByLabel('Source', { exact: true }).selectOption('woocommerce');
-    await page.getByRole('button', { name: 'Show what would happen' }).click();
+    await go(page, page.getByRole('button', { name: 'Show what would happen' }));
     check((await page.locator('main').innerText()).includes('hsflow would refuse this request'), 'a body its source refuses is explained');
 
     // Follow-ups: what is scheduled, for one contact; one of them run now.
@@ -116,7 +122,7 @@ async function signIn(browser, token) {
     const before = await scheduled.count();
     check(before > 0 && (await scheduled.first().innerText()).includes('script@example.org'), 'Follow-ups lists what is scheduled for a contact');
     await shoot(page, 'followups');
-    await scheduled.first().getByRole('button', { name: 'Run now' }).click();
+    await go(page, scheduled.first().getByRole('button', { name: 'Run now' }));
     check((await page.getByRole('status').innerText()).includes('runs now'), 'a follow-up is run now');
     check(await page.locator('tbody tr').count() === before - 1, 'and leaves the list of what is scheduled');
 
@@ -125,7 +131,7 @@ async function signIn(browser, token) {
     const group = page.locator('section.group').first();
     check(await group.count() === 1 && (await group.innerText()).includes('could not connect'), 'a failing sink is listed with its error in words');
     await shoot(page, 'failed');
-    await group.getByRole('button', { name: 'Retry' }).first().click();
+    await go(page, group.getByRole('button', { name: 'Retry' }).first());
     check((await page.getByRole('status').innerText()).includes('run again'), 'a parked action is retried from Failed');
 
     // A change without the form's CSRF token is refused.
@@ -140,7 +146,7 @@ async function signIn(browser, token) {
     const csrf = await viewer.page.locator('input[name=csrf]').first().inputValue();
     const tried = await viewer.page.request.post(base + '/ui/actions/none/retry', { form: { csrf }, maxRedirects: 0 });
     check(tried.status() === 403, 'a viewer who posts a retry anyway is refused (403)');
-    await viewer.page.getByRole('button', { name: 'Sign out' }).click();
+    await go(viewer.page, viewer.page.getByRole('button', { name: 'Sign out' }));
     check(viewer.page.url().endsWith('/ui/signin'), 'sign-out ends the session');
     await viewer.page.goto(base + '/ui/events');
     check(viewer.page.url().endsWith('/ui/signin'), 'after sign-out the pages need signing in again');
