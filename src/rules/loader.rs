@@ -11,11 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::compile::{self, flow::FlowEnv, Compiler};
 use super::diagnostic::{Diagnostic, Severity};
 use super::document::Document;
+use super::files::RuleFiles;
 use super::kind::FileKind;
 use super::model::{
     DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile, SourceFile, TestsFile,
@@ -89,51 +90,55 @@ pub fn load_to_serve(rules_dir: &Path, templates_dir: &Path) -> Loaded {
 }
 
 fn load_with(rules_dir: &Path, templates_dir: &Path, check_payload_files: bool) -> Loaded {
-    let mut diags = Vec::new();
     if !rules_dir.is_dir() {
-        diags.push(
-            Diagnostic::whole_file(
-                Severity::Error,
-                "io",
-                rules_dir,
-                "this rules directory does not exist",
-            )
-            .with_hint("run hsflow from the project root, or pass --rules DIR"),
-        );
+        let diag = Diagnostic::whole_file(
+            Severity::Error,
+            "io",
+            rules_dir,
+            "this rules directory does not exist",
+        )
+        .with_hint("run hsflow from the project root, or pass --rules DIR");
         return Loaded {
             ruleset: None,
-            diagnostics: diags,
+            diagnostics: vec![diag],
         };
     }
-    let mut hasher = Sha256::new();
-    let mut paths = Vec::new();
-    collect_toml(rules_dir, &mut paths);
-    paths.sort();
+    let (files, diags) = RuleFiles::read(rules_dir, templates_dir);
+    load_files_with(
+        Arc::new(files),
+        rules_dir,
+        templates_dir,
+        check_payload_files,
+        diags,
+    )
+}
+
+/// Build a rule set from files held in memory (a stored version, or the
+/// live files with one changed), named as if they were in `rules_dir` and
+/// `templates_dir`. Payload files of rule tests are not read.
+pub fn load_files(files: Arc<RuleFiles>, rules_dir: &Path, templates_dir: &Path) -> Loaded {
+    load_files_with(files, rules_dir, templates_dir, false, Vec::new())
+}
+
+fn load_files_with(
+    text: Arc<RuleFiles>,
+    rules_dir: &Path,
+    templates_dir: &Path,
+    check_payload_files: bool,
+    mut diags: Vec<Diagnostic>,
+) -> Loaded {
     let mut files = Files::default();
     let mut rels = Vec::new();
-    for path in &paths {
-        let rel = path.strip_prefix(rules_dir).unwrap_or(path).to_path_buf();
+    for (rel_str, source) in &text.rules {
+        let rel = PathBuf::from(rel_str);
+        let path = rules_dir.join(&rel);
+        let path = &path;
         let Some(kind) = FileKind::of(&rel) else {
             diags.push(Diagnostic::whole_file(Severity::Error, "unknown-file", path, format!("hsflow doesn't know what `{}` is", rel.display()))
                 .with_hint("rule files are sources/*.toml, flows/*.toml, tests/*.toml, entities.toml, lead_sources.toml, databases.toml and schedules.toml"));
             continue;
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(Diagnostic::whole_file(
-                    Severity::Error,
-                    "io",
-                    path,
-                    format!("hsflow could not read this file: {e}"),
-                ));
-                continue;
-            }
-        };
-        hasher.update(rel.to_string_lossy().as_bytes());
-        hasher.update([0]);
-        hasher.update(text.as_bytes());
-        hasher.update([0]);
+        let text = source.clone();
         rels.push(rel.clone());
         let doc = match Document::parse(path, text) {
             Ok(d) => d,
@@ -170,20 +175,8 @@ fn load_with(rules_dir: &Path, templates_dir: &Path, check_payload_files: bool) 
         };
     }
 
-    let (templates, mut tdiags) = Templates::load(templates_dir);
+    let (templates, mut tdiags) = Templates::from_files(templates_dir, &text.templates);
     diags.append(&mut tdiags);
-    for (path, text) in &templates.files {
-        hasher.update(
-            path.strip_prefix(templates_dir)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        hasher.update([0]);
-        hasher.update(text.as_bytes());
-        hasher.update([0]);
-    }
-    let version = hex::encode(hasher.finalize());
     let mut c = Compiler::new(templates);
     c.diagnostics = diags;
     // Rule tests' payload files are relative to the project root.
@@ -193,7 +186,7 @@ fn load_with(rules_dir: &Path, templates_dir: &Path, check_payload_files: bool) 
         files,
         rules_dir,
         templates_dir,
-        version,
+        text,
         rels,
         payload_root,
     );
@@ -211,7 +204,7 @@ fn build(
     files: Files,
     rules_dir: &Path,
     templates_dir: &Path,
-    version: String,
+    text: Arc<RuleFiles>,
     rels: Vec<PathBuf>,
     payload_root: Option<&Path>,
 ) -> RuleSet {
@@ -418,7 +411,8 @@ fn build(
     let cancel_index = RuleIndex::build(sources.keys().map(String::as_str), &rules, true);
     let reads_payload = c.reads_payload;
     RuleSet {
-        version,
+        version: text.version(),
+        text,
         reads_payload,
         index,
         cancel_index,
@@ -548,26 +542,5 @@ fn check_directive(doc: &Document, kind: FileKind, rel: &Path, diags: &mut Vec<D
             )
             .with_hint(format!("add this as the first line: #:schema {want}")),
         ),
-    }
-}
-
-fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if p.is_dir() {
-            collect_toml(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod compile;
 pub mod diagnostic;
 pub mod document;
+pub mod files;
 pub mod kind;
 pub mod loader;
 pub mod model;
@@ -21,5 +22,6 @@ pub mod template_vars;
 pub mod templates;
 pub mod toml_slip;
 
-pub use loader::{load, load_to_serve, Loaded};
+pub use files::RuleFiles;
+pub use loader::{load, load_files, load_to_serve, Loaded};
 pub use ruleset::RuleSet;

@@ -50,6 +50,9 @@ pub struct RuleSet {
     pub tests: Vec<TestFile>,
     /// Every file the set was built from, relative to its directory.
     pub files: Vec<PathBuf>,
+    /// The text of every file: what the version is the hash of (stored with
+    /// the version, diffed, written back by a rollback).
+    pub text: Arc<super::files::RuleFiles>,
 }
 
 #[derive(Debug, Clone)]

@@ -135,34 +135,21 @@ impl Templates {
         }
     }
 
-    /// Load every template under `dir`. Problems come back as diagnostics; the
-    /// templates that did compile are still registered so lint can go on.
-    pub fn load(dir: &Path) -> (Templates, Vec<Diagnostic>) {
+    /// Compile every template (`emails/welcome.html.hbs` -> text), named as
+    /// if under `dir`. Problems come back as diagnostics; the templates that
+    /// did compile are still registered so lint can go on.
+    pub fn from_files(
+        dir: &Path,
+        files: &BTreeMap<String, String>,
+    ) -> (Templates, Vec<Diagnostic>) {
         let mut t = Templates::new();
         let mut diags = Vec::new();
-        let mut paths = Vec::new();
-        collect_files(dir, &mut paths);
-        paths.sort();
         let mut parts: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
-        for path in paths {
-            let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
-            let Some(rel_str) = rel.to_str().map(|s| s.replace('\\', "/")) else {
-                continue;
-            };
-            let text = match std::fs::read_to_string(&path) {
-                Ok(s) => s,
-                Err(e) => {
-                    diags.push(Diagnostic::whole_file(
-                        Severity::Error,
-                        "io",
-                        &path,
-                        format!("hsflow could not read this template: {e}"),
-                    ));
-                    continue;
-                }
-            };
+        for (rel_str, text) in files {
+            let rel_str = rel_str.as_str();
+            let path = dir.join(rel_str);
             t.files.push((path.clone(), text.clone()));
-            let (kind, name, part) = match classify(&rel_str) {
+            let (kind, name, part) = match classify(rel_str) {
                 Some(c) => c,
                 None => {
                     diags.push(
@@ -172,17 +159,17 @@ impl Templates {
                     continue;
                 }
             };
-            let compiled = match Template::compile(&text) {
+            let compiled = match Template::compile(text) {
                 Ok(c) => c,
                 Err(e) => {
                     // Our own scan names the tag at fault; Handlebars' position
                     // (often the end of the file) is the fallback.
-                    let (offset, message, hint) = match template_syntax::explain(&text) {
+                    let (offset, message, hint) = match template_syntax::explain(text) {
                         Some(slip) => (slip.offset, slip.message, slip.hint),
                         None => {
                             let (line, col) = e.pos().unwrap_or((1, 1));
                             (
-                                offset_of(&text, line, col),
+                                offset_of(text, line, col),
                                 format!("this template does not parse: {}", e.reason()),
                                 "check that every {{ has a matching }} and every {{#if}} / {{#each}} is closed".to_string(),
                             )
@@ -193,7 +180,7 @@ impl Templates {
                             Severity::Error,
                             "template-syntax",
                             &path,
-                            &text,
+                            text,
                             offset..offset + 1,
                             message,
                         )
@@ -328,20 +315,6 @@ fn render_error(what: &str, e: handlebars::RenderError) -> String {
         format!("{what} uses {var}, which this event does not have; nothing was sent")
     } else {
         format!("{what} could not be rendered: {reason}; nothing was sent")
-    }
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "hbs") {
-            out.push(p);
-        }
     }
 }
 
