@@ -15,3 +15,4 @@ pub mod server;
 pub mod sinks;
 pub mod sources;
 pub mod store;
+pub mod studio;

@@ -18,17 +18,6 @@ use crate::engine::condition::Condition;
 use crate::rules::ruleset::{Action, ActionKind, NotifyBody, Rule, RuleSet};
 use crate::server::App;
 
-/// A duration in seconds as people write it: 90 -> "90s", 7200 -> "2h".
-fn span(secs: u64) -> String {
-    match secs {
-        0 => "at once".to_string(),
-        s if s % 86_400 == 0 => format!("{} day{}", s / 86_400, if s == 86_400 { "" } else { "s" }),
-        s if s % 3_600 == 0 => format!("{} hour{}", s / 3_600, if s == 3_600 { "" } else { "s" }),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
-    }
-}
-
 /// A condition in words; `None` for one that is always true.
 pub fn condition(c: &Condition) -> Option<String> {
     match c {
@@ -117,7 +106,7 @@ fn action(a: &Action) -> String {
     let when = match (&a.at, a.delay_s) {
         (Some(at), _) => at.text.clone(),
         (None, 0) => "now".to_string(),
-        (None, d) => format!("after {}", span(d)),
+        (None, d) => format!("after {}", words::span(d)),
     };
     format!("{what} {when}")
 }
@@ -177,7 +166,7 @@ pub async fn show(State(app): State<Arc<App>>, Signed(s): Signed) -> Response {
         .flat_map(|t| t.sources.iter())
         .map(|l| {
             let days: Vec<String> = l.follow_ups.iter().map(|(d, t)| format!("day {d}: {t}")).collect();
-            json!({"id": l.id, "values": l.values.join(", "), "first": span(l.first_response_s),
+            json!({"id": l.id, "values": l.values.join(", "), "first": words::span(l.first_response_s),
                    "follow_ups": if days.is_empty() { "none".to_string() } else { days.join("; ") }})
         })
         .collect();
@@ -207,9 +196,9 @@ mod tests {
 
     #[test]
     fn durations_read_as_people_write_them() {
-        assert_eq!(super::span(0), "at once");
-        assert_eq!(super::span(7200), "2 hours");
-        assert_eq!(super::span(86_400), "1 day");
-        assert_eq!(super::span(90), "90 seconds");
+        assert_eq!(super::words::span(0), "at once");
+        assert_eq!(super::words::span(7200), "2 hours");
+        assert_eq!(super::words::span(86_400), "1 day");
+        assert_eq!(super::words::span(90), "90 seconds");
     }
 }

@@ -206,7 +206,7 @@ async fn workflow(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<Str
 }
 
 async fn reload_now(State(app): State<Arc<App>>, _admin: Admin) -> Response {
-    let outcome = super::reload::reload(&app.rules, &app.rules_dir, &app.templates_dir).await;
+    let outcome = app.reloader.reload(super::reload::How::Api, None).await;
     let status = if outcome.ok {
         StatusCode::OK
     } else {

@@ -48,6 +48,8 @@ pub struct App {
     pub rules_dir: PathBuf,
     pub templates_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// Reloads (and writes) the rules one at a time; keeps the version history.
+    pub reloader: reload::Reloader,
 }
 
 /// How to run the server.
@@ -313,6 +315,13 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     }
     metrics::init(&rs);
     let rules = SharedRules::new(rs);
+    let reloader = reload::Reloader::new(
+        rules.clone(),
+        store.clone(),
+        settings.rules_dir.clone(),
+        settings.templates_dir.clone(),
+    );
+    reloader.record_current(reload::How::Start, None).await;
     let wake = Arc::new(Notify::new());
     let app = Arc::new(App {
         rules: rules.clone(),
@@ -328,18 +337,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         rules_dir: settings.rules_dir.clone(),
         data_dir: settings.data_dir.clone(),
         templates_dir: settings.templates_dir.clone(),
+        reloader: reloader.clone(),
     });
-    reload::watch(
-        rules.clone(),
-        settings.rules_dir.clone(),
-        settings.templates_dir.clone(),
-        std::time::Duration::from_millis(100),
-    )?;
-    reload::on_sighup(
-        rules.clone(),
-        settings.rules_dir.clone(),
-        settings.templates_dir.clone(),
-    );
+    reload::watch(reloader.clone(), std::time::Duration::from_millis(100))?;
+    reload::on_sighup(reloader);
     let mut sinks = Sinks::new(
         LocalSinks {
             data_dir: settings.data_dir.clone(),

@@ -7,6 +7,7 @@
 //! temporary file and renaming it over the old one, which a file watch misses.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
@@ -14,18 +15,114 @@ use tokio::sync::mpsc;
 
 use super::metrics;
 use super::rules::SharedRules;
+use crate::rules::RuleSet;
 
 /// The outcome of one reload.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
     pub ok: bool,
     pub version: String,
+    /// A new version went live (not the same files again, not refused).
+    #[serde(skip)]
+    pub swapped: bool,
     /// file:line:col: message, for each error of a refused set.
     pub errors: Vec<String>,
 }
 
+/// How a rule set went live, as the version history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    Start,
+    FileChange,
+    Api,
+    Sighup,
+    Studio,
+    Rollback,
+}
+
+impl How {
+    pub fn name(self) -> &'static str {
+        match self {
+            How::Start => "start",
+            How::FileChange => "file change",
+            How::Api => "api",
+            How::Sighup => "sighup",
+            How::Studio => "studio",
+            How::Rollback => "rollback",
+        }
+    }
+}
+
+/// Reloads the rules, one at a time, and records each version that goes live.
+///
+/// One lock serialises every reload and every write to the rule files (a
+/// save from the studio, a rollback): a write and its reload are one step,
+/// so the file watcher never swaps in half of a rollback, and the version
+/// history says "studio" rather than "file change" for a studio save.
+#[derive(Clone)]
+pub struct Reloader {
+    pub rules: SharedRules,
+    pub store: crate::store::Store,
+    pub rules_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Reloader {
+    pub fn new(
+        rules: SharedRules,
+        store: crate::store::Store,
+        rules_dir: PathBuf,
+        templates_dir: PathBuf,
+    ) -> Reloader {
+        Reloader {
+            rules,
+            store,
+            rules_dir,
+            templates_dir,
+            lock: Default::default(),
+        }
+    }
+
+    /// Load and lint the whole set from disk; swap it in, or refuse it.
+    pub async fn reload(&self, how: How, who: Option<&str>) -> Outcome {
+        let _one_at_a_time = self.lock.lock().await;
+        self.reload_locked(how, who).await
+    }
+
+    /// Hold the lock for a write to the rule files, then reload with
+    /// [`Reloader::reload_locked`] before letting go.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
+    /// Record the version in force as having gone live (at start).
+    pub async fn record_current(&self, how: How, who: Option<&str>) {
+        let rs = self.rules.current();
+        record(&self.store, &rs, how, who).await;
+    }
+
+    /// [`Reloader::reload`] for a caller that holds the lock.
+    pub async fn reload_locked(&self, how: How, who: Option<&str>) -> Outcome {
+        let outcome = reload(&self.rules, &self.rules_dir, &self.templates_dir).await;
+        if outcome.swapped {
+            record(&self.store, &self.rules.current(), how, who).await;
+        }
+        outcome
+    }
+}
+
+async fn record(store: &crate::store::Store, rs: &RuleSet, how: How, who: Option<&str>) {
+    if let Err(e) = store.record_live(&rs.version, &rs.text, how.name(), who).await {
+        tracing::warn!(
+            "version {} is live but could not be kept in the version history: {e}",
+            &rs.version[..12]
+        );
+    }
+}
+
 /// Load and lint the whole set; swap it in, or refuse it.
-pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path) -> Outcome {
+async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path) -> Outcome {
     let (r, t) = (rules_dir.to_path_buf(), templates_dir.to_path_buf());
     let loaded =
         match tokio::task::spawn_blocking(move || crate::rules::load_to_serve(&r, &t)).await {
@@ -36,6 +133,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
                 return Outcome {
                     ok: false,
                     version: rules.current().version.clone(),
+                    swapped: false,
                     errors,
                 };
             }
@@ -51,6 +149,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
             Outcome {
                 ok: true,
                 version: rs.version,
+                swapped: false,
                 errors: vec![],
             }
         }
@@ -63,6 +162,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
             Outcome {
                 ok: true,
                 version,
+                swapped: true,
                 errors: vec![],
             }
         }
@@ -95,6 +195,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
             Outcome {
                 ok: false,
                 version: rules.current().version.clone(),
+                swapped: false,
                 errors,
             }
         }
@@ -102,12 +203,7 @@ pub async fn reload(rules: &SharedRules, rules_dir: &Path, templates_dir: &Path)
 }
 
 /// Watch both directories until the process ends; changes are debounced.
-pub fn watch(
-    rules: SharedRules,
-    rules_dir: PathBuf,
-    templates_dir: PathBuf,
-    debounce: Duration,
-) -> Result<(), String> {
+pub fn watch(reloader: Reloader, debounce: Duration) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
@@ -117,7 +213,7 @@ pub fn watch(
         }
     })
     .map_err(|e| format!("can't watch the rules: {e}"))?;
-    for dir in [&rules_dir, &templates_dir] {
+    for dir in [&reloader.rules_dir, &reloader.templates_dir] {
         if dir.is_dir() {
             watcher
                 .watch(dir, RecursiveMode::Recursive)
@@ -135,14 +231,14 @@ pub fn watch(
                     Err(_) => break,
                 }
             }
-            reload(&rules, &rules_dir, &templates_dir).await;
+            reloader.reload(How::FileChange, None).await;
         }
     });
     Ok(())
 }
 
 /// SIGHUP reloads too (Unix).
-pub fn on_sighup(rules: SharedRules, rules_dir: PathBuf, templates_dir: PathBuf) {
+pub fn on_sighup(reloader: Reloader) {
     #[cfg(unix)]
     tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -151,9 +247,9 @@ pub fn on_sighup(rules: SharedRules, rules_dir: PathBuf, templates_dir: PathBuf)
         };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the rules");
-            reload(&rules, &rules_dir, &templates_dir).await;
+            reloader.reload(How::Sighup, None).await;
         }
     });
     #[cfg(not(unix))]
-    let _ = (rules, rules_dir, templates_dir);
+    let _ = reloader;
 }

@@ -51,6 +51,7 @@ macro_rules! for_each_engine {
 pub(crate) use for_each_engine;
 
 pub mod accept;
+pub mod audit;
 pub mod browse;
 pub mod cursors;
 pub mod dialect;
@@ -58,8 +59,10 @@ pub mod events;
 pub mod housekeeping;
 pub mod jobs;
 pub mod notion_local;
+pub mod replay;
 pub mod schema;
 pub mod stats;
+pub mod versions;
 pub mod workflows;
 pub mod writer;
 

@@ -136,6 +136,40 @@ ALTER TABLE actions ADD COLUMN claims BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE applied_increments ADD COLUMN page_id TEXT
 "#,
     ),
+    // The rule studio: every rule set that went live, content-addressed
+    // (a version is its files' hash; each file's text is kept once, by its
+    // own hash), when and how each went live, and who changed what.
+    (
+        7,
+        r#"
+CREATE TABLE IF NOT EXISTS rule_blobs (
+    hash        TEXT PRIMARY KEY,
+    text        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_versions (
+    version     TEXT PRIMARY KEY,
+    manifest    TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_deploys (
+    id            TEXT PRIMARY KEY,
+    version       TEXT NOT NULL,
+    went_live_at  BIGINT NOT NULL,
+    how           TEXT NOT NULL,
+    who           TEXT
+);
+CREATE INDEX IF NOT EXISTS rule_deploys_at ON rule_deploys (went_live_at);
+CREATE TABLE IF NOT EXISTS audit (
+    id        TEXT PRIMARY KEY,
+    at        BIGINT NOT NULL,
+    who       TEXT NOT NULL,
+    what      TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    detail    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at)
+"#,
+    ),
 ];
 
 /// The same tables on PostgreSQL.
@@ -267,6 +301,40 @@ CREATE INDEX IF NOT EXISTS actions_pending ON actions (due_at) WHERE status IN (
         r#"
 ALTER TABLE actions ADD COLUMN claims BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE applied_increments ADD COLUMN page_id TEXT
+"#,
+    ),
+    // The rule studio: every rule set that went live, content-addressed
+    // (a version is its files' hash; each file's text is kept once, by its
+    // own hash), when and how each went live, and who changed what.
+    (
+        7,
+        r#"
+CREATE TABLE IF NOT EXISTS rule_blobs (
+    hash        TEXT PRIMARY KEY,
+    text        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_versions (
+    version     TEXT PRIMARY KEY,
+    manifest    TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_deploys (
+    id            TEXT PRIMARY KEY,
+    version       TEXT NOT NULL,
+    went_live_at  BIGINT NOT NULL,
+    how           TEXT NOT NULL,
+    who           TEXT
+);
+CREATE INDEX IF NOT EXISTS rule_deploys_at ON rule_deploys (went_live_at);
+CREATE TABLE IF NOT EXISTS audit (
+    id        TEXT PRIMARY KEY,
+    at        BIGINT NOT NULL,
+    who       TEXT NOT NULL,
+    what      TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    detail    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at)
 "#,
     ),
 ];
