@@ -10,11 +10,13 @@ mod export;
 mod init;
 mod lint;
 pub mod logging;
+mod remote;
 mod render;
 mod schema;
 mod serve;
 mod simulate;
 mod test;
+mod whatif_words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +96,30 @@ enum Command {
     },
     /// Start a rules project in DIR: one source, one flow, one email, one test, the schemas; it lints and tests clean.
     Init { dir: PathBuf },
+    /// List the rule versions a running server has run: when and how each went live, and by whom.
+    Versions {
+        #[command(flatten)]
+        server: remote::Server,
+    },
+    /// Show what changed between two rule versions as unified diffs (`live` names the one in force); exit 1 when they differ.
+    Diff {
+        #[command(flatten)]
+        server: remote::Server,
+        /// The older version (its first 6 or more hex digits, as `hsflow versions` lists them).
+        from: String,
+        /// The newer version.
+        #[arg(default_value = "live")]
+        to: String,
+    },
+    /// Write a stored version's files back to the server's rules/ and templates/ (only if they lint clean) and reload.
+    Rollback {
+        #[command(flatten)]
+        server: remote::Server,
+        /// The version to go back to.
+        version: String,
+    },
+    /// Replay a running server's stored events through its live rules and the local files; say what would change. Exit 0 with no differences, 1 with some.
+    Whatif(remote::WhatIfArgs),
     /// Write the JSON Schemas of every rule file kind.
     Schema {
         /// Where to write them.
@@ -170,5 +196,9 @@ pub fn run() -> ExitCode {
         Command::Man { out } => docs::man(out.as_deref()),
         Command::Init { dir } => init::run(&dir),
         Command::Test { dirs, filter } => test::run(&dirs, filter.as_deref()),
+        Command::Versions { server } => remote::versions(&server),
+        Command::Diff { server, from, to } => remote::diff(&server, &from, &to),
+        Command::Rollback { server, version } => remote::rollback(&server, &version),
+        Command::Whatif(args) => remote::whatif(&args),
     }
 }

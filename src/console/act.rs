@@ -94,7 +94,9 @@ pub async fn signin(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         )
             .into_response();
     };
-    let id = app.sessions.start(role);
+    let id = app
+        .sessions
+        .start(role, session::clean_name(field(&f, "name")));
     tracing::info!(target: "hsflow::access", role = role.name(), "console sign-in");
     (
         [(header::SET_COOKIE, session::set_cookie(Some(&id), &headers))],
@@ -156,9 +158,10 @@ impl Change {
 /// admin API does it.
 async fn change(app: &App, id: &str, headers: &HeaderMap, body: &Bytes, what: Change) -> Response {
     let f = form(body);
-    if let Err(r) = may_change(app, headers, &f) {
-        return *r;
-    }
+    let s = match may_change(app, headers, &f) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let done = match what {
         Change::Retry => app.store.retry(id).await,
         Change::RunNow => app.store.run_now(id).await,
@@ -168,6 +171,12 @@ async fn change(app: &App, id: &str, headers: &HeaderMap, body: &Bytes, what: Ch
     match done {
         Ok(true) => {
             app.wake.notify_one();
+            let verb = match what {
+                Change::Retry => "retry",
+                Change::RunNow => "run-now",
+                Change::Cancel => "cancel",
+            };
+            app.audit(&s.who(), verb, id, yes).await;
             back(&f, to, yes)
         }
         Ok(false) => back(&f, to, no),
@@ -204,9 +213,10 @@ pub async fn cancel(
 
 pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let f = form(&body);
-    if let Err(r) = may_change(&app, &headers, &f) {
-        return *r;
-    }
+    let s = match may_change(&app, &headers, &f) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let mut n = 0;
     for (_, id) in f.iter().filter(|(k, _)| k == "id") {
         match app.store.retry(id).await {
@@ -216,11 +226,9 @@ pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         }
     }
     app.wake.notify_one();
-    back(
-        &f,
-        "/ui/failed",
-        &format!("{n} actions queued to run again now."),
-    )
+    let said = format!("{n} actions queued to run again now.");
+    app.audit(&s.who(), "retry", "several actions", &said).await;
+    back(&f, "/ui/failed", &said)
 }
 
 /// The template data every page's header needs.

@@ -48,6 +48,8 @@ impl Role {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub role: Role,
+    /// The name given at sign-in, if any: who the audit log says did what.
+    pub name: Option<String>,
     pub csrf: String,
     started: Instant,
 }
@@ -87,7 +89,7 @@ pub fn role_of(token: &str, admin: Option<&str>, viewer: Option<&str>) -> Option
 
 impl Sessions {
     /// Start a session; its id (for the cookie).
-    pub fn start(&self, role: Role) -> String {
+    pub fn start(&self, role: Role, name: Option<String>) -> String {
         let id = random();
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, s| s.started.elapsed() < LIFETIME);
@@ -104,6 +106,7 @@ impl Sessions {
             id.clone(),
             Session {
                 role,
+                name,
                 csrf: random(),
                 started: Instant::now(),
             },
@@ -123,6 +126,23 @@ impl Sessions {
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);
     }
+}
+
+impl Session {
+    /// Who this is, for the audit log: "Ana (console)" or "console admin".
+    pub fn who(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} (console)"),
+            None => format!("console {}", self.role.name()),
+        }
+    }
+}
+
+/// A name typed at sign-in, kept short and printable; none if blank.
+pub fn clean_name(raw: &str) -> Option<String> {
+    let n: String = raw.chars().filter(|c| !c.is_control()).take(60).collect();
+    let n = n.trim();
+    (!n.is_empty()).then(|| n.to_string())
 }
 
 /// Whether a form's CSRF token is the session's.
@@ -177,7 +197,7 @@ mod tests {
     #[test]
     fn a_session_is_found_by_its_cookie_and_ends_at_sign_out() {
         let sessions = Sessions::default();
-        let id = sessions.start(Role::Viewer);
+        let id = sessions.start(Role::Viewer, None);
         let mut h = HeaderMap::new();
         h.insert(
             "cookie",

@@ -35,8 +35,28 @@ pub fn routes() -> Router<Arc<App>> {
 /// Proof that the request carries the admin token. As an extractor, it
 /// refuses the request before the handler runs: 403 while the admin API is
 /// closed (no HSFLOW_ADMIN_TOKEN), 401 for a missing or wrong token (compared
-/// in constant time).
-pub struct Admin;
+/// in constant time). `who` is the `X-Hsflow-User` header when the caller
+/// names itself (the CLI sends the login name), for the audit log.
+pub struct Admin {
+    pub who: String,
+}
+
+/// The name the caller gives in `X-Hsflow-User`, kept short and printable.
+fn caller(parts: &Parts) -> String {
+    parts
+        .headers
+        .get("x-hsflow-user")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        })
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| "admin API".to_string(), |v| format!("{v} (admin API)"))
+}
 
 impl FromRequestParts<Arc<App>> for Admin {
     type Rejection = Response;
@@ -55,7 +75,7 @@ impl FromRequestParts<Arc<App>> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
-            Ok(Admin)
+            Ok(Admin { who: caller(parts) })
         } else {
             Err(error(
                 StatusCode::UNAUTHORIZED,
@@ -156,10 +176,12 @@ async fn list_actions(
     }
 }
 
-async fn retry(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
+async fn retry(State(app): State<Arc<App>>, admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.retry(&id).await {
         Ok(true) => {
             app.wake.notify_one();
+            app.audit(&admin.who, "retry", &id, "queued to run again")
+                .await;
             Json(json!({"id": id, "status": "queued"})).into_response()
         }
         Ok(false) => error(
@@ -170,19 +192,26 @@ async fn retry(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String
     }
 }
 
-async fn retry_dead(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+async fn retry_dead(State(app): State<Arc<App>>, admin: Admin) -> Response {
     match app.store.retry_dead().await {
         Ok(n) => {
             app.wake.notify_one();
+            let detail = format!("{n} parked actions queued to run again");
+            app.audit(&admin.who, "retry-dead", "every parked action", &detail)
+                .await;
             Json(json!({"retried": n})).into_response()
         }
         Err(e) => store_error(e),
     }
 }
 
-async fn cancel(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
+async fn cancel(State(app): State<Arc<App>>, admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.cancel(&id).await {
-        Ok(true) => Json(json!({"id": id, "status": "cancelled"})).into_response(),
+        Ok(true) => {
+            app.audit(&admin.who, "cancel", &id, "cancelled before it ran")
+                .await;
+            Json(json!({"id": id, "status": "cancelled"})).into_response()
+        }
         Ok(false) => error(
             StatusCode::CONFLICT,
             format!("action {id} does not exist or is no longer pending"),
@@ -205,8 +234,11 @@ async fn workflow(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<Str
     }
 }
 
-async fn reload_now(State(app): State<Arc<App>>, _admin: Admin) -> Response {
-    let outcome = app.reloader.reload(super::reload::How::Api, None).await;
+async fn reload_now(State(app): State<Arc<App>>, admin: Admin) -> Response {
+    let outcome = app
+        .reloader
+        .reload(super::reload::How::Api, Some(&admin.who))
+        .await;
     let status = if outcome.ok {
         StatusCode::OK
     } else {

@@ -52,6 +52,17 @@ pub struct App {
     pub reloader: reload::Reloader,
 }
 
+impl App {
+    /// Add to the audit log; a failure to record is logged, the change stands.
+    pub async fn audit(&self, who: &str, what: &str, subject: &str, detail: &str) {
+        if let Err(e) = self.store.audit(who, what, subject, detail).await {
+            tracing::warn!(
+                "{who} did {what} on {subject}, but the audit log could not record it: {e}"
+            );
+        }
+    }
+}
+
 /// How to run the server.
 pub struct Settings {
     pub rules_dir: PathBuf,
@@ -86,6 +97,7 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(admin::routes())
         .merge(api::routes())
+        .merge(crate::studio::api::routes())
         .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)

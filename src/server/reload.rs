@@ -113,7 +113,10 @@ impl Reloader {
 }
 
 async fn record(store: &crate::store::Store, rs: &RuleSet, how: How, who: Option<&str>) {
-    if let Err(e) = store.record_live(&rs.version, &rs.text, how.name(), who).await {
+    if let Err(e) = store
+        .record_live(&rs.version, &rs.text, how.name(), who)
+        .await
+    {
         tracing::warn!(
             "version {} is live but could not be kept in the version history: {e}",
             &rs.version[..12]

@@ -86,10 +86,7 @@ impl Store {
                 .await?
             }
         };
-        let mut out = rows
-            .iter()
-            .map(request)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = rows.iter().map(request).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
     }

@@ -153,7 +153,9 @@ impl Store {
                     .fetch_optional(&self.pool)
                     .await?;
             let text = text.ok_or_else(|| {
-                StoreError::Corrupt(format!("version {version} names {path}, whose text is gone"))
+                StoreError::Corrupt(format!(
+                    "version {version} names {path}, whose text is gone"
+                ))
             })?;
             match split(&path) {
                 Some((Dir::Rules, rel)) => files.rules.insert(rel.to_string(), text),

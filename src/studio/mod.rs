@@ -8,6 +8,7 @@
 //! pages and the admin API's routes for all of this live here too, apart
 //! from the read-only console.
 
+pub mod api;
 pub mod diff;
 pub mod whatif;
 pub mod write;

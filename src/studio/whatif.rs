@@ -276,10 +276,15 @@ fn compare_one(
         .ok()
         .and_then(|r| contact_of(&r.plan))
         .or_else(|| cand.as_ref().ok().and_then(|r| contact_of(&r.plan)));
-    d.rules_newly_firing = cand_fired.difference(live_fired).map(|s| s.to_string()).collect();
-    d.rules_stopping = live_fired.difference(cand_fired).map(|s| s.to_string()).collect();
-    let by_id: HashMap<&str, &PlannedAction> =
-        cand_actions.iter().map(|a| (&*a.id, a)).collect();
+    d.rules_newly_firing = cand_fired
+        .difference(live_fired)
+        .map(|s| s.to_string())
+        .collect();
+    d.rules_stopping = live_fired
+        .difference(cand_fired)
+        .map(|s| s.to_string())
+        .collect();
+    let by_id: HashMap<&str, &PlannedAction> = cand_actions.iter().map(|a| (&*a.id, a)).collect();
     let live_ids: BTreeSet<&str> = live_actions.iter().map(|a| &*a.id).collect();
     for a in live_actions {
         match by_id.get(&*a.id) {
@@ -376,11 +381,15 @@ pub fn compare(
         }
         for r in &d.rules_newly_firing {
             let f = flow_of(live, candidate, r);
-            bump(flows, &mut touched, &f).rules_newly_firing.insert(r.clone());
+            bump(flows, &mut touched, &f)
+                .rules_newly_firing
+                .insert(r.clone());
         }
         for r in &d.rules_stopping {
             let f = flow_of(live, candidate, r);
-            bump(flows, &mut touched, &f).rules_stopping.insert(r.clone());
+            bump(flows, &mut touched, &f)
+                .rules_stopping
+                .insert(r.clone());
         }
         for f in touched {
             flows.entry(f).or_default().events += 1;

@@ -74,8 +74,7 @@ pub enum Refused {
 /// Lint `files` whole; the findings (errors and warnings), and whether it may go live.
 pub async fn lint(reloader: &Reloader, files: Arc<RuleFiles>) -> (bool, Vec<Finding>) {
     let (r, t) = (reloader.rules_dir.clone(), reloader.templates_dir.clone());
-    let loaded =
-        tokio::task::spawn_blocking(move || crate::rules::load_files(files, &r, &t)).await;
+    let loaded = tokio::task::spawn_blocking(move || crate::rules::load_files(files, &r, &t)).await;
     match loaded {
         Ok(l) => {
             let findings = l
@@ -122,7 +121,12 @@ pub async fn apply(
                 .collect(),
         ));
     }
-    write_all(&current, &target, &reloader.rules_dir, &reloader.templates_dir)?;
+    write_all(
+        &current,
+        &target,
+        &reloader.rules_dir,
+        &reloader.templates_dir,
+    )?;
     Ok(reloader.reload_locked(how, Some(who)).await)
 }
 
@@ -141,7 +145,9 @@ fn write_all(
             continue;
         }
         let Some(disk) = RuleFiles::disk_path(&path, rules_dir, templates_dir) else {
-            return Err(Refused::Bad(format!("`{path}` is not a rule or template path")));
+            return Err(Refused::Bad(format!(
+                "`{path}` is not a rule or template path"
+            )));
         };
         write_atomic(&disk, text).map_err(|e| io(&disk, "write", e))?;
     }

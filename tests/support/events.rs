@@ -125,3 +125,56 @@ pub async fn windows(store: &hsflow::store::Store) {
     assert_eq!(within.event_id, first.event_id);
     assert_ne!(after.event_id, first.event_id);
 }
+
+/// A request to `source` of the shipped pack `rs`, stored as the server
+/// stores it (normalised, planned, kept headers) at time `at`.
+pub fn shipped_event(
+    rs: &hsflow::rules::RuleSet,
+    source: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+    at: chrono::DateTime<Utc>,
+) -> NewEvent {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    let src = &rs.sources[source];
+    let ev = normalise(
+        rs,
+        src,
+        &Request {
+            headers: &headers,
+            body,
+        },
+        at,
+    )
+    .unwrap_or_else(|e| panic!("{source} example: {e}"));
+    let p = plan(rs, &ev, Options::default());
+    let contacts: Vec<Option<String>> = p
+        .actions
+        .iter()
+        .map(|a| {
+            let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
+            ev.fields.get(slot).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        })
+        .collect();
+    let kept: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let env = Envelope {
+        source: source.into(),
+        event_type: ev.event_type.clone(),
+        idem_key: ev.id.clone(),
+        window_s: src.idempotency_window_s,
+        received_at: at,
+        headers: kept.into(),
+        body: body.to_vec(),
+    };
+    NewEvent::new(env, &p, &contacts).expect("prepare")
+}

@@ -1,0 +1,281 @@
+//! The studio's admin API: versions, diffs, rollback, the what-if and the
+//! audit log. Every route needs the admin token (see `server::admin`); the
+//! console's studio pages call the same functions with a session instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::diff::diff;
+use super::whatif::{self, Report};
+use super::write::{self, Finding, Refused};
+use crate::rules::RuleFiles;
+use crate::server::admin::Admin;
+use crate::server::errors::error;
+use crate::server::reload::How;
+use crate::server::App;
+use crate::store::StoreError;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/versions", get(versions))
+        .route("/api/versions/{version}", get(version))
+        .route("/api/versions/{version}/rollback", post(rollback))
+        .route("/api/diff", get(diff_of))
+        .route("/api/whatif", post(whatif_route))
+        .route("/api/audit", get(audit))
+}
+
+pub fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        other => error(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    }
+}
+
+/// A refused write as an answer: 422 with the lint findings, 400, or 500.
+pub fn refused(r: Refused) -> Response {
+    match r {
+        Refused::Lint(findings) => {
+            let first = findings
+                .first()
+                .map(|f| format!(" The first: {}:{}:{}: {}", f.path, f.line, f.col, f.message))
+                .unwrap_or_default();
+            let msg = format!(
+                "nothing was written: the rules would have {} error{}.{first}",
+                findings.len(),
+                if findings.len() == 1 { "" } else { "s" }
+            );
+            let mut resp = error(StatusCode::UNPROCESSABLE_ENTITY, msg.clone());
+            *resp.body_mut() =
+                axum::body::Body::from(json!({"error": msg, "findings": findings}).to_string());
+            resp
+        }
+        Refused::Bad(m) => error(StatusCode::BAD_REQUEST, m),
+        Refused::Io(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+    }
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<i64>,
+}
+
+async fn versions(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    match app.store.deploys(limit).await {
+        Ok(d) => Json(json!({"live": app.rules.current().version, "versions": d})).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// A version named by a prefix, or `live` for the set in force.
+pub async fn files_of(app: &App, name: &str) -> Result<(String, RuleFiles), Response> {
+    if name == "live" {
+        let rs = app.rules.current();
+        return Ok((rs.version.clone(), (*rs.text).clone()));
+    }
+    let v = app.store.resolve_version(name).await.map_err(store_error)?;
+    let files = app.store.version_files(&v).await.map_err(store_error)?;
+    Ok((v, files))
+}
+
+async fn version(State(app): State<Arc<App>>, _a: Admin, Path(v): Path<String>) -> Response {
+    match files_of(&app, &v).await {
+        Ok((version, files)) => {
+            let files: BTreeMap<String, &str> = files.all().collect();
+            Json(json!({"version": version, "files": files})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn diff_of(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<DiffQuery>) -> Response {
+    let Some(from) = q.from.as_deref().filter(|s| !s.trim().is_empty()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "say which versions to compare: ?from=V1&to=V2 (`to` is the live version when left out)",
+        );
+    };
+    let to = q.to.as_deref().unwrap_or("live");
+    let (a, b) = match (files_of(&app, from).await, files_of(&app, to).await) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    Json(json!({"from": a.0, "to": b.0, "files": diff(&a.1, &b.1)})).into_response()
+}
+
+async fn rollback(State(app): State<Arc<App>>, admin: Admin, Path(v): Path<String>) -> Response {
+    rollback_to(&app, &v, &admin.who).await
+}
+
+/// Write version `v`'s files back and reload; shared by the API and the console.
+pub async fn rollback_to(app: &App, v: &str, who: &str) -> Response {
+    let (version, files) = match files_of(app, v).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let from = app.rules.current().version.clone();
+    match write::apply(&app.reloader, How::Rollback, who, |_| Ok(files)).await {
+        Ok(outcome) => {
+            let detail = format!(
+                "rolled back from {} to {}",
+                &from[..12.min(from.len())],
+                &version[..12]
+            );
+            app.audit(who, "rollback", &version, &detail).await;
+            Json(json!({"ok": outcome.ok, "version": outcome.version, "errors": outcome.errors}))
+                .into_response()
+        }
+        Err(r) => refused(r),
+    }
+}
+
+/// What to replay and against which files.
+#[derive(Deserialize, Default)]
+pub struct WhatIfRequest {
+    /// `rules/...` / `templates/...` -> text: the files that differ from the live set.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// `files` is the whole candidate set (files the live set has and this lacks are removed).
+    #[serde(default)]
+    pub complete: bool,
+    /// How far back: `7d` (the default), `24h`...
+    pub since: Option<String>,
+    /// At most this many events, the latest (10,000 when not given).
+    pub events: Option<i64>,
+    /// Only events of this source.
+    pub source: Option<String>,
+}
+
+/// Why a what-if could not run.
+pub enum WhatIfError {
+    Bad(String),
+    Lint(Vec<Finding>),
+    Store(StoreError),
+}
+
+impl WhatIfError {
+    pub fn into_response(self) -> Response {
+        match self {
+            WhatIfError::Bad(m) => error(StatusCode::BAD_REQUEST, m),
+            WhatIfError::Lint(f) => refused(Refused::Lint(f)),
+            WhatIfError::Store(e) => store_error(e),
+        }
+    }
+}
+
+/// The candidate set a request describes.
+pub fn candidate_of(live: &RuleFiles, req: &WhatIfRequest) -> Result<RuleFiles, WhatIfError> {
+    let mut out = if req.complete {
+        RuleFiles::default()
+    } else {
+        live.clone()
+    };
+    for (path, text) in &req.files {
+        out = out.with(path, text).ok_or_else(|| {
+            WhatIfError::Bad(format!(
+                "`{path}` is not a rule or template path: use rules/<file>.toml or templates/<file>.hbs"
+            ))
+        })?;
+    }
+    Ok(out)
+}
+
+/// Replay stored events through the live rules and `candidate`.
+pub async fn run(
+    app: &App,
+    candidate: RuleFiles,
+    req: &WhatIfRequest,
+) -> Result<Report, WhatIfError> {
+    let since = crate::rules::model::Duration::parse(req.since.as_deref().unwrap_or("7d"))
+        .map_err(|e| WhatIfError::Bad(format!("`since`: {e}")))?;
+    let limit = req.events.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) {
+        return Err(WhatIfError::Bad(
+            "`events` must be from 1 to 100000".to_string(),
+        ));
+    }
+    let live = app.rules.current();
+    let (r, t) = (live.rules_dir.clone(), live.templates_dir.clone());
+    let files = Arc::new(candidate);
+    let loaded = tokio::task::spawn_blocking(move || crate::rules::load_files(files, &r, &t))
+        .await
+        .map_err(|e| WhatIfError::Bad(format!("the candidate rules crashed the loader: {e}")))?;
+    let Some(cand) = loaded.ruleset else {
+        let findings = loaded
+            .errors()
+            .map(|d| Finding::of(d, &live.rules_dir, &live.templates_dir))
+            .collect();
+        return Err(WhatIfError::Lint(findings));
+    };
+    let since_ms = (Utc::now() - chrono::Duration::seconds(since.secs() as i64)).timestamp_millis();
+    let store = &app.store;
+    let requests = store
+        .stored_requests(since_ms, limit, req.source.as_deref())
+        .await
+        .map_err(WhatIfError::Store)?;
+    let waiting = store
+        .waiting_actions(10_000)
+        .await
+        .map_err(WhatIfError::Store)?;
+    let have: BTreeSet<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+    let missing: Vec<String> = waiting
+        .iter()
+        .map(|w| w.event_id.as_str())
+        .filter(|id| !have.contains(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let extra = store
+        .stored_requests_by_id(&missing)
+        .await
+        .map_err(WhatIfError::Store)?;
+    tokio::task::spawn_blocking(move || whatif::compare(&live, &cand, &requests, waiting, &extra))
+        .await
+        .map_err(|e| WhatIfError::Bad(format!("the what-if crashed: {e}")))
+}
+
+async fn whatif_route(State(app): State<Arc<App>>, _a: Admin, body: axum::body::Bytes) -> Response {
+    let req: WhatIfRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be JSON like {{\"files\": {{\"rules/flows/x.toml\": \"...\"}}, \"since\": \"7d\"}}: {e}"),
+            )
+        }
+    };
+    let live = app.rules.current();
+    let candidate = match candidate_of(&live.text, &req) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    match run(&app, candidate, &req).await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn audit(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    match app.store.audit_log(limit).await {
+        Ok(entries) => Json(json!({"entries": entries})).into_response(),
+        Err(e) => store_error(e),
+    }
+}
