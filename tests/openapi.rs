@@ -20,12 +20,19 @@ fn documented() -> BTreeSet<(String, String)> {
     out
 }
 
-/// `.route("/path", get(handler))` and `post(...)` in the server's sources.
+/// `.route("/path", get(handler))` and `post(...)` in the API's sources
+/// (the server's, and the studio's API; the console's pages are not API).
 fn routed() -> BTreeSet<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("src/server"))
+        .expect("src/server")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.push(root.join("src/studio/api.rs"));
     let mut out = BTreeSet::new();
-    for e in std::fs::read_dir(dir).expect("src/server").flatten() {
-        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+    for path in files {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         for chunk in text.split(".route(\"").skip(1) {
             let Some((path, rest)) = chunk.split_once('"') else {
                 continue;

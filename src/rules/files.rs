@@ -36,7 +36,7 @@ pub enum Dir {
 
 /// Split `rules/flows/x.toml` into (Rules, `flows/x.toml`); anything that is
 /// not a plain relative path under rules/ or templates/ is refused, so a
-/// path from a request can never climb out of the project.
+/// path can never climb out of the project.
 pub fn split(path: &str) -> Option<(Dir, &str)> {
     let (dir, rest) = if let Some(r) = path.strip_prefix("rules/") {
         (Dir::Rules, r)
@@ -57,6 +57,17 @@ pub fn split(path: &str) -> Option<(Dir, &str)> {
         Dir::Templates => rest.ends_with(".hbs"),
     };
     (plain && ext_ok).then_some((dir, rest))
+}
+
+/// [`split`] for a path a request names: also only letters, digits, `_`,
+/// `-` and `.` (not first) in each part, as the API's OpenAPI document says.
+pub fn split_request(path: &str) -> Option<(Dir, &str)> {
+    let (dir, rest) = split(path)?;
+    let tame = rest.split('/').all(|part| {
+        let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        part.chars().next().is_some_and(ok) && part.chars().all(|c| ok(c) || c == '.')
+    });
+    tame.then_some((dir, rest))
 }
 
 impl RuleFiles {
@@ -127,10 +138,10 @@ impl RuleFiles {
     }
 
     /// This set with one file written (added or replaced). `None` when the
-    /// path is not one a rule set can hold.
+    /// path is not one a request may name (see [`split_request`]).
     pub fn with(&self, path: &str, text: &str) -> Option<RuleFiles> {
         let mut out = self.clone();
-        match split(path)? {
+        match split_request(path)? {
             (Dir::Rules, rel) => out.rules.insert(rel.to_string(), text.to_string()),
             (Dir::Templates, rel) => out.templates.insert(rel.to_string(), text.to_string()),
         };
@@ -200,6 +211,9 @@ mod tests {
         ] {
             assert_eq!(split(bad), None, "{bad}");
         }
+        assert!(split("rules/flows/my flow.toml").is_some());
+        assert!(split_request("rules/flows/my flow.toml").is_none());
+        assert!(split_request("templates/emails/w.html.hbs").is_some());
     }
 
     #[test]

@@ -69,8 +69,23 @@ struct Limit {
     limit: Option<i64>,
 }
 
+/// `limit`, from 1 to 1000, or `default`; a 400 otherwise.
+fn limit_of(q: &Limit, default: i64) -> Result<i64, Response> {
+    match q.limit {
+        None => Ok(default),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "`limit` must be a whole number from 1 to 1000",
+        )),
+    }
+}
+
 async fn versions(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = match limit_of(&q, 50) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     match app.store.deploys(limit).await {
         Ok(d) => Json(json!({"live": app.rules.current().version, "versions": d})).into_response(),
         Err(e) => store_error(e),
@@ -105,7 +120,7 @@ struct DiffQuery {
 }
 
 async fn diff_of(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<DiffQuery>) -> Response {
-    let Some(from) = q.from.as_deref().filter(|s| !s.trim().is_empty()) else {
+    let Some(from) = q.from.as_deref().filter(|s| !s.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
             "say which versions to compare: ?from=V1&to=V2 (`to` is the live version when left out)",
@@ -196,14 +211,38 @@ pub fn candidate_of(live: &RuleFiles, req: &WhatIfRequest) -> Result<RuleFiles, 
     Ok(out)
 }
 
+/// `since`: a whole number (up to 6 digits) and one unit, s, m, h, d or w.
+fn since_secs(s: &str) -> Result<i64, WhatIfError> {
+    let bad = || {
+        WhatIfError::Bad(format!(
+            "`since` is {s:?}: write a number and a unit, like 7d, 24h or 30m (s, m, h, d or w)"
+        ))
+    };
+    // Split before the last character (which may be more than one byte).
+    let cut = s.char_indices().last().map_or(0, |(i, _)| i);
+    let (digits, unit) = s.split_at(cut);
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    Ok(n * unit)
+}
+
 /// Replay stored events through the live rules and `candidate`.
 pub async fn run(
     app: &App,
     candidate: RuleFiles,
     req: &WhatIfRequest,
 ) -> Result<Report, WhatIfError> {
-    let since = crate::rules::model::Duration::parse(req.since.as_deref().unwrap_or("7d"))
-        .map_err(|e| WhatIfError::Bad(format!("`since`: {e}")))?;
+    let since = since_secs(req.since.as_deref().unwrap_or("7d"))?;
     let limit = req.events.unwrap_or(10_000);
     if !(1..=100_000).contains(&limit) {
         return Err(WhatIfError::Bad(
@@ -223,7 +262,9 @@ pub async fn run(
             .collect();
         return Err(WhatIfError::Lint(findings));
     };
-    let since_ms = (Utc::now() - chrono::Duration::seconds(since.secs() as i64)).timestamp_millis();
+    let since_ms = Utc::now()
+        .checked_sub_signed(chrono::Duration::seconds(since))
+        .map_or(0, |t| t.timestamp_millis());
     let store = &app.store;
     let requests = store
         .stored_requests(since_ms, limit, req.source.as_deref())
@@ -273,7 +314,10 @@ async fn whatif_route(State(app): State<Arc<App>>, _a: Admin, body: axum::body::
 }
 
 async fn audit(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match limit_of(&q, 100) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     match app.store.audit_log(limit).await {
         Ok(entries) => Json(json!({"entries": entries})).into_response(),
         Err(e) => store_error(e),
