@@ -16,11 +16,11 @@ use super::{problem, store_down};
 use crate::server::App;
 
 /// The fields of a posted form (a key may repeat).
-fn form(body: &Bytes) -> Vec<(String, String)> {
+pub(crate) fn form(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
     f.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -29,7 +29,7 @@ fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
 
 /// The session of a request that may change something, or the answer that refuses it.
 /// (The refusal is boxed: a Response is large, and this is the cold path.)
-fn may_change(
+pub(crate) fn may_change(
     app: &App,
     headers: &HeaderMap,
     f: &[(String, String)],
@@ -55,7 +55,7 @@ fn may_change(
 }
 
 /// Where to go after a change: the page the form names, if it is one of ours.
-fn back(f: &[(String, String)], default: &str, notice: &str) -> Response {
+pub(crate) fn back(f: &[(String, String)], default: &str, notice: &str) -> Response {
     let to = field(f, "back");
     let to = if to.starts_with("/ui/") && !to.contains("//") {
         to

@@ -32,12 +32,18 @@ use axum::Router;
 
 use crate::server::App;
 
+// What the studio's pages (src/studio/pages.rs) share with the console's.
+pub(crate) use act::{back, chrome, field, form, may_change};
+pub(crate) use pages::Signed;
+pub(crate) use render::page;
+
 /// The console's policy: everything from this server, nothing inline, never framed.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                    frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const STUDIO_JS: &str = include_str!("../studio/assets/studio.js");
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -57,6 +63,14 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/contacts/{email}", get(pages::contact))
         .route("/ui/try", get(try_event::show).post(try_event::run))
         .route("/ui/rules", get(rules_page::show))
+        .route(
+            "/ui/studio",
+            get(crate::studio::pages::show).post(crate::studio::pages::post),
+        )
+        .route("/ui/studio/lint", post(crate::studio::pages::lint))
+        .route("/ui/history", get(crate::studio::pages::history))
+        .route("/ui/history/diff", get(crate::studio::pages::diff_page))
+        .route("/ui/history/rollback", post(crate::studio::pages::rollback))
         .route("/ui/actions/{id}/run-now", post(act::run_now))
         .route("/ui/failed/retry", post(act::retry_many))
         .route("/ui/actions/{id}/retry", post(act::retry))
@@ -68,6 +82,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/ui/assets/console.js",
             get(|| async { asset(JS, "text/javascript") }),
+        )
+        .route(
+            "/ui/assets/studio.js",
+            get(|| async { asset(STUDIO_JS, "text/javascript") }),
         )
         .layer(axum::middleware::from_fn(headers))
 }

@@ -70,21 +70,21 @@ struct Limit {
 }
 
 /// `limit`, from 1 to 1000, or `default`; a 400 otherwise.
-fn limit_of(q: &Limit, default: i64) -> Result<i64, Response> {
+fn limit_of(q: &Limit, default: i64) -> Result<i64, Box<Response>> {
     match q.limit {
         None => Ok(default),
         Some(n) if (1..=1000).contains(&n) => Ok(n),
-        Some(_) => Err(error(
+        Some(_) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "`limit` must be a whole number from 1 to 1000",
-        )),
+        ))),
     }
 }
 
 async fn versions(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
     let limit = match limit_of(&q, 50) {
         Ok(l) => l,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match app.store.deploys(limit).await {
         Ok(d) => Json(json!({"live": app.rules.current().version, "versions": d})).into_response(),
@@ -171,8 +171,9 @@ pub struct WhatIfRequest {
     pub complete: bool,
     /// How far back: `7d` (the default), `24h`...
     pub since: Option<String>,
-    /// At most this many events, the latest (10,000 when not given).
-    pub events: Option<i64>,
+    /// At most this many events, the latest (10,000 when not given). A
+    /// number, as JSON has them: 744.0 is 744.
+    pub events: Option<serde_json::Number>,
     /// Only events of this source.
     pub source: Option<String>,
 }
@@ -243,7 +244,13 @@ pub async fn run(
     req: &WhatIfRequest,
 ) -> Result<Report, WhatIfError> {
     let since = since_secs(req.since.as_deref().unwrap_or("7d"))?;
-    let limit = req.events.unwrap_or(10_000);
+    let limit = match &req.events {
+        None => 10_000,
+        Some(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .unwrap_or(0),
+    };
     if !(1..=100_000).contains(&limit) {
         return Err(WhatIfError::Bad(
             "`events` must be from 1 to 100000".to_string(),
@@ -316,7 +323,7 @@ async fn whatif_route(State(app): State<Arc<App>>, _a: Admin, body: axum::body::
 async fn audit(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -> Response {
     let limit = match limit_of(&q, 100) {
         Ok(l) => l,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match app.store.audit_log(limit).await {
         Ok(entries) => Json(json!({"entries": entries})).into_response(),

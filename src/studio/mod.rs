@@ -10,5 +10,6 @@
 
 pub mod api;
 pub mod diff;
+pub mod pages;
 pub mod whatif;
 pub mod write;

@@ -1,0 +1,124 @@
+// The rule studio in a real browser (Debian's chromium, driven by
+// playwright-core). Run by tests/studio_browser.rs, which starts the server
+// on a copy of the shipped rules in PROJECT and posts three leads.
+//   node studio.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR PROJECT
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+const [base, adminToken, viewerToken, shots, project] = process.argv.slice(2);
+const sizes = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
+const FLOW = 'rules/flows/contact_workflows.toml';
+const onDisk = () => fs.readFileSync(path.join(project, FLOW), 'utf8');
+
+function check(ok, what) {
+  if (!ok) throw new Error('FAILED: ' + what);
+  console.log('ok   ' + what);
+}
+
+async function shoot(page, name) {
+  for (const [label, size] of Object.entries(sizes)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize(sizes.desktop);
+}
+
+// Every button here loads a new page: wait for it before reading it.
+async function go(page, target) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), target.click()]);
+}
+
+async function signIn(browser, token, name) {
+  const context = await browser.newContext({ viewport: sizes.desktop });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(base + '/ui/signin');
+  await page.getByLabel('Token').fill(token);
+  if (name) await page.getByLabel('Your name').fill(name);
+  await go(page, page.getByRole('button', { name: 'Sign in' }));
+  return { page, errors };
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  let page;
+  try {
+    const signedIn = await signIn(browser, adminToken, 'Ana');
+    page = signedIn.page;
+    const errors = signedIn.errors;
+    await go(page, page.getByRole('link', { name: 'Edit rules' }));
+    await page.getByLabel('File').selectOption(FLOW);
+    await go(page, page.getByRole('button', { name: 'Open' }));
+    const editor = page.locator('textarea#text');
+    const shipped = await editor.inputValue();
+    check(shipped.includes('template = "artist_welcome"\ndelay = "24h"'), 'a rule file opens in the editor');
+    const versionBefore = await page.locator('.lede code').innerText();
+
+    // An invalid edit: lint says where as you type, and Save refuses it.
+    const broken = shipped.replace('template = "artist_welcome"\ndelay = "24h"', 'template = "artist_welcome"\ndelay = "tomorrow"');
+    const line = broken.split('\n').findIndex((l) => l === 'delay = "tomorrow"') + 1;
+    await editor.fill(broken);
+    const finding = page.locator('#findings .findings-list li', { hasText: `${FLOW}:${line}:` });
+    await finding.first().waitFor({ timeout: 10000 });
+    check((await finding.first().innerText()).includes('error'), `lint as you type shows the finding at ${FLOW}:${line}`);
+    await shoot(page, 'studio-lint');
+    await go(page, page.getByRole('button', { name: 'Save' }));
+    check((await page.getByRole('alert').innerText()).includes('Not saved'), 'an invalid edit cannot be saved');
+    check((await page.locator('#findings').innerText()).includes(`${FLOW}:${line}:`), 'and the refusal names the line');
+    check(onDisk() === shipped, 'nothing was written');
+
+    // A valid edit: the what-if names the changed actions.
+    const edited = shipped.replace('template = "artist_welcome"\ndelay = "24h"', 'template = "artist_welcome"\ndelay = "12h"');
+    await page.locator('textarea#text').fill(edited);
+    await go(page, page.getByRole('button', { name: 'Check what this would change' }));
+    const whatif = await page.locator('section.whatif').innerText();
+    check(/2 would change/.test(whatif) && whatif.includes('artist_discovery/') && whatif.includes('timing after 1 day → after 12 hours'),
+      'the what-if names the changed actions and their new timing');
+    check(!whatif.includes('cy@example.org'), 'and only the events it changes');
+    await shoot(page, 'studio-whatif');
+    await go(page, page.getByRole('button', { name: 'Save' }));
+    const notice = await page.getByRole('status').innerText();
+    const versionAfter = await page.locator('.lede code').innerText();
+    check(notice.includes('Saved') && notice.includes(versionAfter) && versionAfter !== versionBefore, `saved: version ${versionAfter} is live`);
+    check(onDisk() === edited, 'the file on disk is the edited one');
+
+    // History: the save, who made it, what changed; then a rollback.
+    await go(page, page.getByRole('link', { name: 'History' }));
+    const top = page.locator('table.versions tbody tr').first();
+    const topText = await top.innerText();
+    check(topText.includes(versionAfter) && topText.includes('studio') && topText.includes('Ana (console)') && topText.includes('live'),
+      'History lists the new version, live, saved from the studio by Ana');
+    check((await page.locator('table.audit').innerText()).includes('Ana (console)'), 'the audit log says who saved');
+    await shoot(page, 'history');
+    await go(page, top.getByRole('link', { name: 'What changed' }));
+    const diff = await page.locator('main').innerText();
+    check(diff.includes(FLOW) && diff.includes('-delay = "24h"') && diff.includes('+delay = "12h"'), 'the diff shows the changed line');
+    await shoot(page, 'diff');
+    await go(page, page.getByRole('link', { name: 'Back to History' }));
+    const start = page.locator('table.versions tbody tr', { hasText: versionBefore }).first();
+    await go(page, start.getByRole('button', { name: 'Roll back to this' }));
+    check((await page.getByRole('status').innerText()).includes('Rolled back'), 'a rollback from History');
+    check(onDisk() === shipped, 'rollback restores the previous files');
+    check((await page.locator('table.versions tbody tr').first().innerText()).includes('rollback'), 'and is listed as a rollback');
+    check(errors.length === 0, 'no script or Content-Security-Policy errors: ' + errors.join('; '));
+
+    // A viewer can look and check, not save.
+    const viewer = await signIn(browser, viewerToken);
+    await viewer.page.goto(base + '/ui/studio?file=' + encodeURIComponent(FLOW));
+    check(await viewer.page.getByRole('button', { name: 'Save' }).count() === 0, 'a viewer can check but sees no Save button');
+  } catch (e) {
+    // What the page showed when a step failed, for whoever reads the failure.
+    if (page) {
+      await page.screenshot({ path: `${shots}/studio-failure.png`, fullPage: true }).catch(() => {});
+      console.log('the page said: ' + (await page.locator('main').innerText().catch(() => '?')).slice(0, 2000));
+    }
+    throw e;
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e.message || e); process.exit(1); });

@@ -1,0 +1,85 @@
+//! The rule studio in a real browser (headless Chromium driven by
+//! playwright-core, as the console's test): an office manager edits a delay,
+//! sees what it would change, saves, sees the new version live, is stopped by
+//! lint on an invalid edit, and rolls back. The steps are in
+//! tests/browser/studio.cjs; screenshots go to target/screenshots/.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::*;
+
+const SECRET: &str = "studio-test-secret";
+const VIEWER: &str = "studio-viewer-token";
+
+async fn lead(s: &Server, key: &str, email: &str, kind: &str) {
+    let body = typeform_lead(key, email, kind);
+    let r = client()
+        .post(s.url("/webhooks/typeform"))
+        .header("content-type", "application/json")
+        .header("typeform-signature", typeform_signature(SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_manager_edits_checks_saves_and_rolls_back_in_the_browser() {
+    debian_tool("chromium", "chromium");
+    let modules = npm_package("playwright-core", "playwright-core@1");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A copy of the shipped rules: the studio writes to them.
+    let project = tempfile::tempdir().expect("tmp");
+    for sub in ["rules", "templates"] {
+        copy_dir(&root.join(sub), &project.path().join(sub));
+    }
+    let data = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        data.path(),
+        &project.path().join("rules"),
+        &[],
+        &[
+            ("TYPEFORM_SECRET", SECRET.to_string()),
+            ("HSFLOW_VIEWER_TOKEN", VIEWER.to_string()),
+        ],
+    );
+    lead(&s, "s-1", "ana.artist@example.org", "Artist").await;
+    lead(&s, "s-2", "ben.artist@example.org", "Artist").await;
+    lead(&s, "s-3", "cy@example.org", "Business Contact").await;
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshots dir");
+    let out = tokio::task::spawn_blocking({
+        let base = s.base.clone();
+        let dir = project.path().to_path_buf();
+        move || {
+            Command::new("node")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/studio.cjs"))
+                .args([&base, ADMIN, VIEWER])
+                .arg(&shots)
+                .arg(&dir)
+                .env("NODE_PATH", &modules)
+                .output()
+                .expect("run node")
+        }
+    })
+    .await
+    .expect("join");
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("ok   a viewer can check but sees no Save button"));
+    // The rollback left the files as they were shipped.
+    let flow = "rules/flows/contact_workflows.toml";
+    assert_eq!(
+        std::fs::read_to_string(project.path().join(flow)).expect("flow"),
+        std::fs::read_to_string(root.join(flow)).expect("flow")
+    );
+}
