@@ -53,7 +53,7 @@ async fn versions_are_kept_diffed_and_rolled_back() {
     std::fs::write(&file, format!("{before}\nChanged by hand.\n")).expect("edit");
     let second = eventually(Duration::from_secs(10), "the edit goes live", || async {
         let v = admin_get(&s, "/api/versions").await;
-        (v["live"] != first.as_str()).then(|| v)
+        (v["live"] != first.as_str()).then_some(v)
     })
     .await;
     assert_eq!(second["versions"][0]["how"], "file change");
