@@ -24,8 +24,11 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// Header name and value.
+type Header = (&'static str, &'static str);
+
 /// (source, example file, headers) for every source of the shipped pack.
-const EXAMPLES: &[(&str, &str, &[(&str, &str)])] = &[
+const EXAMPLES: &[(&str, &str, &[Header])] = &[
     (
         "acuity",
         "acuity_scheduled.form",
