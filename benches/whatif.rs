@@ -21,7 +21,11 @@ use serde_json::Value;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const OTHERS: &[(&str, &str, &[(&str, &str)])] = &[
+/// Header name and value.
+type Header = (&'static str, &'static str);
+
+/// (source, example file, headers): every source other than Typeform.
+const OTHERS: &[(&str, &str, &[Header])] = &[
     (
         "acuity",
         "acuity_scheduled.form",
