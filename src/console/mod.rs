@@ -44,6 +44,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 const STUDIO_JS: &str = include_str!("../studio/assets/studio.js");
+/// CodeMirror 5 (MIT), vendored: the studio's code editor (highlighting,
+/// lint markers, completion). See src/studio/assets/vendor/.
+const CODEMIRROR_JS: &str = include_str!("../studio/assets/vendor/codemirror.js");
+const CODEMIRROR_CSS: &str = include_str!("../studio/assets/vendor/codemirror.css");
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -68,6 +72,7 @@ pub fn routes() -> Router<Arc<App>> {
             get(crate::studio::pages::show).post(crate::studio::pages::post),
         )
         .route("/ui/studio/lint", post(crate::studio::pages::lint))
+        .route("/ui/studio/schema", get(crate::studio::pages::schema))
         .route("/ui/history", get(crate::studio::pages::history))
         .route("/ui/history/diff", get(crate::studio::pages::diff_page))
         .route("/ui/history/rollback", post(crate::studio::pages::rollback))
@@ -86,6 +91,14 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/ui/assets/studio.js",
             get(|| async { asset(STUDIO_JS, "text/javascript") }),
+        )
+        .route(
+            "/ui/assets/vendor/codemirror.js",
+            get(|| async { asset(CODEMIRROR_JS, "text/javascript") }),
+        )
+        .route(
+            "/ui/assets/vendor/codemirror.css",
+            get(|| async { asset(CODEMIRROR_CSS, "text/css") }),
         )
         .layer(axum::middleware::from_fn(headers))
 }

@@ -257,6 +257,25 @@ pub async fn lint(State(app): State<Arc<App>>, Signed(_s): Signed, body: Bytes) 
     Json(json!({"clean": ok, "findings": findings})).into_response()
 }
 
+/// GET /ui/studio/schema?file=rules/flows/x.toml: the JSON Schema of that
+/// kind of rule file (the one editors use), for the editor's completion.
+pub async fn schema(Signed(_s): Signed, Query(q): Query<FileQuery>) -> Response {
+    let path = q.file.unwrap_or_default();
+    let kind = crate::rules::files::split(&path).and_then(|(dir, rel)| match dir {
+        crate::rules::files::Dir::Rules => {
+            crate::rules::kind::FileKind::of(std::path::Path::new(rel))
+        }
+        crate::rules::files::Dir::Templates => None,
+    });
+    match kind {
+        Some(k) => Json(k.schema()).into_response(),
+        None => crate::server::errors::error(
+            StatusCode::NOT_FOUND,
+            format!("`{path}` is not a rule file with a schema (templates have none)"),
+        ),
+    }
+}
+
 /// GET /ui/history: the versions, and the audit log.
 pub async fn history(
     State(app): State<Arc<App>>,

@@ -25,6 +25,8 @@ pub struct Finding {
     pub path: String,
     pub line: usize,
     pub col: usize,
+    /// Where the underline ends (exclusive), on the same line.
+    pub end_col: usize,
     /// `error` or `warning`.
     pub severity: String,
     pub code: &'static str,
@@ -45,6 +47,7 @@ impl Finding {
             path,
             line: d.line,
             col: d.col,
+            end_col: d.col + d.width.max(1),
             severity: if d.is_error() { "error" } else { "warning" }.into(),
             code: d.code,
             message: d.message.clone(),
@@ -90,6 +93,7 @@ pub async fn lint(reloader: &Reloader, files: Arc<RuleFiles>) -> (bool, Vec<Find
                 path: String::new(),
                 line: 1,
                 col: 1,
+                end_col: 2,
                 severity: "error".into(),
                 code: "internal",
                 message: format!("lint crashed: {e}"),

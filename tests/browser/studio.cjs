@@ -47,25 +47,61 @@ async function signIn(browser, token, name) {
       '--disable-component-update', '--disable-sync'],
   });
   let page;
+  let errorsSeen = [];
   try {
     const signedIn = await signIn(browser, adminToken, 'Ana');
     page = signedIn.page;
     const errors = signedIn.errors;
+    errorsSeen = errors;
     await go(page, page.getByRole('link', { name: 'Edit rules' }));
     await page.getByLabel('File').selectOption(FLOW);
     await go(page, page.getByRole('button', { name: 'Open' }));
-    const editor = page.locator('textarea#text');
-    const shipped = await editor.inputValue();
-    check(shipped.includes('template = "artist_welcome"\ndelay = "24h"'), 'a rule file opens in the editor');
+    // The code editor (CodeMirror) over the form's text area.
+    await page.locator('.CodeMirror').waitFor();
+    const getText = () => page.evaluate(() => window.hsflowEditor.getValue());
+    const setText = (t) => page.evaluate((v) => window.hsflowEditor.setValue(v), t);
+    const shipped = await getText();
+    check(shipped.includes('template = "artist_welcome"\ndelay = "24h"'), 'a rule file opens in the code editor');
+    check(await page.locator('.CodeMirror .cm-keyword, .CodeMirror .cm-string').count() > 10, 'with TOML highlighting');
+
+    // Completion from the schema: a key inside an email action, a value of priority.
+    await page.locator('textarea#text[data-schema=loaded]').waitFor({ state: 'attached', timeout: 10000 });
+    const emailLine = shipped.split('\n').findIndex((l) => l === 'template = "artist_welcome"');
+    await page.evaluate((n) => { const e = window.hsflowEditor; e.focus(); e.setCursor({ line: n, ch: 1e6 }); }, emailLine);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+Space');
+    const hints = page.locator('.CodeMirror-hints');
+    await hints.waitFor({ timeout: 5000 });
+    const offered = (await hints.innerText()).split('\n').map((l) => l.split(' ')[0]);
+    check(offered.includes('to') && offered.includes('entity') && !offered.includes('channel') && !offered.includes('database') && !offered.includes('delay'),
+      'Ctrl-Space in an email action offers the keys it can still take, not those of other kinds: ' + offered.join(' '));
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('e');
+    await hints.waitFor({ timeout: 5000 });
+    check((await hints.innerText()).startsWith('entity'), 'typing a key offers the keys that start so');
+    await page.keyboard.press('Escape');
+    await setText(shipped);
+    const taskLine = shipped.split('\n').findIndex((l) => l === 'priority = "high"');
+    await page.evaluate((n) => { const e = window.hsflowEditor; e.focus(); e.setCursor({ line: n, ch: 12 }); e.replaceRange('', { line: n, ch: 12 }, { line: n, ch: 1e6 }); }, taskLine);
+    await page.keyboard.press('Control+Space');
+    await hints.waitFor({ timeout: 5000 });
+    const values = await hints.innerText();
+    check(values.includes('"high"') && values.includes('"low"'), 'Ctrl-Space after priority = " offers its values: ' + values.split('\n').join(' | '));
+    await page.keyboard.press('Escape');
+    await setText(shipped);
     const versionBefore = await page.locator('.lede code').innerText();
 
     // An invalid edit: lint says where as you type, and Save refuses it.
     const broken = shipped.replace('template = "artist_welcome"\ndelay = "24h"', 'template = "artist_welcome"\ndelay = "tomorrow"');
     const line = broken.split('\n').findIndex((l) => l === 'delay = "tomorrow"') + 1;
-    await editor.fill(broken);
+    await setText(broken);
     const finding = page.locator('#findings .findings-list li', { hasText: `${FLOW}:${line}:` });
     await finding.first().waitFor({ timeout: 10000 });
     check((await finding.first().innerText()).includes('error'), `lint as you type shows the finding at ${FLOW}:${line}`);
+    // The editor draws only the lines in view: bring the finding's into view.
+    await page.evaluate((n) => window.hsflowEditor.scrollIntoView({ line: n - 1, ch: 0 }, 100), line);
+    await page.locator('.CodeMirror-lint-mark-error').first().waitFor({ timeout: 5000 });
+    check(await page.locator('.CodeMirror-lint-marker-error').count() > 0, 'and marks it in the editor');
     await shoot(page, 'studio-lint');
     await go(page, page.getByRole('button', { name: 'Save' }));
     check((await page.getByRole('alert').innerText()).includes('Not saved'), 'an invalid edit cannot be saved');
@@ -74,7 +110,7 @@ async function signIn(browser, token, name) {
 
     // A valid edit: the what-if names the changed actions.
     const edited = shipped.replace('template = "artist_welcome"\ndelay = "24h"', 'template = "artist_welcome"\ndelay = "12h"');
-    await page.locator('textarea#text').fill(edited);
+    await setText(edited);
     await go(page, page.getByRole('button', { name: 'Check what this would change' }));
     const whatif = await page.locator('section.whatif').innerText();
     check(/2 would change/.test(whatif) && whatif.includes('artist_discovery/') && whatif.includes('timing after 1 day → after 12 hours'),
@@ -111,11 +147,13 @@ async function signIn(browser, token, name) {
     const viewer = await signIn(browser, viewerToken);
     await viewer.page.goto(base + '/ui/studio?file=' + encodeURIComponent(FLOW));
     check(await viewer.page.getByRole('button', { name: 'Save' }).count() === 0, 'a viewer can check but sees no Save button');
+    check(viewer.errors.length === 0, 'no script errors for the viewer: ' + viewer.errors.join('; '));
   } catch (e) {
     // What the page showed when a step failed, for whoever reads the failure.
     if (page) {
       await page.screenshot({ path: `${shots}/studio-failure.png`, fullPage: true }).catch(() => {});
       console.log('the page said: ' + (await page.locator('main').innerText().catch(() => '?')).slice(0, 2000));
+      console.log('script errors: ' + errorsSeen.join('; '));
     }
     throw e;
   } finally {
