@@ -55,12 +55,14 @@ async fn an_office_manager_edits_checks_saves_and_rolls_back_in_the_browser() {
     let out = tokio::task::spawn_blocking({
         let base = s.base.clone();
         let dir = project.path().to_path_buf();
+        let data_dir = data.path().to_path_buf();
         move || {
             Command::new("node")
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/studio.cjs"))
                 .args([&base, ADMIN, VIEWER])
                 .arg(&shots)
                 .arg(&dir)
+                .arg(&data_dir)
                 .env("NODE_PATH", &modules)
                 .output()
                 .expect("run node")

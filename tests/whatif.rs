@@ -188,7 +188,7 @@ async fn a_changed_delay_names_the_changed_actions_and_their_flow() {
             .starts_with("artist_discovery/"));
         assert_eq!(
             changed[0]["changes"][0],
-            json!({"field": "timing", "before": "after 1 day", "after": "after 12 hours"})
+            json!({"field": "timing", "before": "after 1 day", "after": "after 12 hours", "said": "after 1 day → after 12 hours"})
         );
     }
     let flows = r["summary"]["flows"].as_object().expect("flows");
@@ -322,7 +322,7 @@ async fn the_command_exits_0_without_differences_and_1_with_them() {
     let text = String::from_utf8_lossy(&words.stdout);
     assert!(
         text.contains("events would change")
-            && text.contains("timing: after 1 day -> after 36 hours"),
+            && text.contains("timing: after 1 day → after 36 hours"),
         "{text}"
     );
 }

@@ -12,22 +12,6 @@ fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
-/// A value of a changed field, short enough for one line.
-fn brief(v: &Value) -> String {
-    let text = match v {
-        Value::String(t) => t.clone(),
-        Value::Null => "(none)".into(),
-        other => other.to_string(),
-    };
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() > 70 {
-        let cut: String = one_line.chars().take(67).collect();
-        format!("{cut}...")
-    } else {
-        one_line
-    }
-}
-
 fn action(a: &Value) -> String {
     format!(
         "{} {} to {} ({})",
@@ -121,13 +105,7 @@ pub fn report(r: &Value) -> String {
         for a in e["changed"].as_array().into_iter().flatten() {
             let _ = writeln!(o, "    ~ {} {}", s(&a["kind"]), s(&a["id"]));
             for c in a["changes"].as_array().into_iter().flatten() {
-                let _ = writeln!(
-                    o,
-                    "        {}: {} -> {}",
-                    s(&c["field"]),
-                    brief(&c["before"]),
-                    brief(&c["after"])
-                );
+                let _ = writeln!(o, "        {}: {}", s(&c["field"]), s(&c["said"]));
             }
         }
     }

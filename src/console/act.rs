@@ -54,6 +54,26 @@ pub(crate) fn may_change(
     Ok(s)
 }
 
+/// The session of a signed-in request whose form carries its CSRF token,
+/// whatever the role (a check that changes nothing), or the refusal.
+pub(crate) fn may_look(
+    app: &App,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+) -> Result<Session, Box<Response>> {
+    let Some((_, s)) = app.sessions.of(headers) else {
+        return Err(Box::new(Redirect::to("/ui/signin").into_response()));
+    };
+    if !session::csrf_ok(&s, field(f, "csrf")) {
+        return Err(Box::new(problem(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The page was older than your session, or came from somewhere else. Go back, reload the page and try again.",
+        )));
+    }
+    Ok(s)
+}
+
 /// Where to go after a change: the page the form names, if it is one of ours.
 pub(crate) fn back(f: &[(String, String)], default: &str, notice: &str) -> Response {
     let to = field(f, "back");

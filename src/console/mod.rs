@@ -33,7 +33,7 @@ use axum::Router;
 use crate::server::App;
 
 // What the studio's pages (src/studio/pages.rs) share with the console's.
-pub(crate) use act::{back, chrome, field, form, may_change};
+pub(crate) use act::{back, chrome, field, form, may_change, may_look};
 pub(crate) use pages::Signed;
 pub(crate) use render::page;
 
@@ -73,6 +73,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/ui/studio/lint", post(crate::studio::pages::lint))
         .route("/ui/studio/schema", get(crate::studio::pages::schema))
+        .route("/ui/studio/frame/{id}", get(crate::studio::pages::frame))
         .route("/ui/history", get(crate::studio::pages::history))
         .route("/ui/history/diff", get(crate::studio::pages::diff_page))
         .route("/ui/history/rollback", post(crate::studio::pages::rollback))

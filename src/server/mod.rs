@@ -50,6 +50,9 @@ pub struct App {
     pub data_dir: PathBuf,
     /// Reloads (and writes) the rules one at a time; keeps the version history.
     pub reloader: reload::Reloader,
+    /// The sinks the dispatcher uses, for the studio's test sends (set once
+    /// they are made, just after the App).
+    pub sinks: std::sync::OnceLock<Arc<Sinks>>,
 }
 
 impl App {
@@ -350,6 +353,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         data_dir: settings.data_dir.clone(),
         templates_dir: settings.templates_dir.clone(),
         reloader: reloader.clone(),
+        sinks: Default::default(),
     });
     reload::watch(reloader.clone(), std::time::Duration::from_millis(100))?;
     reload::on_sighup(reloader);
@@ -412,9 +416,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         settings.retain,
         stop_rx.clone(),
     ));
+    let sinks = Arc::new(sinks);
+    let _ = app.sinks.set(sinks.clone());
     let dispatcher = Arc::new(Dispatcher {
         store,
-        sinks: Arc::new(sinks),
+        sinks,
         rules,
         cfg: settings.dispatch.clone(),
         wake,

@@ -256,25 +256,32 @@ pub async fn run(
             "`events` must be from 1 to 100000".to_string(),
         ));
     }
-    let live = app.rules.current();
-    let (r, t) = (live.rules_dir.clone(), live.templates_dir.clone());
-    let files = Arc::new(candidate);
-    let loaded = tokio::task::spawn_blocking(move || crate::rules::load_files(files, &r, &t))
-        .await
-        .map_err(|e| WhatIfError::Bad(format!("the candidate rules crashed the loader: {e}")))?;
-    let Some(cand) = loaded.ruleset else {
-        let findings = loaded
-            .errors()
-            .map(|d| Finding::of(d, &live.rules_dir, &live.templates_dir))
+    let (cand, findings) = super::write::build(&app.reloader, Arc::new(candidate)).await;
+    let Some(cand) = cand else {
+        let errors = findings
+            .into_iter()
+            .filter(|f| f.severity == "error")
             .collect();
-        return Err(WhatIfError::Lint(findings));
+        return Err(WhatIfError::Lint(errors));
     };
+    run_with(app, Arc::new(cand), since, limit, req.source.as_deref()).await
+}
+
+/// [`run`] with the candidate already built.
+pub async fn run_with(
+    app: &App,
+    cand: Arc<crate::rules::RuleSet>,
+    since: i64,
+    limit: i64,
+    source: Option<&str>,
+) -> Result<Report, WhatIfError> {
+    let live = app.rules.current();
     let since_ms = Utc::now()
         .checked_sub_signed(chrono::Duration::seconds(since))
         .map_or(0, |t| t.timestamp_millis());
     let store = &app.store;
     let requests = store
-        .stored_requests(since_ms, limit, req.source.as_deref())
+        .stored_requests(since_ms, limit, source)
         .await
         .map_err(WhatIfError::Store)?;
     let waiting = store

@@ -11,5 +11,6 @@
 pub mod api;
 pub mod diff;
 pub mod pages;
+pub mod preview;
 pub mod whatif;
 pub mod write;

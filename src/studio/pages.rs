@@ -7,7 +7,6 @@
 //! editor is a text area, Check and Save are form posts); studio.js adds
 //! lint as you type.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -18,10 +17,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{self, candidate_of, WhatIfRequest};
+use super::api;
 use super::diff::diff;
 use super::write::{self, Refused};
-use crate::console::{back, chrome, field, form, may_change, page, problem, store_down, Signed};
+use crate::console::{
+    back, chrome, field, form, may_change, may_look, page, problem, store_down, Signed,
+};
 use crate::server::reload::How;
 use crate::server::App;
 
@@ -93,20 +94,9 @@ pub async fn show(
     editor(&app, &s, &path, text, json!({"notice": q.notice}))
 }
 
-/// The what-if of one changed file, shaped for the page.
-async fn preview(app: &App, path: &str, text: &str) -> Value {
-    let req = WhatIfRequest {
-        files: BTreeMap::from([(path.to_string(), text.to_string())]),
-        ..Default::default()
-    };
-    let live = app.rules.current();
-    let candidate = match candidate_of(&live.text, &req) {
-        Ok(c) => c,
-        Err(_) => {
-            return json!({"whatif_error": format!("`{path}` is not a file the studio can write")})
-        }
-    };
-    match api::run(app, candidate, &req).await {
+/// The 7-day what-if of a candidate set, shaped for the page.
+async fn whatif_section(app: &App, cand: Arc<crate::rules::RuleSet>) -> Value {
+    match api::run_with(app, cand, 7 * 86_400, 10_000, None).await {
         Ok(r) => {
             let mut v = serde_json::to_value(&r).unwrap_or(Value::Null);
             // Flows as a list, for the page's table.
@@ -117,18 +107,25 @@ async fn preview(app: &App, path: &str, text: &str) -> Value {
                 .map(|(name, f)| json!({"name": name, "f": f}))
                 .collect();
             v["flows"] = json!(flows);
-            json!({"whatif": v})
+            v
         }
-        Err(api::WhatIfError::Lint(_)) => json!({}),
-        Err(api::WhatIfError::Bad(m)) => json!({"whatif_error": m}),
-        Err(api::WhatIfError::Store(e)) => json!({"whatif_error": e.to_string()}),
+        Err(api::WhatIfError::Store(e)) => json!({"error": e.to_string()}),
+        Err(api::WhatIfError::Bad(m)) => json!({"error": m}),
+        Err(api::WhatIfError::Lint(_)) => Value::Null,
     }
 }
 
-/// POST /ui/studio: `check` (lint and what-if, nothing written) or `save`.
+/// POST /ui/studio: `check` (lint, the what-if and a template's preview;
+/// nothing written; viewers too), `save` or `send-test` (editors only).
 pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let f = form(&body);
-    let s = match may_change(&app, &headers, &f) {
+    let act = field(&f, "do").to_string();
+    let allowed = if act == "save" || act == "send-test" {
+        may_change(&app, &headers, &f)
+    } else {
+        may_look(&app, &headers, &f)
+    };
+    let s = match allowed {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -143,19 +140,70 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
             &format!("`{path}` is not a file the studio can write."),
         );
     };
-    if field(&f, "do") == "save" {
+    if act == "save" {
         return save(&app, &s, &f, &path, &text).await;
     }
-    let (ok, findings) = write::lint(&app.reloader, Arc::new(candidate)).await;
-    let mut extra = json!({"checked": true, "findings": findings, "clean": ok});
-    if ok {
-        if let Value::Object(m) = preview(&app, &path, &text).await {
-            for (k, v) in m {
-                extra[k] = v;
-            }
+    let (cand, findings) = write::build(&app.reloader, Arc::new(candidate)).await;
+    let mut extra = json!({"checked": true, "clean": cand.is_some(), "findings": findings});
+    let chosen = Some(field(&f, "preview_event")).filter(|e| !e.is_empty());
+    if let Some(cand) = cand {
+        let cand = Arc::new(cand);
+        if act == "send-test" {
+            let to = field(&f, "test_to");
+            let said = match super::preview::send_test(&app, &cand, &path, chosen, to).await {
+                Ok(done) => {
+                    app.audit(
+                        &s.who(),
+                        "test-send",
+                        &path,
+                        &format!("a test to {}: {done}", to.trim()),
+                    )
+                    .await;
+                    json!({"notice": format!("Test sent to {}: {done}", to.trim())})
+                }
+                Err(why) => json!({"test_error": format!("The test was not sent: {why}")}),
+            };
+            merge(&mut extra, said);
+        }
+        extra["preview"] = super::preview::section(&app, &cand, &path, chosen).await;
+        let w = whatif_section(&app, cand).await;
+        if let Some(e) = w.get("error") {
+            extra["whatif_error"] = e.clone();
+        } else if !w.is_null() {
+            extra["whatif"] = w;
         }
     }
     editor(&app, &s, &path, &text, extra)
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let Value::Object(m) = from {
+        for (k, v) in m {
+            into[k] = v;
+        }
+    }
+}
+
+/// GET /ui/studio/frame/{id}: a previewed email's HTML part, for the
+/// sandboxed frame: no script runs, nothing loads, nothing navigates.
+pub async fn frame(
+    Signed(_s): Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match super::preview::frame(&id) {
+        Some(html) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+                ),
+            ],
+            html,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn save(
@@ -287,12 +335,16 @@ pub async fn history(
         (Err(e), _) | (_, Err(e)) => return store_down(e),
     };
     let live = app.rules.current().version.clone();
+    let mut anchored = std::collections::HashSet::new();
     let versions: Vec<Value> = deploys
         .iter()
         .enumerate()
         .map(|(i, d)| {
             let previous = deploys.get(i + 1).map(|p| p.version.clone());
+            // Links from events land on the latest time a version went live.
+            let anchor = anchored.insert(d.version.clone());
             json!({
+                "anchor": anchor,
                 "version": d.version, "short": short(&d.version), "at": d.went_live_at.format("%a %-d %b %Y, %H:%M UTC").to_string(),
                 "how": d.how, "who": d.who, "live": d.version == live && i == 0,
                 "previous": previous.filter(|p| *p != d.version),

@@ -41,6 +41,64 @@ pub struct FieldChange {
     pub field: String,
     pub before: Value,
     pub after: Value,
+    /// The change in a few words: short values whole, long texts by the
+    /// part that differs ("added \"...\"", "\"...\" -> \"...\"").
+    pub said: String,
+}
+
+impl FieldChange {
+    fn new(field: &str, before: Value, after: Value) -> FieldChange {
+        let said = said(&before, &after);
+        FieldChange {
+            field: field.to_string(),
+            before,
+            after,
+            said,
+        }
+    }
+}
+
+/// At most `n` characters of `s`, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+/// A change in words, for people: whole when short, else the part that differs.
+fn said(before: &Value, after: &Value) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    };
+    let (a, b) = (text(before), text(after));
+    if a.chars().count() <= 60 && b.chars().count() <= 60 {
+        return format!("{a} → {b}");
+    }
+    let (ac, bc): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let prefix = ac.iter().zip(&bc).take_while(|(x, y)| x == y).count();
+    let suffix = ac[prefix..]
+        .iter()
+        .rev()
+        .zip(bc[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mid = |c: &[char]| c[prefix..c.len() - suffix].iter().collect::<String>();
+    let (gone, new) = (mid(&ac), mid(&bc));
+    let context: String = ac[prefix.saturating_sub(24)..prefix].iter().collect();
+    let context = context.replace('\n', " ");
+    match (gone.is_empty(), new.is_empty()) {
+        (true, _) => format!("added “{}” after “…{context}”", clip(&new, 80)),
+        (_, true) => format!("removed “{}” after “…{context}”", clip(&gone, 80)),
+        _ => format!(
+            "“…{context}{}” → “…{context}{}”",
+            clip(&gone, 60),
+            clip(&new, 60)
+        ),
+    }
 }
 
 /// An action in words: enough to recognise it in a list.
@@ -184,25 +242,25 @@ fn brief(a: &PlannedAction) -> ActionBrief {
 fn changes(live: &PlannedAction, cand: &PlannedAction) -> Vec<FieldChange> {
     let mut out = Vec::new();
     if live.delay_s != cand.delay_s || live.run_at != cand.run_at {
-        out.push(FieldChange {
-            field: "timing".into(),
-            before: Value::String(crate::console::words::delay(live.delay_s)),
-            after: Value::String(crate::console::words::delay(cand.delay_s)),
-        });
+        out.push(FieldChange::new(
+            "timing",
+            Value::String(crate::console::words::delay(live.delay_s)),
+            Value::String(crate::console::words::delay(cand.delay_s)),
+        ));
     }
     if live.entity != cand.entity {
-        out.push(FieldChange {
-            field: "entity".into(),
-            before: live.entity.as_deref().map_or(Value::Null, |e| e.into()),
-            after: cand.entity.as_deref().map_or(Value::Null, |e| e.into()),
-        });
+        out.push(FieldChange::new(
+            "entity",
+            live.entity.as_deref().map_or(Value::Null, |e| e.into()),
+            cand.entity.as_deref().map_or(Value::Null, |e| e.into()),
+        ));
     }
     if live.error != cand.error {
-        out.push(FieldChange {
-            field: "error".into(),
-            before: live.error.clone().map_or(Value::Null, Value::String),
-            after: cand.error.clone().map_or(Value::Null, Value::String),
-        });
+        out.push(FieldChange::new(
+            "error",
+            live.error.clone().map_or(Value::Null, Value::String),
+            cand.error.clone().map_or(Value::Null, Value::String),
+        ));
     }
     if live.payload != cand.payload {
         let to_map = |a: &PlannedAction| match serde_json::to_value(&a.payload) {
@@ -214,11 +272,11 @@ fn changes(live: &PlannedAction, cand: &PlannedAction) -> Vec<FieldChange> {
         for k in keys {
             let (x, y) = (a.get(k), b.get(k));
             if x != y {
-                out.push(FieldChange {
-                    field: k.clone(),
-                    before: x.cloned().unwrap_or(Value::Null),
-                    after: y.cloned().unwrap_or(Value::Null),
-                });
+                out.push(FieldChange::new(
+                    k,
+                    x.cloned().unwrap_or(Value::Null),
+                    y.cloned().unwrap_or(Value::Null),
+                ));
             }
         }
     }
@@ -441,4 +499,27 @@ fn flow_of(live: &RuleSet, candidate: &RuleSet, rule: &str) -> String {
         .rule(rule)
         .or_else(|| live.rule(rule))
         .map_or_else(|| "(unknown flow)".to_string(), |r| r.flow.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::said;
+    use serde_json::json;
+
+    #[test]
+    fn a_change_is_said_whole_when_short_and_by_its_difference_when_long() {
+        assert_eq!(
+            said(&json!("after 1 day"), &json!("after 12 hours")),
+            "after 1 day → after 12 hours"
+        );
+        let long = "<p>Dear Ada,</p><p>Thank you for reaching out to The 7 Space.</p>";
+        let more = format!("{long}<p>Edited</p>");
+        assert_eq!(
+            said(&json!(long), &json!(more)),
+            "added “<p>Edited</p>” after “… out to The 7 Space.</p>”"
+        );
+        let other = long.replace("Thank you", "Thanks");
+        assert!(said(&json!(long), &json!(other)).contains("Thank you"));
+        assert!(said(&json!(long), &json!(other)).contains("→"));
+    }
 }

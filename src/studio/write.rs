@@ -76,6 +76,15 @@ pub enum Refused {
 
 /// Lint `files` whole; the findings (errors and warnings), and whether it may go live.
 pub async fn lint(reloader: &Reloader, files: Arc<RuleFiles>) -> (bool, Vec<Finding>) {
+    let (set, findings) = build(reloader, files).await;
+    (set.is_some(), findings)
+}
+
+/// Build `files` into a rule set (none if lint finds an error), with every finding.
+pub async fn build(
+    reloader: &Reloader,
+    files: Arc<RuleFiles>,
+) -> (Option<crate::rules::RuleSet>, Vec<Finding>) {
     let (r, t) = (reloader.rules_dir.clone(), reloader.templates_dir.clone());
     let loaded = tokio::task::spawn_blocking(move || crate::rules::load_files(files, &r, &t)).await;
     match loaded {
@@ -85,10 +94,10 @@ pub async fn lint(reloader: &Reloader, files: Arc<RuleFiles>) -> (bool, Vec<Find
                 .iter()
                 .map(|d| Finding::of(d, &reloader.rules_dir, &reloader.templates_dir))
                 .collect();
-            (l.ruleset.is_some(), findings)
+            (l.ruleset, findings)
         }
         Err(e) => (
-            false,
+            None,
             vec![Finding {
                 path: String::new(),
                 line: 1,

@@ -1,11 +1,11 @@
 // The rule studio in a real browser (Debian's chromium, driven by
 // playwright-core). Run by tests/studio_browser.rs, which starts the server
 // on a copy of the shipped rules in PROJECT and posts three leads.
-//   node studio.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR PROJECT
+//   node studio.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR PROJECT DATA
 const fs = require('fs');
 const path = require('path');
 const { chromium } = require('playwright-core');
-const [base, adminToken, viewerToken, shots, project] = process.argv.slice(2);
+const [base, adminToken, viewerToken, shots, project, data] = process.argv.slice(2);
 const sizes = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
 const FLOW = 'rules/flows/contact_workflows.toml';
 const onDisk = () => fs.readFileSync(path.join(project, FLOW), 'utf8');
@@ -113,7 +113,7 @@ async function signIn(browser, token, name) {
     await setText(edited);
     await go(page, page.getByRole('button', { name: 'Check what this would change' }));
     const whatif = await page.locator('section.whatif').innerText();
-    check(/2 would change/.test(whatif) && whatif.includes('artist_discovery/') && whatif.includes('timing after 1 day → after 12 hours'),
+    check(/2 would change/.test(whatif) && whatif.includes('artist_discovery/') && whatif.includes('timing: after 1 day → after 12 hours'),
       'the what-if names the changed actions and their new timing');
     check(!whatif.includes('cy@example.org'), 'and only the events it changes');
     await shoot(page, 'studio-whatif');
@@ -141,6 +141,27 @@ async function signIn(browser, token, name) {
     check((await page.getByRole('status').innerText()).includes('Rolled back'), 'a rollback from History');
     check(onDisk() === shipped, 'rollback restores the previous files');
     check((await page.locator('table.versions tbody tr').first().innerText()).includes('rollback'), 'and is listed as a rollback');
+    // A template: previewed as the email will look, edited, sent as a test.
+    const TEMPLATE = 'templates/emails/artist_welcome.html.hbs';
+    await page.goto(base + '/ui/studio?file=' + encodeURIComponent(TEMPLATE));
+    await page.locator('.CodeMirror').waitFor();
+    const template = await getText();
+    await setText(template + '\n<p>Edited in the studio</p>\n');
+    await go(page, page.getByRole('button', { name: 'Check what this would change' }));
+    const preview = await page.locator('section.preview').innerText();
+    check(preview.includes('Rendered for') && /Subject/.test(preview) && preview.includes('artist@example.org'), 'a template is previewed with a stored event that uses it');
+    const frameText = await page.frameLocator('iframe.email-frame').locator('body').innerText();
+    check(frameText.includes('Edited in the studio'), 'the preview shows the edit, as the email will look');
+    await shoot(page, 'studio-preview');
+    await page.getByLabel('Send a test to').fill('curator@example.org');
+    await go(page, page.getByRole('button', { name: 'Send test' }));
+    check((await page.getByRole('status').innerText()).includes('Test sent to curator@example.org'), 'a test send says where it went');
+    const outbox = path.join(data, 'outbox');
+    const tests = fs.readdirSync(outbox).filter((f) => f.startsWith('test-'));
+    check(tests.length === 1, 'one test message in the outbox');
+    const eml = fs.readFileSync(path.join(outbox, tests[0]), 'utf8');
+    check(/Subject: \[TEST\]/.test(eml) && /To: curator@example.org/.test(eml), 'marked [TEST], to the address typed');
+    check(fs.readFileSync(path.join(project, TEMPLATE), 'utf8') === template, 'a check or a test send writes no file');
     check(errors.length === 0, 'no script or Content-Security-Policy errors: ' + errors.join('; '));
 
     // A viewer can look and check, not save.
