@@ -120,6 +120,8 @@ enum Command {
     },
     /// Replay a running server's stored events through its live rules and the local files; say what would change. Exit 0 with no differences, 1 with some.
     Whatif(remote::WhatIfArgs),
+    /// Send one rendered email or notification of a running server's rules to an address or channel, marked [TEST].
+    SendTest(remote::SendTestArgs),
     /// Write the JSON Schemas of every rule file kind.
     Schema {
         /// Where to write them.
@@ -200,5 +202,6 @@ pub fn run() -> ExitCode {
         Command::Diff { server, from, to } => remote::diff(&server, &from, &to),
         Command::Rollback { server, version } => remote::rollback(&server, &version),
         Command::Whatif(args) => remote::whatif(&args),
+        Command::SendTest(args) => remote::send_test(&args),
     }
 }

@@ -208,3 +208,33 @@ pub fn whatif(a: &WhatIfArgs) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[derive(clap::Args)]
+pub struct SendTestArgs {
+    #[command(flatten)]
+    pub server: Server,
+    /// The template: emails/<name> or notifications/<name>.
+    #[arg(long)]
+    pub template: String,
+    /// Where to send it: an address (emails) or a channel (notifications).
+    #[arg(long)]
+    pub to: String,
+    /// The stored event to render it for (the latest that uses it when not given).
+    #[arg(long)]
+    pub event: Option<String>,
+}
+
+pub fn send_test(a: &SendTestArgs) -> ExitCode {
+    let body = json!({"template": a.template, "to": a.to, "event_id": a.event});
+    match block_on(call(&a.server, "POST", "/api/send-test", Some(body))) {
+        Ok(v) => {
+            println!(
+                "test sent to {}: {}",
+                v["to"].as_str().unwrap_or(""),
+                v["said"].as_str().unwrap_or("")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}

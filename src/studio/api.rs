@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/diff", get(diff_of))
         .route("/api/whatif", post(whatif_route))
         .route("/api/audit", get(audit))
+        .route("/api/send-test", post(send_test))
 }
 
 pub fn store_error(e: StoreError) -> Response {
@@ -336,4 +337,83 @@ async fn audit(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>) -
         Ok(entries) => Json(json!({"entries": entries})).into_response(),
         Err(e) => store_error(e),
     }
+}
+
+#[derive(Deserialize)]
+struct SendTest {
+    /// `emails/<name>` or `notifications/<name>`.
+    template: String,
+    /// The address (emails) or channel (notifications) to send the test to.
+    to: String,
+    /// The stored event to render it for (the latest that uses it when not given).
+    event_id: Option<String>,
+}
+
+/// POST /api/send-test: one rendered email or notification of the live
+/// rules, sent through the real sink to `to`, marked as a test.
+async fn send_test(State(app): State<Arc<App>>, admin: Admin, body: axum::body::Bytes) -> Response {
+    let req: SendTest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be JSON like {{\"template\": \"emails/welcome\", \"to\": \"you@example.org\"}}: {e}"),
+            )
+        }
+    };
+    let path = match req.template.split_once('/') {
+        Some(("emails", name)) if tame(name) => format!("templates/emails/{name}.html.hbs"),
+        Some(("notifications", name)) if tame(name) => {
+            format!("templates/notifications/{name}.hbs")
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`{}` is not a template: write emails/<name> or notifications/<name>",
+                    req.template
+                ),
+            )
+        }
+    };
+    let rs = app.rules.current();
+    let Some((kind, name)) = super::preview::template_of(&path) else {
+        return error(StatusCode::BAD_REQUEST, "not a template path");
+    };
+    if super::preview::action_keys(&rs, kind, &name).is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no rule in force uses {}, so there is nothing to render it with",
+                req.template
+            ),
+        );
+    }
+    match super::preview::send_test(&app, &rs, &path, req.event_id.as_deref(), &req.to).await {
+        Ok(done) => {
+            let detail = format!("a test to {}: {done}", req.to.trim());
+            app.audit(&admin.who, "test-send", &req.template, &detail)
+                .await;
+            Json(json!({"sent": true, "to": req.to.trim(), "said": done})).into_response()
+        }
+        Err(why) if why.starts_with("the sink") => error(
+            StatusCode::BAD_GATEWAY,
+            format!("the test was not sent: {why}"),
+        ),
+        Err(why) if why.starts_with("no recent event") => error(
+            StatusCode::NOT_FOUND,
+            format!("the test was not sent: {why}"),
+        ),
+        Err(why) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the test was not sent: {why}"),
+        ),
+    }
+}
+
+fn tame(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }

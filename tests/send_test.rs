@@ -1,0 +1,148 @@
+//! Test sends: one rendered email or notification of the live rules, sent
+//! through the real sink to an address or channel typed by a person, marked
+//! [TEST], with no job and no contact record touched (`hsflow send-test`
+//! and POST /api/send-test).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::*;
+
+const SECRET: &str = "send-test-secret";
+
+fn send_test(s: &Server, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .arg("send-test")
+        .args(args)
+        .args(["--server", &s.base])
+        .env("HSFLOW_ADMIN_TOKEN", ADMIN)
+        .env("USER", "ana")
+        .output()
+        .expect("run hsflow");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_send_goes_through_the_sink_marked_and_touches_no_record() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let data = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        data.path(),
+        &root.join("rules"),
+        &[],
+        &[("TYPEFORM_SECRET", SECRET.to_string())],
+    );
+    let body = typeform_lead("t-1", "ada@example.org", "Artist");
+    let r = client()
+        .post(s.url("/webhooks/typeform"))
+        .header("content-type", "application/json")
+        .header("typeform-signature", typeform_signature(SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 202);
+    let before = admin_get(&s, "/api/actions?limit=1000").await["actions"]
+        .as_array()
+        .map(Vec::len);
+
+    // An email: rendered for the lead, sent to the address typed, marked.
+    let (code, out, err) = send_test(
+        &s,
+        &[
+            "--template",
+            "emails/artist_welcome",
+            "--to",
+            "curator@example.org",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("test sent to curator@example.org"), "{out}");
+    let outbox = data.path().join("outbox");
+    let tests: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("test-"))
+        .collect();
+    assert_eq!(tests.len(), 1);
+    let eml = std::fs::read_to_string(tests[0].path()).expect("eml");
+    assert!(
+        eml.contains("Subject: [TEST] Welcome to The 7 Space"),
+        "{eml}"
+    );
+    assert!(
+        eml.contains("To: curator@example.org") && !eml.contains("To: ada@example.org"),
+        "{eml}"
+    );
+
+    // A notification: to the channel typed.
+    let (code, out, err) = send_test(
+        &s,
+        &[
+            "--template",
+            "notifications/new_artist",
+            "--to",
+            "test-channel",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let lines =
+        std::fs::read_to_string(data.path().join("notifications.jsonl")).unwrap_or_default();
+    let line = lines
+        .lines()
+        .find(|l| l.contains("\"channel\":\"test-channel\""))
+        .expect("the test notification");
+    assert!(line.contains("\"text\":\"[TEST] "), "{line}");
+
+    // Nothing queued, nothing recorded as an action; the audit says who.
+    let after = admin_get(&s, "/api/actions?limit=1000").await["actions"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(before, after);
+    let audit = admin_get(&s, "/api/audit").await;
+    let sends: Vec<_> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["what"] == "test-send")
+        .collect();
+    assert_eq!(sends.len(), 2);
+    assert_eq!(sends[0]["who"], "ana (admin API)");
+
+    // Refusals in words.
+    let (code, _, err) = send_test(
+        &s,
+        &["--template", "emails/no_such", "--to", "x@example.org"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no rule in force uses emails/no_such"),
+        "{err}"
+    );
+    let (code, _, err) = send_test(
+        &s,
+        &[
+            "--template",
+            "emails/artist_welcome",
+            "--to",
+            "not-an-address",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`not-an-address` is not an email address"),
+        "{err}"
+    );
+    let (code, _, err) = send_test(&s, &["--template", "welcome", "--to", "x@example.org"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("write emails/<name> or notifications/<name>"),
+        "{err}"
+    );
+}
