@@ -140,11 +140,25 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
             &format!("`{path}` is not a file the studio can write."),
         );
     };
-    if act == "save" {
+    // A save goes ahead only for exactly what a Check showed (same file
+    // text, same rules live); anything else is checked first, so nobody
+    // saves without having seen what the change would do.
+    let digest = seen(&live.version, &path, &text);
+    if act == "save" && field(&f, "checked") == digest {
         return save(&app, &s, &f, &path, &text).await;
     }
     let (cand, findings) = write::build(&app.reloader, Arc::new(candidate)).await;
     let mut extra = json!({"checked": true, "clean": cand.is_some(), "findings": findings});
+    if cand.is_some() {
+        extra["checked_digest"] = json!(digest);
+    }
+    if act == "save" {
+        extra["save_error"] = json!(if cand.is_some() {
+            "Not saved yet: below is what this change would do. Press Save again to save it."
+        } else {
+            "Not saved: fix the errors below first. Nothing was written."
+        });
+    }
     let chosen = Some(field(&f, "preview_event")).filter(|e| !e.is_empty());
     if let Some(cand) = cand {
         let cand = Arc::new(cand);
@@ -174,6 +188,17 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
         }
     }
     editor(&app, &s, &path, &text, extra)
+}
+
+/// What a Check looked at, as a digest: the live version, the file, its text.
+fn seen(live: &str, path: &str, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [live, path, text] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
 }
 
 fn merge(into: &mut Value, from: Value) {

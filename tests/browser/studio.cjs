@@ -123,6 +123,16 @@ async function signIn(browser, token, name) {
     check(notice.includes('Saved') && notice.includes(versionAfter) && versionAfter !== versionBefore, `saved: version ${versionAfter} is live`);
     check(onDisk() === edited, 'the file on disk is the edited one');
 
+    // A save without a check first shows the what-if and waits for a second Save.
+    const edited2 = edited.replace('priority = "high"', 'priority = "urgent"');
+    await setText(edited2);
+    await go(page, page.getByRole('button', { name: 'Save' }));
+    check((await page.getByRole('alert').innerText()).includes('Press Save again') && await page.locator('section.whatif').count() === 1,
+      'Save without a check shows what the change would do first');
+    check(onDisk() === edited, 'and writes nothing yet');
+    await page.evaluate((t) => window.hsflowEditor.setValue(t), edited);
+    await go(page, page.getByRole('button', { name: 'Check what this would change' }));
+
     // History: the save, who made it, what changed; then a rollback.
     await go(page, page.getByRole('link', { name: 'History' }));
     const top = page.locator('table.versions tbody tr').first();
@@ -141,6 +151,27 @@ async function signIn(browser, token, name) {
     check((await page.getByRole('status').innerText()).includes('Rolled back'), 'a rollback from History');
     check(onDisk() === shipped, 'rollback restores the previous files');
     check((await page.locator('table.versions tbody tr').first().innerText()).includes('rollback'), 'and is listed as a rollback');
+    // A change that drops follow-ups people are waiting for: listed, and
+    // cancelled with the save only when ticked.
+    await page.goto(base + '/ui/studio?file=' + encodeURIComponent(FLOW));
+    await page.locator('.CodeMirror').waitFor();
+    const dropping = shipped.replace('when = [{ field = "email", is_empty = false }]\ncancel_on', 'when = [{ field = "email", equals = "nobody@example.org" }]\ncancel_on');
+    check(dropping !== shipped, 'the artist workflow can be switched off in the text');
+    await setText(dropping);
+    await go(page, page.getByRole('button', { name: 'Check what this would change' }));
+    const waiting = page.locator('ul.pending li');
+    const n = await waiting.count();
+    check(n >= 4 && (await page.locator('ul.pending').innerText()).includes('artist_discovery/'), `${n} waiting follow-ups the change would drop are listed`);
+    await shoot(page, 'studio-pending');
+    for (const box of await page.locator('ul.pending input[type=checkbox]').all()) await box.check();
+    await go(page, page.getByRole('button', { name: 'Save' }));
+    check((await page.getByRole('status').innerText()).includes(`${n} waiting actions were cancelled`), 'the ticked ones are cancelled with the save');
+    const cancelled = await page.request.get(base + '/api/actions?status=cancelled', { headers: { authorization: 'Bearer ' + adminToken } });
+    check((await cancelled.json()).actions.length === n, 'and the store says so');
+    await go(page, page.getByRole('link', { name: 'History' }));
+    await go(page, page.locator('table.versions tbody tr', { hasText: versionBefore }).first().getByRole('button', { name: 'Roll back to this' }));
+    check(onDisk() === shipped, 'rolled back again');
+
     // A template: previewed as the email will look, edited, sent as a test.
     const TEMPLATE = 'templates/emails/artist_welcome.html.hbs';
     await page.goto(base + '/ui/studio?file=' + encodeURIComponent(TEMPLATE));
