@@ -107,6 +107,12 @@ async fn whatif_section(app: &App, cand: Arc<crate::rules::RuleSet>) -> Value {
                 .map(|(name, f)| json!({"name": name, "f": f}))
                 .collect();
             v["flows"] = json!(flows);
+            // Due times as people read them.
+            if let Some(items) = v["pending"].as_array_mut() {
+                for (item, w) in items.iter_mut().zip(&r.pending) {
+                    item["due"] = json!(w.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
+                }
+            }
             v
         }
         Err(api::WhatIfError::Store(e)) => json!({"error": e.to_string()}),
