@@ -1,6 +1,6 @@
 //! The what-if on the real workload: 10,000 stored events of every source of
 //! the shipped pack (60% Typeform leads of mixed contact types and lead
-//! sources, which plan 10-15 actions each; the rest every other example),
+//! sources, which plan 10-15 actions each; the rest the example of each source in turn),
 //! spread over the last week in a SQLite store, replayed through the live
 //! rules and a candidate that changes one delay. Measures reading them back
 //! and replaying both ways (rendering every action), as POST /api/whatif
@@ -13,45 +13,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use hsflow::engine::plan::{plan, Options};
-use hsflow::sources::normalise::{normalise, Request};
-use hsflow::store::accept::{Envelope, NewEvent};
 use serde_json::Value;
+
+// The examples of every source, stored as the server stores them (shared
+// with the what-if tests).
+#[path = "../tests/support/shipped.rs"]
+mod shipped;
+use shipped::{stored_event, EXAMPLES};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Header name and value.
-type Header = (&'static str, &'static str);
-
-/// (source, example file, headers): every source other than Typeform.
-const OTHERS: &[(&str, &str, &[Header])] = &[
-    (
-        "acuity",
-        "acuity_scheduled.form",
-        &[("content-type", "application/x-www-form-urlencoded")],
-    ),
-    ("amelia", "amelia_booking_pending.json", &[]),
-    ("beehiiv", "beehiiv_subscription_created.json", &[]),
-    ("circle", "circle_post_created.json", &[]),
-    ("content", "content_stage_review.json", &[]),
-    ("manual", "manual_new_contact.json", &[]),
-    ("notion", "notion_campaign_active.json", &[]),
-    ("schedule", "schedule_overdue_task.json", &[]),
-    ("schedule", "schedule_segment_contact.json", &[]),
-    ("snovio", "snovio_prospect.json", &[]),
-    ("userfeedback", "userfeedback_feedback.json", &[]),
-    (
-        "woocommerce",
-        "woocommerce_art_order.json",
-        &[("x-wc-webhook-topic", "order.created")],
-    ),
-    (
-        "woocommerce",
-        "woocommerce_mug_order.json",
-        &[("x-wc-webhook-topic", "order.created")],
-    ),
-];
 
 const TYPES: &[&str] = &[
     "Artist",
@@ -72,47 +43,6 @@ fn lead(root: &Path, i: usize) -> Vec<u8> {
     answers[0]["email"] = format!("lead{i}@example.org").into();
     answers[3]["choices"]["labels"] = serde_json::json!([TYPES[i % TYPES.len()]]);
     serde_json::to_vec(&b).expect("json")
-}
-
-fn stored(
-    rs: &hsflow::rules::RuleSet,
-    source: &str,
-    body: Vec<u8>,
-    headers: &[(&str, &str)],
-    key: String,
-    at: chrono::DateTime<Utc>,
-) -> NewEvent {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let src = &rs.sources[source];
-    let ev = normalise(
-        rs,
-        src,
-        &Request {
-            headers: &headers,
-            body: &body,
-        },
-        at,
-    )
-    .expect("normalise");
-    let p = plan(rs, &ev, Options::default());
-    let contacts = vec![None; p.actions.len()];
-    let kept: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    let env = Envelope {
-        source: source.into(),
-        event_type: ev.event_type.clone(),
-        idem_key: key,
-        window_s: 60,
-        received_at: at,
-        headers: kept.into(),
-        body,
-    };
-    NewEvent::new(env, &p, &contacts).expect("prepare")
 }
 
 fn main() {
@@ -149,12 +79,13 @@ fn main() {
         let mut pending = Vec::new();
         for i in 0..n {
             let at = now - Duration::seconds((i as i64) * 7 * 86_400 / n as i64 + 1);
+            let key = Some(format!("k{i}"));
             let ev = if i % 10 < 6 {
-                stored(&live, "typeform", lead(root, i), &[], format!("k{i}"), at)
+                stored_event(&live, "typeform", &lead(root, i), &[], at, key)
             } else {
-                let (source, file, headers) = OTHERS[i % OTHERS.len()];
+                let (source, file, headers) = EXAMPLES[i % EXAMPLES.len()];
                 let body = std::fs::read(root.join("examples").join(file)).expect("example");
-                stored(&live, source, body, headers, format!("k{i}"), at)
+                stored_event(&live, source, &body, headers, at, key)
             };
             let s = store.clone();
             pending.push(tokio::spawn(async move { s.accept(ev).await }));
@@ -183,7 +114,8 @@ fn main() {
             let waiting = store.waiting_actions(10_000).await.expect("waiting");
             let read = t.elapsed().as_secs_f64();
             let report =
-                hsflow::studio::whatif::compare(&live, &candidate, &requests, waiting, &[]);
+                hsflow::studio::whatif::compare(&live, &candidate, &requests, waiting, &[])
+                    .expect("the replay runs");
             let total = t.elapsed().as_secs_f64();
             runs.push((
                 total,

@@ -19,15 +19,7 @@ async fn lead(s: &Server, key: &str, email: &str, first_name: &str, kind: &str) 
         serde_json::from_slice(&typeform_lead(key, email, kind)).expect("json");
     body["form_response"]["answers"][1]["text"] = first_name.into();
     let body = serde_json::to_vec(&body).expect("json");
-    let r = client()
-        .post(s.url("/webhooks/typeform"))
-        .header("content-type", "application/json")
-        .header("typeform-signature", typeform_signature(SECRET, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(post_typeform(s, SECRET, body).await, 202);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

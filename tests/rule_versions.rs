@@ -5,11 +5,9 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{admin_get, client, eventually, Server, ADMIN};
+use support::{admin_get, admin_post, client, eventually, hsflow_against, Server, ADMIN};
 
 fn project() -> tempfile::TempDir {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -21,18 +19,7 @@ fn project() -> tempfile::TempDir {
 }
 
 fn hsflow(s: &Server, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .args(args)
-        .args(["--server", &s.base])
-        .env("HSFLOW_ADMIN_TOKEN", ADMIN)
-        .env("USER", "ana")
-        .output()
-        .expect("run hsflow");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    hsflow_against(s, "ana", args)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,14 +120,8 @@ async fn a_version_that_is_not_there_is_refused_in_words() {
             "no stored version starts with",
         ),
     ] {
-        let r = client()
-            .post(s.url(path))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status().as_u16(), status);
-        let body: Value = r.json().await.expect("json");
+        let (code, body) = admin_post(&s, path).await;
+        assert_eq!(code, status);
         assert!(body["error"].as_str().unwrap().contains(words), "{body}");
     }
     let r = client()

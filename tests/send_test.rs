@@ -6,26 +6,15 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use support::*;
 
 const SECRET: &str = "send-test-secret";
 
 fn send_test(s: &Server, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .arg("send-test")
-        .args(args)
-        .args(["--server", &s.base])
-        .env("HSFLOW_ADMIN_TOKEN", ADMIN)
-        .env("USER", "ana")
-        .output()
-        .expect("run hsflow");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["send-test"];
+    all.extend_from_slice(args);
+    hsflow_against(s, "ana", &all)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -39,15 +28,7 @@ async fn a_test_send_goes_through_the_sink_marked_and_touches_no_record() {
         &[("TYPEFORM_SECRET", SECRET.to_string())],
     );
     let body = typeform_lead("t-1", "ada@example.org", "Artist");
-    let r = client()
-        .post(s.url("/webhooks/typeform"))
-        .header("content-type", "application/json")
-        .header("typeform-signature", typeform_signature(SECRET, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(post_typeform(&s, SECRET, body).await, 202);
     let before = admin_get(&s, "/api/actions?limit=1000").await["actions"]
         .as_array()
         .map(Vec::len);

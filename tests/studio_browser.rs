@@ -15,16 +15,10 @@ const SECRET: &str = "studio-test-secret";
 const VIEWER: &str = "studio-viewer-token";
 
 async fn lead(s: &Server, key: &str, email: &str, kind: &str) {
-    let body = typeform_lead(key, email, kind);
-    let r = client()
-        .post(s.url("/webhooks/typeform"))
-        .header("content-type", "application/json")
-        .header("typeform-signature", typeform_signature(SECRET, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(
+        post_typeform(s, SECRET, typeform_lead(key, email, kind)).await,
+        202
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
+use support::shipped::{stored_event, EXAMPLES};
 use support::{client, Server, ADMIN};
 
 fn root() -> PathBuf {
@@ -23,44 +24,6 @@ fn project() -> tempfile::TempDir {
     }
     dir
 }
-
-/// Header name and value.
-type Header = (&'static str, &'static str);
-
-/// (source, example file, headers) for every source of the shipped pack.
-const EXAMPLES: &[(&str, &str, &[Header])] = &[
-    (
-        "acuity",
-        "acuity_scheduled.form",
-        &[("content-type", "application/x-www-form-urlencoded")],
-    ),
-    ("amelia", "amelia_booking_pending.json", &[]),
-    ("beehiiv", "beehiiv_subscription_created.json", &[]),
-    ("circle", "circle_post_created.json", &[]),
-    ("content", "content_stage_review.json", &[]),
-    ("manual", "manual_new_contact.json", &[]),
-    ("notion", "notion_campaign_active.json", &[]),
-    ("schedule", "schedule_overdue_task.json", &[]),
-    ("schedule", "schedule_segment_contact.json", &[]),
-    ("snovio", "snovio_prospect.json", &[]),
-    ("userfeedback", "userfeedback_feedback.json", &[]),
-    (
-        "woocommerce",
-        "woocommerce_art_order.json",
-        &[
-            ("X-WC-Webhook-Topic", "order.created"),
-            ("X-WC-Webhook-Delivery-ID", "d-1"),
-        ],
-    ),
-    (
-        "woocommerce",
-        "woocommerce_mug_order.json",
-        &[
-            ("X-WC-Webhook-Topic", "order.created"),
-            ("X-WC-Webhook-Delivery-ID", "d-2"),
-        ],
-    ),
-];
 
 /// Typeform leads of mixed contact types.
 const LEADS: &[(&str, &str)] = &[
@@ -84,14 +47,14 @@ async fn a_week_of_events(data: &Path, project: &Path) -> usize {
     for (i, (source, file, headers)) in EXAMPLES.iter().enumerate() {
         let body = std::fs::read(root().join("examples").join(file)).expect("example");
         let at = now - Duration::hours(6 * (i as i64 + 1));
-        let ev = support::events::shipped_event(&rs, source, &body, headers, at);
+        let ev = stored_event(&rs, source, &body, headers, at, None);
         store.accept(ev).await.expect("stored");
         n += 1;
     }
     for (i, (email, kind)) in LEADS.iter().enumerate() {
         let body = support::typeform_lead(&format!("lead-{i}"), email, kind);
         let at = now - Duration::hours(5 * (i as i64 + 1));
-        let ev = support::events::shipped_event(&rs, "typeform", &body, &[], at);
+        let ev = stored_event(&rs, "typeform", &body, &[], at, None);
         store.accept(ev).await.expect("stored");
         n += 1;
     }

@@ -34,21 +34,12 @@ pub(crate) fn may_change(
     headers: &HeaderMap,
     f: &[(String, String)],
 ) -> Result<Session, Box<Response>> {
-    let Some((_, s)) = app.sessions.of(headers) else {
-        return Err(Box::new(Redirect::to("/ui/signin").into_response()));
-    };
-    if !session::csrf_ok(&s, field(f, "csrf")) {
-        return Err(Box::new(problem(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The page was older than your session, or came from somewhere else. Go back, reload the page and try again.",
-        )));
-    }
+    let s = may_look(app, headers, f)?;
     if !s.role.can_change() {
         return Err(Box::new(problem(
             StatusCode::FORBIDDEN,
             "You can look, not change",
-            "You signed in with the viewer token. Retrying and cancelling need the admin token.",
+            "You signed in with the viewer token. Changes (retry, cancel, save, roll back, send a test) need the admin token.",
         )));
     }
     Ok(s)

@@ -184,6 +184,8 @@ pub enum WhatIfError {
     Bad(String),
     Lint(Vec<Finding>),
     Store(StoreError),
+    /// A bug: a replay crashed. 500, and no partial report.
+    Failed(String),
 }
 
 impl WhatIfError {
@@ -192,6 +194,10 @@ impl WhatIfError {
             WhatIfError::Bad(m) => error(StatusCode::BAD_REQUEST, m),
             WhatIfError::Lint(f) => refused(Refused::Lint(f)),
             WhatIfError::Store(e) => store_error(e),
+            WhatIfError::Failed(m) => {
+                tracing::error!("{m}");
+                error(StatusCode::INTERNAL_SERVER_ERROR, m)
+            }
         }
     }
 }
@@ -304,7 +310,8 @@ pub async fn run_with(
         .map_err(WhatIfError::Store)?;
     tokio::task::spawn_blocking(move || whatif::compare(&live, &cand, &requests, waiting, &extra))
         .await
-        .map_err(|e| WhatIfError::Bad(format!("the what-if crashed: {e}")))
+        .map_err(|e| WhatIfError::Failed(format!("the what-if crashed: {e}")))?
+        .map_err(WhatIfError::Failed)
 }
 
 async fn whatif_route(State(app): State<Arc<App>>, _a: Admin, body: axum::body::Bytes) -> Response {

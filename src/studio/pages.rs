@@ -110,13 +110,14 @@ async fn whatif_section(app: &App, cand: Arc<crate::rules::RuleSet>) -> Value {
             // Due times as people read them.
             if let Some(items) = v["pending"].as_array_mut() {
                 for (item, w) in items.iter_mut().zip(&r.pending) {
-                    item["due"] = json!(w.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
+                    item["due"] =
+                        json!(w.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
                 }
             }
             v
         }
         Err(api::WhatIfError::Store(e)) => json!({"error": e.to_string()}),
-        Err(api::WhatIfError::Bad(m)) => json!({"error": m}),
+        Err(api::WhatIfError::Bad(m)) | Err(api::WhatIfError::Failed(m)) => json!({"error": m}),
         Err(api::WhatIfError::Lint(_)) => Value::Null,
     }
 }
@@ -378,6 +379,8 @@ pub async fn history(
                 "anchor": anchor,
                 "version": d.version, "short": short(&d.version), "at": d.went_live_at.format("%a %-d %b %Y, %H:%M UTC").to_string(),
                 "how": d.how, "who": d.who, "live": d.version == live && i == 0,
+                // Rolling back to the version in force would change nothing.
+                "current": d.version == live,
                 "previous": previous.filter(|p| *p != d.version),
             })
         })

@@ -373,20 +373,21 @@ fn compare_one(
 
 /// Replay every request through both rule sets (on every core) and compare.
 /// `waiting` are the actions not yet run; `extra` the requests of their
-/// events that `requests` does not hold.
+/// events that `requests` does not hold. An error only if a replay crashed
+/// (a bug): then no report at all, rather than one that silently lacks events.
 pub fn compare(
     live: &RuleSet,
     candidate: &RuleSet,
     requests: &[StoredRequest],
     waiting: Vec<Waiting>,
     extra: &[StoredRequest],
-) -> Report {
+) -> Result<Report, String> {
     let all: Vec<&StoredRequest> = requests.iter().chain(extra.iter()).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = all.len().div_ceil(threads).max(1);
     // Per request: the diff (if any) and the candidate's action ids (for the waiting work).
     type One = (Option<EventDiff>, Result<BTreeSet<Arc<str>>, String>);
-    let results: Vec<One> = std::thread::scope(|s| {
+    let results: Result<Vec<Vec<One>>, String> = std::thread::scope(|s| {
         let handles: Vec<_> = all
             .chunks(chunk)
             .map(|part| {
@@ -407,10 +408,13 @@ pub fn compare(
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a replay crashed; the server's log says where".to_string())
+            })
             .collect()
     });
-    let (diffs, ids): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    let (diffs, ids): (Vec<_>, Vec<_>) = results?.into_iter().flatten().unzip();
     let planned: HashMap<&str, &Result<BTreeSet<Arc<str>>, String>> =
         all.iter().map(|r| r.id.as_str()).zip(ids.iter()).collect();
     let mut summary = Summary {
@@ -472,7 +476,7 @@ pub fn compare(
             Some(Orphan { waiting: w, why })
         })
         .collect::<Vec<_>>();
-    Report {
+    Ok(Report {
         live_version: live.version.clone(),
         candidate_version: candidate.version.clone(),
         differences: summary.events_changed > 0 || !pending.is_empty(),
@@ -480,7 +484,7 @@ pub fn compare(
         events,
         events_not_listed: not_listed,
         pending,
-    }
+    })
 }
 
 /// The summary of flow `f`, noting that this event touched it.

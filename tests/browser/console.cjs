@@ -2,28 +2,8 @@
 // as an office manager would use it. Run by tests/console_browser.rs, which
 // starts the server and posts the events this script looks for.
 //   node console.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR
-const { chromium } = require('playwright-core');
+const { sizes, check, shoot, go, launch } = require('./helpers.cjs');
 const [base, adminToken, viewerToken, shots] = process.argv.slice(2);
-const sizes = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
-
-function check(ok, what) {
-  if (!ok) throw new Error('FAILED: ' + what);
-  console.log('ok   ' + what);
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of Object.entries(sizes)) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize(sizes.desktop);
-}
-
-// Every link and button in the console loads a new page (forms post, then
-// redirect). Wait for that page before reading it, or a check may read the old one.
-async function go(page, target) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), target.click()]);
-}
 
 async function signIn(browser, token) {
   const context = await browser.newContext({ viewport: sizes.desktop });
@@ -33,18 +13,14 @@ async function signIn(browser, token) {
   page.on('console', (m) => { if (m.type() === 'error') cspErrors.push(m.text()); });
   await page.goto(base + '/ui/');
   check(page.url().endsWith('/ui/signin'), 'a visitor without a session is sent to sign in');
-  await shoot(page, 'signin');
+  await shoot(page, shots, 'signin');
   await page.getByLabel('Token').fill(token);
   await go(page, page.getByRole('button', { name: 'Sign in' }));
   return { context, page, cspErrors };
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   try {
     // A wrong token is refused in words.
     {
@@ -60,13 +36,13 @@ async function signIn(browser, token) {
     const { page, cspErrors } = await signIn(browser, adminToken);
     check(await page.getByRole('heading', { name: 'Overview' }).isVisible(), 'the admin token signs in to the overview');
     check((await page.locator('main').innerText()).includes('Due now'), 'the overview shows the queue');
-    await shoot(page, 'overview');
+    await shoot(page, shots, 'overview');
 
     // Events: the lead posted by the test, and its contact's name shown as text.
     await go(page, page.getByRole('link', { name: 'Events' }));
     const row = page.locator('tr', { hasText: 'nameless@example.org' });
     check(await row.count() > 0, 'the posted webhook is listed in Events');
-    await shoot(page, 'events');
+    await shoot(page, shots, 'events');
     await page.getByLabel('Received from').fill('2000-01-01');
     await go(page, page.getByRole('button', { name: 'Show' }));
     check(await page.locator('tr', { hasText: 'nameless@example.org' }).count() > 0, 'Events filter by the day received');
@@ -80,7 +56,7 @@ async function signIn(browser, token) {
     check(/✗ contact types contains any of .*: no, it is Business Contact/.test(main), 'a condition that failed shows ✗ with the value it saw');
     check(main.includes('✓'), 'a condition that held shows ✓');
     check(main.includes('typeform-signature') && main.includes('(hidden: it authenticates the request)') && !main.includes('sha256='), 'the kept headers are shown, the signature hidden');
-    await shoot(page, 'event');
+    await shoot(page, shots, 'event');
 
     // Cancel a follow-up from the event page.
     const waiting = page.locator('article.action.queued').first();
@@ -93,7 +69,7 @@ async function signIn(browser, token) {
     const person = await page.locator('main').innerText();
     check(person.includes('lead_nurture') && person.includes('started in new'), "a contact's page shows their workflow and its history");
     check(person.includes('Coming up') && /Email/.test(person), "and what is coming up for them");
-    await shoot(page, 'contact');
+    await shoot(page, shots, 'contact');
 
     // The rules in words.
     await go(page, page.getByRole('link', { name: 'Rules', exact: true }));
@@ -101,7 +77,7 @@ async function signIn(browser, token) {
     check(/When typeform form_response.* arrives for a contact routed to The 7 Space and email is not empty: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
     check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
     check(/artist_discovery rules\/flows\/contact_workflows\.toml:\d+/.test(rulesText), 'each rule says the file and line it is written at');
-    await shoot(page, 'rules');
+    await shoot(page, shots, 'rules');
 
     // Try an event: an example through the rules, nothing stored.
     await go(page, page.getByRole('link', { name: 'Try an event' }));
@@ -111,7 +87,7 @@ async function signIn(browser, token) {
     await go(page, page.getByRole('button', { name: 'Show what would happen' }));
     const plannedText = await page.locator('main').innerText();
     check(plannedText.includes('would run') && plannedText.includes('artist_discovery: fired'), 'Try shows the plan and why, like an event page');
-    await shoot(page, 'try');
+    await shoot(page, shots, 'try');
     await page.getByLabel('Source', { exact: true }).selectOption('woocommerce');
     await go(page, page.getByRole('button', { name: 'Show what would happen' }));
     check((await page.locator('main').innerText()).includes('hsflow would refuse this request'), 'a body its source refuses is explained');
@@ -121,7 +97,7 @@ async function signIn(browser, token) {
     const scheduled = page.locator('tbody tr');
     const before = await scheduled.count();
     check(before > 0 && (await scheduled.first().innerText()).includes('script@example.org'), 'Follow-ups lists what is scheduled for a contact');
-    await shoot(page, 'followups');
+    await shoot(page, shots, 'followups');
     await go(page, scheduled.first().getByRole('button', { name: 'Run now' }));
     check((await page.getByRole('status').innerText()).includes('runs now'), 'a follow-up is run now');
     check(await page.locator('tbody tr').count() === before - 1, 'and leaves the list of what is scheduled');
@@ -130,7 +106,7 @@ async function signIn(browser, token) {
     await page.goto(base + '/ui/failed');
     const group = page.locator('section.group').first();
     check(await group.count() === 1 && (await group.innerText()).includes('could not connect'), 'a failing sink is listed with its error in words');
-    await shoot(page, 'failed');
+    await shoot(page, shots, 'failed');
     await go(page, group.getByRole('button', { name: 'Retry' }).first());
     check((await page.getByRole('status').innerText()).includes('run again'), 'a parked action is retried from Failed');
 

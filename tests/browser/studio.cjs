@@ -4,29 +4,10 @@
 //   node studio.cjs BASE ADMIN_TOKEN VIEWER_TOKEN SCREENSHOT_DIR PROJECT DATA
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { sizes, check, shoot, go, launch } = require('./helpers.cjs');
 const [base, adminToken, viewerToken, shots, project, data] = process.argv.slice(2);
-const sizes = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
 const FLOW = 'rules/flows/contact_workflows.toml';
 const onDisk = () => fs.readFileSync(path.join(project, FLOW), 'utf8');
-
-function check(ok, what) {
-  if (!ok) throw new Error('FAILED: ' + what);
-  console.log('ok   ' + what);
-}
-
-async function shoot(page, name) {
-  for (const [label, size] of Object.entries(sizes)) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize(sizes.desktop);
-}
-
-// Every button here loads a new page: wait for it before reading it.
-async function go(page, target) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), target.click()]);
-}
 
 async function signIn(browser, token, name) {
   const context = await browser.newContext({ viewport: sizes.desktop });
@@ -41,11 +22,7 @@ async function signIn(browser, token, name) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   let page;
   let errorsSeen = [];
   try {
@@ -102,7 +79,7 @@ async function signIn(browser, token, name) {
     await page.evaluate((n) => window.hsflowEditor.scrollIntoView({ line: n - 1, ch: 0 }, 100), line);
     await page.locator('.CodeMirror-lint-mark-error').first().waitFor({ timeout: 5000 });
     check(await page.locator('.CodeMirror-lint-marker-error').count() > 0, 'and marks it in the editor');
-    await shoot(page, 'studio-lint');
+    await shoot(page, shots, 'studio-lint');
     await go(page, page.getByRole('button', { name: 'Save' }));
     check((await page.getByRole('alert').innerText()).includes('Not saved'), 'an invalid edit cannot be saved');
     check((await page.locator('#findings').innerText()).includes(`${FLOW}:${line}:`), 'and the refusal names the line');
@@ -116,7 +93,7 @@ async function signIn(browser, token, name) {
     check(/2 would change/.test(whatif) && whatif.includes('artist_discovery/') && whatif.includes('timing: after 1 day → after 12 hours'),
       'the what-if names the changed actions and their new timing');
     check(!whatif.includes('cy@example.org'), 'and only the events it changes');
-    await shoot(page, 'studio-whatif');
+    await shoot(page, shots, 'studio-whatif');
     await go(page, page.getByRole('button', { name: 'Save' }));
     const notice = await page.getByRole('status').innerText();
     const versionAfter = await page.locator('.lede code').innerText();
@@ -140,11 +117,11 @@ async function signIn(browser, token, name) {
     check(topText.includes(versionAfter) && topText.includes('studio') && topText.includes('Ana (console)') && topText.includes('live'),
       'History lists the new version, live, saved from the studio by Ana');
     check((await page.locator('table.audit').innerText()).includes('Ana (console)'), 'the audit log says who saved');
-    await shoot(page, 'history');
+    await shoot(page, shots, 'history');
     await go(page, top.getByRole('link', { name: 'What changed' }));
     const diff = await page.locator('main').innerText();
     check(diff.includes(FLOW) && diff.includes('-delay = "24h"') && diff.includes('+delay = "12h"'), 'the diff shows the changed line');
-    await shoot(page, 'diff');
+    await shoot(page, shots, 'diff');
     await go(page, page.getByRole('link', { name: 'Back to History' }));
     const start = page.locator('table.versions tbody tr', { hasText: versionBefore }).first();
     await go(page, start.getByRole('button', { name: 'Roll back to this' }));
@@ -162,7 +139,7 @@ async function signIn(browser, token, name) {
     const waiting = page.locator('ul.pending li');
     const n = await waiting.count();
     check(n >= 4 && (await page.locator('ul.pending').innerText()).includes('artist_discovery/'), `${n} waiting follow-ups the change would drop are listed`);
-    await shoot(page, 'studio-pending');
+    await shoot(page, shots, 'studio-pending');
     for (const box of await page.locator('ul.pending input[type=checkbox]').all()) await box.check();
     await go(page, page.getByRole('button', { name: 'Save' }));
     check((await page.getByRole('status').innerText()).includes(`${n} waiting actions were cancelled`), 'the ticked ones are cancelled with the save');
@@ -183,7 +160,7 @@ async function signIn(browser, token, name) {
     check(preview.includes('Rendered for') && /Subject/.test(preview) && preview.includes('artist@example.org'), 'a template is previewed with a stored event that uses it');
     const frameText = await page.frameLocator('iframe.email-frame').locator('body').innerText();
     check(frameText.includes('Edited in the studio'), 'the preview shows the edit, as the email will look');
-    await shoot(page, 'studio-preview');
+    await shoot(page, shots, 'studio-preview');
     await page.getByLabel('Send a test to').fill('curator@example.org');
     await go(page, page.getByRole('button', { name: 'Send test' }));
     check((await page.getByRole('status').innerText()).includes('Test sent to curator@example.org'), 'a test send says where it went');

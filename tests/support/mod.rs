@@ -6,6 +6,7 @@
 pub mod events;
 pub mod notion_sim;
 pub mod postgres;
+pub mod shipped;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -425,6 +426,37 @@ pub fn typeform_lead(key: &str, email: &str, contact_type: &str) -> Vec<u8> {
     answers[0]["email"] = email.into();
     answers[3]["choices"]["labels"] = serde_json::json!([contact_type]);
     serde_json::to_vec(&b).expect("json")
+}
+
+/// POST a Typeform webhook signed with `secret`; the status.
+pub async fn post_typeform(s: &Server, secret: &str, body: Vec<u8>) -> u16 {
+    client()
+        .post(s.url("/webhooks/typeform"))
+        .header("content-type", "application/json")
+        .header("typeform-signature", typeform_signature(secret, &body))
+        .body(body)
+        .send()
+        .await
+        .expect("send")
+        .status()
+        .as_u16()
+}
+
+/// Run `hsflow ARGS --server <s>` as the login `user` with the admin token:
+/// (exit code, stdout, stderr).
+pub fn hsflow_against(s: &Server, user: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(args)
+        .args(["--server", &s.base])
+        .env("HSFLOW_ADMIN_TOKEN", ADMIN)
+        .env("USER", user)
+        .output()
+        .expect("run hsflow");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Typeform's signature of `body` with `secret`.

@@ -1,0 +1,104 @@
+//! Real-shaped requests of every source of the shipped pack (examples/),
+//! stored the way the server stores them. Shared by the what-if tests and
+//! its bench (benches/whatif.rs includes this file).
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use hsflow::engine::plan::{plan, Options};
+use hsflow::sources::normalise::{normalise, Request};
+use hsflow::store::accept::{Envelope, NewEvent};
+
+/// Header name and value.
+pub type Header = (&'static str, &'static str);
+
+/// (source, example file, headers): every source of the shipped pack.
+pub const EXAMPLES: &[(&str, &str, &[Header])] = &[
+    (
+        "acuity",
+        "acuity_scheduled.form",
+        &[("content-type", "application/x-www-form-urlencoded")],
+    ),
+    ("amelia", "amelia_booking_pending.json", &[]),
+    ("beehiiv", "beehiiv_subscription_created.json", &[]),
+    ("circle", "circle_post_created.json", &[]),
+    ("content", "content_stage_review.json", &[]),
+    ("manual", "manual_new_contact.json", &[]),
+    ("notion", "notion_campaign_active.json", &[]),
+    ("schedule", "schedule_overdue_task.json", &[]),
+    ("schedule", "schedule_segment_contact.json", &[]),
+    ("snovio", "snovio_prospect.json", &[]),
+    ("typeform", "typeform_artist.json", &[]),
+    ("userfeedback", "userfeedback_feedback.json", &[]),
+    (
+        "woocommerce",
+        "woocommerce_art_order.json",
+        &[
+            ("X-WC-Webhook-Topic", "order.created"),
+            ("X-WC-Webhook-Delivery-ID", "d-1"),
+        ],
+    ),
+    (
+        "woocommerce",
+        "woocommerce_mug_order.json",
+        &[
+            ("X-WC-Webhook-Topic", "order.created"),
+            ("X-WC-Webhook-Delivery-ID", "d-2"),
+        ],
+    ),
+];
+
+/// A request to `source` of the shipped pack `rs`, stored as the server
+/// stores it (normalised, planned, kept headers) at time `at`; `key`
+/// replaces its idempotency key (to store one example many times).
+pub fn stored_event(
+    rs: &hsflow::rules::RuleSet,
+    source: &str,
+    body: &[u8],
+    headers: &[Header],
+    at: DateTime<Utc>,
+    key: Option<String>,
+) -> NewEvent {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    let src = &rs.sources[source];
+    let ev = normalise(
+        rs,
+        src,
+        &Request {
+            headers: &headers,
+            body,
+        },
+        at,
+    )
+    .unwrap_or_else(|e| panic!("{source} example: {e}"));
+    let p = plan(rs, &ev, Options::default());
+    let contacts: Vec<Option<String>> = p
+        .actions
+        .iter()
+        .map(|a| {
+            let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
+            ev.fields.get(slot).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        })
+        .collect();
+    let kept: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let env = Envelope {
+        source: source.into(),
+        event_type: ev.event_type.clone(),
+        idem_key: key.unwrap_or_else(|| ev.id.clone()),
+        window_s: src.idempotency_window_s,
+        received_at: at,
+        headers: kept.into(),
+        body: body.to_vec(),
+    };
+    NewEvent::new(env, &p, &contacts).expect("prepare")
+}
