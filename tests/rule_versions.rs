@@ -38,9 +38,11 @@ async fn versions_are_kept_diffed_and_rolled_back() {
     let file = p.path().join("templates/notifications/new_artist.hbs");
     let before = std::fs::read_to_string(&file).expect("template");
     std::fs::write(&file, format!("{before}\nChanged by hand.\n")).expect("edit");
+    // The new set is swapped in first and recorded just after: wait for the record.
     let second = eventually(Duration::from_secs(10), "the edit goes live", || async {
         let v = admin_get(&s, "/api/versions").await;
-        (v["live"] != first.as_str()).then_some(v)
+        let recorded = v["versions"][0]["version"] == v["live"];
+        (v["live"] != first.as_str() && recorded).then_some(v)
     })
     .await;
     assert_eq!(second["versions"][0]["how"], "file change");

@@ -284,7 +284,8 @@ async fn the_command_exits_0_without_differences_and_1_with_them() {
     assert_eq!(words.status.code(), Some(1));
     let text = String::from_utf8_lossy(&words.stdout);
     assert!(
-        text.contains("events would change")
+        text.contains("would change (0 actions added, 0 removed, 3 changed)")
+            && text.contains("changed: the email “artist_welcome”")
             && text.contains("timing: after 1 day → after 36 hours"),
         "{text}"
     );

@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::studio::said::count;
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
@@ -14,11 +16,11 @@ fn n(v: &Value) -> u64 {
 
 fn action(a: &Value) -> String {
     format!(
-        "{} {} to {} ({})",
-        s(&a["kind"]),
-        s(&a["id"]),
+        "{} to {} ({}; {})",
+        s(&a["label"]),
         s(&a["target"]),
-        crate::console::words::delay(a["delay_s"].as_i64().unwrap_or(0))
+        crate::console::words::delay(a["delay_s"].as_i64().unwrap_or(0)),
+        s(&a["id"])
     )
 }
 
@@ -29,10 +31,10 @@ pub fn report(r: &Value) -> String {
     let short = |v: &Value| s(v).chars().take(12).collect::<String>();
     let _ = writeln!(
         o,
-        "What-if: live {} -> candidate {}; {} events replayed",
-        short(&r["live_version"]),
+        "What-if: your rules ({}) against the rules in force ({}): {}.",
         short(&r["candidate_version"]),
-        n(&sum["events_replayed"])
+        short(&r["live_version"]),
+        s(&r["said"])
     );
     if r["differences"] != true {
         let _ = writeln!(
@@ -41,22 +43,13 @@ pub fn report(r: &Value) -> String {
         );
         return o;
     }
-    let _ = writeln!(
-        o,
-        "{} events would change: {} actions added, {} removed, {} changed; {} events refused",
-        n(&sum["events_changed"]),
-        n(&sum["actions_added"]),
-        n(&sum["actions_removed"]),
-        n(&sum["actions_changed"]),
-        n(&sum["events_refused"])
-    );
     if let Some(flows) = sum["flows"].as_object().filter(|f| !f.is_empty()) {
         let _ = writeln!(o, "\nBy flow:");
         for (name, f) in flows {
             let _ = writeln!(
                 o,
-                "  {name}: {} events; {} added, {} removed, {} changed",
-                n(&f["events"]),
+                "  {name}: {}; {} added, {} removed, {} changed",
+                count(n(&f["events"]) as usize, "event"),
                 n(&f["actions_added"]),
                 n(&f["actions_removed"]),
                 n(&f["actions_changed"])
@@ -97,13 +90,13 @@ pub fn report(r: &Value) -> String {
             );
         }
         for a in e["added"].as_array().into_iter().flatten() {
-            let _ = writeln!(o, "    + {}", action(a));
+            let _ = writeln!(o, "    new: {}", action(a));
         }
         for a in e["removed"].as_array().into_iter().flatten() {
-            let _ = writeln!(o, "    - {}", action(a));
+            let _ = writeln!(o, "    no longer: {}", action(a));
         }
         for a in e["changed"].as_array().into_iter().flatten() {
-            let _ = writeln!(o, "    ~ {} {}", s(&a["kind"]), s(&a["id"]));
+            let _ = writeln!(o, "    changed: {} ({})", s(&a["label"]), s(&a["id"]));
             for c in a["changes"].as_array().into_iter().flatten() {
                 let _ = writeln!(o, "        {}: {}", s(&c["field"]), s(&c["said"]));
             }

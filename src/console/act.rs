@@ -246,7 +246,7 @@ pub async fn retry_many(State(app): State<Arc<App>>, headers: HeaderMap, body: B
 pub fn chrome(s: &Session, title: &str) -> serde_json::Value {
     json!({
         "title": title,
-        "session": {"role": s.role.name(), "csrf": s.csrf},
+        "session": {"role": s.role.name(), "name": s.name, "csrf": s.csrf},
         "can_change": s.role == Role::Admin,
         "csrf": s.csrf,
     })

@@ -12,5 +12,6 @@ pub mod api;
 pub mod diff;
 pub mod pages;
 pub mod preview;
+pub mod said;
 pub mod whatif;
 pub mod write;

@@ -197,6 +197,16 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
     editor(&app, &s, &path, &text, extra)
 }
 
+/// Who, when nobody is named: what started it.
+fn unnamed(how: &str) -> &'static str {
+    match how {
+        "start" => "hsflow, as it started",
+        "file change" => "an edit of the files on the server",
+        "sighup" => "a reload signal (SIGHUP)",
+        _ => "not known",
+    }
+}
+
 /// What a Check looked at, as a digest: the live version, the file, its text.
 fn seen(live: &str, path: &str, text: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -377,8 +387,9 @@ pub async fn history(
             let anchor = anchored.insert(d.version.clone());
             json!({
                 "anchor": anchor,
-                "version": d.version, "short": short(&d.version), "at": d.went_live_at.format("%a %-d %b %Y, %H:%M UTC").to_string(),
-                "how": d.how, "who": d.who, "live": d.version == live && i == 0,
+                "version": d.version, "short": short(&d.version), "at": d.went_live_at.format("%a %-d %b %Y, %H:%M:%S UTC").to_string(),
+                "how": d.how, "who": d.who.clone().unwrap_or_else(|| unnamed(&d.how).to_string()),
+                "live": d.version == live && i == 0,
                 // Rolling back to the version in force would change nothing.
                 "current": d.version == live,
                 "previous": previous.filter(|p| *p != d.version),
@@ -387,7 +398,7 @@ pub async fn history(
         .collect();
     let entries: Vec<Value> = audit
         .iter()
-        .map(|e| json!({"at": e.at.format("%a %-d %b %Y, %H:%M UTC").to_string(), "who": e.who, "what": e.what, "subject": e.subject, "detail": e.detail}))
+        .map(|e| json!({"at": e.at.format("%a %-d %b %Y, %H:%M:%S UTC").to_string(), "who": e.who, "what": e.what, "subject": e.subject, "detail": e.detail}))
         .collect();
     let mut data = chrome(&s, "History");
     data["nav"] = json!({"history": true});

@@ -48,56 +48,13 @@ pub struct FieldChange {
 
 impl FieldChange {
     fn new(field: &str, before: Value, after: Value) -> FieldChange {
-        let said = said(&before, &after);
+        let said = super::said::change(&before, &after);
         FieldChange {
             field: field.to_string(),
             before,
             after,
             said,
         }
-    }
-}
-
-/// At most `n` characters of `s`, with an ellipsis when cut.
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    }
-}
-
-/// A change in words, for people: whole when short, else the part that differs.
-fn said(before: &Value, after: &Value) -> String {
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "(none)".to_string(),
-        other => other.to_string(),
-    };
-    let (a, b) = (text(before), text(after));
-    if a.chars().count() <= 60 && b.chars().count() <= 60 {
-        return format!("{a} → {b}");
-    }
-    let (ac, bc): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let prefix = ac.iter().zip(&bc).take_while(|(x, y)| x == y).count();
-    let suffix = ac[prefix..]
-        .iter()
-        .rev()
-        .zip(bc[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let mid = |c: &[char]| c[prefix..c.len() - suffix].iter().collect::<String>();
-    let (gone, new) = (mid(&ac), mid(&bc));
-    let context: String = ac[prefix.saturating_sub(24)..prefix].iter().collect();
-    let context = context.replace('\n', " ");
-    match (gone.is_empty(), new.is_empty()) {
-        (true, _) => format!("added “{}” after “…{context}”", clip(&new, 80)),
-        (_, true) => format!("removed “{}” after “…{context}”", clip(&gone, 80)),
-        _ => format!(
-            "“…{context}{}” → “…{context}{}”",
-            clip(&gone, 60),
-            clip(&new, 60)
-        ),
     }
 }
 
@@ -110,6 +67,8 @@ pub struct ActionBrief {
     pub kind: String,
     /// Who or what it goes to: an address, a channel, a Notion database.
     pub target: String,
+    /// What it is, in words: "the email “artist_welcome”", "the task “Review…”".
+    pub label: String,
     pub delay_s: i64,
     pub run_at: DateTime<Utc>,
 }
@@ -177,6 +136,8 @@ pub struct Orphan {
 pub struct Report {
     pub live_version: String,
     pub candidate_version: String,
+    /// The summary in one sentence, for people.
+    pub said: String,
     /// Any difference at all (the CLI exits 1 when there is).
     pub differences: bool,
     pub summary: Summary,
@@ -228,11 +189,32 @@ fn brief(a: &PlannedAction) -> ActionBrief {
         P::Beehiiv { email, .. } | P::Hubspot { email, .. } => email.clone(),
         P::Workflow { workflow, .. } => workflow.clone(),
     };
+    let clip = super::said::clip;
+    let label = match &a.payload {
+        P::Email { template, .. } => format!("the email “{template}”"),
+        P::Task { title, .. } => format!("the task “{}”", clip(title, 60)),
+        P::Notify { channel, .. } => format!("a message to {channel}"),
+        P::Notion {
+            database,
+            operation,
+            ..
+        } => format!(
+            "a Notion {} in {database}",
+            format!("{operation:?}").to_lowercase()
+        ),
+        P::Webhook { url, .. } => format!("a webhook to {}", clip(url, 60)),
+        P::Beehiiv { .. } => "a Beehiiv subscription".to_string(),
+        P::Hubspot { .. } => "a HubSpot contact".to_string(),
+        P::Workflow {
+            workflow, to_state, ..
+        } => format!("moving {workflow} to {to_state}"),
+    };
     ActionBrief {
         id: a.id.to_string(),
         flow: a.flow.to_string(),
         kind: a.payload.kind().to_string(),
         target,
+        label,
         delay_s: a.delay_s,
         run_at: a.run_at,
     }
@@ -479,6 +461,7 @@ pub fn compare(
     Ok(Report {
         live_version: live.version.clone(),
         candidate_version: candidate.version.clone(),
+        said: super::said::summary(&summary),
         differences: summary.events_changed > 0 || !pending.is_empty(),
         summary,
         events,
@@ -503,27 +486,4 @@ fn flow_of(live: &RuleSet, candidate: &RuleSet, rule: &str) -> String {
         .rule(rule)
         .or_else(|| live.rule(rule))
         .map_or_else(|| "(unknown flow)".to_string(), |r| r.flow.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::said;
-    use serde_json::json;
-
-    #[test]
-    fn a_change_is_said_whole_when_short_and_by_its_difference_when_long() {
-        assert_eq!(
-            said(&json!("after 1 day"), &json!("after 12 hours")),
-            "after 1 day → after 12 hours"
-        );
-        let long = "<p>Dear Ada,</p><p>Thank you for reaching out to The 7 Space.</p>";
-        let more = format!("{long}<p>Edited</p>");
-        assert_eq!(
-            said(&json!(long), &json!(more)),
-            "added “<p>Edited</p>” after “… out to The 7 Space.</p>”"
-        );
-        let other = long.replace("Thank you", "Thanks");
-        assert!(said(&json!(long), &json!(other)).contains("Thank you"));
-        assert!(said(&json!(long), &json!(other)).contains("→"));
-    }
 }
