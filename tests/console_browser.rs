@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use support::*;
@@ -24,8 +23,6 @@ async fn lead(s: &Server, key: &str, email: &str, first_name: &str, kind: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_works_in_a_browser_for_an_admin_and_a_viewer() {
-    debian_tool("chromium", "chromium");
-    let modules = npm_package("playwright-core", "playwright-core@1");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = Server::start_with_env(
@@ -59,28 +56,6 @@ async fn the_console_works_in_a_browser_for_an_admin_and_a_viewer() {
             .then_some(())
     })
     .await;
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots dir");
-    let out = tokio::task::spawn_blocking({
-        let base = s.base.clone();
-        move || {
-            Command::new("node")
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console.cjs"))
-                .args([&base, ADMIN, VIEWER])
-                .arg(&shots)
-                .env("NODE_PATH", &modules)
-                .output()
-                .expect("run node")
-        }
-    })
-    .await
-    .expect("join");
-    let said = String::from_utf8_lossy(&out.stdout);
-    println!("{said}");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{said}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = run_browser_script(&s, "console.cjs", VIEWER, &[]).await;
     assert!(said.contains("ok   a viewer who posts a retry anyway is refused"));
 }

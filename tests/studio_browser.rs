@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use support::*;
 
@@ -23,8 +22,6 @@ async fn lead(s: &Server, key: &str, email: &str, kind: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_office_manager_edits_checks_saves_and_rolls_back_in_the_browser() {
-    debian_tool("chromium", "chromium");
-    let modules = npm_package("playwright-core", "playwright-core@1");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // A copy of the shipped rules: the studio writes to them.
     let project = tempfile::tempdir().expect("tmp");
@@ -44,33 +41,7 @@ async fn an_office_manager_edits_checks_saves_and_rolls_back_in_the_browser() {
     lead(&s, "s-1", "ana.artist@example.org", "Artist").await;
     lead(&s, "s-2", "ben.artist@example.org", "Artist").await;
     lead(&s, "s-3", "cy@example.org", "Business Contact").await;
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots dir");
-    let out = tokio::task::spawn_blocking({
-        let base = s.base.clone();
-        let dir = project.path().to_path_buf();
-        let data_dir = data.path().to_path_buf();
-        move || {
-            Command::new("node")
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/studio.cjs"))
-                .args([&base, ADMIN, VIEWER])
-                .arg(&shots)
-                .arg(&dir)
-                .arg(&data_dir)
-                .env("NODE_PATH", &modules)
-                .output()
-                .expect("run node")
-        }
-    })
-    .await
-    .expect("join");
-    let said = String::from_utf8_lossy(&out.stdout);
-    println!("{said}");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{said}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = run_browser_script(&s, "studio.cjs", VIEWER, &[project.path(), data.path()]).await;
     assert!(said.contains("ok   a viewer can check but sees no Save button"));
     // The rollback left the files as they were shipped.
     let flow = "rules/flows/contact_workflows.toml";

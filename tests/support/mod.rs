@@ -428,6 +428,35 @@ pub fn typeform_lead(key: &str, email: &str, contact_type: &str) -> Vec<u8> {
     serde_json::to_vec(&b).expect("json")
 }
 
+/// Run the browser script tests/browser/SCRIPT (Chromium driven by
+/// playwright-core, both installed on first use) against `s` with
+/// `BASE ADMIN VIEWER SCREENSHOT_DIR EXTRA...`; fails the test with what it
+/// printed unless it succeeds, and returns what it printed.
+pub async fn run_browser_script(s: &Server, script: &str, viewer: &str, extra: &[&Path]) -> String {
+    debian_tool("chromium", "chromium");
+    let modules = npm_package("playwright-core", "playwright-core@1");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshots dir");
+    let mut cmd = Command::new("node");
+    cmd.arg(root.join("tests/browser").join(script))
+        .args([s.base.as_str(), ADMIN, viewer])
+        .arg(&shots)
+        .args(extra)
+        .env("NODE_PATH", &modules);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run node"))
+        .await
+        .expect("join");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
 /// POST a Typeform webhook signed with `secret`; the status.
 pub async fn post_typeform(s: &Server, secret: &str, body: Vec<u8>) -> u16 {
     client()
