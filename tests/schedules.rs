@@ -49,7 +49,7 @@ async fn a_schedule_walks_its_database_once_per_slot_across_restarts() {
     // Added while serving: live after the reload, fired at once.
     std::fs::write(
         rules.join("schedules.toml"),
-        "#:schema ../schemas/schedules.schema.json\n[[schedules]]\nid = \"contacts_walk\"\nevery = \"1d\"\nquery = \"contacts\"\n",
+        "#:schema ../schemas/schedules.schema.json\n[[schedules]]\nid = \"contacts_walk\"\ncalendar = \"daily at 08:00\"\nzone = \"Europe/London\"\nquery = \"contacts\"\n",
     )
     .expect("write schedules.toml");
     let mut got = eventually(Duration::from_secs(20), "both contacts walked", || async {

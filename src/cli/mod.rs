@@ -12,6 +12,7 @@ mod lint;
 pub mod logging;
 mod remote;
 mod render;
+mod schedules;
 mod schema;
 mod serve;
 mod simulate;
@@ -120,6 +121,11 @@ enum Command {
     },
     /// Replay a running server's stored events through its live rules and the local files; say what would change. Exit 0 with no differences, 1 with some.
     Whatif(remote::WhatIfArgs),
+    /// List each schedule of rules/schedules.toml and the next five times it fires, on its zone's clock and in UTC.
+    Schedules {
+        #[command(flatten)]
+        dirs: RuleDirs,
+    },
     /// Send one rendered email or notification of a running server's rules to an address or channel, marked [TEST].
     SendTest(remote::SendTestArgs),
     /// Write the JSON Schemas of every rule file kind.
@@ -203,5 +209,6 @@ pub fn run() -> ExitCode {
         Command::Rollback { server, version } => remote::rollback(&server, &version),
         Command::Whatif(args) => remote::whatif(&args),
         Command::SendTest(args) => remote::send_test(&args),
+        Command::Schedules { dirs } => schedules::run(&dirs),
     }
 }

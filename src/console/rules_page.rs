@@ -177,6 +177,21 @@ pub async fn show(State(app): State<Arc<App>>, Signed(s): Signed) -> Response {
     data["routes"] = json!(routes);
     data["fallback"] = json!(rs.entities.fallback.as_deref().map(name_of));
     data["leads"] = json!(leads);
+    let now = chrono::Utc::now();
+    let schedules: Vec<Value> = rs
+        .schedules
+        .iter()
+        .map(|s| {
+            let next: Vec<Value> = s
+                .timing
+                .upcoming(now, 5)
+                .into_iter()
+                .map(|(local, utc)| json!({"local": local, "utc": utc}))
+                .collect();
+            json!({"id": s.id, "when": s.timing.describe(), "query": s.query, "next": next})
+        })
+        .collect();
+    data["schedules"] = json!(schedules);
     data["lead_field"] = json!(rs.lead_sources.as_ref().map(|t| t.field.clone()));
     page("rules", data).into_response()
 }

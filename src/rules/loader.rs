@@ -277,6 +277,7 @@ fn build(
             let mut out = Vec::new();
             let s = compile::schedules::schedules(
                 &p.value,
+                entities.zone,
                 &databases,
                 files.databases_broken,
                 &source_names,

@@ -107,6 +107,8 @@ pub struct FieldRule {
 /// Entity routing, compiled.
 #[derive(Debug, Default)]
 pub struct Routing {
+    /// The network's time zone (entities.toml `zone`), if it names one.
+    pub zone: Option<chrono_tz::Tz>,
     pub entities: Vec<EntityInfo>,
     pub fallback: Option<Arc<str>>,
     pub explicit_slot: Option<usize>,
@@ -269,11 +271,11 @@ pub enum ActionKind {
     },
 }
 
-/// A compiled schedule: fires `schedule:<id>` every `every_s` seconds (per page of `query`).
-#[derive(Debug, Clone, PartialEq)]
+/// A compiled schedule: fires `schedule:<id>` at the times of `timing` (per page of `query`).
+#[derive(Debug, Clone)]
 pub struct Schedule {
     pub id: String,
-    pub every_s: u64,
+    pub timing: super::compile::calendar::Timing,
     pub query: Option<String>,
 }
 

@@ -235,7 +235,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     (
         "schedules",
         "schedules",
-        r#"[{"id": "overdue_tasks", "every": "1d", "query": "tasks"}]"#,
+        r#"[{"id": "overdue_tasks", "calendar": "daily at 08:00", "query": "tasks"}]"#,
     ),
     ("schedules", "id", r#""overdue_tasks""#),
     (
@@ -243,7 +243,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "description",
         r#""Walk the Tasks database once a day""#,
     ),
-    ("schedules", "every", r#""1d""#),
+    ("schedules", "every", r#""1h""#),
+    ("schedules", "calendar", r#""daily at 08:00""#),
+    ("schedules", "cron", r#""0 8 * * 1-5""#),
+    ("schedules", "zone", r#""America/New_York""#),
+    ("entities", "zone", r#""America/New_York""#),
     ("schedules", "query", r#""tasks""#),
     // sources/*.toml
     ("source", "description", r#""Typeform contact forms""#),

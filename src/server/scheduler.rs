@@ -1,7 +1,8 @@
 //! The scheduler: turns rules/schedules.toml into events.
 //!
-//! Every tick it looks at each schedule's current slot (now rounded down to
-//! a multiple of `every`, counted from the epoch). A slot not yet fired is
+//! Every tick it looks at each schedule's current slot: its latest firing
+//! time at or before now (a calendar or cron time on its zone's wall clock,
+//! or now rounded down to a multiple of `every`, counted from the epoch). A slot not yet fired is
 //! fired: one event, or one per page of the schedule's database, through the
 //! `schedule` source and the same accept path as a webhook. The last fired
 //! slot is a cursor in the store, so a restart neither repeats a slot nor
@@ -31,13 +32,6 @@ pub struct Scheduler {
     pub tick: Duration,
 }
 
-/// The start of the slot `now` falls in.
-pub fn slot(now: DateTime<Utc>, every_s: u64) -> DateTime<Utc> {
-    let every = i64::try_from(every_s.max(1)).unwrap_or(i64::MAX);
-    let t = now.timestamp();
-    DateTime::from_timestamp(t - t.rem_euclid(every), 0).unwrap_or(now)
-}
-
 impl Scheduler {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
@@ -63,7 +57,9 @@ impl Scheduler {
         s: &Schedule,
         now: DateTime<Utc>,
     ) -> Result<Option<usize>, String> {
-        let at = slot(now, s.every_s);
+        let Some(at) = s.timing.slot(now) else {
+            return Ok(None);
+        };
         let name = format!("schedule:{}", s.id);
         let last = self
             .app
@@ -153,19 +149,4 @@ fn with(base: &Value, extra: Value) -> Value {
         m.extend(e);
     }
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_are_aligned_to_the_epoch() {
-        let t = DateTime::parse_from_rfc3339("2026-11-22T08:47:13Z")
-            .map(|d| d.with_timezone(&Utc))
-            .expect("time");
-        assert_eq!(slot(t, 3600).to_rfc3339(), "2026-11-22T08:00:00+00:00");
-        assert_eq!(slot(t, 86_400).to_rfc3339(), "2026-11-22T00:00:00+00:00");
-        assert_eq!(slot(t, 900).to_rfc3339(), "2026-11-22T08:45:00+00:00");
-    }
 }

@@ -77,6 +77,7 @@ async function signIn(browser, token) {
     check(/When typeform form_response.* arrives for a contact routed to The 7 Space and email is not empty: tell gallery-curator/.test(rulesText) && rulesText.includes('Review the portfolio of [first name] [last name] or [email]'), 'the rules read as sentences');
     check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
     check(/artist_discovery rules\/flows\/contact_workflows\.toml:\d+/.test(rulesText), 'each rule says the file and line it is written at');
+    check(/overdue_tasks[\s\S]*daily at 08:00 \(America\/New_York\)[\s\S]*08:00 E[SD]T/.test(rulesText), 'schedules show when they fire next, on New York\'s clock');
     await shoot(page, shots, 'rules');
 
     // Try an event: an example through the rules, nothing stored.

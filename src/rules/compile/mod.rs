@@ -6,6 +6,7 @@
 //! and turns findings into located diagnostics.
 
 pub mod action;
+pub mod calendar;
 pub mod flow;
 pub mod integrations;
 pub mod link_order;

@@ -46,7 +46,21 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
         routes.push((r.entity.as_str().into(), cond));
     }
     let explicit_slot = file.explicit_field.as_ref().map(|f| c.fields.intern(f));
+    let zone = file
+        .zone
+        .as_deref()
+        .and_then(|z| match super::calendar::zone(z) {
+            Ok(tz) => Some(tz),
+            Err(why) => {
+                out.push(
+                    Finding::error("bad-zone", "/zone", why)
+                        .hint("the network's zone, e.g. zone = \"America/New_York\""),
+                );
+                None
+            }
+        });
     Routing {
+        zone,
         entities,
         fallback: Some(file.fallback.as_str().into()),
         explicit_slot,

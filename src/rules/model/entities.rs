@@ -17,6 +17,9 @@ use super::condition::ConditionSpec;
     description = "Business entities and the routing rules that assign events to them."
 )]
 pub struct EntitiesFile {
+    /// The network's IANA time zone, used wherever rules speak of a time of day (schedules): "America/New_York".
+    #[serde(default)]
+    pub zone: Option<String>,
     /// The entities, each with a stable id used in flows.
     pub entities: Vec<Entity>,
     /// The entity (id) an event goes to when no route matches.

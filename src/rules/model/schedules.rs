@@ -1,8 +1,10 @@
 //! `rules/schedules.toml`: events that come from the clock, not from a sender.
 //!
-//! Each schedule fires every `every` (aligned to the epoch, so "1d" fires at
-//! midnight UTC and "1h" on the hour) as an event of the `schedule` source
-//! with the schedule's id as its type. With `query`, it fires one event per
+//! Each schedule fires at the times its `calendar` names ("daily at 08:00",
+//! "every Monday at 09:00", or a `cron` pattern) on the wall clock of its
+//! zone, or every `every` (aligned to the epoch, so "1d" fires at midnight
+//! UTC and "1h" on the hour), as an event of the `schedule` source with the
+//! schedule's id as its type. With `query`, it fires one event per
 //! page of that database instead, carrying the page's values: the overdue
 //! check walks the Tasks database, the segment run walks the contacts, and
 //! rules decide per page what to do.
@@ -31,8 +33,18 @@ pub struct ScheduleSpec {
     /// What it is for, for the people reading the file.
     #[serde(default)]
     pub description: Option<String>,
-    /// How often: "15m", "1h", "1d", "1w" (at least one minute).
-    pub every: Duration,
+    /// When, in words, on the wall clock of `zone`: "daily at 08:00", "weekdays at 07:30", "every Monday at 09:00", "on the 1st of the month at 07:00".
+    #[serde(default)]
+    pub calendar: Option<String>,
+    /// When, as a cron pattern (minute hour day-of-month month day-of-week), in `zone`: "0 8 * * 1-5".
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// How often, counted from midnight UTC, instead of `calendar` or `cron`: "15m", "1h", "1d" (at least one minute).
+    #[serde(default)]
+    pub every: Option<Duration>,
+    /// The IANA time zone `calendar` and `cron` are read in (default: `zone` in rules/entities.toml, else UTC).
+    #[serde(default)]
+    pub zone: Option<String>,
     /// A database key from rules/databases.toml: fire once per page, with its values.
     #[serde(default)]
     pub query: Option<String>,
