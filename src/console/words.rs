@@ -118,16 +118,8 @@ pub fn condition(expr: &str, result: bool, values: &Value) -> String {
     }
 }
 
-/// A duration in seconds as people say it: 90 -> "90 seconds", 7200 -> "2 hours".
-pub fn span(secs: u64) -> String {
-    match secs {
-        0 => "at once".to_string(),
-        s if s % 86_400 == 0 => format!("{} day{}", s / 86_400, if s == 86_400 { "" } else { "s" }),
-        s if s % 3_600 == 0 => format!("{} hour{}", s / 3_600, if s == 3_600 { "" } else { "s" }),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
-    }
-}
+/// A duration in seconds as people say it (defined with the rule language's durations).
+pub use crate::rules::model::time::in_words as span;
 
 /// When an action runs, counted from its event: "at once", "after 2 days".
 pub fn delay(secs: i64) -> String {

@@ -95,7 +95,7 @@ impl Timing {
     /// How it was written, for people.
     pub fn describe(&self) -> String {
         match self {
-            Timing::Every(s) => format!("every {}", crate::console::words::span(*s)),
+            Timing::Every(s) => format!("every {}", crate::rules::model::time::in_words(*s)),
             Timing::Calendar { text, zone, .. } => format!("{text} ({zone})"),
         }
     }

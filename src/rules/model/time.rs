@@ -171,6 +171,17 @@ impl JsonSchema for RelativeTime {
     }
 }
 
+/// A duration in seconds as people say it: 90 -> "90 seconds", 7200 -> "2 hours".
+pub fn in_words(secs: u64) -> String {
+    match secs {
+        0 => "at once".to_string(),
+        s if s % 86_400 == 0 => format!("{} day{}", s / 86_400, if s == 86_400 { "" } else { "s" }),
+        s if s % 3_600 == 0 => format!("{} hour{}", s / 3_600, if s == 3_600 { "" } else { "s" }),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
