@@ -133,9 +133,9 @@ pub fn to_cron(text: &str) -> Result<String, String> {
     if cronish {
         return Ok(text.trim().to_string());
     }
-    let (when, clock) = t
-        .rsplit_once(" at ")
-        .ok_or_else(|| format!("`{text}` says no time of day: {FORMS}"))?;
+    let (when, clock) = t.rsplit_once(" at ").ok_or_else(|| {
+        format!("`{text}`: say the time of day after \"at\" (\"daily at 08:00\"); {FORMS}")
+    })?;
     let (h, m) = clock_time(clock).ok_or_else(|| {
         format!("`{clock}` is not a time of day: write it as 24-hour HH:MM, e.g. 08:00 or 17:30")
     })?;
@@ -227,7 +227,12 @@ mod tests {
             "0 7 1 * *"
         );
         assert_eq!(to_cron("0 6 * * *").unwrap(), "0 6 * * *");
-        assert!(to_cron("daily").unwrap_err().contains("no time of day"));
+        assert!(to_cron("daily")
+            .unwrap_err()
+            .contains("say the time of day after \"at\""));
+        assert!(to_cron("daily 08:00")
+            .unwrap_err()
+            .contains("say the time of day after \"at\""));
         assert!(to_cron("daily at 25:00")
             .unwrap_err()
             .contains("24-hour HH:MM"));
