@@ -20,7 +20,7 @@ use super::write::{self, Finding, Refused};
 use crate::rules::RuleFiles;
 use crate::server::admin::Admin;
 use crate::server::errors::error;
-use crate::server::reload::How;
+use crate::server::reload::{How, Outcome};
 use crate::server::App;
 use crate::store::StoreError;
 
@@ -42,26 +42,36 @@ pub fn store_error(e: StoreError) -> Response {
     }
 }
 
-/// A refused write as an answer: 422 with the lint findings, 400, or 500.
-pub fn refused(r: Refused) -> Response {
+/// Why a write was refused, in a sentence.
+pub fn refusal_words(r: &Refused) -> String {
     match r {
         Refused::Lint(findings) => {
             let first = findings
                 .first()
                 .map(|f| format!(" The first: {}:{}:{}: {}", f.path, f.line, f.col, f.message))
                 .unwrap_or_default();
-            let msg = format!(
+            format!(
                 "nothing was written: the rules would have {} error{}.{first}",
                 findings.len(),
                 if findings.len() == 1 { "" } else { "s" }
-            );
+            )
+        }
+        Refused::Bad(m) | Refused::Io(m) => m.clone(),
+    }
+}
+
+/// A refused write as an answer: 422 with the lint findings, 400, or 500.
+pub fn refused(r: Refused) -> Response {
+    let msg = refusal_words(&r);
+    match r {
+        Refused::Lint(findings) => {
             let mut resp = error(StatusCode::UNPROCESSABLE_ENTITY, msg.clone());
             *resp.body_mut() =
                 axum::body::Body::from(json!({"error": msg, "findings": findings}).to_string());
             resp
         }
-        Refused::Bad(m) => error(StatusCode::BAD_REQUEST, m),
-        Refused::Io(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+        Refused::Bad(_) => error(StatusCode::BAD_REQUEST, msg),
+        Refused::Io(_) => error(StatusCode::INTERNAL_SERVER_ERROR, msg),
     }
 }
 
@@ -95,12 +105,16 @@ async fn versions(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<Limit>
 
 /// A version named by a prefix, or `live` for the set in force.
 pub async fn files_of(app: &App, name: &str) -> Result<(String, RuleFiles), Response> {
+    named(app, name).await.map_err(store_error)
+}
+
+async fn named(app: &App, name: &str) -> Result<(String, RuleFiles), StoreError> {
     if name == "live" {
         let rs = app.rules.current();
         return Ok((rs.version.clone(), (*rs.text).clone()));
     }
-    let v = app.store.resolve_version(name).await.map_err(store_error)?;
-    let files = app.store.version_files(&v).await.map_err(store_error)?;
+    let v = app.store.resolve_version(name).await?;
+    let files = app.store.version_files(&v).await?;
     Ok((v, files))
 }
 
@@ -136,29 +150,49 @@ async fn diff_of(State(app): State<Arc<App>>, _a: Admin, Query(q): Query<DiffQue
 }
 
 async fn rollback(State(app): State<Arc<App>>, admin: Admin, Path(v): Path<String>) -> Response {
-    rollback_to(&app, &v, &admin.who).await
-}
-
-/// Write version `v`'s files back and reload; shared by the API and the console.
-pub async fn rollback_to(app: &App, v: &str, who: &str) -> Response {
-    let (version, files) = match files_of(app, v).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let from = app.rules.current().version.clone();
-    match write::apply(&app.reloader, How::Rollback, who, |_| Ok(files)).await {
+    match roll_back(&app, &v, &admin.who).await {
         Ok(outcome) => {
-            let detail = format!(
-                "rolled back from {} to {}",
-                &from[..12.min(from.len())],
-                &version[..12]
-            );
-            app.audit(who, "rollback", &version, &detail).await;
             Json(json!({"ok": outcome.ok, "version": outcome.version, "errors": outcome.errors}))
                 .into_response()
         }
-        Err(r) => refused(r),
+        Err(RollbackFailed::Store(e)) => store_error(e),
+        Err(RollbackFailed::Refused(r)) => refused(r),
     }
+}
+
+/// Why a rollback did not happen.
+pub enum RollbackFailed {
+    /// No such version, or the store did not answer.
+    Store(StoreError),
+    /// Its files don't lint now, or the disk refused; nothing (or not all) was written.
+    Refused(Refused),
+}
+
+impl RollbackFailed {
+    /// In a sentence, for a person.
+    pub fn words(&self) -> String {
+        match self {
+            RollbackFailed::Store(e) => e.to_string(),
+            RollbackFailed::Refused(r) => refusal_words(r),
+        }
+    }
+}
+
+/// Write version `v`'s files back and reload, and audit it; shared by the
+/// API and the console. The outcome is the reload's.
+pub async fn roll_back(app: &App, v: &str, who: &str) -> Result<Outcome, RollbackFailed> {
+    let (version, files) = named(app, v).await.map_err(RollbackFailed::Store)?;
+    let from = app.rules.current().version.clone();
+    let outcome = write::apply(&app.reloader, How::Rollback, who, |_| Ok(files))
+        .await
+        .map_err(RollbackFailed::Refused)?;
+    let detail = format!(
+        "rolled back from {} to {}",
+        &from[..12.min(from.len())],
+        &version[..12]
+    );
+    app.audit(who, "rollback", &version, &detail).await;
+    Ok(outcome)
 }
 
 /// What to replay and against which files.

@@ -461,22 +461,16 @@ pub async fn rollback(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         Err(r) => return *r,
     };
     let version = field(&f, "version").to_string();
-    let resp = api::rollback_to(&app, &version, &s.who()).await;
-    let status = resp.status();
-    let said = match axum::body::to_bytes(resp.into_body(), 1 << 20).await {
-        Ok(b) => serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
-    let notice = if status.is_success() {
-        format!(
+    let notice = match api::roll_back(&app, &version, &s.who()).await {
+        Ok(outcome) if outcome.ok => format!(
             "Rolled back: version {} is live again.",
-            short(said["version"].as_str().unwrap_or(""))
-        )
-    } else {
-        format!(
-            "Not rolled back: {}",
-            said["error"].as_str().unwrap_or("the server refused")
-        )
+            short(&outcome.version)
+        ),
+        Ok(outcome) => format!(
+            "The files were written back but the reload refused them: {}",
+            outcome.errors.join("; ")
+        ),
+        Err(why) => format!("Not rolled back: {}", why.words()),
     };
     back(&f, "/ui/history", &notice)
 }
