@@ -127,7 +127,7 @@ async fn simulate_over_http_plans_without_side_effects() {
     let (status, p) = admin_json(
         &s,
         "/api/simulate",
-        &json!({"source": "typeform", "body": body, "at": "2026-01-05T09:00:00Z"}),
+        &json!({"source": "typeform", "body": body, "at": "2026-01-05T15:00:00Z"}),
     )
     .await;
     assert_eq!(status, 200, "{p}");

@@ -181,12 +181,16 @@ fn lookup<'v>(data: &'v Value, dotted: &str) -> Option<&'v Value> {
     dotted.split('.').try_fold(data, |v, k| v.get(k))
 }
 
-/// When an action runs: `delay` after the event, or relative to a date field.
-/// A time already past runs at once (with a note); a missing date is an error.
+/// When an action runs: `delay` after the event, or relative to a date field
+/// read on the wall clock of `zone` (the entity's). Whole days count on that
+/// clock, so "7d before" a 15:00 start is 15:00 across a daylight-saving
+/// change, and "at 10:00" sets the time of day on the day reached. A time
+/// already past runs at once (with a note); a missing date is an error.
 pub fn schedule(
     delay_s: u64,
     at: Option<&RelativeTime>,
     ctx: &Ctx<'_>,
+    zone: chrono_tz::Tz,
     notes: &mut Vec<String>,
 ) -> Result<(i64, DateTime<Utc>), String> {
     let received = ctx.received_at;
@@ -202,14 +206,14 @@ pub fn schedule(
     })?;
     let date = field
         .as_str()
-        .and_then(super::dates::parse)
+        .and_then(|s| super::dates::parse_in(s, zone))
         .ok_or_else(|| {
             format!(
                 "can't schedule \"{}\": `{}` is {field}, not a date",
                 at.text, at.field
             )
         })?;
-    let when = date + Duration::seconds(at.offset_s);
+    let when = relative(date, at, zone);
     if when < received {
         notes.push(format!(
             "\"{}\" ({when}) is already past, so it runs at once",
@@ -275,7 +279,13 @@ pub fn payload(
                 (Some(s), _) => {
                     run_at + Duration::seconds(i64::try_from(*s).unwrap_or(i64::MAX / 2))
                 }
-                (None, Some(at)) => match schedule(0, Some(at), r.ctx, notes) {
+                (None, Some(at)) => match schedule(
+                    0,
+                    Some(at),
+                    r.ctx,
+                    super::send_window::zone_of(r.ctx.rules, entity),
+                    notes,
+                ) {
                     Ok((_, when)) => when.max(run_at),
                     Err(e) => {
                         r.fail(e);
@@ -455,4 +465,27 @@ pub fn payload(
         }
         ActionKind::FollowUp { .. } => return None,
     })
+}
+
+/// `date` moved by a relative time, on the wall clock of `zone`.
+fn relative(date: DateTime<Utc>, at: &RelativeTime, zone: chrono_tz::Tz) -> DateTime<Utc> {
+    use crate::rules::compile::window::wall;
+    let whole_days = at.offset_s % 86_400 == 0;
+    if !whole_days && at.clock.is_none() {
+        return date + Duration::seconds(at.offset_s);
+    }
+    let moved = if whole_days {
+        date.with_timezone(&zone).naive_local() + Duration::seconds(at.offset_s)
+    } else {
+        (date + Duration::seconds(at.offset_s))
+            .with_timezone(&zone)
+            .naive_local()
+    };
+    match at
+        .clock
+        .and_then(|(h, m)| moved.date().and_hms_opt(h, m, 0))
+    {
+        Some(local) => wall(zone, local),
+        None => wall(zone, moved),
+    }
 }

@@ -18,3 +18,4 @@ pub mod payload;
 pub mod plan;
 pub mod routing;
 pub mod rule_tests;
+pub mod send_window;

@@ -14,6 +14,7 @@ use super::action::{payload, schedule, Ctx, Payload, PlannedAction, Renderer};
 use super::condition::Verdict;
 use super::event::{Event, EventView};
 use super::routing::{route, EntityWhy, RouteTrace, Routing, Why};
+use super::send_window;
 use crate::rules::model::Priority;
 use crate::rules::ruleset::{ActionKind, EntityInfo, LeadOverride, LeadSourceRule, Rule, RuleSet};
 use crate::rules::templates::Templates;
@@ -286,6 +287,9 @@ fn plan_rule(
     per_entity: &mut Vec<(Option<Arc<str>>, HbContext)>,
     out: &mut Vec<PlannedAction>,
 ) {
+    let start = out.len();
+    // The window each action planned here keeps, in step with `out[start..]`.
+    let mut kept = Vec::new();
     for a in &rule.actions {
         // The action's entity, else the rule's (or its flow's), else the event's first.
         let entity = a
@@ -297,19 +301,31 @@ fn plan_rule(
         let entity_id = entity.map(|e| e.id.clone());
         let data = data_for(ctx, entity, per_entity);
         let mut notes = Vec::new();
-        let (delay_s, run_at, mut error) = match schedule(a.delay_s, a.at.as_ref(), ctx, &mut notes)
-        {
-            Ok((d, t)) => (d, t, None),
-            Err(e) => (0, ctx.received_at, Some(e)),
-        };
+        let zone = send_window::zone_of(rs, entity);
+        let (delay_s, run_at, mut error) =
+            match schedule(a.delay_s, a.at.as_ref(), ctx, zone, &mut notes) {
+                Ok((d, t)) => (d, t, None),
+                Err(e) => (0, ctx.received_at, Some(e)),
+            };
         if let ActionKind::FollowUp { assignee } = &a.kind {
+            let from = out.len();
             follow_up(rs, rule, ev, ctx, data, entity, assignee.as_deref(), out);
+            // The sequence's emails keep the window; its first-response task doesn't.
+            for f in &out[from..] {
+                let email = matches!(f.payload, Payload::Email { .. });
+                kept.push(
+                    email
+                        .then(|| send_window::kept(rs, &a.window, &f.payload, entity))
+                        .flatten(),
+                );
+            }
             continue;
         }
         let mut r = Renderer::new(ctx, data);
         let Some(p) = payload(&a.kind, &mut r, entity, run_at, &mut notes) else {
             continue;
         };
+        kept.push(send_window::kept(rs, &a.window, &p, entity));
         error = error.or(r.error);
         out.push(PlannedAction {
             id: a.key.clone(),
@@ -324,6 +340,7 @@ fn plan_rule(
             notes,
         });
     }
+    send_window::apply(&mut out[start..], &kept, ctx.received_at);
 }
 
 /// A `follow_up` action: the first-response task and the follow-up emails of the lead source.

@@ -17,7 +17,7 @@ use crate::sources::intake::intake;
 use crate::sources::normalise::Request;
 
 /// The arrival time of a case that doesn't give one.
-pub const DEFAULT_AT: &str = "2026-01-05T09:00:00Z";
+pub const DEFAULT_AT: &str = "2026-01-05T15:00:00Z";
 
 pub struct CaseResult {
     pub name: String,

@@ -14,17 +14,19 @@ pub enum FileKind {
     LeadSources,
     Databases,
     Schedules,
+    Calendar,
     Flow,
     Tests,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 7] = [
+    pub const ALL: [FileKind; 8] = [
         FileKind::Source,
         FileKind::Entities,
         FileKind::LeadSources,
         FileKind::Databases,
         FileKind::Schedules,
+        FileKind::Calendar,
         FileKind::Flow,
         FileKind::Tests,
     ];
@@ -37,6 +39,7 @@ impl FileKind {
             FileKind::LeadSources => "lead_sources",
             FileKind::Databases => "databases",
             FileKind::Schedules => "schedules",
+            FileKind::Calendar => "calendar",
             FileKind::Flow => "flow",
             FileKind::Tests => "tests",
         }
@@ -58,6 +61,7 @@ impl FileKind {
             ["lead_sources.toml"] => Some(FileKind::LeadSources),
             ["databases.toml"] => Some(FileKind::Databases),
             ["schedules.toml"] => Some(FileKind::Schedules),
+            ["calendar.toml"] => Some(FileKind::Calendar),
             ["sources", _] => Some(FileKind::Source),
             ["flows", _] => Some(FileKind::Flow),
             ["tests", _] => Some(FileKind::Tests),
@@ -74,6 +78,7 @@ impl FileKind {
             FileKind::LeadSources => schemars::schema_for!(model::LeadSourcesFile),
             FileKind::Databases => schemars::schema_for!(model::DatabasesFile),
             FileKind::Schedules => schemars::schema_for!(model::SchedulesFile),
+            FileKind::Calendar => schemars::schema_for!(model::CalendarFile),
             FileKind::Flow => schemars::schema_for!(model::FlowFile),
             FileKind::Tests => schemars::schema_for!(model::TestsFile),
         };

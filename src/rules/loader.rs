@@ -19,7 +19,8 @@ use super::document::Document;
 use super::files::RuleFiles;
 use super::kind::FileKind;
 use super::model::{
-    DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile, SourceFile, TestsFile,
+    CalendarFile, DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile,
+    SourceFile, TestsFile,
 };
 use super::ruleset::{FlowInfo, Routing, RuleSet, TestFile};
 use super::schema;
@@ -60,6 +61,9 @@ struct Files {
     lead_sources: Option<Parsed<LeadSourcesFile>>,
     databases: Option<Parsed<DatabasesFile>>,
     schedules: Option<Parsed<SchedulesFile>>,
+    calendar: Option<Parsed<CalendarFile>>,
+    /// calendar.toml failed to load: window names aren't checked.
+    calendar_broken: bool,
     /// databases.toml exists but could not be read: references to it can't be checked.
     databases_broken: bool,
     /// The same for entities.toml.
@@ -151,6 +155,7 @@ fn load_files_with(
                 files.databases_broken |= kind == FileKind::Databases;
                 files.entities_broken |= kind == FileKind::Entities;
                 files.schedules_broken |= kind == FileKind::Schedules;
+                files.calendar_broken |= kind == FileKind::Calendar;
                 continue;
             }
         };
@@ -170,6 +175,7 @@ fn load_files_with(
             }
             FileKind::Databases => typed(doc, rel, &mut diags).map(|p| files.databases = Some(p)),
             FileKind::Schedules => typed(doc, rel, &mut diags).map(|p| files.schedules = Some(p)),
+            FileKind::Calendar => typed(doc, rel, &mut diags).map(|p| files.calendar = Some(p)),
             FileKind::Flow => typed(doc, rel, &mut diags).map(|p| files.flows.push(p)),
             FileKind::Tests => typed(doc, rel, &mut diags).map(|p| files.tests.push(p)),
         };
@@ -235,6 +241,13 @@ fn build(
         }
         None => BTreeMap::new(),
     };
+    // Send windows before entities and flows: both name them.
+    if let Some(p) = &files.calendar {
+        let mut out = Vec::new();
+        c.windows = compile::send_windows::windows(&p.value, &mut out);
+        c.emit(&p.doc, out);
+    }
+    c.windows_broken = files.calendar_broken;
     let entities = match &files.entities {
         Some(p) => {
             let mut out = Vec::new();
@@ -425,6 +438,7 @@ fn build(
         lead_sources,
         databases,
         schedules,
+        windows: std::mem::take(&mut c.windows),
         workflows,
         flows,
         rules,
@@ -477,6 +491,7 @@ fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files
         FileKind::Databases => files.databases_broken = true,
         FileKind::Entities => files.entities_broken = true,
         FileKind::Schedules => files.schedules_broken = true,
+        FileKind::Calendar => files.calendar_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

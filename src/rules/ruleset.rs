@@ -37,6 +37,8 @@ pub struct RuleSet {
     pub databases: BTreeMap<String, Database>,
     /// Events from the clock (rules/schedules.toml).
     pub schedules: Vec<Schedule>,
+    /// Send windows (rules/calendar.toml), by id.
+    pub windows: crate::rules::compile::send_windows::Windows,
     pub workflows: BTreeMap<String, WorkflowDef>,
     pub flows: Vec<FlowInfo>,
     pub rules: Vec<Rule>,
@@ -122,6 +124,10 @@ pub struct EntityInfo {
     pub from_email: Option<Arc<str>>,
     pub reply_to: Option<Arc<str>>,
     pub vars: BTreeMap<String, String>,
+    /// The entity's own time zone (entities.toml), if it names one.
+    pub zone: Option<chrono_tz::Tz>,
+    /// The send window its emails keep unless an action says otherwise.
+    pub email_window: Option<Arc<crate::rules::compile::window::Window>>,
 }
 
 /// Lead-source timing, compiled.
@@ -214,6 +220,8 @@ pub struct Action {
     pub delay_s: u64,
     pub at: Option<RelativeTime>,
     pub entity: Option<String>,
+    /// The send window it keeps.
+    pub window: crate::rules::compile::window::WindowChoice,
     pub kind: ActionKind,
 }
 

@@ -248,6 +248,41 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("schedules", "cron", r#""0 8 * * 1-5""#),
     ("schedules", "zone", r#""America/New_York""#),
     ("entities", "zone", r#""America/New_York""#),
+    ("entities", "email_window", r#""business_hours""#),
+    ("flow", "window", r#""business_hours""#),
+    // calendar.toml
+    (
+        "calendar",
+        "windows",
+        r#"[{"id": "business_hours", "hours": ["Mon-Fri 09:00-17:00"], "closed": ["us_federal_holidays"]}]"#,
+    ),
+    (
+        "calendar",
+        "closures",
+        r#"[{"id": "us_federal_holidays", "dates": [{"on": "2026-12-25", "name": "Christmas Day"}]}]"#,
+    ),
+    ("calendar", "id", r#""business_hours""#),
+    (
+        "calendar",
+        "description",
+        r#""When contacts hear from us: weekdays, office hours""#,
+    ),
+    (
+        "calendar",
+        "hours",
+        r#"["Mon-Fri 09:00-17:00", "Sat 10:00-14:00"]"#,
+    ),
+    ("calendar", "zone", r#""America/New_York""#),
+    ("calendar", "closed", r#"["us_federal_holidays"]"#),
+    (
+        "calendar",
+        "dates",
+        r#"[{"on": "2026-11-26", "name": "Thanksgiving Day"}, {"from": "2026-12-24", "to": "2026-12-31", "name": "Winter closure"}]"#,
+    ),
+    ("calendar", "on", r#""2026-12-25""#),
+    ("calendar", "from", r#""2026-12-24""#),
+    ("calendar", "to", r#""2026-12-31""#),
+    ("calendar", "name", r#""Christmas Day""#),
     ("schedules", "query", r#""tasks""#),
     // sources/*.toml
     ("source", "description", r#""Typeform contact forms""#),

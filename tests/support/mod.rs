@@ -129,6 +129,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Take the send windows off a copied project's entities, so that emails
+/// fall due exactly when their delays say. For tests of something else (the
+/// what-if, the studio) whose events arrive at the real time the suite runs:
+/// with office hours kept, their timing would depend on the hour of the run.
+#[allow(dead_code)]
+pub fn without_send_windows(rules: &Path) {
+    let path = rules.join("entities.toml");
+    let text = std::fs::read_to_string(&path).expect("entities.toml");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("email_window"))
+        .collect();
+    assert_ne!(
+        kept.len(),
+        text.lines().count(),
+        "the shipped entities keep send windows"
+    );
+    std::fs::write(&path, kept.join("\n")).expect("write entities.toml");
+}
+
 /// The first message written to an outbox directory, if any.
 pub fn first_eml(outbox: &Path) -> Option<String> {
     let entry = std::fs::read_dir(outbox)

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::flow::FlowEnv;
 use super::routing::unknown_email;
+use super::window::WindowChoice;
 use super::{suggest, Compiler};
 use crate::rules::diagnostic::{Finding, Severity};
 use crate::rules::model::{ActionKindSpec, ActionSpec};
@@ -466,6 +467,13 @@ pub fn compile(
         delay_s: a.delay.map(|d| d.secs()).unwrap_or(0),
         at: a.at.clone(),
         entity: a.entity.clone(),
+        window: match a.window.as_deref() {
+            None => WindowChoice::Entity,
+            Some(w) => match c.window(w, &format!("{ptr}/window"), out) {
+                Some(found) => WindowChoice::Named(found),
+                None => WindowChoice::Anytime,
+            },
+        },
         kind,
     })
 }

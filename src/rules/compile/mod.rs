@@ -14,9 +14,11 @@ pub mod notion_action;
 pub mod routing;
 pub mod routing_checks;
 pub mod schedules;
+pub mod send_windows;
 pub mod source;
 pub mod template_checks;
 pub mod tests;
+pub mod window;
 
 use std::collections::BTreeSet;
 
@@ -48,6 +50,13 @@ pub struct Compiler {
     pub broken_sources: BTreeSet<String>,
     /// Some condition reads the raw payload (`payload.<path>`).
     pub reads_payload: bool,
+    /// Send windows from calendar.toml, by id.
+    pub windows: send_windows::Windows,
+    /// calendar.toml failed to load: window names are not reported as unknown.
+    pub windows_broken: bool,
+    /// The zone time conditions are read in, unless they name a window with
+    /// its own: the network's, or the entity's of the rule being compiled.
+    pub zone: chrono_tz::Tz,
 }
 
 impl Compiler {
@@ -66,6 +75,9 @@ impl Compiler {
             diagnostics: Vec::new(),
             broken_sources: BTreeSet::new(),
             reads_payload: false,
+            windows: Default::default(),
+            windows_broken: false,
+            zone: chrono_tz::Tz::UTC,
         }
     }
 
@@ -113,6 +125,39 @@ impl Compiler {
         let c = compile_all(specs, pointer, &mut env, out);
         self.reads_payload |= c.reads_payload();
         c
+    }
+
+    /// The window an action or entity names (`None` for "anytime"); an
+    /// unknown name is reported at `ptr`, with the nearest known one.
+    pub fn window(
+        &self,
+        name: &str,
+        ptr: &str,
+        out: &mut Vec<Finding>,
+    ) -> Option<std::sync::Arc<window::Window>> {
+        if name == send_windows::ANYTIME {
+            return None;
+        }
+        let found = self.windows.get(name).cloned();
+        if found.is_none() && !self.windows_broken {
+            let hint = if self.windows.is_empty() {
+                "send windows are defined in rules/calendar.toml ([[windows]] with an id and hours); or write \"anytime\" for none".to_string()
+            } else {
+                format!(
+                    "{}; or write \"anytime\" for none",
+                    suggest(name, self.windows.keys().map(String::as_str), "window")
+                )
+            };
+            out.push(
+                Finding::error(
+                    "unknown-window",
+                    ptr,
+                    format!("there is no send window `{name}`"),
+                )
+                .hint(hint),
+            );
+        }
+        found
     }
 
     /// Whether some source produces `name`, or may (one failed to load, and

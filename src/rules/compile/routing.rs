@@ -8,6 +8,21 @@ use crate::rules::model::{DatabasesFile, EntitiesFile, LeadSourcesFile};
 use crate::rules::ruleset::{EntityInfo, LeadOverride, LeadSourceRule, LeadTiming, Routing};
 
 pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -> Routing {
+    let zone = file
+        .zone
+        .as_deref()
+        .and_then(|z| match super::calendar::zone(z) {
+            Ok(tz) => Some(tz),
+            Err(why) => {
+                out.push(
+                    Finding::error("bad-zone", "/zone", why)
+                        .hint("the network's zone, e.g. zone = \"America/New_York\""),
+                );
+                None
+            }
+        });
+    // Routes' time conditions (and every rule's, unless its entity has a zone) read this zone.
+    c.zone = zone.unwrap_or(chrono_tz::Tz::UTC);
     let mut seen = BTreeSet::new();
     let mut entities = Vec::new();
     for (i, e) in file.entities.iter().enumerate() {
@@ -21,12 +36,28 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
                 .hint("entity ids must be unique"),
             );
         }
+        let ptr = format!("/entities/{i}");
+        let own_zone = e.zone.as_deref().and_then(|z| match super::calendar::zone(z) {
+            Ok(tz) => Some(tz),
+            Err(why) => {
+                out.push(Finding::error("bad-zone", format!("{ptr}/zone"), why).hint(
+                    "leave `zone` out to use the network's zone (the `zone` at the top of this file)",
+                ));
+                None
+            }
+        });
+        let email_window = e
+            .email_window
+            .as_deref()
+            .and_then(|w| c.window(w, &format!("{ptr}/email_window"), out));
         entities.push(EntityInfo {
             id: e.id.as_str().into(),
             name: e.name.as_str().into(),
             from_email: e.from_email.as_deref().map(Into::into),
             reply_to: e.reply_to.as_deref().map(Into::into),
             vars: e.vars.clone(),
+            zone: own_zone,
+            email_window,
         });
     }
     let ids: Vec<&str> = file.entities.iter().map(|e| e.id.as_str()).collect();
@@ -46,19 +77,6 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
         routes.push((r.entity.as_str().into(), cond));
     }
     let explicit_slot = file.explicit_field.as_ref().map(|f| c.fields.intern(f));
-    let zone = file
-        .zone
-        .as_deref()
-        .and_then(|z| match super::calendar::zone(z) {
-            Ok(tz) => Some(tz),
-            Err(why) => {
-                out.push(
-                    Finding::error("bad-zone", "/zone", why)
-                        .hint("the network's zone, e.g. zone = \"America/New_York\""),
-                );
-                None
-            }
-        });
     Routing {
         zone,
         entities,

@@ -3,7 +3,8 @@
 //! `kind` picks the variant; each variant has its own typed fields and the
 //! schema lists exactly those, so a misspelt key is an error, not a silently
 //! ignored string. Every action may be delayed (`delay = "2h"`) or scheduled
-//! against a date the event carries (`at = "7d before retreat_start"`).
+//! against a date the event carries (`at = "7d before retreat_start"`), and
+//! may be kept to a send window (`window = "business_hours"`).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,9 @@ pub struct ActionSpec {
     /// The entity (id) this action acts for; defaults to the rule's, then the flow's, then the event's first.
     #[serde(default)]
     pub entity: Option<String>,
+    /// The send window (rules/calendar.toml) it must run in: due outside it, it waits for the window's next opening. Emails keep their entity's `email_window` unless this says another, or "anytime".
+    #[serde(default)]
+    pub window: Option<String>,
     #[serde(flatten)]
     pub kind: ActionKindSpec,
 }

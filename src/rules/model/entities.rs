@@ -17,7 +17,7 @@ use super::condition::ConditionSpec;
     description = "Business entities and the routing rules that assign events to them."
 )]
 pub struct EntitiesFile {
-    /// The network's IANA time zone, used wherever rules speak of a time of day (schedules): "America/New_York".
+    /// The network's IANA time zone, used wherever rules speak of a time of day or a date (schedules, send windows, time conditions, dates in templates) unless an entity names its own: "America/New_York".
     #[serde(default)]
     pub zone: Option<String>,
     /// The entities, each with a stable id used in flows.
@@ -48,6 +48,12 @@ pub struct Entity {
     /// Extra values templates can use as `entity.<key>`.
     #[serde(default)]
     pub vars: std::collections::BTreeMap<String, String>,
+    /// The entity's IANA time zone, if it isn't the network's: its emails' send window and its dates in templates are read in it.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// The send window (rules/calendar.toml) this entity's emails keep unless an action says otherwise, e.g. "business_hours"; "anytime" for none.
+    #[serde(default)]
+    pub email_window: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -6,6 +6,7 @@
 //! the compiled form built from these by `rules::loader`.
 
 pub mod action;
+pub mod calendar;
 pub mod condition;
 pub mod databases;
 pub mod entities;
@@ -17,6 +18,7 @@ pub mod test_case;
 pub mod time;
 
 pub use action::*;
+pub use calendar::*;
 pub use condition::*;
 pub use databases::*;
 pub use entities::*;

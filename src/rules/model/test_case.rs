@@ -38,7 +38,7 @@ pub struct TestCase {
     /// Request headers.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// When the event arrives (RFC 3339); default 2026-01-05T09:00:00Z.
+    /// When the event arrives (RFC 3339); default 2026-01-05T15:00:00Z, a Monday at 10:00 in New York.
     #[serde(default)]
     pub at: Option<String>,
     /// What the rules must do with the event.

@@ -1,5 +1,5 @@
 //! Durations ("30m", "2h", "3d", "1w") and date-relative schedules
-//! ("7d before retreat_start").
+//! ("7d before retreat_start", "1d before retreat_start at 10:00").
 //!
 //! Both are parsed exactly once, when the rule file is loaded; the engine only
 //! ever sees seconds. The JSON Schema carries the same pattern the parser
@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 pub const DURATION_PATTERN: &str = r"^([0-9]+[smhdw])+$";
 /// The pattern of a date-relative schedule.
 pub const RELATIVE_PATTERN: &str =
-    r"^(([0-9]+[smhdw])+ (before|after) |at )[A-Za-z_][A-Za-z0-9_.]*$";
+    r"^(([0-9]+[smhdw])+ (before|after) |at )[A-Za-z_][A-Za-z0-9_.]*( at [0-9]{1,2}:[0-9]{2})?$";
 
 /// A non-negative span of time, held in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -110,6 +110,8 @@ pub struct RelativeTime {
     pub offset_s: i64,
     /// The normalised field holding the date.
     pub field: String,
+    /// "at 10:00": the time of day (hours, minutes) on the day reached, in the entity's zone.
+    pub clock: Option<(u32, u32)>,
     /// The text as written, for explanations.
     pub text: String,
 }
@@ -119,10 +121,28 @@ impl RelativeTime {
         let bad = || {
             format!(
                 "`{s}` is not a schedule: write \"<duration> before <field>\", \
-                 \"<duration> after <field>\" or \"at <field>\", like \"7d before retreat_start\""
+                 \"<duration> after <field>\" or \"at <field>\", like \"7d before retreat_start\", \
+                 optionally with a time of day: \"7d before retreat_start at 10:00\""
             )
         };
-        let words: Vec<&str> = s.split_whitespace().collect();
+        let mut words: Vec<&str> = s.split_whitespace().collect();
+        let mut clock = None;
+        if let [.., "at", hhmm] = words.as_slice() {
+            if words.len() > 2 {
+                let (h, m) = hhmm.split_once(':').ok_or_else(bad)?;
+                let (h, m) = (
+                    h.parse::<u32>().map_err(|_| bad())?,
+                    m.parse::<u32>().map_err(|_| bad())?,
+                );
+                if h > 23 || m > 59 || hhmm.len() > 5 {
+                    return Err(format!(
+                        "`{hhmm}` in `{s}` is not a time of day: write it as 24-hour HH:MM, e.g. 10:00"
+                    ));
+                }
+                clock = Some((h, m));
+                words.truncate(words.len() - 2);
+            }
+        }
         let (offset_s, field) = match words.as_slice() {
             ["at", field] => (0, *field),
             [dur, dir @ ("before" | "after"), field] => {
@@ -145,6 +165,7 @@ impl RelativeTime {
         Ok(RelativeTime {
             offset_s,
             field: field.to_string(),
+            clock,
             text: s.to_string(),
         })
     }
@@ -165,20 +186,28 @@ impl JsonSchema for RelativeTime {
         json_schema!({
             "type": "string",
             "pattern": RELATIVE_PATTERN,
-            "description": "A time relative to a date field of the event: \"7d before retreat_start\", \"1d after retreat_end\" or \"at event_date\".",
-            "examples": ["7d before retreat_start", "1d after retreat_end"]
+            "description": "A time relative to a date field of the event, on the wall clock of the entity's zone: \"7d before retreat_start\", \"1d after retreat_end\" or \"at event_date\", optionally at a time of day: \"7d before retreat_start at 10:00\".",
+            "examples": ["7d before retreat_start", "1d before retreat_start at 10:00", "1d after retreat_end"]
         })
     }
 }
 
-/// A duration in seconds as people say it: 90 -> "90 seconds", 7200 -> "2 hours".
+/// A duration in seconds as people say it: 90 -> "90 seconds", 7200 -> "2
+/// hours", 104400 -> "1 day 5 hours" (to the minute past an hour).
 pub fn in_words(secs: u64) -> String {
+    let unit = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     match secs {
         0 => "at once".to_string(),
-        s if s % 86_400 == 0 => format!("{} day{}", s / 86_400, if s == 86_400 { "" } else { "s" }),
-        s if s % 3_600 == 0 => format!("{} hour{}", s / 3_600, if s == 3_600 { "" } else { "s" }),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
+        s if s < 3_600 && s % 60 != 0 => format!("{s} seconds"),
+        s => {
+            let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+            let parts: Vec<String> = [(d, "day"), (h, "hour"), (m, "minute")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, one)| unit(n, one))
+                .collect();
+            parts.join(" ")
+        }
     }
 }
 
@@ -238,6 +267,17 @@ mod tests {
     }
 
     #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(in_words(0), "at once");
+        assert_eq!(in_words(90), "90 seconds");
+        assert_eq!(in_words(120), "2 minutes");
+        assert_eq!(in_words(3_600), "1 hour");
+        assert_eq!(in_words(86_400), "1 day");
+        assert_eq!(in_words(104_400), "1 day 5 hours");
+        assert_eq!(in_words(125_242), "1 day 10 hours 47 minutes");
+    }
+
+    #[test]
     fn relative_times_parse() {
         let r = RelativeTime::parse("7d before retreat_start").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.offset_s, r.field.as_str()), (-604_800, "retreat_start"));
@@ -245,6 +285,16 @@ mod tests {
         assert_eq!(r.offset_s, 86_400);
         let r = RelativeTime::parse("at event_date").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.offset_s, 0);
+        let r = RelativeTime::parse("7d before retreat_start at 10:00")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.offset_s, r.clock), (-604_800, Some((10, 0))));
+        assert_eq!(r.field, "retreat_start");
+        let r = RelativeTime::parse("at retreat_start at 7:30").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.offset_s, r.clock), (0, Some((7, 30))));
+        assert!(RelativeTime::parse("7d before retreat_start at 25:00")
+            .err()
+            .is_some_and(|e| e.contains("not a time of day")));
+        assert!(RelativeTime::parse("7d before retreat_start at noon").is_err());
         assert!(RelativeTime::parse("7 days before start").is_err());
         assert!(RelativeTime::parse("7d around start").is_err());
     }
