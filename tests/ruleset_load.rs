@@ -71,10 +71,14 @@ fn compiled_conditions_handle_missing_fields_and_nesting() {
     .expect("spec");
     let mut table = FieldTable::default();
     let produced = |_: &str| true;
+    let windows = Default::default();
     let mut env = CompileEnv {
         fields: &mut table,
         produced: &produced,
         produced_names: &[],
+        windows: &windows,
+        windows_broken: false,
+        zone: chrono_tz::Tz::UTC,
     };
     let mut findings = Vec::new();
     let cond = compile(&spec, "", &mut env, &mut findings).expect("compiles");

@@ -7,6 +7,8 @@ use crate::engine::action::{Payload, PlannedAction};
 use crate::engine::condition::Verdict;
 use crate::engine::plan::Plan;
 use crate::engine::routing::Why;
+use crate::engine::send_window::both_clocks;
+use chrono_tz::Tz;
 
 /// An enum as its rule-file word ("high", "upsert", "POST").
 fn word<T: serde::Serialize>(v: &T) -> String {
@@ -42,13 +44,14 @@ fn indent(text: &str, by: &str) -> String {
 pub fn plan_human(p: &Plan) -> String {
     let mut o = String::new();
     let e = &p.event;
+    let zone: Tz = p.zone.parse().unwrap_or(Tz::UTC);
     let _ = writeln!(
         o,
         "Event {}:{} (id {}) at {}",
         e.source,
         e.event_type,
         e.id,
-        e.received_at.to_rfc3339()
+        both_clocks(e.received_at, zone)
     );
     for (k, v) in e.fields.iter() {
         let _ = writeln!(o, "  {k} = {v}");
@@ -101,7 +104,7 @@ pub fn plan_human(p: &Plan) -> String {
     }
     let _ = writeln!(o, "\nActions ({}):", p.actions.len());
     for a in &p.actions {
-        action_human(&mut o, a);
+        action_human(&mut o, a, zone);
     }
     if !p.cancels.is_empty() {
         let _ = writeln!(o, "\nCancels pending actions of:");
@@ -120,7 +123,7 @@ pub fn plan_human(p: &Plan) -> String {
     o
 }
 
-fn action_human(o: &mut String, a: &PlannedAction) {
+fn action_human(o: &mut String, a: &PlannedAction, zone: Tz) {
     let who = a.entity.as_deref().unwrap_or("-");
     let head = match &a.payload {
         Payload::Email { to, template, .. } => format!("email to {to} (template {template})"),
@@ -133,7 +136,7 @@ fn action_human(o: &mut String, a: &PlannedAction) {
         } => format!(
             "task for {assignee}, {} priority, due {}: {title}",
             word(priority),
-            due_at.to_rfc3339()
+            both_clocks(*due_at, zone)
         ),
         Payload::Notify {
             channel, urgent, ..
@@ -185,6 +188,9 @@ fn action_human(o: &mut String, a: &PlannedAction) {
         delay(a.delay_s),
         a.rule
     );
+    if a.delay_s > 0 {
+        let _ = writeln!(o, "           runs {}", both_clocks(a.run_at, zone));
+    }
     if let Some(err) = &a.error {
         let _ = writeln!(o, "           NOT SENT: {err}");
     }

@@ -317,7 +317,8 @@ pub async fn event(
         Ok(d) => d,
         Err(e) => return store_down(e),
     };
-    let mut view = super::pages_event::event_view(&ev, &details, &s);
+    let zone = crate::engine::send_window::zone_of(&app.rules.current(), None);
+    let mut view = super::pages_event::event_view(&ev, &details, &s, zone);
     // A stored event's emails can be previewed (see email_preview).
     view["stored"] = json!(true);
     // The request as it came: the body, and the headers kept with it, less

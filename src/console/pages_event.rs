@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
+use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use super::session::Session;
 use super::words;
+use crate::engine::send_window::both_clocks;
 use crate::store::browse::ActionDetail;
 
 fn status_words(status: &str) -> &'static str {
@@ -88,9 +90,9 @@ fn notion_value(prop: &Value) -> String {
     crate::store::notion_local::plain(prop)
 }
 
-fn action_view(a: &ActionDetail, can_change: bool) -> Value {
+fn action_view(a: &ActionDetail, can_change: bool, zone: Tz) -> Value {
     let now = Utc::now();
-    let due = a.due_at.format("%a %-d %b, %H:%M UTC");
+    let due = both_clocks(a.due_at, zone);
     let timing = match a.status.as_str() {
         "planned" => format!("at {due}"),
         "queued" | "failed" if a.due_at > now => format!("due {due}"),
@@ -105,6 +107,8 @@ fn action_view(a: &ActionDetail, can_change: bool) -> Value {
         "can_change": can_change,
         "retryable": matches!(a.status.as_str(), "dead" | "failed" | "cancelled"),
         "cancellable": matches!(a.status.as_str(), "queued" | "failed"),
+        // Why it runs when it does (a send window held it), as the planner said.
+        "notes": p["notes"],
     });
     match a.kind.as_str() {
         "email" => {
@@ -128,9 +132,14 @@ fn action_view(a: &ActionDetail, can_change: bool) -> Value {
     v
 }
 
-pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Value {
+/// The event page's data; times are shown on the wall clock of `zone` (the
+/// network's) with UTC beside them.
+pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone: Tz) -> Value {
     let can_change = session.role.can_change();
-    let actions: Vec<Value> = details.iter().map(|a| action_view(a, can_change)).collect();
+    let actions: Vec<Value> = details
+        .iter()
+        .map(|a| action_view(a, can_change, zone))
+        .collect();
     let mut flows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut fired = Vec::new();
     for r in ev["trace"]["rules"].as_array().into_iter().flatten() {
@@ -181,7 +190,7 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session) -> Va
     let received = ev["received_at"]
         .as_str()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.format("%a %-d %b %Y, %H:%M:%S UTC").to_string())
+        .map(|t| both_clocks(t.with_timezone(&Utc), zone))
         .unwrap_or_default();
     json!({
         "event": ev,

@@ -32,6 +32,7 @@ pub fn condition(c: &Condition) -> Option<String> {
         Condition::Not(inner) => condition(inner).map(|w| format!("not ({w})")),
         Condition::Test(t) => Some(words::test(&t.text)),
         Condition::Expr(e) => Some(e.text().to_string()),
+        Condition::Time(t) => Some(t.text.replace('_', " ")),
     }
 }
 

@@ -164,7 +164,8 @@ pub async fn run(State(app): State<Arc<App>>, Signed(s): Signed, body: Bytes) ->
                     payload: a.clone(),
                 })
                 .collect();
-            let view = pages_event::event_view(&event, &details, &s);
+            let zone = crate::engine::send_window::zone_of(&app.rules.current(), None);
+            let view = pages_event::event_view(&event, &details, &s, zone);
             for k in ["actions", "flows", "entities", "fields", "summary"] {
                 data[k] = view[k].clone();
             }

@@ -25,6 +25,8 @@ pub enum Condition {
     Not(Box<Condition>),
     Test(Test),
     Expr(Box<Expr>),
+    /// When the event arrived (within a window, on a day).
+    Time(Box<super::time_condition::TimeTest>),
 }
 
 /// A structured test on one field.
@@ -63,6 +65,10 @@ pub(super) enum Op {
     TextContains(String),
     Exists(bool),
     IsEmpty(bool),
+    /// A date between now and this many seconds ahead, naive dates read in the zone.
+    WithinNext(i64, chrono_tz::Tz),
+    /// A date between this many seconds ago and now.
+    WithinLast(i64, chrono_tz::Tz),
 }
 
 /// One verdict in the explain trace.
@@ -144,7 +150,7 @@ impl Test {
 
     /// The verdict on a value; `None` means the field is missing (and the test false).
     #[inline]
-    fn check(&self, v: Option<&Value>) -> Option<bool> {
+    fn check(&self, v: Option<&Value>, now: DateTime<Utc>) -> Option<bool> {
         let ic = self.ignore_case;
         match &self.op {
             Op::Exists(want) => return Some(v.is_some_and(|v| !v.is_null()) == *want),
@@ -176,9 +182,18 @@ impl Test {
             Op::StartsWith(s) => text_test(v, s, ic, |a, b| a.starts_with(b)),
             Op::EndsWith(s) => text_test(v, s, ic, |a, b| a.ends_with(b)),
             Op::TextContains(s) => text_test(v, s, ic, |a, b| a.contains(b)),
+            Op::WithinNext(secs, zone) => date_of(v, *zone)
+                .is_some_and(|d| d >= now && d <= now + chrono::Duration::seconds(*secs)),
+            Op::WithinLast(secs, zone) => date_of(v, *zone)
+                .is_some_and(|d| d <= now && d >= now - chrono::Duration::seconds(*secs)),
             Op::Exists(_) | Op::IsEmpty(_) => unreachable_false(),
         })
     }
+}
+
+/// A field's value as a date, in the forms senders use.
+fn date_of(v: &Value, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    v.as_str().and_then(|s| super::dates::parse_in(s, zone))
 }
 
 // Exists and IsEmpty return early above; kept as a function so the match is total without a panic.
@@ -193,8 +208,9 @@ impl Condition {
             Condition::All(c) => c.iter().all(|c| c.eval(fields, payload, now)),
             Condition::Any(c) => c.iter().any(|c| c.eval(fields, payload, now)),
             Condition::Not(c) => !c.eval(fields, payload, now),
-            Condition::Test(t) => t.check(t.read(fields, payload)).unwrap_or(false),
+            Condition::Test(t) => t.check(t.read(fields, payload), now).unwrap_or(false),
             Condition::Expr(e) => e.eval(fields, payload, now).result,
+            Condition::Time(t) => t.holds(now),
         }
     }
 
@@ -242,7 +258,7 @@ impl Condition {
             }
             Condition::Test(t) => {
                 let v = t.read(fields, payload);
-                let verdict = t.check(v);
+                let verdict = t.check(v, now);
                 let mut values = Map::new();
                 values.insert(t.field.clone(), v.cloned().unwrap_or(Value::Null));
                 let notes = match (v, verdict) {
@@ -260,6 +276,12 @@ impl Condition {
                     values,
                     notes,
                 });
+                result
+            }
+            Condition::Time(t) => {
+                let v = t.verdict(now);
+                let result = v.result;
+                out.push(v);
                 result
             }
             Condition::Expr(e) => {
@@ -282,6 +304,7 @@ impl Condition {
             Condition::Not(c) => c.reads_payload(),
             Condition::Test(t) => matches!(t.target, Target::Payload(_)),
             Condition::Expr(e) => e.reads_payload(),
+            Condition::Time(_) => false,
         }
     }
 }

@@ -5,6 +5,7 @@ use super::condition::{Condition, Op, Target, Test};
 use super::expr::Expr;
 use super::fields::FieldTable;
 use super::path::JsonPath;
+use super::time_condition::{day_set, day_words, Arrived, TimeTest};
 use crate::rules::diagnostic::{did_you_mean, Finding};
 use crate::rules::model::{ConditionSpec, Scalar};
 use serde_json::Value;
@@ -16,6 +17,12 @@ pub struct CompileEnv<'a> {
     pub produced: &'a dyn Fn(&str) -> bool,
     /// All produced names, for "did you mean".
     pub produced_names: &'a [String],
+    /// Send windows (calendar.toml) `arrived_within` may name.
+    pub windows: &'a crate::rules::compile::send_windows::Windows,
+    /// calendar.toml failed to load: unknown window names aren't reported.
+    pub windows_broken: bool,
+    /// The zone arrival times and dates without an offset are read in.
+    pub zone: chrono_tz::Tz,
 }
 
 /// Compile a list of conditions (implicitly all) found at `pointer`.
@@ -56,7 +63,13 @@ pub fn compile(
     if spec.not.is_some() {
         forms.push("not");
     }
-    let ops = operators(spec);
+    if spec.arrived_within.is_some() {
+        forms.push("arrived_within");
+    }
+    if spec.arrived_on.is_some() {
+        forms.push("arrived_on");
+    }
+    let ops = operators(spec, env.zone);
     if forms.len() != 1 {
         let msg = if forms.is_empty() {
             "this condition says nothing to test".to_string()
@@ -67,7 +80,7 @@ pub fn compile(
             )
         };
         out.push(Finding::error("bad-condition", ptr, msg).hint(
-            "give `field` with one test (equals, contains_any, gte, ...), or `expr`, or `all` / `any` / `not`; nest to combine",
+            "give `field` with one test (equals, contains_any, gte, ...), or `expr`, or `all` / `any` / `not`, or `arrived_within` / `arrived_on`; nest to combine",
         ));
         return None;
     }
@@ -115,6 +128,57 @@ pub fn compile(
     if let Some(inner) = &spec.not {
         return compile(inner, &format!("{ptr}/not"), env, out)
             .map(|c| Condition::Not(Box::new(c)));
+    }
+    if let Some(name) = &spec.arrived_within {
+        let window = env.windows.get(name).cloned();
+        if window.is_none() && !env.windows_broken {
+            let known: Vec<&str> = env.windows.keys().map(String::as_str).collect();
+            out.push(
+                Finding::error(
+                    "unknown-window",
+                    format!("{ptr}/arrived_within"),
+                    format!("there is no send window `{name}`"),
+                )
+                .hint(match did_you_mean(name, known.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None if known.is_empty() => "send windows are defined in rules/calendar.toml ([[windows]] with an id and hours)".to_string(),
+                    None => format!("the windows are: {}", known.join(", ")),
+                }),
+            );
+        }
+        let window = window?;
+        return Some(Condition::Time(Box::new(TimeTest {
+            zone: window.zone_or(env.zone),
+            text: format!("arrived within {name}"),
+            arrived: Arrived::Within(window),
+        })));
+    }
+    if let Some(days) = &spec.arrived_on {
+        return match day_set(days) {
+            Ok(set) if set != 0 => Some(Condition::Time(Box::new(TimeTest {
+                arrived: Arrived::On(set),
+                zone: env.zone,
+                text: format!("arrived on {}", day_words(set)),
+            }))),
+            Ok(_) => {
+                out.push(
+                    Finding::error(
+                        "bad-condition",
+                        format!("{ptr}/arrived_on"),
+                        "`arrived_on` lists no days, so it can never hold",
+                    )
+                    .hint("list days, e.g. arrived_on = [\"Mon-Fri\"]"),
+                );
+                None
+            }
+            Err(why) => {
+                out.push(
+                    Finding::error("bad-condition", format!("{ptr}/arrived_on"), why)
+                        .hint("e.g. arrived_on = [\"Mon-Fri\"] or [\"Sat\", \"Sun\"]"),
+                );
+                None
+            }
+        };
     }
     if let Some(text) = &spec.expr {
         let produced = env.produced;
@@ -202,7 +266,7 @@ fn unknown_field(ptr: &str, name: &str, produced: &[String]) -> Finding {
     }
 }
 
-fn operators(s: &ConditionSpec) -> Vec<(&'static str, Op)> {
+fn operators(s: &ConditionSpec, zone: chrono_tz::Tz) -> Vec<(&'static str, Op)> {
     let mut v = Vec::new();
     let mut push = |n, o: Option<Op>| {
         if let Some(o) = o {
@@ -235,6 +299,15 @@ fn operators(s: &ConditionSpec) -> Vec<(&'static str, Op)> {
     );
     push("exists", s.exists.map(Op::Exists));
     push("is_empty", s.is_empty.map(Op::IsEmpty));
+    let secs = |d: crate::rules::model::Duration| i64::try_from(d.secs()).unwrap_or(i64::MAX / 2);
+    push(
+        "within_next",
+        s.within_next.map(|d| Op::WithinNext(secs(d), zone)),
+    );
+    push(
+        "within_last",
+        s.within_last.map(|d| Op::WithinLast(secs(d), zone)),
+    );
     v
 }
 
@@ -261,5 +334,8 @@ fn describe_op(op: &Op) -> String {
             Value::String(s.clone()).to_string()
         }
         Op::Exists(b) | Op::IsEmpty(b) => b.to_string(),
+        Op::WithinNext(s, _) | Op::WithinLast(s, _) => {
+            format!("\"{}\"", crate::rules::model::Duration(s.unsigned_abs()))
+        }
     }
 }

@@ -19,3 +19,4 @@ pub mod plan;
 pub mod routing;
 pub mod rule_tests;
 pub mod send_window;
+pub mod time_condition;

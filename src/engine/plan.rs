@@ -35,6 +35,8 @@ pub struct Plan {
     /// Pending actions this event cancels (a reply, a booking...).
     pub cancels: Vec<Cancellation>,
     pub ruleset_version: String,
+    /// The network's time zone (entities.toml), the wall clock times are shown on for people.
+    pub zone: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -238,6 +240,7 @@ pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
         actions,
         cancels,
         ruleset_version: rs.version.clone(),
+        zone: send_window::zone_of(rs, None).name().to_string(),
         notes,
     }
 }
@@ -258,7 +261,7 @@ fn data_for<'c>(
         None => {
             let mut data = ctx.data().clone();
             if let Value::Object(m) = &mut data {
-                m.insert("entity".into(), entity_data(entity));
+                m.insert("entity".into(), entity_data(ctx.rules, entity));
             }
             cache.push((key, Templates::context(data)));
             cache.len() - 1
@@ -268,12 +271,14 @@ fn data_for<'c>(
     Some(&cache[pos].1)
 }
 
-fn entity_data(e: Option<&EntityInfo>) -> Value {
+/// `entity` in templates; `entity.zone` is the clock `{{date}}` reads.
+fn entity_data(rs: &RuleSet, e: Option<&EntityInfo>) -> Value {
+    let zone = send_window::zone_of(rs, e).name();
     match e {
         Some(e) => {
-            json!({"id": e.id, "name": e.name, "from_email": e.from_email, "reply_to": e.reply_to, "vars": e.vars})
+            json!({"id": e.id, "name": e.name, "from_email": e.from_email, "reply_to": e.reply_to, "vars": e.vars, "zone": zone})
         }
-        None => Value::Null,
+        None => json!({"zone": zone}),
     }
 }
 

@@ -121,10 +121,10 @@ pub fn apply(
             }
         }
         if t != due {
-            let why = if t > due && after.is_none() {
-                window.why_shut(due, *zone)
+            let why = if window.is_open(due, *zone) {
+                "an action due before it was moved past it".to_string()
             } else {
-                "an action due before it was moved later".to_string()
+                window.why_shut(due, *zone)
             };
             let mut note = format!(
                 "held for `{}`: due {}, when {why}; runs {}",
@@ -133,7 +133,9 @@ pub fn apply(
                 both_clocks(t, *zone)
             );
             if let Some(before) = &after {
-                note.push_str(&format!(", after `{before}`"));
+                note.push_str(&format!(
+                    ", a minute after `{before}` (moved there too), to keep the sequence in order"
+                ));
             }
             a.notes.push(note);
             // A task keeps the time it was given to be done in.

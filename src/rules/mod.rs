@@ -17,6 +17,7 @@ pub mod schema;
 pub mod schema_examples;
 pub mod schema_hints;
 pub mod schema_shape;
+pub mod template_dates;
 pub mod template_syntax;
 pub mod template_vars;
 pub mod templates;

@@ -119,6 +119,10 @@ impl Text {
 fn registry(escape: bool) -> Handlebars<'static> {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
+    h.register_helper(
+        super::template_dates::NAME,
+        Box::new(super::template_dates::date),
+    );
     if !escape {
         h.register_escape_fn(handlebars::no_escape);
     }

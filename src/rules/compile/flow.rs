@@ -128,8 +128,19 @@ pub fn compile(
         }
         let on = patterns(&spec.on, &format!("{ptr}/on"), env, out);
         let cancel_on = patterns(&spec.cancel_on, &format!("{ptr}/cancel_on"), env, out);
+        // Time conditions read the clock of the entity the rule acts for, if it has its own.
+        let network_zone = c.zone;
+        let acts_for = spec
+            .for_entity
+            .as_ref()
+            .or(spec.entity.as_ref())
+            .or(file.entity.as_ref());
+        if let Some(z) = acts_for.and_then(|e| c.entity_zones.get(e)) {
+            c.zone = *z;
+        }
         let when = c.conditions(&spec.when, &format!("{ptr}/when"), out);
         let cancel_when = c.conditions(&spec.cancel_when, &format!("{ptr}/cancel_when"), out);
+        c.zone = network_zone;
         if let Some(e) = &spec.entity {
             check_entity(e, &format!("{ptr}/entity"), env, out);
         }
@@ -353,6 +364,8 @@ fn present_if(c: &crate::rules::model::ConditionSpec) -> BTreeSet<String> {
             || c.starts_with.is_some()
             || c.ends_with.is_some()
             || c.text_contains.is_some()
+            || c.within_next.is_some()
+            || c.within_last.is_some()
             || c.exists == Some(true)
             || c.is_empty == Some(false);
         if needs_value && !f.starts_with("payload.") {

@@ -57,6 +57,8 @@ pub struct Compiler {
     /// The zone time conditions are read in, unless they name a window with
     /// its own: the network's, or the entity's of the rule being compiled.
     pub zone: chrono_tz::Tz,
+    /// Entities that name their own zone (entities.toml).
+    pub entity_zones: std::collections::BTreeMap<String, chrono_tz::Tz>,
 }
 
 impl Compiler {
@@ -78,6 +80,7 @@ impl Compiler {
             windows: Default::default(),
             windows_broken: false,
             zone: chrono_tz::Tz::UTC,
+            entity_zones: Default::default(),
         }
     }
 
@@ -121,6 +124,9 @@ impl Compiler {
             fields: &mut self.fields,
             produced: &is_produced,
             produced_names: &names,
+            windows: &self.windows,
+            windows_broken: self.windows_broken,
+            zone: self.zone,
         };
         let c = compile_all(specs, pointer, &mut env, out);
         self.reads_payload |= c.reads_payload();

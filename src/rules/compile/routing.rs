@@ -50,6 +50,9 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
             .email_window
             .as_deref()
             .and_then(|w| c.window(w, &format!("{ptr}/email_window"), out));
+        if let Some(z) = own_zone {
+            c.entity_zones.insert(e.id.clone(), z);
+        }
         entities.push(EntityInfo {
             id: e.id.as_str().into(),
             name: e.name.as_str().into(),

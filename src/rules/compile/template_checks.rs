@@ -13,7 +13,7 @@ use crate::rules::ruleset::EntityInfo;
 use crate::rules::templates::Templates;
 
 /// What `{{entity.*}}` offers a template (see `engine::plan`).
-const ENTITY_KEYS: [&str; 5] = ["id", "name", "from_email", "reply_to", "vars"];
+const ENTITY_KEYS: [&str; 6] = ["id", "name", "from_email", "reply_to", "vars", "zone"];
 
 /// `entities` is `None` when entities.toml failed to load (its own errors say why).
 pub fn check(templates: &Templates, entities: Option<&[EntityInfo]>) -> Vec<Diagnostic> {

@@ -42,6 +42,13 @@ pub struct Span {
     end: u32,
 }
 
+impl Span {
+    /// The weekday it opens on (0 = Monday).
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+}
+
 /// A closed day or range of days (both ends included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
@@ -213,7 +220,8 @@ fn day_list(text: &str) -> Result<Vec<u8>, String> {
         _ => {}
     }
     let mut days = Vec::new();
-    for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    // Split what was written (not the lower-cased copy), so errors quote it.
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('-') {
             Some((a, b)) => {
                 let (a, b) = (day(a, text)?, day(b, text)?);

@@ -4,7 +4,7 @@
 //! `field` with one operator (`equals`, `contains_any`, `gte`, ...) is a
 //! structured test the engine runs natively; `expr` is an evalexpr expression
 //! for anything else; `all`, `any` and `not` combine conditions and nest
-//! freely. A list of conditions (a rule's `when`) means all of them.
+//! freely; `arrived_within` and `arrived_on` test when the event arrived. A list of conditions (a rule's `when`) means all of them.
 //!
 //! This is the file form, shaped for editors: every key is optional here so
 //! an editor can offer them all. The loader turns it into the engine's
@@ -13,6 +13,8 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+use super::time::Duration;
 
 /// A plain value to compare against: text, number or boolean.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -86,6 +88,18 @@ pub struct ConditionSpec {
     /// true: the field is missing, null, "" or []; false: it has a value.
     #[serde(default)]
     pub is_empty: Option<bool>,
+    /// The field (a date) falls between the event's arrival and this long after it: "14d".
+    #[serde(default)]
+    pub within_next: Option<Duration>,
+    /// The field (a date) falls within this long before the event's arrival: "30d".
+    #[serde(default)]
+    pub within_last: Option<Duration>,
+    /// The event arrived while this send window (rules/calendar.toml) was open: "business_hours".
+    #[serde(default)]
+    pub arrived_within: Option<String>,
+    /// The event arrived on one of these days, on the wall clock of the rule's entity (else the network): ["Mon-Fri"], ["Sat", "Sun"].
+    #[serde(default)]
+    pub arrived_on: Option<Vec<String>>,
     /// Every one of these conditions holds.
     #[serde(default)]
     pub all: Option<Vec<ConditionSpec>>,
