@@ -193,8 +193,40 @@ pub async fn show(State(app): State<Arc<App>>, Signed(s): Signed) -> Response {
         })
         .collect();
     data["schedules"] = json!(schedules);
+    data["windows"] = json!(windows(&rs, now));
     data["lead_field"] = json!(rs.lead_sources.as_ref().map(|t| t.field.clone()));
     page("rules", data).into_response()
+}
+
+/// Each send window: its hours, whether it is open now, its next closed
+/// days, and whether its closed dates are about to run out.
+fn windows(rs: &RuleSet, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
+    let network = crate::engine::send_window::zone_of(rs, None);
+    let emails_of: Vec<(&str, String)> = rs
+        .entities
+        .entities
+        .iter()
+        .filter_map(|e| Some((e.email_window.as_ref()?.id.as_ref(), e.name.to_string())))
+        .collect();
+    rs.windows
+        .values()
+        .map(|w| {
+            let zone = w.zone_or(network);
+            let today = now.with_timezone(&zone).date_naive();
+            let closed: Vec<Value> = w
+                .closed_days(today, 3)
+                .into_iter()
+                .map(|(d, name)| json!({"day": d.format("%a %-d %b %Y").to_string(), "name": name}))
+                .collect();
+            let last = w.last_closed();
+            let runs_out = last.is_some_and(|l| l - today < chrono::Duration::days(90));
+            let used_by: Vec<&str> = emails_of.iter().filter(|(id, _)| *id == &*w.id).map(|(_, n)| n.as_str()).collect();
+            json!({"id": w.id, "hours": w.hours.join(", "), "zone": zone.name(), "own_zone": w.zone.is_some(),
+                   "state": w.state_at(now, zone), "closed": closed,
+                   "last": last.map(|l| l.format("%-d %B %Y").to_string()), "runs_out": runs_out,
+                   "used_by": used_by.join(", ")})
+        })
+        .collect()
 }
 
 #[cfg(test)]

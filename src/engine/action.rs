@@ -213,7 +213,7 @@ pub fn schedule(
                 at.text, at.field
             )
         })?;
-    let when = relative(date, at, zone);
+    let when = super::dates::relative(date, at, zone);
     if when < received {
         notes.push(format!(
             "\"{}\" ({when}) is already past, so it runs at once",
@@ -369,7 +369,14 @@ pub fn payload(
                     continue;
                 }
                 match property_value(p.kind, &value, &p.name, notes) {
-                    Ok(v) => {
+                    Ok(mut v) => {
+                        // A date without an offset is on the entity's clock: Notion is told which.
+                        if p.kind == PropertyType::Date {
+                            super::notion::on_clock(
+                                &mut v,
+                                super::send_window::zone_of(r.ctx.rules, entity),
+                            );
+                        }
                         props.insert(p.name.clone(), v);
                     }
                     Err(e) => {
@@ -465,27 +472,4 @@ pub fn payload(
         }
         ActionKind::FollowUp { .. } => return None,
     })
-}
-
-/// `date` moved by a relative time, on the wall clock of `zone`.
-fn relative(date: DateTime<Utc>, at: &RelativeTime, zone: chrono_tz::Tz) -> DateTime<Utc> {
-    use crate::rules::compile::window::wall;
-    let whole_days = at.offset_s % 86_400 == 0;
-    if !whole_days && at.clock.is_none() {
-        return date + Duration::seconds(at.offset_s);
-    }
-    let moved = if whole_days {
-        date.with_timezone(&zone).naive_local() + Duration::seconds(at.offset_s)
-    } else {
-        (date + Duration::seconds(at.offset_s))
-            .with_timezone(&zone)
-            .naive_local()
-    };
-    match at
-        .clock
-        .and_then(|(h, m)| moved.date().and_hms_opt(h, m, 0))
-    {
-        Some(local) => wall(zone, local),
-        None => wall(zone, moved),
-    }
 }

@@ -43,6 +43,32 @@ pub fn parse_in(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
         .map(|d| wall(zone, d))
 }
 
+/// `date` moved by a relative time, on the wall clock of `zone`.
+pub fn relative(
+    date: DateTime<Utc>,
+    at: &crate::rules::model::RelativeTime,
+    zone: chrono_tz::Tz,
+) -> DateTime<Utc> {
+    let whole_days = at.offset_s % 86_400 == 0;
+    if !whole_days && at.clock.is_none() {
+        return date + chrono::Duration::seconds(at.offset_s);
+    }
+    let moved = if whole_days {
+        date.with_timezone(&zone).naive_local() + chrono::Duration::seconds(at.offset_s)
+    } else {
+        (date + chrono::Duration::seconds(at.offset_s))
+            .with_timezone(&zone)
+            .naive_local()
+    };
+    match at
+        .clock
+        .and_then(|(h, m)| moved.date().and_hms_opt(h, m, 0))
+    {
+        Some(local) => wall(zone, local),
+        None => wall(zone, moved),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +85,38 @@ mod tests {
             assert!(parse(s).is_some(), "{s}");
         }
         assert!(parse("next tuesday").is_none());
+    }
+
+    #[test]
+    fn whole_days_count_on_the_wall_clock_across_a_change() {
+        use crate::rules::model::RelativeTime;
+        let ny = chrono_tz::America::New_York;
+        let start = parse_in("2026-03-12 15:00", ny).expect("start"); // after the spring change
+        let at = |s: &str| {
+            let r = RelativeTime::parse(s).expect("relative");
+            relative(start, &r, ny).to_rfc3339()
+        };
+        // A week before Thursday 12 March 15:00 EDT is Thursday 5 March 15:00 EST.
+        assert_eq!(at("7d before retreat_start"), "2026-03-05T20:00:00+00:00");
+        assert_eq!(
+            at("7d before retreat_start at 10:00"),
+            "2026-03-05T15:00:00+00:00"
+        );
+        // Hours are real hours: 12 hours before 15:00 EDT on 9 March is 03:00 EDT.
+        let monday = parse_in("2026-03-09 15:00", ny).expect("monday");
+        let r = RelativeTime::parse("36h before retreat_start").expect("relative");
+        // 36 real hours before Monday 15:00 EDT (19:00 UTC) is Sunday 07:00 UTC.
+        assert_eq!(
+            relative(monday, &r, ny).to_rfc3339(),
+            "2026-03-08T07:00:00+00:00"
+        );
+        // "at 02:30" on the spring-forward day is the first instant after the gap.
+        let sunday = parse_in("2026-03-09 12:00", ny).expect("sunday");
+        let r = RelativeTime::parse("1d before retreat_start at 02:30").expect("relative");
+        assert_eq!(
+            relative(sunday, &r, ny).to_rfc3339(),
+            "2026-03-08T07:00:00+00:00"
+        );
     }
 
     #[test]

@@ -173,6 +173,35 @@ pub fn property_value(
     })
 }
 
+/// A date property whose start has a time but no offset ("2026-02-14
+/// 10:00", as Amelia sends it) is a wall-clock time in `zone`: written in
+/// the ISO form Notion requires, with `time_zone` naming the zone, so Notion
+/// shows 10:00 in New York rather than 10:00 UTC. Dates with an offset and
+/// plain dates are left as they are.
+pub fn on_clock(property: &mut Value, zone: chrono_tz::Tz) {
+    let Some(date) = property.get_mut("date").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(start) = date.get("start").and_then(Value::as_str) else {
+        return;
+    };
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(start.trim(), f).ok());
+    if let Some(t) = naive {
+        date.insert(
+            "start".into(),
+            Value::String(t.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        );
+        date.insert("time_zone".into(), Value::String(zone.name().to_string()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +234,30 @@ mod tests {
             property_value(PropertyType::Date, &json!("2026-01-31"), "D", &mut n),
             Ok(json!({"date": {"start": "2026-01-31", "end": null, "time_zone": null}}))
         );
+    }
+
+    #[test]
+    fn a_date_without_an_offset_is_sent_on_the_entitys_clock() {
+        let ny = chrono_tz::America::New_York;
+        let mut n = Vec::new();
+        let mut v = property_value(PropertyType::Date, &json!("2026-02-14 10:00"), "D", &mut n)
+            .unwrap_or_default();
+        on_clock(&mut v, ny);
+        assert_eq!(
+            v,
+            json!({"date": {"start": "2026-02-14T10:00:00", "end": null, "time_zone": "America/New_York"}})
+        );
+        for kept in [
+            "2026-02-14",
+            "2026-02-14T15:00:00Z",
+            "2026-02-14T10:00:00-05:00",
+        ] {
+            let mut v =
+                property_value(PropertyType::Date, &json!(kept), "D", &mut n).unwrap_or_default();
+            on_clock(&mut v, ny);
+            assert_eq!(v["date"]["start"], kept);
+            assert_eq!(v["date"]["time_zone"], Value::Null);
+        }
     }
 
     #[test]

@@ -78,6 +78,7 @@ async function signIn(browser, token) {
     check(rulesText.includes('Which business a contact belongs to') && rulesText.includes('AM Consulting'), 'the entity routing is a table');
     check(/artist_discovery rules\/flows\/contact_workflows\.toml:\d+/.test(rulesText), 'each rule says the file and line it is written at');
     check(/overdue_tasks[\s\S]*daily at 08:00 \(America\/New_York\)[\s\S]*08:00 E[SD]T/.test(rulesText), 'schedules show when they fire next, on New York\'s clock');
+    check(/Send windows: when people hear from us[\s\S]*business_hours[\s\S]*Mon-Fri 09:00-17:00, America\/New_York time[\s\S]*(Open now|opens)[\s\S]*Closed dates are listed up to/.test(rulesText), 'send windows say their hours, whether they are open, and their closed days');
     await shoot(page, shots, 'rules');
 
     // Try an event: an example through the rules, nothing stored.

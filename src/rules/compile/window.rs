@@ -140,6 +140,37 @@ impl Window {
         }
     }
 
+    /// The next `n` closed days from `from` on (a range counts day by day).
+    pub fn closed_days(&self, from: NaiveDate, n: usize) -> Vec<(NaiveDate, Arc<str>)> {
+        let mut days: Vec<(NaiveDate, Arc<str>)> = self
+            .closed
+            .iter()
+            .filter(|c| c.to >= from)
+            .map(|c| (c.from.max(from), c.name.clone()))
+            .collect();
+        days.sort();
+        days.truncate(n);
+        days
+    }
+
+    /// The last closed date listed: past it, holidays are no longer kept.
+    pub fn last_closed(&self) -> Option<NaiveDate> {
+        self.closed.iter().map(|c| c.to).max()
+    }
+
+    /// Open or shut at `now`, in words, with the next opening on both clocks.
+    pub fn state_at(&self, now: DateTime<Utc>, zone: Tz) -> String {
+        match self.next_open(now, zone) {
+            Some(t) if t == now => "Open now".to_string(),
+            Some(t) => format!(
+                "Shut now ({}); it opens {}",
+                self.why_shut(now, zone),
+                crate::engine::send_window::both_clocks(t, zone)
+            ),
+            None => "It never opens in the next two years: every date is closed".to_string(),
+        }
+    }
+
     /// The window in a line: "business_hours: Mon-Fri 09:00-17:00, closed on us_federal_holidays".
     pub fn describe(&self) -> String {
         let mut s = format!("{}: {}", self.id, self.hours.join(", "));
