@@ -194,11 +194,17 @@ fn differences(a: &PlannedAction, want: &ExpectedAction) -> Vec<String> {
     }
     if let Some(delay) = want.delay {
         if a.delay_s != delay.secs() as i64 {
-            d.push(format!(
-                "delay: expected {delay} ({}s), got {}s",
-                delay.secs(),
-                a.delay_s
-            ));
+            let mut said = format!(
+                "delay: expected {} ({delay}), got {} (runs {})",
+                crate::rules::model::time::in_words(delay.secs()),
+                crate::rules::model::time::in_words(a.delay_s.unsigned_abs()),
+                a.run_at.to_rfc3339()
+            );
+            // A send window is the usual reason a delay is longer than written.
+            if let Some(note) = a.notes.iter().find(|n| n.starts_with("held for")) {
+                said.push_str(&format!("; {note}"));
+            }
+            d.push(said);
         }
     }
     if let Some(c) = &want.contains {
