@@ -9,25 +9,19 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn hsflow(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run hsflow")
+    support::hsflow_in(dir, args)
 }
 
 /// A copy of the shipped pack with one more test file.
 fn pack_with_tests(dir: &Path, tests: &str) {
-    for d in ["rules", "templates", "examples", "schemas"] {
-        support::copy_dir(&root().join(d), &dir.join(d));
-    }
+    support::copy_shipped_project(dir);
     std::fs::write(dir.join("rules/tests/media_contact.toml"), tests).expect("write tests");
 }
 

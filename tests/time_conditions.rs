@@ -6,18 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Output;
 
 fn hsflow(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run hsflow")
+    support::hsflow_in(dir, args)
 }
 
 const FLOW: &str = r#"#:schema ../../schemas/flow.schema.json
@@ -72,9 +64,7 @@ fn case(name: &str, at: &str, matched: &[&str], not_matched: &[&str]) -> String 
 
 /// A copy of the shipped pack with the flow above and its tests.
 fn project(dir: &Path) {
-    for d in ["rules", "templates", "examples", "schemas"] {
-        support::copy_dir(&root().join(d), &dir.join(d));
-    }
+    support::copy_shipped_project(dir);
     std::fs::write(dir.join("rules/flows/arrivals.toml"), FLOW).expect("flow");
     let entities = dir.join("rules/entities.toml");
     let text = std::fs::read_to_string(&entities).expect("entities");

@@ -18,10 +18,8 @@ use super::diagnostic::{Diagnostic, Severity};
 use super::document::Document;
 use super::files::RuleFiles;
 use super::kind::FileKind;
-use super::model::{
-    CalendarFile, DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile,
-    SourceFile, TestsFile,
-};
+use super::model::SourceFile;
+use super::read_files::{known_event_types, remember_broken, stem, Files, Parsed};
 use super::ruleset::{FlowInfo, Routing, RuleSet, TestFile};
 use super::schema;
 use super::templates::Templates;
@@ -45,39 +43,6 @@ impl Loaded {
     pub fn warning_count(&self) -> usize {
         self.diagnostics.len() - self.error_count()
     }
-}
-
-/// A parsed, schema-valid file and its typed content.
-struct Parsed<T> {
-    doc: Document,
-    rel: PathBuf,
-    value: T,
-}
-
-#[derive(Default)]
-struct Files {
-    sources: Vec<Parsed<SourceFile>>,
-    entities: Option<Parsed<EntitiesFile>>,
-    lead_sources: Option<Parsed<LeadSourcesFile>>,
-    databases: Option<Parsed<DatabasesFile>>,
-    schedules: Option<Parsed<SchedulesFile>>,
-    calendar: Option<Parsed<CalendarFile>>,
-    /// calendar.toml failed to load: window names aren't checked.
-    calendar_broken: bool,
-    /// databases.toml exists but could not be read: references to it can't be checked.
-    databases_broken: bool,
-    /// The same for entities.toml.
-    entities_broken: bool,
-    /// schedules.toml failed to load: `schedule:<id>` references aren't checked.
-    schedules_broken: bool,
-    flows: Vec<Parsed<FlowFile>>,
-    tests: Vec<Parsed<TestsFile>>,
-    /// Rule ids and source names declared in files that failed validation:
-    /// references to them are not reported again as "unknown".
-    broken_rule_ids: BTreeSet<String>,
-    broken_sources: BTreeSet<String>,
-    /// A flow file that isn't even TOML: its rule ids are unknown.
-    unreadable_flow: bool,
 }
 
 /// Load and compile. `rules_dir` is e.g. `./rules`, `templates_dir` `./templates`.
@@ -445,71 +410,6 @@ fn build(
         templates: std::mem::take(&mut c.templates),
         tests,
         files: rels,
-    }
-}
-
-fn stem(rel: &Path) -> String {
-    rel.file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
-}
-
-/// Per source, the event types the project knows of, and how often: each a
-/// source maps to (counted as many) and each plain `source:event` a rule
-/// listens to. A type mentioned once, next to a close one that is known, is
-/// likely a typo (see `flow::patterns`).
-fn known_event_types(files: &Files) -> BTreeMap<String, BTreeMap<String, usize>> {
-    let mut known: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for s in &files.sources {
-        let types = known.entry(stem(&s.rel)).or_default();
-        let locator = &s.value.event_type;
-        for t in locator.map.values().chain(locator.value.iter()) {
-            *types.entry(t.clone()).or_default() += 1000;
-        }
-    }
-    for f in &files.flows {
-        for rule in &f.value.rules {
-            for pattern in rule.on.iter().chain(rule.cancel_on.iter()) {
-                if let Some((src, ev)) = pattern.split_once(':') {
-                    if !src.contains('*') && !ev.contains(['*', '?', '[']) {
-                        *known
-                            .entry(src.to_string())
-                            .or_default()
-                            .entry(ev.to_string())
-                            .or_default() += 1;
-                    }
-                }
-            }
-        }
-    }
-    known
-}
-
-/// Keep what a broken file declares, so other files' references to it stay quiet.
-fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files: &mut Files) {
-    match kind {
-        FileKind::Databases => files.databases_broken = true,
-        FileKind::Entities => files.entities_broken = true,
-        FileKind::Schedules => files.schedules_broken = true,
-        FileKind::Calendar => files.calendar_broken = true,
-        FileKind::Source => {
-            files.broken_sources.insert(stem(rel));
-        }
-        FileKind::Flow => {
-            // A flow file with no readable rules (empty, or `rules` mistyped)
-            // may have declared any rule: tests' references stay quiet.
-            files.unreadable_flow |= !doc.value.get("rules").is_some_and(|r| r.is_array());
-            let ids = doc
-                .value
-                .get("rules")
-                .and_then(|r| r.as_array())
-                .into_iter()
-                .flatten();
-            for id in ids.filter_map(|r| r.get("id").and_then(|i| i.as_str())) {
-                files.broken_rule_ids.insert(id.to_string());
-            }
-        }
-        _ => {}
     }
 }
 

@@ -12,6 +12,7 @@ pub mod files;
 pub mod kind;
 pub mod loader;
 pub mod model;
+mod read_files;
 pub mod ruleset;
 pub mod schema;
 pub mod schema_examples;

@@ -129,6 +129,25 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Run the hsflow binary in `dir` (a project) and wait for it.
+#[allow(dead_code)]
+pub fn hsflow_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hsflow"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run hsflow")
+}
+
+/// A copy of the shipped project (rules, templates, examples, schemas) in `dir`.
+#[allow(dead_code)]
+pub fn copy_shipped_project(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for d in ["rules", "templates", "examples", "schemas"] {
+        copy_dir(&root.join(d), &dir.join(d));
+    }
+}
+
 /// Take the send windows off a copied project's entities, so that emails
 /// fall due exactly when their delays say. For tests of something else (the
 /// what-if, the studio) whose events arrive at the real time the suite runs:
