@@ -1,5 +1,8 @@
 //! normalise + match + plan over 100,000 generated events against the shipped
-//! rules, without rendering and with. Single threaded, median of 3.
+//! rules, without rendering and with. Single threaded, median of 3. Then the
+//! cost of send windows: the same events arriving on a Friday at 23:30 New
+//! York time (every email to a contact waits for Monday), planned by the
+//! shipped pack and by the same pack with its windows taken off, in one run.
 //!
 //! Run: `cargo bench --bench pipeline`.
 
@@ -116,4 +119,72 @@ fn main() {
         let r = median(rates);
         println!("normalise + match + plan, {label:<18}: {r:>9.0} events/s ({:.2} µs/event, {actions} actions planned)", 1e6 / r);
     }
+    if mode.is_empty() {
+        windows_cost(&rs, &bodies);
+    }
+}
+
+/// Plan `bodies` arriving at `at`, without rendering: events/s (median of 3)
+/// and how many actions a send window moved.
+fn rate(
+    rs: &hsflow::rules::RuleSet,
+    bodies: &[Vec<u8>],
+    at: chrono::DateTime<Utc>,
+) -> (f64, usize) {
+    let source = &rs.sources["manual"];
+    let mut rates = Vec::new();
+    let mut moved = 0;
+    for _ in 0..3 {
+        moved = 0;
+        let t = Instant::now();
+        for b in bodies {
+            let req = Request {
+                headers: &[],
+                body: b,
+            };
+            if let Ok(ev) = normalise(rs, source, &req, at) {
+                let p = plan(
+                    rs,
+                    &ev,
+                    Options {
+                        render: false,
+                        explain: false,
+                    },
+                );
+                moved += p.actions.iter().filter(|a| !a.notes.is_empty()).count();
+            }
+        }
+        rates.push(bodies.len() as f64 / t.elapsed().as_secs_f64());
+    }
+    (median(rates), moved)
+}
+
+fn windows_cost(rs: &hsflow::rules::RuleSet, bodies: &[Vec<u8>]) {
+    let entities = rs.text.get("rules/entities.toml").unwrap_or_default();
+    let bare: String = entities
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("email_window"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let Some(files) = rs.text.with("rules/entities.toml", &bare) else {
+        eprintln!("could not take the windows off");
+        return;
+    };
+    let Some(without) =
+        hsflow::rules::load_files(std::sync::Arc::new(files), &rs.rules_dir, &rs.templates_dir)
+            .ruleset
+    else {
+        eprintln!("the pack without windows doesn't load");
+        return;
+    };
+    // Friday 9 January 2026, 23:30 in New York.
+    let friday_night = chrono::DateTime::parse_from_rfc3339("2026-01-10T04:30:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
+    let (with_rate, moved) = rate(rs, bodies, friday_night);
+    let (bare_rate, _) = rate(&without, bodies, friday_night);
+    println!(
+        "send windows, Friday 23:30 arrivals: {with_rate:>9.0} events/s with ({moved} actions moved), {bare_rate:>9.0} without: {:.2}x",
+        with_rate / bare_rate
+    );
 }

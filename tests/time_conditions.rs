@@ -165,7 +165,7 @@ fn the_explain_trace_says_when_the_event_arrived_and_why_the_window_was_shut() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("NO  arrived within business_hours"), "{said}");
     assert!(
-        said.contains("Thu 26 Nov 2026 11:00 America/New_York")
+        said.contains("Thu 26 Nov 2026 11:00 EST (America/New_York)")
             && said.contains("Thursday 26 November 2026 is closed (Thanksgiving Day)"),
         "{said}"
     );

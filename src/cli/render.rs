@@ -30,7 +30,8 @@ pub fn delay(secs: i64) -> String {
         (0, h, m) => format!("+{h}h{m}m"),
         (d, 0, 0) if d % 7 == 0 => format!("+{}w", d / 7),
         (d, 0, 0) => format!("+{d}d"),
-        (d, h, _) => format!("+{d}d{h}h"),
+        (d, h, 0) => format!("+{d}d{h}h"),
+        (d, h, m) => format!("+{d}d{h}h{m}m"),
     }
 }
 

@@ -221,7 +221,7 @@ fn windows(rs: &RuleSet, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
             let last = w.last_closed();
             let runs_out = last.is_some_and(|l| l - today < chrono::Duration::days(90));
             let used_by: Vec<&str> = emails_of.iter().filter(|(id, _)| *id == &*w.id).map(|(_, n)| n.as_str()).collect();
-            json!({"id": w.id, "hours": w.hours.join(", "), "zone": zone.name(), "own_zone": w.zone.is_some(),
+            json!({"id": w.id, "description": w.description, "hours": w.hours.join(", "), "zone": zone.name(), "own_zone": w.zone.is_some(),
                    "state": w.state_at(now, zone), "closed": closed,
                    "last": last.map(|l| l.format("%-d %B %Y").to_string()), "runs_out": runs_out,
                    "used_by": used_by.join(", ")})

@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{watch, Notify, Semaphore};
 
+mod hold;
+
 use crate::engine::action::PlannedAction;
 use crate::server::rules::SharedRules;
 use crate::sinks::{SinkError, Sinks};
@@ -147,7 +149,21 @@ impl Dispatcher {
 
     async fn execute(&self, job: Job) {
         let started = std::time::Instant::now();
-        let outcome = match serde_json::from_str::<PlannedAction>(&job.payload) {
+        let parsed = serde_json::from_str::<PlannedAction>(&job.payload);
+        // Its send window may have shut since it was planned (a holiday added).
+        if let Some((at, why)) = parsed
+            .as_ref()
+            .ok()
+            .and_then(|a| hold::held_until(a, &self.rules.current(), Utc::now()))
+        {
+            tracing::info!(job = %job.id, action = %job.action_key, "{why}");
+            match self.store.wait(&job, &why, at).await {
+                Ok(()) | Err(StoreError::LeaseLost(_)) => {}
+                Err(e) => tracing::error!(job = %job.id, "could not hold the action: {e}"),
+            }
+            return;
+        }
+        let outcome = match parsed {
             Err(e) => Err(SinkError::Permanent(format!(
                 "the stored action can't be read: {e}"
             ))),

@@ -32,6 +32,17 @@ pub struct PlannedAction {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The send window it keeps, checked again when it is about to run (so a
+    /// holiday added after it was planned still holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowRef>,
+}
+
+/// A send window by name, and the zone its hours were read in for this action.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WindowRef {
+    pub id: Arc<str>,
+    pub zone: Arc<str>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -320,7 +320,7 @@ fn plan_rule(
                 let email = matches!(f.payload, Payload::Email { .. });
                 kept.push(
                     email
-                        .then(|| send_window::kept(rs, &a.window, &f.payload, entity))
+                        .then(|| send_window::kept(rs, &a.window, &f.payload, entity, true))
                         .flatten(),
                 );
             }
@@ -330,7 +330,7 @@ fn plan_rule(
         let Some(p) = payload(&a.kind, &mut r, entity, run_at, &mut notes) else {
             continue;
         };
-        kept.push(send_window::kept(rs, &a.window, &p, entity));
+        kept.push(send_window::kept(rs, &a.window, &p, entity, a.at.is_none()));
         error = error.or(r.error);
         out.push(PlannedAction {
             id: a.key.clone(),
@@ -343,6 +343,7 @@ fn plan_rule(
             payload: p,
             error,
             notes,
+            window: None,
         });
     }
     send_window::apply(&mut out[start..], &kept, ctx.received_at);
@@ -388,6 +389,7 @@ fn follow_up(
         payload,
         error,
         notes: vec![],
+        window: None,
     };
     let due = ev.received_at + Duration::seconds(i64::try_from(first_response).unwrap_or(0));
     out.push(base(

@@ -5,22 +5,18 @@
 //! `email_window`) and falls due outside it is moved to the window's next
 //! opening, on the wall clock of the window's zone (its own, else the
 //! entity's, else the network's). The actions of one rule form a sequence,
-//! and a move never reorders it: a windowed action never runs before one
-//! that was due before it, and one that a move caught up with runs a minute
-//! after it. Each moved action says when it was due, why it waited, and when
-//! it runs, in local time and UTC, for the explain trace.
+//! and a move never squeezes it (see [`apply`]). Each moved action says when
+//! it fell due, why it waited, and when it runs, in local time and UTC, for
+//! the explain trace.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::payload::{Payload, PlannedAction};
+use super::payload::{Payload, PlannedAction, WindowRef};
 use crate::rules::compile::window::{Window, WindowChoice};
 use crate::rules::ruleset::{EntityInfo, RuleSet};
-
-/// The gap a move leaves between two actions of a sequence it made meet.
-const KEEP_APART: i64 = 60;
 
 /// The zone an entity's times are read in: its own, else the network's, else UTC.
 pub fn zone_of(rs: &RuleSet, entity: Option<&EntityInfo>) -> Tz {
@@ -30,13 +26,23 @@ pub fn zone_of(rs: &RuleSet, entity: Option<&EntityInfo>) -> Tz {
         .unwrap_or(Tz::UTC)
 }
 
+/// The window an action keeps, the zone it is read in, and whether the
+/// action is a step of its rule's sequence (timed by a delay from the event)
+/// rather than anchored to a date the event carries (`at`).
+pub struct Keep {
+    pub window: Arc<Window>,
+    pub zone: Tz,
+    pub in_sequence: bool,
+}
+
 /// The window (and the zone it is read in) an action keeps, if any.
 pub fn kept(
     rs: &RuleSet,
     choice: &WindowChoice,
     payload: &Payload,
     entity: Option<&EntityInfo>,
-) -> Option<(Arc<Window>, Tz)> {
+    in_sequence: bool,
+) -> Option<Keep> {
     let w = match choice {
         WindowChoice::Anytime => None,
         WindowChoice::Named(w) => Some(w.clone()),
@@ -46,11 +52,15 @@ pub fn kept(
         },
     }?;
     let zone = w.zone_or(zone_of(rs, entity));
-    Some((w, zone))
+    Some(Keep {
+        window: w,
+        zone,
+        in_sequence,
+    })
 }
 
 /// A time as people read it in `zone`, with UTC beside it:
-/// "Mon 5 Jan 2026 09:00 America/New_York (14:00 UTC)".
+/// "Mon 5 Jan 2026 09:00 EST (14:00 UTC)".
 pub fn both_clocks(t: DateTime<Utc>, zone: Tz) -> String {
     if zone == Tz::UTC {
         return format!("{} UTC", t.format("%a %-d %b %Y %H:%M"));
@@ -62,49 +72,57 @@ pub fn both_clocks(t: DateTime<Utc>, zone: Tz) -> String {
         "%a %-d %b %H:%M"
     };
     format!(
-        "{} {zone} ({} UTC)",
-        local.format("%a %-d %b %Y %H:%M"),
+        "{} ({} UTC)",
+        local.format("%a %-d %b %Y %H:%M %Z"),
         t.format(utc_fmt)
     )
 }
 
 /// Move `actions` (one rule's, for one event) into their windows; `kept[i]`
 /// is the window `actions[i]` keeps. Times count from `received`.
-pub fn apply(
-    actions: &mut [PlannedAction],
-    kept: &[Option<(Arc<Window>, Tz)>],
-    received: DateTime<Utc>,
-) {
+///
+/// The windowed actions form a sequence in the order they fell due. A move
+/// never squeezes it: each one keeps at least the gap it had after the one
+/// before, counted from when that one now runs (as automation tools count a
+/// step's delay from the step before). So days 1, 2 and 5 of a follow-up
+/// sequence that starts on a Friday night run Monday, Tuesday and Friday,
+/// never two on the same morning. Actions due at the same time stay together.
+/// An action anchored to a date (`at = "1d after retreat_end"`) is not a
+/// step: it only waits for its window.
+pub fn apply(actions: &mut [PlannedAction], kept: &[Option<Keep>], received: DateTime<Utc>) {
     if kept.iter().all(Option::is_none) {
         return;
     }
-    // Visit in the order they were due; ties keep the order written.
     let mut order: Vec<usize> = (0..actions.len().min(kept.len())).collect();
     order.sort_by_key(|&i| actions[i].run_at);
-    // The latest time a windowed action due strictly earlier now runs at, and which.
-    let mut floor: Option<(DateTime<Utc>, Arc<str>)> = None;
-    let mut group: Vec<(DateTime<Utc>, Arc<str>)> = Vec::new();
-    let mut group_due: Option<DateTime<Utc>> = None;
+    // The step before (due, runs, id) and the one being placed.
+    let mut before: Option<Step> = None;
+    let mut current: Option<Step> = None;
     for i in order {
-        let Some((window, zone)) = &kept[i] else {
+        let Some(Keep {
+            window,
+            zone,
+            in_sequence,
+        }) = &kept[i]
+        else {
             continue;
         };
         let due = actions[i].run_at;
-        if group_due != Some(due) {
-            // A new due time: everything due before it now bounds it.
-            for g in group.drain(..) {
-                if floor.as_ref().is_none_or(|(f, _)| g.0 > *f) {
-                    floor = Some(g);
-                }
-            }
-            group_due = Some(due);
+        actions[i].window = Some(WindowRef {
+            id: window.id.clone(),
+            zone: zone.name().into(),
+        });
+        if *in_sequence && current.as_ref().is_some_and(|c| c.due != due) {
+            before = current.take();
         }
         let mut t = due;
-        let mut after = None;
-        if let Some((f, who)) = &floor {
-            if *f >= t {
-                t = *f + Duration::seconds(KEEP_APART);
-                after = Some(who.clone());
+        // The gap it had after the step before, kept from when that step now runs.
+        let mut kept_gap = None;
+        if let Some(b) = before.as_ref().filter(|_| *in_sequence) {
+            let gap = due - b.due;
+            if b.runs + gap > t {
+                t = b.runs + gap;
+                kept_gap = Some((b.id.clone(), b.runs, gap));
             }
         }
         let a = &mut actions[i];
@@ -113,7 +131,7 @@ pub fn apply(
             None => {
                 a.error.get_or_insert_with(|| {
                     format!(
-                        "the send window `{}` doesn't open in the next two years (are all its dates closed?), so this can't run",
+                        "the send window {} doesn't open in the next two years (are all its dates closed?), so this can't run",
                         window.id
                     )
                 });
@@ -121,23 +139,23 @@ pub fn apply(
             }
         }
         if t != due {
-            let why = if window.is_open(due, *zone) {
-                "an action due before it was moved past it".to_string()
-            } else {
-                window.why_shut(due, *zone)
+            let why = match &kept_gap {
+                Some((id, runs, gap)) => format!(
+                    "{id} before it was held until {}, and it keeps the {} it had after it",
+                    both_clocks(*runs, *zone),
+                    crate::rules::model::time::in_words(gap.num_seconds().unsigned_abs())
+                ),
+                None => format!(
+                    "it fell due {}, when {}",
+                    both_clocks(due, *zone),
+                    window.why_shut(due, *zone)
+                ),
             };
-            let mut note = format!(
-                "held for `{}`: due {}, when {why}; runs {}",
+            a.notes.push(format!(
+                "held for {}: {why}; it runs {}",
                 window.id,
-                both_clocks(due, *zone),
                 both_clocks(t, *zone)
-            );
-            if let Some(before) = &after {
-                note.push_str(&format!(
-                    ", a minute after `{before}` (moved there too), to keep the sequence in order"
-                ));
-            }
-            a.notes.push(note);
+            ));
             // A task keeps the time it was given to be done in.
             if let Payload::Task { due_at, .. } = &mut a.payload {
                 *due_at += t - due;
@@ -145,6 +163,25 @@ pub fn apply(
             a.run_at = t;
             a.delay_s = (t - received).num_seconds();
         }
-        group.push((t, a.id.clone()));
+        if !*in_sequence {
+            continue;
+        }
+        match &mut current {
+            Some(c) => c.runs = c.runs.max(t),
+            None => {
+                current = Some(Step {
+                    due,
+                    runs: t,
+                    id: a.id.clone(),
+                })
+            }
+        }
     }
+}
+
+/// One step of a sequence: when it fell due, when it runs, which action.
+struct Step {
+    due: DateTime<Utc>,
+    runs: DateTime<Utc>,
+    id: Arc<str>,
 }

@@ -54,8 +54,8 @@ impl TimeTest {
         values.insert(
             "arrived".into(),
             Value::String(format!(
-                "{} {}",
-                local.format("%a %-d %b %Y %H:%M"),
+                "{} ({})",
+                local.format("%a %-d %b %Y %H:%M %Z"),
                 self.zone
             )),
         );

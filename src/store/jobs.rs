@@ -70,6 +70,10 @@ pub struct ActionRow {
     pub due_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub ruleset_version: String,
+    /// What the planner said about it (why a send window held it); filled
+    /// in an event's own list of actions only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 const ROW_COLUMNS: &str = "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ruleset_version";
@@ -89,6 +93,7 @@ fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
         due_at: from_millis(r.try_get("due_at")?),
         last_error: r.try_get("last_error")?,
         ruleset_version: r.try_get("ruleset_version")?,
+        notes: Vec::new(),
     })
 }
 
@@ -260,15 +265,23 @@ impl Store {
 
     pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
+            "SELECT {ROW_COLUMNS}, payload FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(action_row)
-            .collect::<Result<_, _>>()
+            .map(|r| {
+                let mut row = action_row(r)?;
+                let payload: String = r.try_get("payload")?;
+                row.notes = serde_json::from_str::<serde_json::Value>(&payload)
+                    .ok()
+                    .and_then(|p| serde_json::from_value(p["notes"].clone()).ok())
+                    .unwrap_or_default();
+                Ok(row)
+            })
+            .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
 }

@@ -81,7 +81,7 @@ pub fn windows(file: &CalendarFile, out: &mut Vec<Finding>) -> Windows {
                 ),
             }
         }
-        let window = Window::new(
+        let mut window = Window::new(
             &w.id,
             w.hours.clone(),
             spans,
@@ -89,6 +89,7 @@ pub fn windows(file: &CalendarFile, out: &mut Vec<Finding>) -> Windows {
             closed,
             w.closed.clone(),
         );
+        window.description = w.description.clone();
         if windows.insert(w.id.clone(), Arc::new(window)).is_some() {
             out.push(
                 Finding::error(
@@ -151,14 +152,27 @@ fn closed_date(d: &ClosedDateSpec, ptr: &str, out: &mut Vec<Finding>) -> Option<
     let read = |key: &str, s: &str, out: &mut Vec<Finding>| {
         let parsed = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
         if parsed.is_none() {
-            out.push(
-                Finding::error(
-                    "bad-date",
-                    format!("{ptr}/{key}"),
-                    format!("`{s}` is not a date"),
+            // Written in the right shape, but no such day ("2026-12-32", "2027-02-29").
+            let shaped = s.trim().len() == 10
+                && s.trim().char_indices().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            let (message, hint) = if shaped {
+                (
+                    format!("`{s}` is not a day of the calendar"),
+                    "check the month (01 to 12) and the day (that month has no such day)",
                 )
-                .hint("write it as \"YYYY-MM-DD\" in quotes, e.g. \"2026-12-25\""),
-            );
+            } else {
+                (
+                    format!("`{s}` is not a date"),
+                    "write it as year-month-day, e.g. \"2026-12-25\"",
+                )
+            };
+            out.push(Finding::error("bad-date", format!("{ptr}/{key}"), message).hint(hint));
         }
         parsed
     };
@@ -254,6 +268,9 @@ mod tests {
             assert!(c.contains(&code), "{code} missing from {c:?}");
         }
         assert_eq!(c.iter().filter(|c| **c == "bad-date").count(), 3, "{c:?}");
+        assert!(findings(bad)
+            .iter()
+            .any(|f| f.message == "`2026-12-32` is not a day of the calendar"));
         let unknown = findings(bad)
             .into_iter()
             .find(|f| f.code == "unknown-closure")

@@ -68,6 +68,8 @@ pub struct Window {
     pub closed: Vec<Closed>,
     /// The closure lists it names, for people.
     pub closure_ids: Vec<String>,
+    /// What it is for, as calendar.toml says.
+    pub description: Option<String>,
 }
 
 impl Window {
@@ -88,6 +90,7 @@ impl Window {
             zone,
             closed,
             closure_ids,
+            description: None,
         }
     }
 
