@@ -62,8 +62,9 @@ pub fn title_of(kind: &str, p: &Value) -> String {
     }
 }
 
-/// A Notion property body as a person reads it.
-fn notion_value(prop: &Value) -> String {
+/// A Notion property body as a person reads it; an instant on the network's
+/// clock (a date, or a date on an entity's clock, stays as written).
+fn notion_value(prop: &Value, zone: Tz) -> String {
     let names = |a: &Value| {
         a.as_array()
             .into_iter()
@@ -79,7 +80,11 @@ fn notion_value(prop: &Value) -> String {
         return names(m);
     }
     if let Some(d) = prop.get("date") {
-        return d["start"].as_str().unwrap_or("none").to_string();
+        let start = d["start"].as_str().unwrap_or("none");
+        return match chrono::DateTime::parse_from_rfc3339(start) {
+            Ok(t) => both_clocks(t.with_timezone(&Utc), zone),
+            Err(_) => start.to_string(),
+        };
     }
     if let Some(n) = prop.get("number") {
         return words::value(n);
@@ -122,7 +127,7 @@ fn action_view(a: &ActionDetail, can_change: bool, zone: Tz) -> Value {
                 .as_object()
                 .into_iter()
                 .flatten()
-                .map(|(k, prop)| json!({"name": k, "value": notion_value(prop)}))
+                .map(|(k, prop)| json!({"name": k, "value": notion_value(prop, zone)}))
                 .collect();
             v["properties"] = json!(props);
             v["database"] = json!(s(p, "database"));
