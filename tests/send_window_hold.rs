@@ -48,6 +48,26 @@ fn calendar(closed_today: bool) -> String {
     format!("{shipped}\n[[windows]]\nid = \"always\"\nhours = [\"daily 00:00-24:00\"]\nzone = \"UTC\"\n{closure}")
 }
 
+/// Serve `rules`, post one signed Typeform lead, and return the server and
+/// the id of the event whose `soon/note` email was planned.
+async fn serve_and_post_a_lead(
+    rules: &std::path::Path,
+    data: &std::path::Path,
+    key: &str,
+) -> (Server, String) {
+    let s = Server::start_with_env(data, rules, &[], &[("TYPEFORM_SECRET", SECRET.to_string())]);
+    let lead = typeform_lead(key, &format!("{key}@example.org"), "Artist");
+    assert_eq!(post_typeform(&s, SECRET, lead).await, 202);
+    let listed = admin_get(&s, "/api/actions?kind=email").await;
+    let event_id = listed["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["action"] == "soon/note"))
+        .and_then(|x| x["event_id"].as_str())
+        .expect("the email is planned")
+        .to_string();
+    (s, event_id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_closed_while_an_email_waits_holds_it_when_it_falls_due() {
     let project = tempfile::tempdir().expect("tmp");
@@ -56,28 +76,7 @@ async fn a_day_closed_while_an_email_waits_holds_it_when_it_falls_due() {
     std::fs::write(rules.join("flows/held.toml"), FLOW).expect("flow");
     std::fs::write(rules.join("calendar.toml"), calendar(false)).expect("calendar");
     let data = tempfile::tempdir().expect("tmp");
-    let s = Server::start_with_env(
-        data.path(),
-        &rules,
-        &[],
-        &[("TYPEFORM_SECRET", SECRET.to_string())],
-    );
-    assert_eq!(
-        post_typeform(
-            &s,
-            SECRET,
-            typeform_lead("hold-1", "hold@example.org", "Artist")
-        )
-        .await,
-        202
-    );
-    let events = admin_get(&s, "/api/actions?kind=email").await;
-    let event_id = events["actions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["action"] == "soon/note"))
-        .and_then(|x| x["event_id"].as_str())
-        .expect("the email is planned")
-        .to_string();
+    let (s, event_id) = serve_and_post_a_lead(&rules, data.path(), "hold").await;
 
     // The office manager closes today while the email waits.
     let before = admin_get(&s, "/api/rules").await["version"].clone();
@@ -136,28 +135,7 @@ async fn the_api_shows_why_a_window_moved_an_action() {
     )
     .expect("flow");
     let data = tempfile::tempdir().expect("tmp");
-    let s = Server::start_with_env(
-        data.path(),
-        &rules,
-        &[],
-        &[("TYPEFORM_SECRET", SECRET.to_string())],
-    );
-    assert_eq!(
-        post_typeform(
-            &s,
-            SECRET,
-            typeform_lead("note-1", "note@example.org", "Artist")
-        )
-        .await,
-        202
-    );
-    let listed = admin_get(&s, "/api/actions?kind=email").await;
-    let event_id = listed["actions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["action"] == "soon/note"))
-        .and_then(|x| x["event_id"].as_str())
-        .expect("the email is planned")
-        .to_string();
+    let (s, event_id) = serve_and_post_a_lead(&rules, data.path(), "note").await;
     let actions = actions_of(&s, &event_id).await;
     let email = actions
         .iter()
