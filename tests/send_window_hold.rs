@@ -152,3 +152,56 @@ async fn the_api_shows_why_a_window_moved_an_action() {
         .iter()
         .any(|a| a["kind"] == "notion" && a.get("notes").is_none()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_what_if_names_waiting_actions_a_closed_day_would_hold() {
+    let project = tempfile::tempdir().expect("tmp");
+    copy_shipped_project(project.path());
+    let rules = project.path().join("rules");
+    // Due in an hour, so it is still waiting when the what-if runs.
+    std::fs::write(
+        rules.join("flows/held.toml"),
+        FLOW.replace("delay = \"10s\"", "delay = \"1h\""),
+    )
+    .expect("flow");
+    std::fs::write(rules.join("calendar.toml"), calendar(false)).expect("calendar");
+    let data = tempfile::tempdir().expect("tmp");
+    let (s, _) = serve_and_post_a_lead(&rules, data.path(), "whatif").await;
+
+    let answer = |files: serde_json::Value| {
+        let s = &s;
+        async move {
+            let r = client()
+                .post(s.url("/api/whatif"))
+                .bearer_auth(ADMIN)
+                .json(&serde_json::json!({ "files": files }))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    // The calendar as it is: nothing held.
+    let same = answer(serde_json::json!({ "rules/calendar.toml": calendar(false) })).await;
+    assert_eq!(same["held"], serde_json::json!([]), "{same}");
+    // Today closed: the waiting email would be held, and the answer says why.
+    let closed = answer(serde_json::json!({ "rules/calendar.toml": calendar(true) })).await;
+    let held = closed["held"].as_array().expect("held");
+    let mine: Vec<&serde_json::Value> =
+        held.iter().filter(|h| h["action"] == "soon/note").collect();
+    assert_eq!(mine.len(), 1, "{closed}");
+    assert!(
+        mine[0]["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("is closed (Staff training) now")),
+        "{closed}"
+    );
+    assert_eq!(closed["differences"], true);
+    assert!(
+        closed["said"]
+            .as_str()
+            .is_some_and(|s| s.contains("already waiting would be held for a send window")),
+        "{closed}"
+    );
+}

@@ -109,6 +109,25 @@ pub fn report(r: &Value) -> String {
             n(&r["events_not_listed"])
         );
     }
+    let held = r["held"].as_array().cloned().unwrap_or_default();
+    if !held.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nWaiting actions the new send windows would hold past their time ({}):",
+            held.len()
+        );
+        for h in &held {
+            let _ = writeln!(
+                o,
+                "  {} {} for {} due {}: {}",
+                s(&h["kind"]),
+                s(&h["action"]),
+                h["contact"].as_str().unwrap_or("nobody"),
+                s(&h["due_at"]),
+                s(&h["why"])
+            );
+        }
+    }
     let pending = r["pending"].as_array().cloned().unwrap_or_default();
     if !pending.is_empty() {
         let _ = writeln!(

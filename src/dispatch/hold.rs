@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::engine::action::PlannedAction;
+use crate::engine::payload::WindowRef;
 use crate::engine::send_window::both_clocks;
 use crate::rules::RuleSet;
 
@@ -23,7 +24,16 @@ pub fn held_until(
     rules: &RuleSet,
     now: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, String)> {
-    let kept = action.window.as_ref()?;
+    held_by(action.window.as_ref()?, rules, now)
+}
+
+/// When an action keeping `kept` may run instead of `now` under `rules`, and
+/// why, if that window is shut then (the what-if asks this of waiting work).
+pub fn held_by(
+    kept: &WindowRef,
+    rules: &RuleSet,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, String)> {
     let window = rules.windows.get(&*kept.id)?;
     let zone = window.zone_or(kept.zone.parse::<Tz>().unwrap_or(Tz::UTC));
     let opens = window.next_open(now, zone)?;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{watch, Notify, Semaphore};
 
-mod hold;
+pub mod hold;
 
 use crate::engine::action::PlannedAction;
 use crate::server::rules::SharedRules;

@@ -32,6 +32,9 @@ pub struct Waiting {
     pub contact: Option<String>,
     pub due_at: DateTime<Utc>,
     pub ruleset_version: String,
+    /// The send window it keeps, if any (from its stored plan).
+    #[serde(skip)]
+    pub window: Option<crate::engine::payload::WindowRef>,
 }
 
 fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, sqlx::Error> {
@@ -114,7 +117,7 @@ impl Store {
     /// Actions that have not run yet, soonest first, at most `limit`.
     pub async fn waiting_actions(&self, limit: i64) -> Result<Vec<Waiting>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, ruleset_version \
+            "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, ruleset_version, payload \
              FROM actions WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1",
         )
         .bind(limit)
@@ -132,6 +135,11 @@ impl Store {
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     ruleset_version: r.try_get("ruleset_version")?,
+                    window: serde_json::from_str::<serde_json::Value>(
+                        &r.try_get::<String, _>("payload")?,
+                    )
+                    .ok()
+                    .and_then(|p| serde_json::from_value(p["window"].clone()).ok()),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

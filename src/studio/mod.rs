@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod diff;
+pub mod held;
 pub mod pages;
 pub mod preview;
 pub mod said;

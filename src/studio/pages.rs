@@ -114,6 +114,12 @@ async fn whatif_section(app: &App, cand: Arc<crate::rules::RuleSet>) -> Value {
                         json!(w.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
                 }
             }
+            if let Some(items) = v["held"].as_array_mut() {
+                for (item, h) in items.iter_mut().zip(&r.held) {
+                    item["due"] =
+                        json!(h.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
+                }
+            }
             v
         }
         Err(api::WhatIfError::Store(e)) => json!({"error": e.to_string()}),

@@ -30,6 +30,17 @@ pub fn summary(s: &super::whatif::Summary) -> String {
     out
 }
 
+/// The summary, and how many waiting actions a changed calendar would hold.
+pub fn with_held(mut summary: String, held: usize) -> String {
+    if held > 0 {
+        summary.push_str(&format!(
+            "; {} already waiting would be held for a send window",
+            count(held, "action")
+        ));
+    }
+    summary
+}
+
 /// At most `n` characters of `s`, with an ellipsis when cut.
 pub fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

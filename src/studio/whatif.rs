@@ -146,6 +146,8 @@ pub struct Report {
     /// How many differing events were left out of `events`.
     pub events_not_listed: usize,
     pub pending: Vec<Orphan>,
+    /// Waiting actions the candidate's send windows would hold past their time.
+    pub held: Vec<super::held::Held>,
 }
 
 /// Differing events listed in full; the summary counts all of them.
@@ -444,6 +446,7 @@ pub fn compare(
             not_listed += 1;
         }
     }
+    let held = super::held::held(&waiting, live, candidate);
     let pending = waiting
         .into_iter()
         .filter_map(|w| {
@@ -461,12 +464,13 @@ pub fn compare(
     Ok(Report {
         live_version: live.version.clone(),
         candidate_version: candidate.version.clone(),
-        said: super::said::summary(&summary),
-        differences: summary.events_changed > 0 || !pending.is_empty(),
+        said: super::said::with_held(super::said::summary(&summary), held.len()),
+        differences: summary.events_changed > 0 || !pending.is_empty() || !held.is_empty(),
         summary,
         events,
         events_not_listed: not_listed,
         pending,
+        held,
     })
 }
 
