@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod calendar;
+pub mod clock;
 pub mod flow;
 pub mod integrations;
 pub mod link_order;

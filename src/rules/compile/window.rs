@@ -12,8 +12,10 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
+
+pub use super::clock::wall;
 
 /// How far ahead a window is searched for its next opening. A window shut
 /// for longer than this (every date closed) is reported instead of waited on.
@@ -168,7 +170,7 @@ impl Window {
             Some(t) => format!(
                 "Shut now ({}); it opens {}",
                 self.why_shut(now, zone),
-                crate::engine::send_window::both_clocks(t, zone)
+                super::clock::both_clocks(t, zone)
             ),
             None => "It never opens in the next two years: every date is closed".to_string(),
         }
@@ -182,23 +184,6 @@ impl Window {
         }
         s
     }
-}
-
-/// A wall-clock time in `zone` as an instant, by the two documented rules:
-/// inside the spring-forward gap, the first instant after it; twice on the
-/// autumn night, the first occurrence.
-pub fn wall(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    let mut probe = local;
-    // Gaps are at most a few hours (usually one); look forward minute by minute.
-    for _ in 0..=24 * 60 {
-        match zone.from_local_datetime(&probe) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(first, _) => return first.with_timezone(&Utc),
-            LocalResult::None => probe += Duration::minutes(1),
-        }
-    }
-    // No zone has a day-long gap; read the time as UTC rather than fail.
-    local.and_utc()
 }
 
 /// Parse opening hours: days, then a time range ("Mon-Fri 09:00-17:00").
