@@ -99,7 +99,7 @@ async fn a_day_closed_while_an_email_waits_holds_it_when_it_falls_due() {
     assert_eq!(held["attempts"], 0, "a hold uses no attempt: {held}");
     let why = held["last_error"].as_str().unwrap_or_default();
     assert!(
-        why.contains("is closed (Staff training) now, so it runs"),
+        why.contains("is closed (Staff training), so it runs"),
         "{why}"
     );
     // It waits for the first day after the closure, at midnight UTC.
@@ -194,7 +194,7 @@ async fn the_what_if_names_waiting_actions_a_closed_day_would_hold() {
     assert!(
         mine[0]["why"]
             .as_str()
-            .is_some_and(|w| w.contains("is closed (Staff training) now")),
+            .is_some_and(|w| w.contains("is closed (Staff training), so it runs")),
         "{closed}"
     );
     assert_eq!(closed["differences"], true);

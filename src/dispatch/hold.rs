@@ -41,7 +41,7 @@ pub fn held_by(
         (
             opens,
             format!(
-                "held for {}: {} now, so it runs {}",
+                "held for {}: {}, so it runs {}",
                 window.id,
                 window.why_shut(now, zone),
                 both_clocks(opens, zone)
@@ -77,7 +77,7 @@ mod tests {
         let (at, why) = held_until(&action, &rs, utc("2026-11-26T15:00:00Z")).expect("held");
         assert_eq!(at, utc("2026-11-27T14:00:00Z"));
         assert!(
-            why.starts_with("held for business_hours: Thursday 26 November 2026 is closed (Thanksgiving Day) now, so it runs Fri 27 Nov 2026 09:00 EST"),
+            why.starts_with("held for business_hours: Thursday 26 November 2026 is closed (Thanksgiving Day), so it runs Fri 27 Nov 2026 09:00 EST"),
             "{why}"
         );
         // Friday 10:00: open, so it runs.

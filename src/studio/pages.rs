@@ -108,16 +108,16 @@ async fn whatif_section(app: &App, cand: Arc<crate::rules::RuleSet>) -> Value {
                 .collect();
             v["flows"] = json!(flows);
             // Due times as people read them.
+            let zone = crate::engine::send_window::zone_of(&app.rules.current(), None);
+            let when = |t| json!(crate::engine::send_window::both_clocks(t, zone));
             if let Some(items) = v["pending"].as_array_mut() {
                 for (item, w) in items.iter_mut().zip(&r.pending) {
-                    item["due"] =
-                        json!(w.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
+                    item["due"] = when(w.waiting.due_at);
                 }
             }
             if let Some(items) = v["held"].as_array_mut() {
                 for (item, h) in items.iter_mut().zip(&r.held) {
-                    item["due"] =
-                        json!(h.waiting.due_at.format("%a %-d %b, %H:%M UTC").to_string());
+                    item["due"] = when(h.waiting.due_at);
                 }
             }
             v
