@@ -419,3 +419,51 @@ case!(routing_restated_in_a_rule);
 case!(for_entity_misspelt);
 case!(for_entity_no_route_reaches);
 case!(for_entity_and_entity_disagree);
+
+#[test]
+fn an_email_template_without_a_category_is_an_error_at_the_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("base"), dir.path());
+    std::fs::remove_file(dir.path().join("rules/emails.toml")).expect("remove emails.toml");
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["code"], "missing-category");
+    assert_eq!(
+        Path::new(f["file"].as_str().unwrap_or("")),
+        dir.path().join("templates/emails/welcome.subject.hbs")
+    );
+    assert!(
+        f["message"].as_str().is_some_and(
+            |m| m.contains("`welcome` doesn't say whether it is transactional or marketing")
+        ),
+        "{f:#}"
+    );
+    assert!(
+        f["hint"].as_str().is_some_and(
+            |h| h.contains("[emails.welcome]") && h.contains("category = \"marketing\"")
+        ),
+        "{f:#}"
+    );
+
+    // A misspelt template name in emails.toml names the one meant, and the
+    // template it should have named is still missing its category.
+    std::fs::write(
+        dir.path().join("rules/emails.toml"),
+        "#:schema ../schemas/emails.schema.json\n[emails.welcom]\ncategory = \"marketing\"\n",
+    )
+    .expect("write emails.toml");
+    let (code, findings) = lint(dir.path());
+    assert_eq!(code, 1);
+    let unknown = findings
+        .iter()
+        .find(|f| f["code"] == "unknown-template")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(unknown["hint"], "did you mean `welcome`?");
+    assert_eq!(
+        (unknown["line"].as_u64(), unknown["col"].as_u64()),
+        (Some(2), Some(9))
+    );
+    assert!(findings.iter().any(|f| f["code"] == "missing-category"));
+}

@@ -20,6 +20,7 @@ const FILES: &[(&str, &str)] = &[
         "rules/entities.toml",
         include_str!("init/rules/entities.toml"),
     ),
+    ("rules/emails.toml", include_str!("init/rules/emails.toml")),
     (
         "rules/flows/welcome.toml",
         include_str!("init/rules/flows/welcome.toml"),

@@ -127,7 +127,12 @@ pub fn plan_human(p: &Plan) -> String {
 fn action_human(o: &mut String, a: &PlannedAction, zone: Tz) {
     let who = a.entity.as_deref().unwrap_or("-");
     let head = match &a.payload {
-        Payload::Email { to, template, .. } => format!("email to {to} (template {template})"),
+        Payload::Email {
+            to,
+            template,
+            category,
+            ..
+        } => format!("email to {to} (template {template}, {})", category.word()),
         Payload::Task {
             title,
             assignee,

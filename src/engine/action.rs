@@ -234,6 +234,13 @@ pub fn email(
     Payload::Email {
         to,
         template: template.clone(),
+        category: r
+            .ctx
+            .rules
+            .email_categories
+            .get(&**template)
+            .copied()
+            .unwrap_or_default(),
         subject: r.email(template, "subject").trim().to_string(),
         text: r.email(template, "txt"),
         html: r.email(template, "html"),

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::rules::model::{HttpMethod, NotionOperation, Priority};
+use crate::rules::model::{EmailCategory, HttpMethod, NotionOperation, Priority};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlannedAction {
@@ -51,6 +51,9 @@ pub enum Payload {
     Email {
         to: String,
         template: Arc<str>,
+        /// Transactional or marketing, as rules/emails.toml says.
+        #[serde(default)]
+        category: EmailCategory,
         subject: String,
         text: String,
         html: String,

@@ -15,18 +15,20 @@ pub enum FileKind {
     Databases,
     Schedules,
     Calendar,
+    Emails,
     Flow,
     Tests,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 8] = [
+    pub const ALL: [FileKind; 9] = [
         FileKind::Source,
         FileKind::Entities,
         FileKind::LeadSources,
         FileKind::Databases,
         FileKind::Schedules,
         FileKind::Calendar,
+        FileKind::Emails,
         FileKind::Flow,
         FileKind::Tests,
     ];
@@ -40,6 +42,7 @@ impl FileKind {
             FileKind::Databases => "databases",
             FileKind::Schedules => "schedules",
             FileKind::Calendar => "calendar",
+            FileKind::Emails => "emails",
             FileKind::Flow => "flow",
             FileKind::Tests => "tests",
         }
@@ -62,6 +65,7 @@ impl FileKind {
             ["databases.toml"] => Some(FileKind::Databases),
             ["schedules.toml"] => Some(FileKind::Schedules),
             ["calendar.toml"] => Some(FileKind::Calendar),
+            ["emails.toml"] => Some(FileKind::Emails),
             ["sources", _] => Some(FileKind::Source),
             ["flows", _] => Some(FileKind::Flow),
             ["tests", _] => Some(FileKind::Tests),
@@ -79,6 +83,7 @@ impl FileKind {
             FileKind::Databases => schemars::schema_for!(model::DatabasesFile),
             FileKind::Schedules => schemars::schema_for!(model::SchedulesFile),
             FileKind::Calendar => schemars::schema_for!(model::CalendarFile),
+            FileKind::Emails => schemars::schema_for!(model::EmailsFile),
             FileKind::Flow => schemars::schema_for!(model::FlowFile),
             FileKind::Tests => schemars::schema_for!(model::TestsFile),
         };

@@ -121,6 +121,7 @@ fn load_files_with(
                 files.entities_broken |= kind == FileKind::Entities;
                 files.schedules_broken |= kind == FileKind::Schedules;
                 files.calendar_broken |= kind == FileKind::Calendar;
+                files.emails_broken |= kind == FileKind::Emails;
                 continue;
             }
         };
@@ -141,6 +142,7 @@ fn load_files_with(
             FileKind::Databases => typed(doc, rel, &mut diags).map(|p| files.databases = Some(p)),
             FileKind::Schedules => typed(doc, rel, &mut diags).map(|p| files.schedules = Some(p)),
             FileKind::Calendar => typed(doc, rel, &mut diags).map(|p| files.calendar = Some(p)),
+            FileKind::Emails => typed(doc, rel, &mut diags).map(|p| files.emails = Some(p)),
             FileKind::Flow => typed(doc, rel, &mut diags).map(|p| files.flows.push(p)),
             FileKind::Tests => typed(doc, rel, &mut diags).map(|p| files.tests.push(p)),
         };
@@ -222,6 +224,7 @@ fn build(
         }
         None => Routing::default(),
     };
+    let email_categories = email_categories(c, &files, templates_dir);
     let known_entities = (!files.entities_broken).then_some(entities.entities.as_slice());
     let template_findings = compile::template_checks::check(&c.templates, known_entities);
     c.diagnostics.extend(template_findings);
@@ -404,6 +407,7 @@ fn build(
         databases,
         schedules,
         windows: std::mem::take(&mut c.windows),
+        email_categories,
         workflows,
         flows,
         rules,
@@ -431,6 +435,38 @@ fn typed<T: DeserializeOwned>(
             None
         }
     }
+}
+
+/// Each email template's category from emails.toml; a template it doesn't
+/// mention is an error reported at the template's subject file.
+fn email_categories(
+    c: &mut Compiler,
+    files: &Files,
+    templates_dir: &Path,
+) -> BTreeMap<String, super::model::EmailCategory> {
+    let names: Vec<String> = c.templates.emails.keys().cloned().collect();
+    let (found, findings, missing) =
+        compile::emails::categories(files.emails.as_ref().map(|p| &p.value), &names);
+    if let Some(p) = &files.emails {
+        c.emit(&p.doc, findings);
+    }
+    if !files.emails_broken {
+        for name in missing {
+            let subject = templates_dir.join(format!("emails/{name}.subject.hbs"));
+            c.diagnostics.push(
+                Diagnostic::whole_file(
+                    Severity::Error,
+                    "missing-category",
+                    &subject,
+                    format!(
+                        "the email `{name}` doesn't say whether it is transactional or marketing"
+                    ),
+                )
+                .with_hint(compile::emails::missing_hint(&name)),
+            );
+        }
+    }
+    found
 }
 
 fn check_directive(doc: &Document, kind: FileKind, rel: &Path, diags: &mut Vec<Diagnostic>) {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use super::document::Document;
 use super::kind::FileKind;
 use super::model::{
-    CalendarFile, DatabasesFile, EntitiesFile, FlowFile, LeadSourcesFile, SchedulesFile,
-    SourceFile, TestsFile,
+    CalendarFile, DatabasesFile, EmailsFile, EntitiesFile, FlowFile, LeadSourcesFile,
+    SchedulesFile, SourceFile, TestsFile,
 };
 
 /// A parsed, schema-valid file and its typed content.
@@ -28,6 +28,9 @@ pub(super) struct Files {
     pub databases: Option<Parsed<DatabasesFile>>,
     pub schedules: Option<Parsed<SchedulesFile>>,
     pub calendar: Option<Parsed<CalendarFile>>,
+    pub emails: Option<Parsed<EmailsFile>>,
+    /// emails.toml exists but could not be read: categories aren't checked.
+    pub emails_broken: bool,
     /// calendar.toml failed to load: window names aren't checked.
     pub calendar_broken: bool,
     /// databases.toml exists but could not be read: references to it can't be checked.
@@ -90,6 +93,7 @@ pub(super) fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files:
         FileKind::Entities => files.entities_broken = true,
         FileKind::Schedules => files.schedules_broken = true,
         FileKind::Calendar => files.calendar_broken = true,
+        FileKind::Emails => files.emails_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

@@ -39,6 +39,8 @@ pub struct RuleSet {
     pub schedules: Vec<Schedule>,
     /// Send windows (rules/calendar.toml), by id.
     pub windows: crate::rules::compile::send_windows::Windows,
+    /// Each email template's category (rules/emails.toml).
+    pub email_categories: BTreeMap<String, crate::rules::model::EmailCategory>,
     pub workflows: BTreeMap<String, WorkflowDef>,
     pub flows: Vec<FlowInfo>,
     pub rules: Vec<Rule>,

@@ -254,6 +254,18 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("entities", "zone", r#""America/New_York""#),
     ("entities", "email_window", r#""business_hours""#),
     ("flow", "window", r#""business_hours""#),
+    // emails.toml
+    (
+        "emails",
+        "emails",
+        r#"{"booking_confirmation": {"category": "transactional"}, "followup_website": {"category": "marketing"}}"#,
+    ),
+    ("emails", "category", r#""marketing""#),
+    (
+        "emails",
+        "description",
+        r#""Lead follow-up for website leads""#,
+    ),
     // calendar.toml
     (
         "calendar",

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod calendar;
 pub mod clock;
+pub mod emails;
 pub mod flow;
 pub mod integrations;
 pub mod link_order;
