@@ -53,12 +53,7 @@ pub fn held_by(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("a test instant")
-            .with_timezone(&Utc)
-    }
+    use crate::rules::compile::clock::utc;
 
     #[test]
     fn a_closed_day_added_after_planning_holds_the_action() {

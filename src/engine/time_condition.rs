@@ -99,12 +99,7 @@ pub fn day_words(set: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("a test instant")
-            .with_timezone(&Utc)
-    }
+    use crate::rules::compile::clock::utc;
 
     #[test]
     fn weekdays_are_read_on_the_zones_clock() {

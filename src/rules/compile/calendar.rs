@@ -210,12 +210,7 @@ pub fn timing(text: &str, zone: Tz) -> Result<Timing, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("time")
-            .with_timezone(&Utc)
-    }
+    use crate::rules::compile::clock::utc;
 
     #[test]
     fn plain_forms_read_as_cron() {

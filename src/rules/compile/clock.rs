@@ -72,6 +72,14 @@ impl<T: chrono::TimeZone> std::fmt::Display for Clock<'_, T> {
     }
 }
 
+/// An RFC 3339 instant written in a test.
+#[cfg(test)]
+pub(crate) fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("`{s}` is not a test instant: {e}"))
+        .with_timezone(&Utc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

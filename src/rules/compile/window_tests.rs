@@ -2,13 +2,8 @@
 //! daylight-saving changes in New York and London, the gap and the doubled
 //! hour, openings past midnight, and closed dates.
 
+use super::super::clock::utc;
 use super::*;
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("a test instant")
-        .with_timezone(&Utc)
-}
 
 fn window(hours: &[&str], closed: Vec<Closed>) -> Window {
     let spans = hours
