@@ -150,11 +150,12 @@ impl Dispatcher {
     async fn execute(&self, job: Job) {
         let started = std::time::Instant::now();
         let parsed = serde_json::from_str::<PlannedAction>(&job.payload);
+        let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
         if let Some((at, why)) = parsed
             .as_ref()
             .ok()
-            .and_then(|a| hold::held_until(a, &self.rules.current(), Utc::now()))
+            .and_then(|a| hold::held_until(a, &rules, Utc::now()))
         {
             tracing::info!(job = %job.id, action = %job.action_key, "{why}");
             match self.store.wait(&job, &why, at).await {
@@ -168,7 +169,6 @@ impl Dispatcher {
                 "the stored action can't be read: {e}"
             ))),
             Ok(action) => {
-                let rules = self.rules.current();
                 let limit = self.cfg.run_limit();
                 match tokio::time::timeout(limit, self.sinks.execute(&job, &action, &rules)).await
                 {
