@@ -181,7 +181,9 @@ impl Dispatcher {
                 }
             }
         };
-        crate::server::metrics::record_sink(&job.kind, started.elapsed(), outcome.is_ok());
+        // A suppressed email is the list doing its job, not a failing sink.
+        let fine = matches!(outcome, Ok(_) | Err(SinkError::Suppressed(_)));
+        crate::server::metrics::record_sink(&job.kind, started.elapsed(), fine);
         let result = match outcome {
             Ok(done) if done.recorded => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);
@@ -190,6 +192,10 @@ impl Dispatcher {
             Ok(done) => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);
                 self.store.succeed(&job).await
+            }
+            Err(SinkError::Suppressed(why)) => {
+                tracing::info!(job = %job.id, action = %job.action_key, "{why}");
+                self.store.suppressed(&job, &why).await
             }
             Err(SinkError::LeaseLost(why)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "{why}; this attempt did nothing");

@@ -230,10 +230,18 @@ pub fn email(
     template: &Arc<str>,
     to: String,
     entity: Option<&crate::rules::ruleset::EntityInfo>,
+    notes: &mut Vec<String>,
 ) -> Payload {
+    // A template with A/B variants renders the variant this contact gets.
+    let variants = r.ctx.rules.email_variants.get(&**template);
+    let chosen = variants.and_then(|vs| crate::email::variants::choose(vs, template, &to));
+    if let (Some(vs), Some(v)) = (variants, chosen) {
+        notes.push(crate::email::variants::note(vs, template, v, &to));
+    }
+    let rendered = chosen.map_or(&**template, |v| &*v.template);
     Payload::Email {
-        to,
         template: template.clone(),
+        variant: chosen.map(|v| v.id.clone()),
         category: r
             .ctx
             .rules
@@ -241,11 +249,12 @@ pub fn email(
             .get(&**template)
             .copied()
             .unwrap_or_default(),
-        subject: r.email(template, "subject").trim().to_string(),
-        text: r.email(template, "txt"),
-        html: r.email(template, "html"),
+        subject: r.email(rendered, "subject").trim().to_string(),
+        text: r.email(rendered, "txt"),
+        html: r.email(rendered, "html"),
         from: entity.and_then(|e| e.from_email.clone()),
         reply_to: entity.and_then(|e| e.reply_to.clone()),
+        to,
     }
 }
 
@@ -260,7 +269,7 @@ pub fn payload(
     Some(match kind {
         ActionKind::Email { template, to } => {
             let to = r.text(to);
-            email(r, template, to, entity)
+            email(r, template, to, entity, notes)
         }
         ActionKind::Notify {
             channel,

@@ -51,6 +51,10 @@ pub enum Payload {
     Email {
         to: String,
         template: Arc<str>,
+        /// The A/B variant of the template that was rendered (`a`, `b`),
+        /// chosen by the contact's address; none when it has no variants.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variant: Option<Arc<str>>,
         /// Transactional or marketing, as rules/emails.toml says.
         #[serde(default)]
         category: EmailCategory,

@@ -262,6 +262,11 @@ fn data_for<'c>(
             let mut data = ctx.data().clone();
             if let Value::Object(m) = &mut data {
                 m.insert("entity".into(), entity_data(ctx.rules, entity));
+                // Filled in with this email's own signed link when it is sent.
+                m.insert(
+                    "unsubscribe_url".into(),
+                    crate::email::UNSUBSCRIBE_MARKER.into(),
+                );
             }
             cache.push((key, Templates::context(data)));
             cache.len() - 1
@@ -418,17 +423,20 @@ fn follow_up(
         .to_string();
     for (day, template) in sequence {
         let mut r = Renderer::new(ctx, data);
-        let p = super::action::email(&mut r, template, to.clone(), entity);
+        let mut notes = Vec::new();
+        let p = super::action::email(&mut r, template, to.clone(), entity, &mut notes);
         let error = if to.is_empty() {
             Some("the follow-up has no recipient: the event has no email".to_string())
         } else {
             r.error
         };
-        out.push(base(
+        let mut action = base(
             rule.follow_up_id(Some(*day)),
             i64::from(*day) * 86_400,
             p,
             error,
-        ));
+        );
+        action.notes = notes;
+        out.push(action);
     }
 }

@@ -408,6 +408,7 @@ fn build(
         schedules,
         windows: std::mem::take(&mut c.windows),
         email_categories,
+        email_variants: std::mem::take(&mut c.email_variants),
         workflows,
         flows,
         rules,
@@ -438,20 +439,21 @@ fn typed<T: DeserializeOwned>(
 }
 
 /// Each email template's category from emails.toml; a template it doesn't
-/// mention is an error reported at the template's subject file.
+/// mention is an error reported at the template's subject file. A template
+/// with A/B variants is known to rules by its own name from here on, with
+/// the variables of all its variants.
 fn email_categories(
     c: &mut Compiler,
     files: &Files,
     templates_dir: &Path,
 ) -> BTreeMap<String, super::model::EmailCategory> {
     let names: Vec<String> = c.templates.emails.keys().cloned().collect();
-    let (found, findings, missing) =
-        compile::emails::categories(files.emails.as_ref().map(|p| &p.value), &names);
+    let compiled = compile::emails::compile(files.emails.as_ref().map(|p| &p.value), &names);
     if let Some(p) = &files.emails {
-        c.emit(&p.doc, findings);
+        c.emit(&p.doc, compiled.findings);
     }
     if !files.emails_broken {
-        for name in missing {
+        for name in compiled.missing {
             let subject = templates_dir.join(format!("emails/{name}.subject.hbs"));
             c.diagnostics.push(
                 Diagnostic::whole_file(
@@ -466,7 +468,17 @@ fn email_categories(
             );
         }
     }
-    found
+    for (name, variants) in &compiled.variants {
+        let vars = variants
+            .iter()
+            .filter_map(|v| c.templates.emails.get(&*v.template))
+            .flatten()
+            .cloned()
+            .collect();
+        c.templates.emails.entry(name.clone()).or_insert(vars);
+    }
+    c.email_variants = compiled.variants;
+    compiled.categories
 }
 
 fn check_directive(doc: &Document, kind: FileKind, rel: &Path, diags: &mut Vec<Diagnostic>) {

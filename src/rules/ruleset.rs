@@ -41,6 +41,8 @@ pub struct RuleSet {
     pub windows: crate::rules::compile::send_windows::Windows,
     /// Each email template's category (rules/emails.toml).
     pub email_categories: BTreeMap<String, crate::rules::model::EmailCategory>,
+    /// Email templates with A/B variants, by the name rules use.
+    pub email_variants: crate::rules::compile::emails::Variants,
     pub workflows: BTreeMap<String, WorkflowDef>,
     pub flows: Vec<FlowInfo>,
     pub rules: Vec<Rule>,
@@ -130,6 +132,8 @@ pub struct EntityInfo {
     pub zone: Option<chrono_tz::Tz>,
     /// The send window its emails keep unless an action says otherwise.
     pub email_window: Option<Arc<crate::rules::compile::window::Window>>,
+    /// Opens and clicks of its emails are recorded (entities.toml `track_engagement`).
+    pub track_engagement: bool,
 }
 
 /// Lead-source timing, compiled.

@@ -253,6 +253,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("schedules", "zone", r#""America/New_York""#),
     ("entities", "zone", r#""America/New_York""#),
     ("entities", "email_window", r#""business_hours""#),
+    ("entities", "track_engagement", "true"),
     ("flow", "window", r#""business_hours""#),
     // emails.toml
     (

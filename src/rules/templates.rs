@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::diagnostic::{Diagnostic, Severity};
 
 /// Variables every render gets besides the event's fields.
-pub const CONTEXT_ROOTS: &[&str] = &["entity", "event", "now"];
+pub const CONTEXT_ROOTS: &[&str] = &["entity", "event", "now", "unsubscribe_url"];
 
 /// The parts of an email template.
 pub const EMAIL_PARTS: [&str; 3] = ["subject", "html", "txt"];

@@ -195,12 +195,13 @@ async fn new_contact(
 }
 
 /// What a contact can do, as POST /contact-workflows/trigger names it.
-pub const TRIGGER_EVENTS: [&str; 5] = [
+pub const TRIGGER_EVENTS: [&str; 6] = [
     "replied",
     "booked",
     "bought",
     "became_client",
     "consultation.completed",
+    "unsubscribed",
 ];
 
 /// The fields of a new contact that have a type, and which: text or a list of text.
@@ -252,7 +253,40 @@ async fn trigger(
             )
         }
     }
+    if body.get("event").and_then(Value::as_str) == Some("unsubscribed") {
+        return unsubscribed(&app, &body).await;
+    }
     through_manual(&app, body, None, &headers).await
+}
+
+/// `{"event": "unsubscribed"}`: the contact asked (by phone, in person, in a
+/// reply) to get no more marketing email. Suppressed as an unsubscribe link
+/// would: waiting marketing email cancelled, `hsflow:contact.unsubscribed` raised.
+async fn unsubscribed(app: &App, body: &Value) -> Response {
+    let Some(address) = body
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| looks_like_email(e))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "`email` must be the address to unsubscribe, like ada@example.com",
+        );
+    };
+    let raise = app.sinks.get().and_then(|s| s.raise.as_ref());
+    match crate::email::suppress::suppress(
+        &app.store,
+        raise,
+        address,
+        "unsubscribed",
+        "the contact-workflow API (event \"unsubscribed\")",
+        None,
+    )
+    .await
+    {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+    }
 }
 
 async fn status(State(app): State<Arc<App>>, _admin: Admin) -> Response {

@@ -102,6 +102,8 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .merge(api::routes())
         .merge(crate::studio::api::routes())
         .merge(crate::console::routes())
+        .merge(crate::email::pages::routes())
+        .merge(crate::email::api::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
         // Outermost last: the id is set first, the access log runs inside it.
@@ -416,6 +418,12 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         settings.retain,
         stop_rx.clone(),
     ));
+    // Bound before the sinks start: links in emails name this server's address.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    sinks.links = crate::email::signer(&app.store, addr).await?;
     let sinks = Arc::new(sinks);
     let _ = app.sinks.set(sinks.clone());
     let dispatcher = Arc::new(Dispatcher {
@@ -426,10 +434,6 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         wake,
     });
     let worker = tokio::spawn(dispatcher.run(stop_rx.clone()));
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| format!("can't listen on {}: {e}", settings.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("hsflow listening on http://{addr}");
     tracing::info!(
         "serving {} rules from {} on {}",

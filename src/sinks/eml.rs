@@ -13,6 +13,8 @@ pub struct Message<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
+    /// More headers (List-Unsubscribe...), written after the standard ones.
+    pub headers: &'a [(&'static str, String)],
     pub date: chrono::DateTime<chrono::Utc>,
 }
 
@@ -55,6 +57,9 @@ pub fn render(m: &Message<'_>) -> String {
     }
     out.push_str(&format!("To: {}\r\n", header_value(m.to)));
     out.push_str(&format!("Subject: {}\r\n", header_value(m.subject)));
+    for (name, value) in m.headers {
+        out.push_str(&format!("{name}: {}\r\n", header_value(value)));
+    }
     out.push_str("MIME-Version: 1.0\r\n");
     out.push_str(&format!(
         "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
@@ -85,6 +90,7 @@ mod tests {
             subject: "Bienvenue, Zoë",
             text: "Hello Zoë",
             html: "<p>Hello Zoë</p>",
+            headers: &[("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into())],
             date: chrono::DateTime::from_timestamp(0, 0).unwrap_or_default(),
         };
         let s = render(&m);
@@ -95,5 +101,6 @@ mod tests {
                 && s.contains("Content-Type: text/html; charset=utf-8")
         );
         assert!(s.contains("Reply-To: gallery@the7space.example"));
+        assert!(s.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version"));
     }
 }

@@ -121,6 +121,19 @@ impl LocalSinks {
         Ok(out)
     }
 
+    /// Write an email to the outbox as an .eml file named after its job.
+    pub fn outbox(&self, job_id: &str, msg: &eml::Message<'_>) -> Result<String, SinkError> {
+        let dir = self.data_dir.join("outbox");
+        std::fs::create_dir_all(&dir).map_err(|e| io("can't create the outbox", e))?;
+        // Write then rename: a reader never sees half a message, and a retry overwrites the same file.
+        let path = dir.join(format!("{job_id}.eml"));
+        let tmp = dir.join(format!(".{job_id}.eml.tmp"));
+        std::fs::write(&tmp, eml::render(msg)).map_err(|e| io("can't write the message", e))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| io("can't move the message into the outbox", e))?;
+        Ok(format!("email to {} written to {}", msg.to, path.display()))
+    }
+
     /// Carry out one action; the returned text says what was done (for the log).
     pub async fn execute(
         &self,
@@ -132,35 +145,12 @@ impl LocalSinks {
         // Store writes carry the job's fence and commit its success with them.
         let mut recorded = false;
         let message = match &action.payload {
-            Payload::Email {
-                to,
-                subject,
-                text,
-                html,
-                from,
-                reply_to,
-                ..
-            } => {
-                let dir = self.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir).map_err(|e| io("can't create the outbox", e))?;
-                let msg = eml::render(&eml::Message {
-                    message_id: format!("<{}@hsflow>", job.id),
-                    from: from.as_deref().unwrap_or("hsflow@localhost"),
-                    reply_to: reply_to.as_deref(),
-                    to,
-                    subject,
-                    text,
-                    html,
-                    date: Utc::now(),
-                });
-                // Write then rename: a reader never sees half a message, and a retry overwrites the same file.
-                let path = dir.join(format!("{}.eml", job.id));
-                let tmp = dir.join(format!(".{}.eml.tmp", job.id));
-                std::fs::write(&tmp, msg).map_err(|e| io("can't write the message", e))?;
-                std::fs::rename(&tmp, &path)
-                    .map_err(|e| io("can't move the message into the outbox", e))?;
-                Ok(format!("email to {to} written to {}", path.display()))
-            }
+            // Emails go through `Sinks::email` (its links, its checks), which
+            // writes them with `outbox` when no SMTP server is set.
+            Payload::Email { .. } => Err(SinkError::Permanent(
+                "an email can't be written without its links; send it through the email sink"
+                    .into(),
+            )),
             Payload::Notify {
                 channel,
                 text,

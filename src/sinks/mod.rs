@@ -10,6 +10,7 @@
 
 pub mod beehiiv;
 pub mod config;
+pub mod email;
 pub mod eml;
 pub mod http;
 pub mod hubspot;
@@ -49,6 +50,10 @@ pub enum SinkError {
     /// again after `wait`, without using up an attempt.
     #[error("{reason}")]
     Waiting { reason: String, wait: Duration },
+    /// An email that is not sent because its address is suppressed (or just
+    /// bounced for good): recorded as `suppressed`, with this reason.
+    #[error("{0}")]
+    Suppressed(String),
     /// The job is no longer this worker's (its lease ran out and another
     /// claim took it): the store refused the side effect, and nothing about
     /// this attempt is recorded.
@@ -92,6 +97,18 @@ pub type Raise = tokio::sync::mpsc::UnboundedSender<(
     tokio::sync::oneshot::Sender<Result<(), String>>,
 )>;
 
+/// Raise `event` and wait until it is stored (or why it could not be).
+pub async fn raise(tx: &Raise, event: serde_json::Value) -> Result<(), String> {
+    let (answer, stored) = tokio::sync::oneshot::channel();
+    tx.send((event, answer))
+        .map_err(|_| "the server is stopping; the event was not raised".to_string())?;
+    match stored.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("the raised event was not stored: {e}")),
+        Err(_) => Err("the raised event was not stored".to_string()),
+    }
+}
+
 /// The event a crossing raises; its id makes a re-raise after a retry a duplicate.
 pub fn crossing_event(job: &Job, database: &str, c: &Crossing) -> serde_json::Value {
     serde_json::json!({
@@ -113,6 +130,11 @@ pub struct Sinks {
     pub hubspot: Option<hubspot::HubspotSink>,
     /// Raised events go here; `None` drops them (with a warning).
     pub raise: Option<Raise>,
+    /// Signs the links in emails (unsubscribe, open, click).
+    pub links: crate::email::token::Signer,
+    /// `HSFLOW_UNSUBSCRIBE_MAILTO`: where a mail program's unsubscribe may
+    /// also write (else the email's reply-to or sender).
+    pub unsubscribe_mailto: Option<String>,
 }
 
 impl Sinks {
@@ -141,6 +163,11 @@ impl Sinks {
                 None => None,
             },
             raise: None,
+            // The server puts its lasting key and public address here.
+            links: crate::email::token::Signer::ephemeral("http://localhost:8080"),
+            unsubscribe_mailto: std::env::var("HSFLOW_UNSUBSCRIBE_MAILTO")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
         })
     }
 
@@ -167,19 +194,7 @@ impl Sinks {
                     tracing::warn!(job = %job.id, "`{}` crossed {} but raised events have nowhere to go", c.property, c.threshold);
                     continue;
                 };
-                let (answer, stored) = tokio::sync::oneshot::channel();
-                tx.send((event, answer)).map_err(|_| {
-                    SinkError::retryable("the server is stopping; the event was not raised")
-                })?;
-                match stored.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        return Err(SinkError::retryable(format!(
-                            "the raised event was not stored: {e}"
-                        )))
-                    }
-                    Err(_) => return Err(SinkError::retryable("the raised event was not stored")),
-                }
+                raise(tx, event).await.map_err(SinkError::retryable)?;
             }
         }
         Ok(done)
@@ -207,31 +222,8 @@ impl Sinks {
             }
             _ => {}
         }
-        match (&action.payload, &self.notion, &self.smtp) {
-            (
-                Payload::Email {
-                    to,
-                    subject,
-                    text,
-                    html,
-                    from,
-                    reply_to,
-                    ..
-                },
-                _,
-                Some(smtp),
-            ) => smtp
-                .send(
-                    &job.id,
-                    from.as_deref(),
-                    reply_to.as_deref(),
-                    to,
-                    subject,
-                    text,
-                    html,
-                )
-                .await
-                .map(Done::from),
+        match (&action.payload, &self.notion) {
+            (Payload::Email { .. }, _) => self.email(job, action, rules).await,
             (
                 Payload::Notion {
                     database,
@@ -242,7 +234,6 @@ impl Sinks {
                     add,
                 },
                 Some(notion),
-                _,
             ) => {
                 let w = notion::Write {
                     database,
@@ -254,7 +245,7 @@ impl Sinks {
                 };
                 notion.write(rules, w, &self.waiter(job)).await
             }
-            (Payload::Task { .. }, Some(notion), _) => {
+            (Payload::Task { .. }, Some(notion)) => {
                 let key = MatchOn {
                     property: task::KEY.into(),
                     value: job.id.clone().into(),
@@ -278,7 +269,6 @@ impl Sinks {
                     urgent,
                 },
                 _,
-                _,
             ) if self.outgoing.notify.is_some() => self
                 .outgoing
                 .notify(&job.id, channel, text, *urgent, action.entity.as_deref())
@@ -292,7 +282,6 @@ impl Sinks {
                     body,
                     sign_secret_env,
                 },
-                _,
                 _,
             ) if self.send_webhooks => self
                 .outgoing

@@ -18,8 +18,30 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
+
 use super::eml;
 use super::SinkError;
+use crate::email::prepare::Prepared;
+
+/// What the SMTP server did with an email.
+#[derive(Debug, PartialEq)]
+pub enum Sent {
+    /// Taken for delivery (the server's words).
+    Accepted(String),
+    /// Refused for good because of the address: the mailbox doesn't exist,
+    /// isn't local, or its name isn't allowed (550, 551, 553). A full
+    /// mailbox (552), a refused message (554) or a refused login (535) are
+    /// not the address's fault, and stay ordinary failures.
+    HardBounce(String),
+}
+
+/// Whether a reply code says the recipient's address is no good.
+fn hard_bounce(code: Code) -> bool {
+    code.severity == Severity::PermanentNegativeCompletion
+        && code.category == Category::MailSystem
+        && matches!(code.detail, Detail::Zero | Detail::One | Detail::Three)
+}
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,8 +129,7 @@ impl SmtpSink {
         }
     }
 
-    /// Send one email; `job_id` makes the Message-ID.
-    #[allow(clippy::too_many_arguments)]
+    /// Send one email (its parts and headers as prepared); `job_id` makes the Message-ID.
     pub async fn send(
         &self,
         job_id: &str,
@@ -116,9 +137,8 @@ impl SmtpSink {
         reply_to: Option<&str>,
         to: &str,
         subject: &str,
-        text: &str,
-        html: &str,
-    ) -> Result<String, SinkError> {
+        body: &Prepared,
+    ) -> Result<Sent, SinkError> {
         let from = from.unwrap_or(&self.default_from);
         let envelope = Envelope::new(Some(address(from)?), vec![address(to)?])
             .map_err(|e| SinkError::Permanent(format!("can't address the message: {e}")))?;
@@ -133,15 +153,17 @@ impl SmtpSink {
             reply_to,
             to,
             subject,
-            text,
-            html,
+            text: &body.text,
+            html: &body.html,
+            headers: &body.headers,
             date: chrono::Utc::now(),
         });
         match self.transport.send_raw(&envelope, message.as_bytes()).await {
-            Ok(r) => Ok(format!(
+            Ok(r) => Ok(Sent::Accepted(format!(
                 "email to {to} accepted by the SMTP server ({})",
                 r.code()
-            )),
+            ))),
+            Err(e) if e.status().is_some_and(hard_bounce) => Ok(Sent::HardBounce(e.to_string())),
             Err(e) if e.is_permanent() => Err(SinkError::Permanent(format!(
                 "the SMTP server refused the email to {to}: {e}"
             ))),
@@ -167,6 +189,26 @@ mod tests {
             address("not an address"),
             Err(SinkError::Permanent(_))
         ));
+    }
+
+    #[test]
+    fn only_a_refused_mailbox_is_a_hard_bounce() {
+        let code = |s: Severity, c: Category, d: Detail| Code::new(s, c, d);
+        let perm = Severity::PermanentNegativeCompletion;
+        assert!(hard_bounce(code(perm, Category::MailSystem, Detail::Zero))); // 550
+        assert!(hard_bounce(code(perm, Category::MailSystem, Detail::Three))); // 553
+        assert!(!hard_bounce(code(perm, Category::MailSystem, Detail::Two))); // 552 full
+        assert!(!hard_bounce(code(perm, Category::MailSystem, Detail::Four))); // 554
+        assert!(!hard_bounce(code(
+            perm,
+            Category::Unspecified3,
+            Detail::Five
+        ))); // 535 auth
+        assert!(!hard_bounce(code(
+            Severity::TransientNegativeCompletion,
+            Category::MailSystem,
+            Detail::Zero
+        ))); // 450
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl Store {
             query = match b {
                 Bind::Int(i) => query.bind(*i),
                 Bind::Text(t) => query.bind(t.clone()),
+                Bind::OptText(t) => query.bind(t.clone()),
             };
         }
         let rows = query.fetch_all(&self.pool).await?;

@@ -435,6 +435,7 @@ pub(crate) async fn execute_in(
         q = match b {
             Bind::Int(i) => q.bind(*i),
             Bind::Text(t) => q.bind(t.as_str()),
+            Bind::OptText(t) => q.bind(t.as_deref()),
         };
     }
     Ok(q.execute(&mut *conn).await?.rows_affected())

@@ -55,6 +55,7 @@ pub mod audit;
 pub mod browse;
 pub mod cursors;
 pub mod dialect;
+pub mod email;
 pub mod events;
 pub mod housekeeping;
 pub mod jobs;

@@ -170,6 +170,39 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at)
 "#,
     ),
+    // Email's own records: the addresses marketing email no longer goes to
+    // (an unsubscribe, a hard bounce, a complaint, or staff), what happened
+    // to each email after it was planned (sent, suppressed, opened,
+    // clicked...), for the stats that compare templates and variants, and
+    // small settings hsflow makes for itself (the key that signs links).
+    (
+        8,
+        r#"
+CREATE TABLE IF NOT EXISTS suppressions (
+    address     TEXT PRIMARY KEY,
+    reason      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    job_id      TEXT,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS email_activity (
+    job_id      TEXT NOT NULL,
+    what        TEXT NOT NULL,
+    template    TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    flow        TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    at          BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_activity_job ON email_activity (job_id, what);
+CREATE TABLE IF NOT EXISTS settings (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+)
+"#,
+    ),
 ];
 
 /// The same tables on PostgreSQL.
@@ -335,6 +368,39 @@ CREATE TABLE IF NOT EXISTS audit (
     detail    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at)
+"#,
+    ),
+    // Email's own records: the addresses marketing email no longer goes to
+    // (an unsubscribe, a hard bounce, a complaint, or staff), what happened
+    // to each email after it was planned (sent, suppressed, opened,
+    // clicked...), for the stats that compare templates and variants, and
+    // small settings hsflow makes for itself (the key that signs links).
+    (
+        8,
+        r#"
+CREATE TABLE IF NOT EXISTS suppressions (
+    address     TEXT PRIMARY KEY,
+    reason      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    job_id      TEXT,
+    created_at  BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS email_activity (
+    job_id      TEXT NOT NULL,
+    what        TEXT NOT NULL,
+    template    TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    flow        TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    at          BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_activity_job ON email_activity (job_id, what);
+CREATE TABLE IF NOT EXISTS settings (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+)
 "#,
     ),
 ];

@@ -59,6 +59,8 @@ pub enum Write {
 pub enum Bind {
     Int(i64),
     Text(String),
+    /// Text or SQL NULL.
+    OptText(Option<String>),
 }
 
 /// What a write returns.

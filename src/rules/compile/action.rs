@@ -194,18 +194,27 @@ pub fn compile(
     }
     let kind = match &a.kind {
         ActionKindSpec::Email(e) => {
-            match c.templates.emails.get(&e.template) {
-                None => out.push(unknown_email(c, &e.template, format!("{ptr}/template"))),
-                Some(vars) => env.check_vars(
-                    &vars.clone(),
-                    &format!("the email template `{}`", e.template),
-                    &format!("{ptr}/template"),
-                    UsedIn::Template {
-                        sites: c.templates.sites.get(&format!("emails/{}", e.template)),
-                        files: &c.templates.files,
-                    },
-                    out,
-                ),
+            // A template with A/B variants: each variant is checked as the template it is.
+            let names: Vec<String> = match c.email_variants.get(&e.template) {
+                Some(vs) => vs.iter().map(|v| v.template.to_string()).collect(),
+                None => vec![e.template.clone()],
+            };
+            if !c.templates.emails.contains_key(&e.template) {
+                out.push(unknown_email(c, &e.template, format!("{ptr}/template")));
+            }
+            for name in &names {
+                if let Some(vars) = c.templates.emails.get(name) {
+                    env.check_vars(
+                        &vars.clone(),
+                        &format!("the email template `{name}`"),
+                        &format!("{ptr}/template"),
+                        UsedIn::Template {
+                            sites: c.templates.sites.get(&format!("emails/{name}")),
+                            files: &c.templates.files,
+                        },
+                        out,
+                    );
+                }
             }
             let to = c.text(
                 e.to.as_deref().unwrap_or("{{email}}"),

@@ -61,6 +61,8 @@ pub struct Compiler {
     pub zone: chrono_tz::Tz,
     /// Entities that name their own zone (entities.toml).
     pub entity_zones: std::collections::BTreeMap<String, chrono_tz::Tz>,
+    /// Email templates with A/B variants (emails.toml): the variants' own template names.
+    pub email_variants: emails::Variants,
 }
 
 impl Compiler {
@@ -81,6 +83,7 @@ impl Compiler {
             reads_payload: false,
             windows: Default::default(),
             windows_broken: false,
+            email_variants: Default::default(),
             zone: chrono_tz::Tz::UTC,
             entity_zones: Default::default(),
         }

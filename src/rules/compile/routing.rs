@@ -61,6 +61,7 @@ pub fn entities(c: &mut Compiler, file: &EntitiesFile, out: &mut Vec<Finding>) -
             vars: e.vars.clone(),
             zone: own_zone,
             email_window,
+            track_engagement: e.track_engagement,
         });
     }
     let ids: Vec<&str> = file.entities.iter().map(|e| e.id.as_str()).collect();

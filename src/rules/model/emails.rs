@@ -32,6 +32,9 @@ pub struct EmailTemplateSpec {
     /// What the email is for, for the people reading the file.
     #[serde(default)]
     pub description: Option<String>,
+    /// A/B variants and their weights, e.g. { a = 50, b = 50 }: each is its own three files (templates/emails/<name>.a.subject.hbs, .a.html.hbs, .a.txt.hbs); rules still say template = "<name>", and each contact always gets the same variant.
+    #[serde(default)]
+    pub variants: BTreeMap<String, u32>,
 }
 
 /// Transactional or marketing.

@@ -54,6 +54,9 @@ pub struct Entity {
     /// The send window (rules/calendar.toml) this entity's emails keep unless an action says otherwise, e.g. "business_hours"; "anytime" for none.
     #[serde(default)]
     pub email_window: Option<String>,
+    /// Record opens and clicks of this entity's emails (an invisible image and links that pass through hsflow on their way). Off unless set: say so in the entity's privacy notice when you turn it on.
+    #[serde(default)]
+    pub track_engagement: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

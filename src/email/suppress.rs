@@ -1,0 +1,154 @@
+//! Suppressing an address: what an unsubscribe, a hard bounce or a
+//! complaint does, wherever it comes from (the link in an email, a mail
+//! program's one-click button, the SMTP server's 550, a provider's bounce
+//! notification, the contact-workflow API, staff in the console).
+//!
+//! 1. The address goes on the suppression list (once: a second unsubscribe
+//!    changes nothing and raises nothing).
+//! 2. Its marketing emails still waiting are cancelled, each with the reason
+//!    where the console shows it. (Should one slip past, planned a moment
+//!    later, the dispatcher checks the list again just before sending.)
+//! 3. The email it came from, if any, records the unsubscribe (for the
+//!    stats that compare templates and variants).
+//! 4. `hsflow:contact.unsubscribed` is raised, so rules can act on it (the
+//!    shipped pack ticks "Email Opt-Out" on the contact's Notion page).
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::engine::action::{Payload, PlannedAction};
+use crate::rules::model::EmailCategory;
+use crate::sinks::Raise;
+use crate::store::email::EmailRef;
+use crate::store::Store;
+
+/// What suppressing did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outcome {
+    pub address: String,
+    /// False when the address was already suppressed.
+    pub newly_suppressed: bool,
+    /// Marketing emails to it that were waiting and are now cancelled.
+    pub cancelled: usize,
+}
+
+/// One email action as stored, read back for what it was.
+pub struct StoredEmail {
+    pub email: EmailRef,
+    pub to: String,
+    pub category: EmailCategory,
+    pub html: String,
+    pub contact: Option<String>,
+    /// The name of the entity it was sent for (The 7 Space).
+    pub entity: Option<String>,
+}
+
+/// The email action `job_id`, if there is one.
+pub async fn stored_email(store: &Store, job_id: &str) -> Option<StoredEmail> {
+    let (rule, flow, contact, payload) = store.action_parts(job_id).await.ok()??;
+    let action: PlannedAction = serde_json::from_str(&payload).ok()?;
+    let entity = action.entity.as_deref().map(str::to_string);
+    let Payload::Email {
+        to,
+        template,
+        variant,
+        category,
+        html,
+        ..
+    } = action.payload
+    else {
+        return None;
+    };
+    Some(StoredEmail {
+        email: EmailRef {
+            job_id: job_id.to_string(),
+            template: template.to_string(),
+            variant: variant.map(|v| v.to_string()).unwrap_or_default(),
+            rule,
+            flow,
+        },
+        to,
+        category,
+        html,
+        contact,
+        entity,
+    })
+}
+
+/// Suppress `address` for `reason` (unsubscribed, bounced, complained,
+/// manual), saying `detail` in words; `from` is the email it came from.
+pub async fn suppress(
+    store: &Store,
+    raise: Option<&Raise>,
+    address: &str,
+    reason: &str,
+    detail: &str,
+    from: Option<&EmailRef>,
+) -> Result<Outcome, String> {
+    let address = super::normal(address);
+    let newly = store
+        .suppress(&address, reason, detail, from.map(|e| e.job_id.as_str()))
+        .await
+        .map_err(|e| format!("the suppression could not be stored: {e}"))?;
+    let cancelled = cancel_marketing(store, &address, reason).await?;
+    if let (true, Some(email)) = (newly, from) {
+        if let Err(e) = store.email_activity(email, reason, detail).await {
+            tracing::warn!("the {reason} of {address} is kept, but not counted in the stats: {e}");
+        }
+    }
+    if newly {
+        let event = json!({
+            "type": "contact.unsubscribed",
+            "id": format!("{address}:unsubscribed:{}", chrono::Utc::now().timestamp_millis()),
+            "email": address,
+            "reason": reason,
+            "detail": detail,
+            "template": from.map(|e| e.template.clone()),
+            "variant": from.map(|e| e.variant.clone()).filter(|v| !v.is_empty()),
+            "rule": from.map(|e| e.rule.clone()),
+            "flow": from.map(|e| e.flow.clone()),
+        });
+        match raise {
+            Some(tx) => crate::sinks::raise(tx, event).await?,
+            None => tracing::warn!("{address} is suppressed, but raised events have nowhere to go"),
+        }
+    }
+    tracing::info!(
+        "{address} suppressed ({reason}: {detail}); {cancelled} waiting marketing email(s) cancelled"
+    );
+    Ok(Outcome {
+        address,
+        newly_suppressed: newly,
+        cancelled,
+    })
+}
+
+/// Cancel the marketing emails to `address` still waiting.
+async fn cancel_marketing(store: &Store, address: &str, reason: &str) -> Result<usize, String> {
+    let pending = store
+        .pending_emails(address)
+        .await
+        .map_err(|e| format!("the waiting emails could not be read: {e}"))?;
+    let why =
+        format!("cancelled: {address} is suppressed ({reason}), and this is a marketing email");
+    let mut cancelled = 0;
+    for (id, payload) in pending {
+        let marketing_to_them = serde_json::from_str::<PlannedAction>(&payload)
+            .ok()
+            .is_some_and(|a| match a.payload {
+                Payload::Email { to, category, .. } => {
+                    category == EmailCategory::Marketing && super::normal(&to) == address
+                }
+                _ => false,
+            });
+        if marketing_to_them
+            && store
+                .cancel_because(&id, &why)
+                .await
+                .map_err(|e| format!("a waiting email could not be cancelled: {e}"))?
+        {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
+}

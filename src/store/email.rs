@@ -1,0 +1,303 @@
+//! Email's own records in the store.
+//!
+//! - **Suppressions**: addresses that marketing email no longer goes to, and
+//!   why (the person unsubscribed, the address bounced, they complained, or
+//!   staff added it). One row per address; re-subscribing deletes it.
+//! - **Activity**: what happened to each email after it was planned (sent,
+//!   suppressed, bounced, opened, clicked, unsubscribed), with its template,
+//!   variant, rule and flow copied in, so the stats that compare templates
+//!   and A/B variants are one `GROUP BY` and survive the retention of the
+//!   actions themselves.
+//! - **Settings**: small values hsflow makes for itself and must keep across
+//!   restarts and share between servers (the key that signs email links).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::jobs::Job;
+use super::writer::Bind;
+use super::{from_millis, millis, Store, StoreError};
+
+/// Why an address is suppressed.
+pub const REASONS: [&str; 4] = ["unsubscribed", "bounced", "complained", "manual"];
+
+/// One suppressed address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppression {
+    pub address: String,
+    /// unsubscribed, bounced, complained or manual.
+    pub reason: String,
+    /// In words: where it came from (the link, the SMTP server's answer...).
+    pub detail: String,
+    /// The email it came from, when it came from one.
+    pub job_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What one email is, for its activity rows.
+#[derive(Debug, Clone, Default)]
+pub struct EmailRef {
+    pub job_id: String,
+    pub template: String,
+    /// The A/B variant (`a`, `b`), empty when the template has none.
+    pub variant: String,
+    pub rule: String,
+    pub flow: String,
+}
+
+/// Distinct emails per (template, variant, rule, flow) and what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityCount {
+    pub template: String,
+    pub variant: String,
+    pub rule: String,
+    pub flow: String,
+    pub what: String,
+    pub emails: i64,
+}
+
+/// The addresses are kept as written in lower case, so a capital letter in
+/// a form doesn't slip past the list.
+pub fn normal(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
+fn suppression(r: &sqlx::any::AnyRow) -> Result<Suppression, sqlx::Error> {
+    Ok(Suppression {
+        address: r.try_get("address")?,
+        reason: r.try_get("reason")?,
+        detail: r.try_get("detail")?,
+        job_id: r.try_get("job_id")?,
+        at: from_millis(r.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Suppress `address`; true when it was not suppressed before (an
+    /// address already on the list keeps its first reason).
+    pub async fn suppress(
+        &self,
+        address: &str,
+        reason: &str,
+        detail: &str,
+        job_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .execute(
+                "INSERT INTO suppressions (address, reason, detail, job_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address) DO NOTHING",
+                vec![
+                    Bind::Text(normal(address)),
+                    Bind::Text(reason.to_string()),
+                    Bind::Text(detail.to_string()),
+                    Bind::OptText(job_id.map(str::to_string)),
+                    Bind::Int(millis(Utc::now())),
+                ],
+            )
+            .await?;
+        Ok(rows == 1)
+    }
+
+    /// Take `address` off the list (an explicit re-subscribe); true when it was on it.
+    pub async fn unsuppress(&self, address: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                "DELETE FROM suppressions WHERE address = $1",
+                vec![Bind::Text(normal(address))],
+            )
+            .await?
+            == 1)
+    }
+
+    /// Whether (and why) `address` is suppressed.
+    pub async fn suppression(&self, address: &str) -> Result<Option<Suppression>, StoreError> {
+        let row = sqlx::query(
+            "SELECT address, reason, detail, job_id, created_at FROM suppressions WHERE address = $1",
+        )
+        .bind(normal(address))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(suppression).transpose()?)
+    }
+
+    /// The newest `limit` suppressions, and how many there are in all.
+    pub async fn suppressions(&self, limit: i64) -> Result<(Vec<Suppression>, i64), StoreError> {
+        let rows = sqlx::query(
+            "SELECT address, reason, detail, job_id, created_at FROM suppressions ORDER BY created_at DESC, address LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppressions")
+            .fetch_one(&self.pool)
+            .await?;
+        let list = rows
+            .iter()
+            .map(suppression)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((list, total))
+    }
+
+    /// The email actions of `contact` still to run: (id, planned action JSON).
+    pub async fn pending_emails(&self, contact: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, payload FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')",
+        )
+        .bind(normal(contact))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("payload")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Cancel one waiting action, saying why; true when it was waiting.
+    pub async fn cancel_because(&self, id: &str, why: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(
+            "UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE id = $3 AND status IN ('queued', 'failed')",
+            vec![Bind::Text(why.to_string()), Bind::Int(millis(Utc::now())), Bind::Text(id.to_string())],
+        )
+        .await?
+            == 1)
+    }
+
+    /// Record that the running `job` was not sent because its address is
+    /// suppressed (status `suppressed`, not `dead`: nothing is wrong, and
+    /// nothing to retry). Refused when the job is no longer this worker's.
+    pub async fn suppressed(&self, job: &Job, why: &str) -> Result<(), StoreError> {
+        let rows = self.execute(
+            "UPDATE actions SET status = 'suppressed', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND claims = $4",
+            vec![
+                Bind::Text(why.to_string()),
+                Bind::Int(millis(Utc::now())),
+                Bind::Text(job.id.clone()),
+                Bind::Int(job.claim),
+            ],
+        )
+        .await?;
+        if rows == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost(job.id.clone()))
+        }
+    }
+
+    /// Record that `what` happened to an email (`detail`: a clicked URL, a
+    /// bounce's words).
+    pub async fn email_activity(
+        &self,
+        email: &EmailRef,
+        what: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO email_activity (job_id, what, template, variant, rule, flow, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                Bind::Text(email.job_id.clone()),
+                Bind::Text(what.to_string()),
+                Bind::Text(email.template.clone()),
+                Bind::Text(email.variant.clone()),
+                Bind::Text(email.rule.clone()),
+                Bind::Text(email.flow.clone()),
+                Bind::Text(detail.to_string()),
+                Bind::Int(millis(Utc::now())),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// What happened to `job_id`'s email so far, oldest first: (what, detail, at).
+    pub async fn activity_of(
+        &self,
+        job_id: &str,
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT what, detail, at FROM email_activity WHERE job_id = $1 ORDER BY at",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("what")?,
+                    r.try_get("detail")?,
+                    from_millis(r.try_get("at")?),
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Distinct emails by template, variant, rule, flow and what happened
+    /// (an email opened five times counts once).
+    pub async fn email_counts(&self) -> Result<Vec<ActivityCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT template, variant, rule, flow, what, COUNT(DISTINCT job_id) AS n FROM email_activity GROUP BY template, variant, rule, flow, what",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityCount {
+                    template: r.try_get("template")?,
+                    variant: r.try_get("variant")?,
+                    rule: r.try_get("rule")?,
+                    flow: r.try_get("flow")?,
+                    what: r.try_get("what")?,
+                    emails: r.try_get("n")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The setting `name`, made from `make()` the first time anyone asks
+    /// (two servers asking at once agree: the first write wins).
+    pub async fn setting_or(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<String, StoreError> {
+        self.execute(
+            "INSERT INTO settings (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            vec![
+                Bind::Text(name.to_string()),
+                Bind::Text(make()),
+                Bind::Int(millis(Utc::now())),
+            ],
+        )
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
+
+impl Store {
+    /// An action's rule, flow, contact and planned action (JSON), by id.
+    pub async fn action_parts(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, String, Option<String>, String)>, StoreError> {
+        let row = sqlx::query("SELECT rule, flow, contact, payload FROM actions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("rule")?,
+                r.try_get("flow")?,
+                r.try_get("contact")?,
+                r.try_get("payload")?,
+            ))
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| StoreError::from(e))
+    }
+}
