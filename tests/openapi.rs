@@ -30,6 +30,7 @@ fn routed() -> BTreeSet<(String, String)> {
         .map(|e| e.path())
         .collect();
     files.push(root.join("src/studio/api.rs"));
+    files.push(root.join("src/email/api.rs"));
     let mut out = BTreeSet::new();
     for path in files {
         let text = std::fs::read_to_string(path).unwrap_or_default();

@@ -130,9 +130,16 @@ fn action_human(o: &mut String, a: &PlannedAction, zone: Tz) {
         Payload::Email {
             to,
             template,
+            variant,
             category,
             ..
-        } => format!("email to {to} (template {template}, {})", category.word()),
+        } => match variant {
+            Some(v) => format!(
+                "email to {to} (template {template}, variant {v}, {})",
+                category.word()
+            ),
+            None => format!("email to {to} (template {template}, {})", category.word()),
+        },
         Payload::Task {
             title,
             assignee,

@@ -213,7 +213,7 @@ fn outcome(statuses: &std::collections::HashMap<String, i64>) -> (&'static str, 
         ("retrying", "failing")
     } else if n("queued") + n("running") > 0 {
         ("pending", "pending")
-    } else if n("succeeded") > 0 {
+    } else if n("succeeded") + n("suppressed") > 0 {
         ("all done", "done")
     } else {
         ("cancelled", "cancelled")

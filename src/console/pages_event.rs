@@ -22,6 +22,7 @@ fn status_words(status: &str) -> &'static str {
         "failed" => "will retry",
         "dead" => "parked",
         "cancelled" => "cancelled",
+        "suppressed" => "not sent (unsubscribed)",
         "planned" => "would run",
         _ => "unknown",
     }
@@ -168,6 +169,7 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone:
         ("failed", "failing and will be retried"),
         ("dead", "parked"),
         ("cancelled", "cancelled"),
+        ("suppressed", "not sent to an unsubscribed address"),
         ("planned", "would run"),
     ] {
         let n = count(st);

@@ -10,6 +10,8 @@
 //!   click-through);
 //! - [`api`]: the suppression list for operators, and providers' bounces
 //!   ([`bounces`] reads them);
+//! - [`stats`]: sent, opened, clicked, unsubscribed per template, variant,
+//!   rule and flow;
 //! - [`variants`]: which A/B variant of a template a contact gets.
 //!
 //! Each email template is transactional or marketing (rules/emails.toml).
@@ -21,6 +23,7 @@ pub mod api;
 pub mod bounces;
 pub mod pages;
 pub mod prepare;
+pub mod stats;
 pub mod suppress;
 pub mod token;
 pub mod variants;

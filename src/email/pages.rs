@@ -77,7 +77,7 @@ fn signer(app: &App) -> Option<&Signer> {
 fn refused(why: &str) -> Response {
     page(
         StatusCode::BAD_REQUEST,
-        "This link doesn't work",
+        "This link doesn’t work",
         &format!("<p>{}</p>", esc(why)),
     )
 }
@@ -109,7 +109,7 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>
     if let Ok(Some(s)) = app.store.suppression(&address).await {
         return page(
             StatusCode::OK,
-            "You're unsubscribed",
+            "You’re unsubscribed",
             &format!(
                 "<p><strong>{}</strong> gets no more of these emails (since {}).</p><p class=\"muted\">Messages about something you booked or ordered still reach you.</p>",
                 esc(&s.address),
@@ -167,7 +167,7 @@ async fn unsubscribe(
     {
         Ok(_) => page(
             StatusCode::OK,
-            "You're unsubscribed",
+            "You’re unsubscribed",
             &format!(
                 "<p><strong>{}</strong> gets no more of these emails from {}.</p><p class=\"muted\">Messages about something you booked or ordered still reach you. Changed your mind? Reply to any of our emails.</p>",
                 esc(&address),

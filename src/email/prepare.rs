@@ -50,9 +50,10 @@ pub fn prepare(signer: &Signer, m: &Mail<'_>) -> Prepared {
     let mut headers = Vec::new();
     if m.category == EmailCategory::Marketing {
         if !m.text.contains(UNSUBSCRIBE_MARKER) {
-            text.push_str(&format!(
-                "\n\n--\nTo stop receiving these emails, open {unsubscribe}\n"
-            ));
+            text = format!(
+                "{}\n\n--\nTo stop receiving these emails, open {unsubscribe}\n",
+                text.trim_end()
+            );
         }
         if !m.html.contains(UNSUBSCRIBE_MARKER) {
             html = before_body_end(

@@ -125,13 +125,14 @@ async fn list_actions(
             )
         }
     };
-    const STATUSES: [&str; 6] = [
+    const STATUSES: [&str; 7] = [
         "queued",
         "running",
         "succeeded",
         "failed",
         "dead",
         "cancelled",
+        "suppressed",
     ];
     if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return error(

@@ -306,9 +306,13 @@ async fn templates(State(app): State<Arc<App>>, _admin: Admin) -> Response {
 }
 
 async fn stats(State(app): State<Arc<App>>, _admin: Admin) -> Response {
-    match app.store.stats().await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    let counts = app.store.email_counts().await;
+    match (app.store.stats().await, counts) {
+        (Ok(mut v), Ok(counts)) => {
+            v["emails"] = crate::email::stats::summarise(&counts);
+            Json(v).into_response()
+        }
+        (Err(e), _) | (_, Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 

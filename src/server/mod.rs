@@ -184,6 +184,7 @@ async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
         ("dead", c.dead),
         ("succeeded", c.succeeded),
         ("cancelled", c.cancelled),
+        ("suppressed", c.suppressed),
     ];
     let one = |v: f64| vec![(String::new(), v)];
     let gauges = [

@@ -30,6 +30,8 @@ pub struct QueueCounts {
     pub dead: i64,
     pub succeeded: i64,
     pub cancelled: i64,
+    /// Marketing emails not sent because their address is suppressed.
+    pub suppressed: i64,
 }
 
 impl Store {
@@ -71,6 +73,7 @@ impl Store {
                 "dead" => c.dead = n,
                 "succeeded" => c.succeeded = n,
                 "cancelled" => c.cancelled = n,
+                "suppressed" => c.suppressed = n,
                 _ => {}
             }
         }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod notion_sim;
 pub mod postgres;
 pub mod shipped;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -273,14 +274,19 @@ pub fn status_of<'a>(actions: &'a [Value], action: &str) -> Option<&'a str> {
         .and_then(|a| a["status"].as_str())
 }
 
-/// Wait until `action` of `event_id` has finished (succeeded or dead) and return it.
+/// Wait until `action` of `event_id` has finished (succeeded, dead or
+/// suppressed) and return it.
 pub async fn settled(s: &Server, event_id: &str, action: &str) -> Value {
     eventually(
         Duration::from_secs(60),
         &format!("{action} to finish"),
         || async {
             actions_of(s, event_id).await.into_iter().find(|a| {
-                a["action"] == action && matches!(a["status"].as_str(), Some("succeeded" | "dead"))
+                a["action"] == action
+                    && matches!(
+                        a["status"].as_str(),
+                        Some("succeeded" | "dead" | "suppressed")
+                    )
             })
         },
     )

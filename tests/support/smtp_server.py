@@ -1,7 +1,8 @@
 """A real SMTP server for the email sink tests: aiosmtpd, recording what it gets.
 
 Usage: smtp_server.py OUT_DIR [--fail-data N] [--store-then-fail N]
-                              [--reject-rcpt ADDR] [--auth USER:PASS]
+                              [--reject-rcpt ADDR] [--refuse-data N]
+                              [--auth USER:PASS]
 
 Prints "listening on PORT" once it accepts connections. Each message that
 the server takes is written to OUT_DIR/NNN.json as
@@ -12,6 +13,8 @@ the server takes is written to OUT_DIR/NNN.json as
                        a client sees when the connection drops after the
                        server took the message
   --reject-rcpt ADDR   refuse that recipient with 550 (no such user)
+  --refuse-data N      refuse the first N messages at DATA with 554 (content
+                       rejected): permanent, but not the address's fault
   --auth USER:PASS     require AUTH (allowed without TLS, for the test)
 """
 
@@ -27,8 +30,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Recorder:
-    def __init__(self, out, fail_data, store_then_fail, reject):
+    def __init__(self, out, fail_data, store_then_fail, reject, refuse_data=0):
         self.out = out
+        self.refuse_data = refuse_data
         self.fail_data = fail_data
         self.store_then_fail = store_then_fail
         self.reject = reject
@@ -41,6 +45,9 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.refuse_data > 0:
+            self.refuse_data -= 1
+            return "554 5.7.1 Message rejected: content looks like spam"
         if self.fail_data > 0:
             self.fail_data -= 1
             return "451 4.3.0 Temporary failure, please try again later"
@@ -67,6 +74,7 @@ def main():
     p.add_argument("--fail-data", type=int, default=0)
     p.add_argument("--store-then-fail", type=int, default=0)
     p.add_argument("--reject-rcpt", default=None)
+    p.add_argument("--refuse-data", type=int, default=0)
     p.add_argument("--auth", default=None)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -86,7 +94,7 @@ def main():
         warnings.simplefilter("ignore")  # "AUTH without TLS": intended, on loopback
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 
-    handler = Recorder(a.out, a.fail_data, a.store_then_fail, a.reject_rcpt)
+    handler = Recorder(a.out, a.fail_data, a.store_then_fail, a.reject_rcpt, a.refuse_data)
     # A free port, found by binding port 0 (Controller itself needs a fixed one).
     import socket
 
