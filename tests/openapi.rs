@@ -71,10 +71,13 @@ async fn every_documented_route_is_served() {
             &path
                 .replace("{source}", "form")
                 .replace("{id}", "none")
-                .replace("{database}", "none"),
+                .replace("{database}", "none")
+                .replace("{email}", "none@example.com")
+                .replace("{provider}", "ses"),
         );
         let req = match method.as_str() {
             "GET" => client().get(&url),
+            "DELETE" => client().delete(&url),
             _ => client()
                 .post(&url)
                 .header("content-type", "application/json")

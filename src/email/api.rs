@@ -33,7 +33,8 @@ use crate::store::email::REASONS;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/api/suppressions", get(list).post(add))
+        .route("/api/suppressions", get(list))
+        .route("/api/suppressions", post(add))
         .route("/api/suppressions/{email}", delete(resubscribe))
         .route("/email/events/{provider}", post(provider_events))
 }

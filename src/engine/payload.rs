@@ -21,7 +21,9 @@ pub struct PlannedAction {
     pub flow: Arc<str>,
     /// The entity's name, e.g. "The 7 Space".
     pub entity: Option<Arc<str>>,
-    #[serde(skip)]
+    /// The entity's id (entities.toml), which the dispatcher reads its
+    /// settings by (whether its emails track engagement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<Arc<str>>,
     pub delay_s: i64,
     pub run_at: DateTime<Utc>,

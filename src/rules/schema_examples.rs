@@ -262,6 +262,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         r#"{"booking_confirmation": {"category": "transactional"}, "followup_website": {"category": "marketing"}}"#,
     ),
     ("emails", "category", r#""marketing""#),
+    ("emails", "variants", r#"{"a": 50, "b": 50}"#),
     (
         "emails",
         "description",
