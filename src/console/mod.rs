@@ -13,6 +13,7 @@
 //! frame with a policy of their own.
 
 mod act;
+mod email_page;
 mod pages;
 mod pages_event;
 mod render;
@@ -63,6 +64,9 @@ pub fn routes() -> Router<Arc<App>> {
             get(pages::email_preview),
         )
         .route("/ui/failed", get(pages::failed))
+        .route("/ui/email", get(email_page::show))
+        .route("/ui/email/suppress", post(email_page::suppress))
+        .route("/ui/email/resubscribe", post(email_page::resubscribe))
         .route("/ui/followups", get(pages::followups))
         .route("/ui/contacts/{email}", get(pages::contact))
         .route("/ui/try", get(try_event::show).post(try_event::run))

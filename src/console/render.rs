@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("followups", include_str!("templates/followups.hbs")),
     ("contact", include_str!("templates/contact.hbs")),
     ("problem", include_str!("templates/problem.hbs")),
+    ("email", include_str!("templates/email.hbs")),
     // The studio's pages (src/studio/pages.rs).
     ("studio", include_str!("../studio/templates/studio.hbs")),
     ("history", include_str!("../studio/templates/history.hbs")),
