@@ -151,6 +151,28 @@ async fn sinks(rs: &RuleSet, settings: &SinkSettings, report: &mut Report) {
             Err(e) => report.error(format!("SMTP: {e}")),
         }
     }
+    email_links(rs, report);
+}
+
+/// Marketing email carries links back to hsflow: they must reach it.
+fn email_links(rs: &RuleSet, report: &mut Report) {
+    let marketing = rs
+        .email_categories
+        .values()
+        .any(|c| *c == crate::rules::model::EmailCategory::Marketing);
+    if !marketing {
+        return;
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match env("HSFLOW_PUBLIC_URL") {
+        None => report.warn("HSFLOW_PUBLIC_URL is not set: unsubscribe links in marketing email (and opens and clicks, where tracked) point at this server's own address, which only this machine can open; set it to the https address people reach hsflow at"),
+        Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => report.error(format!("HSFLOW_PUBLIC_URL is {u:?}; write the address people reach hsflow at, starting with https://")),
+        Some(u) if u.starts_with("http://") => report.warn(format!("HSFLOW_PUBLIC_URL is {u}: mail programs offer one-click unsubscribe only for an https link (RFC 8058); use https in production")),
+        Some(u) => report.ok(format!("email links point at {u}")),
+    }
+    if env("HSFLOW_LINK_SECRET").is_some_and(|k| k.trim().len() < 16) {
+        report.error("HSFLOW_LINK_SECRET is shorter than 16 characters; use a long random value (e.g. from `openssl rand -hex 32`), or leave it unset and hsflow keeps its own key in the store");
+    }
 }
 
 async fn notion(
