@@ -45,15 +45,9 @@ struct ListQuery {
 }
 
 async fn list(State(app): State<Arc<App>>, _admin: Admin, Query(q): Query<ListQuery>) -> Response {
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 100,
-        Some(Ok(n)) if n >= 1 => n.min(1000),
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "`limit` must be a whole number from 1 (100 when not given; more than 1000 counts as 1000)",
-            )
-        }
+    let limit = match crate::server::admin::limit(q.limit.as_deref()) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
     match app.store.suppressions(limit).await {
         Ok((list, total)) => Json(json!({"suppressions": list, "total": total})).into_response(),
@@ -62,6 +56,12 @@ async fn list(State(app): State<Arc<App>>, _admin: Admin, Query(q): Query<ListQu
 }
 
 async fn add(State(app): State<Arc<App>>, admin: Admin, Json(body): Json<Value>) -> Response {
+    if !body.is_object() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object: {\"email\": \"ada@example.com\"}",
+        );
+    }
     let Some(address) = body.get("email").and_then(Value::as_str) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -73,6 +73,11 @@ async fn add(State(app): State<Arc<App>>, admin: Admin, Json(body): Json<Value>)
             StatusCode::BAD_REQUEST,
             format!("`email` must be an email address like ada@example.com; got {address:?}"),
         );
+    }
+    for key in ["reason", "note"] {
+        if body.get(key).is_some_and(|v| !v.is_string()) {
+            return error(StatusCode::BAD_REQUEST, format!("`{key}` must be text"));
+        }
     }
     let reason = body
         .get("reason")

@@ -32,6 +32,22 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/reload", post(reload_now))
 }
 
+/// A list's `limit` query parameter: a whole number from 1, however long
+/// (past 1000 it is 1000 anyway); 100 when not given.
+pub fn limit(given: Option<&str>) -> Result<i64, Response> {
+    let digits = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit());
+    match given.map(str::trim) {
+        None => Ok(100),
+        Some(l) if digits(l) && !l.trim_start_matches('0').is_empty() => {
+            Ok(l.parse::<i64>().unwrap_or(i64::MAX).min(1000))
+        }
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "`limit` must be a whole number from 1 (100 when not given; more than 1000 counts as 1000)",
+        )),
+    }
+}
+
 /// Proof that the request carries the admin token. As an extractor, it
 /// refuses the request before the handler runs: 403 while the admin API is
 /// closed (no HSFLOW_ADMIN_TOKEN), 401 for a missing or wrong token (compared
@@ -111,19 +127,9 @@ async fn list_actions(
     Query(q): Query<ActionQuery>,
 ) -> Response {
     // Present but empty is no value at all: refused like any other.
-    // A whole number, however long (past 1000 it is 1000 anyway).
-    let digits = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit());
-    let limit = match q.limit.as_deref().map(str::trim) {
-        None => 100,
-        Some(l) if digits(l) && !l.trim_start_matches('0').is_empty() => {
-            l.parse::<i64>().unwrap_or(i64::MAX).min(1000)
-        }
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "`limit` must be a whole number from 1 (100 when not given; more than 1000 counts as 1000)",
-            )
-        }
+    let limit = match limit(q.limit.as_deref()) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
     const STATUSES: [&str; 7] = [
         "queued",
