@@ -30,6 +30,9 @@ pub struct Ctx<'a> {
     pub event: &'a Event,
     pub received_at: DateTime<Utc>,
     pub render: bool,
+    /// Render this A/B variant's template (`artist_welcome.b`) wherever its
+    /// email is planned, whoever the contact (the studio previews one variant).
+    pub show_variant: Option<&'a str>,
     /// Template data (the fields, `fields`, `event`, `now`), built on first use:
     /// planning without rendering never needs it.
     data: OnceCell<Value>,
@@ -42,6 +45,7 @@ impl<'a> Ctx<'a> {
             event,
             received_at: event.received_at,
             render,
+            show_variant: None,
             data: OnceCell::new(),
         }
     }
@@ -234,7 +238,12 @@ pub fn email(
 ) -> Payload {
     // A template with A/B variants renders the variant this contact gets.
     let variants = r.ctx.rules.email_variants.get(&**template);
-    let chosen = variants.and_then(|vs| crate::email::variants::choose(vs, template, &to));
+    let shown = r.ctx.show_variant;
+    let chosen = variants.and_then(|vs| {
+        vs.iter()
+            .find(|v| shown == Some(&*v.template))
+            .or_else(|| crate::email::variants::choose(vs, template, &to))
+    });
     if let (Some(vs), Some(v)) = (variants, chosen) {
         notes.push(crate::email::variants::note(vs, template, v, &to));
     }

@@ -160,10 +160,18 @@ pub fn lead_source<'a>(
 
 /// Plan everything an event causes.
 pub fn plan(rs: &RuleSet, ev: &Event, opts: Options) -> Plan {
+    plan_showing(rs, ev, opts, None)
+}
+
+/// [`plan`], rendering the A/B variant whose template is `variant`
+/// (`artist_welcome.b`) wherever its email is planned, whichever variant
+/// the contact would get: the studio's preview and test send of one variant.
+pub fn plan_showing(rs: &RuleSet, ev: &Event, opts: Options, variant: Option<&str>) -> Plan {
     let mut notes = Vec::new();
     let fields = rs.fields.view(&ev.fields);
     let routing = route(rs, ev, opts.explain, &mut notes);
-    let ctx = Ctx::new(rs, ev, opts.render);
+    let mut ctx = Ctx::new(rs, ev, opts.render);
+    ctx.show_variant = variant;
 
     let mut traces = Vec::new();
     let mut actions = Vec::new();

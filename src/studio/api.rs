@@ -453,8 +453,12 @@ async fn send_test(State(app): State<Arc<App>>, admin: Admin, body: axum::body::
 }
 
 fn tame(name: &str) -> bool {
+    // A dot only between words: an A/B variant (`artist_welcome.b`), never a path.
     !name.is_empty()
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }

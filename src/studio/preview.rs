@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::engine::payload::{Payload, PlannedAction};
-use crate::engine::plan::{plan, Options};
+use crate::engine::plan::{plan_showing, Options};
 use crate::rules::ruleset::{ActionKind, NotifyBody};
 use crate::rules::RuleSet;
 use crate::server::App;
@@ -41,8 +41,18 @@ pub fn template_of(path: &str) -> Option<(&'static str, String)> {
     Some(("notify", name.to_string()))
 }
 
-/// The planned-action ids (`rule/action`) of `rs` that render this template.
+/// For an A/B variant's template (`artist_welcome.a`): the name rules use.
+pub fn variant_of<'r>(rs: &'r RuleSet, name: &str) -> Option<&'r str> {
+    rs.email_variants
+        .iter()
+        .find(|(_, vs)| vs.iter().any(|v| &*v.template == name))
+        .map(|(base, _)| base.as_str())
+}
+
+/// The planned-action ids (`rule/action`) of `rs` that render this template
+/// (a variant's template: the actions that render its email).
 pub fn action_keys(rs: &RuleSet, kind: &str, name: &str) -> HashSet<Arc<str>> {
+    let name = variant_of(rs, name).unwrap_or(name);
     let mut keys = HashSet::new();
     for rule in &rs.rules {
         for a in &rule.actions {
@@ -63,11 +73,13 @@ pub fn action_keys(rs: &RuleSet, kind: &str, name: &str) -> HashSet<Arc<str>> {
 }
 
 /// Recent stored events (newest first, at most `max`) whose plan under `rs`
-/// renders one of `keys`, each with that planned action.
+/// renders one of `keys`, each with that planned action (rendered as the
+/// A/B variant whose template is `variant`, when given).
 pub async fn examples(
     app: &App,
     rs: &RuleSet,
     keys: &HashSet<Arc<str>>,
+    variant: Option<&str>,
     max: usize,
 ) -> Result<Vec<(StoredRequest, PlannedAction)>, String> {
     if keys.is_empty() {
@@ -91,13 +103,14 @@ pub async fn examples(
         let Ok(ev) = normalise(rs, src, &r, req.received_at) else {
             continue;
         };
-        let p = plan(
+        let p = plan_showing(
             rs,
             &ev,
             Options {
                 render: true,
                 explain: false,
             },
+            variant,
         );
         if let Some(a) = p.actions.into_iter().find(|a| keys.contains(&a.id)) {
             out.push((req, a));
@@ -158,7 +171,8 @@ pub async fn section(app: &App, rs: &RuleSet, path: &str, chosen: Option<&str>) 
     if keys.is_empty() {
         return json!({"none": format!("No rule uses {what} yet, so there is nothing to preview it with.")});
     }
-    let found = match examples(app, rs, &keys, 10).await {
+    let variant = variant_of(rs, &name).map(|_| name.as_str());
+    let found = match examples(app, rs, &keys, variant, 10).await {
         Ok(f) => f,
         Err(e) => return json!({"none": format!("The stored events could not be read: {e}")}),
     };
@@ -222,7 +236,8 @@ pub async fn send_test(
         return Err(format!("`{to}` is not an email address"));
     }
     let keys = action_keys(rs, kind, &name);
-    let found = examples(app, rs, &keys, 10).await?;
+    let variant = variant_of(rs, &name).map(|_| name.as_str());
+    let found = examples(app, rs, &keys, variant, 10).await?;
     let Some((req, mut action)) = found
         .iter()
         .find(|(r, _)| event_id.is_none_or(|id| r.id == id))
