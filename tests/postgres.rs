@@ -181,3 +181,75 @@ async fn a_server_starting_on_a_shared_database_leaves_the_others_running_action
     drop(a);
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn servers_on_one_database_share_the_link_key_and_the_suppression_list() {
+    let db = TestDb::create().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/email/rules");
+    let (data_a, data_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let flags = ["--database-url", db.url.as_str()];
+    let a = Server::start(&data_a, &rules, &flags);
+    let b = Server::start(&data_b, &rules, &flags);
+    let signup = accepted(
+        &a,
+        &json!({"id": "s1", "type": "signup", "email": "ada@example.com"}),
+    )
+    .await;
+    let welcome = settled(&a, &signup, "signup/welcome").await;
+    assert_eq!(welcome["status"], "succeeded", "{welcome}");
+    // Whichever server sent it, the link's key is the one both share.
+    let job = welcome["id"].as_str().expect("job id");
+    let eml = [&data_a, &data_b]
+        .iter()
+        .find_map(|d| std::fs::read_to_string(d.join(format!("outbox/{job}.eml"))).ok())
+        .expect("the welcome in an outbox");
+    let text = support::smtp::part(&eml, "text/plain");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/email/unsubscribe/"))
+        .expect("the unsubscribe link");
+    let token = link.rsplit('/').next().expect("a token");
+    // Followed on the other server: it knows the key and records it for both.
+    let r = client()
+        .post(b.url(&format!("/email/unsubscribe/{token}")))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let list = admin_get(&a, "/api/suppressions").await;
+    assert_eq!(
+        list["suppressions"][0]["address"], "ada@example.com",
+        "{list}"
+    );
+    assert_eq!(
+        status_of(&actions_of(&a, &signup).await, "signup/nudge"),
+        Some("cancelled")
+    );
+    let news = outcome(
+        &a,
+        &json!({"id": "n1", "type": "news", "email": "ada@example.com"}),
+        "news/news",
+    )
+    .await;
+    assert_eq!(news["status"], "suppressed", "{news}");
+    let stats = admin_get(&b, "/api/stats").await;
+    let rows = stats["emails"]["templates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rows.iter()
+            .any(|r| r["template"] == "welcome" && r["unsubscribed"] == 1),
+        "{stats}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["template"] == "news" && r["suppressed"] == 1),
+        "{stats}"
+    );
+    a.kill();
+    b.kill();
+    db.drop_now().await;
+}
