@@ -47,7 +47,7 @@ struct ListQuery {
 async fn list(State(app): State<Arc<App>>, _admin: Admin, Query(q): Query<ListQuery>) -> Response {
     let limit = match crate::server::admin::limit(q.limit.as_deref()) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match app.store.suppressions(limit).await {
         Ok((list, total)) => Json(json!({"suppressions": list, "total": total})).into_response(),

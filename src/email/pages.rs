@@ -94,7 +94,7 @@ fn not_ready() -> Response {
 fn sender(email: Option<&StoredEmail>) -> String {
     email
         .and_then(|e| e.entity.clone())
-        .map_or_else(|| "us".to_string(), |name| name)
+        .unwrap_or_else(|| "us".to_string())
 }
 
 async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {

@@ -33,18 +33,18 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 /// A list's `limit` query parameter: a whole number from 1, however long
-/// (past 1000 it is 1000 anyway); 100 when not given.
-pub fn limit(given: Option<&str>) -> Result<i64, Response> {
+/// (past 1000 it is 1000 anyway); 100 when not given. The error is the answer.
+pub fn limit(given: Option<&str>) -> Result<i64, Box<Response>> {
     let digits = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit());
     match given.map(str::trim) {
         None => Ok(100),
         Some(l) if digits(l) && !l.trim_start_matches('0').is_empty() => {
             Ok(l.parse::<i64>().unwrap_or(i64::MAX).min(1000))
         }
-        Some(_) => Err(error(
+        Some(_) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "`limit` must be a whole number from 1 (100 when not given; more than 1000 counts as 1000)",
-        )),
+        ))),
     }
 }
 
@@ -129,7 +129,7 @@ async fn list_actions(
     // Present but empty is no value at all: refused like any other.
     let limit = match limit(q.limit.as_deref()) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     const STATUSES: [&str; 7] = [
         "queued",

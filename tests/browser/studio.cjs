@@ -150,7 +150,8 @@ async function signIn(browser, token, name) {
     check(onDisk() === shipped, 'rolled back again');
 
     // A template: previewed as the email will look, edited, sent as a test.
-    const TEMPLATE = 'templates/emails/artist_welcome.html.hbs';
+    // Version a of the A/B pair: previewed as that version, whichever the contact gets.
+    const TEMPLATE = 'templates/emails/artist_welcome.a.html.hbs';
     await page.goto(base + '/ui/studio?file=' + encodeURIComponent(TEMPLATE));
     await page.locator('.CodeMirror').waitFor();
     const template = await getText();
