@@ -51,13 +51,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn notifications(s: &Server, rule: &str) -> Vec<Value> {
-    admin_get(s, "/api/actions?kind=notify&limit=1000").await["actions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a["rule"] == rule)
-        .collect()
+    actions_of_rule(s, "notify", rule).await
 }
 
 #[tokio::test]

@@ -76,17 +76,6 @@ async fn suppressions(s: &Server) -> Value {
     admin_get(s, "/api/suppressions").await
 }
 
-/// The actions of `rule` (any event) with the admin API's fields.
-async fn actions_of_rule(s: &Server, kind: &str, rule: &str) -> Vec<Value> {
-    admin_get(s, &format!("/api/actions?kind={kind}&limit=1000")).await["actions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a["rule"] == rule)
-        .collect()
-}
-
 #[tokio::test]
 async fn one_click_suppresses_cancels_follow_ups_and_only_marketing_email_stops() {
     let tmp = tempfile::tempdir().expect("tmp");

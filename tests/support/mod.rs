@@ -267,6 +267,17 @@ pub async fn actions_of(s: &Server, event_id: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The actions of `kind` planned by `rule` (any event), as the admin API lists them.
+pub async fn actions_of_rule(s: &Server, kind: &str, rule: &str) -> Vec<Value> {
+    admin_get(s, &format!("/api/actions?kind={kind}&limit=1000")).await["actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["rule"] == rule)
+        .collect()
+}
+
 pub fn status_of<'a>(actions: &'a [Value], action: &str) -> Option<&'a str> {
     actions
         .iter()
