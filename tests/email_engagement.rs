@@ -122,6 +122,23 @@ async fn opens_and_clicks_are_recorded_raise_events_and_redirect_only_to_the_ema
         "{notes}"
     );
 
+    // The event's own list says what became of the email.
+    let event = admin_get(&s, &format!("/api/events/{e}")).await;
+    let whats: Vec<String> = event["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["action"] == "signup/welcome"))
+        .and_then(|a| a["email_activity"].as_array())
+        .into_iter()
+        .flatten()
+        .map(|x| x["what"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        whats.starts_with(&["sent".to_string()])
+            && whats.contains(&"opened".to_string())
+            && whats.contains(&"clicked".to_string()),
+        "{event}"
+    );
+
     // A click-through to a URL that was not in the email is refused, even
     // with a valid signature (made here with the server's key).
     let signer = hsflow::email::token::Signer::new(LINK_KEY.as_bytes(), &s.url(""));

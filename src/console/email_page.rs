@@ -56,18 +56,22 @@ pub async fn show(
         Err(e) => return store_down(e),
     };
     let stats = summarise(&counts);
-    let rows: Vec<Value> = stats["templates"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            let mut r = r.clone();
-            r["open_pct"] = json!(percent(&r["open_rate"]));
-            r["click_pct"] = json!(percent(&r["click_rate"]));
-            r["unsubscribe_pct"] = json!(percent(&r["unsubscribe_rate"]));
-            r
-        })
-        .collect();
+    let with_pcts = |key: &str| -> Vec<Value> {
+        stats[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let mut r = r.clone();
+                r["open_pct"] = json!(percent(&r["open_rate"]));
+                r["click_pct"] = json!(percent(&r["click_rate"]));
+                r["unsubscribe_pct"] = json!(percent(&r["unsubscribe_rate"]));
+                r
+            })
+            .collect()
+    };
+    let rows = with_pcts("templates");
+    let rules = with_pcts("rules");
     let suppressed: Vec<Value> = list
         .iter()
         .map(|x| {
@@ -82,6 +86,7 @@ pub async fn show(
         o.insert("nav".into(), json!({"email": true}));
         o.insert("notice".into(), json!(n.notice));
         o.insert("templates".into(), json!(rows));
+        o.insert("rules".into(), json!(rules));
         o.insert("suppressed".into(), json!(suppressed));
         o.insert("total".into(), json!(total));
         o.insert("more".into(), json!(total > list.len() as i64));

@@ -96,7 +96,35 @@ fn notion_value(prop: &Value, zone: Tz) -> String {
     crate::store::notion_local::plain(prop)
 }
 
-fn action_view(a: &ActionDetail, can_change: bool, zone: Tz) -> Value {
+/// What happened to an email after it was sent, in words, with the time.
+fn activity_words(activity: &Value, zone: Tz) -> Vec<String> {
+    activity
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            let at = x["at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&zone).format(" %-d %b %H:%M").to_string())
+                .unwrap_or_default();
+            let detail = x["detail"].as_str().unwrap_or("");
+            let what = match x["what"].as_str().unwrap_or("") {
+                "sent" => "sent".to_string(),
+                "opened" => "opened".to_string(),
+                "clicked" => format!("clicked {detail}"),
+                "unsubscribed" => "the reader unsubscribed".to_string(),
+                "complained" => "the reader marked it as spam".to_string(),
+                "bounced" => format!("bounced ({detail})"),
+                "suppressed" => "not sent: the address is unsubscribed".to_string(),
+                other => other.to_string(),
+            };
+            format!("{what}{at}")
+        })
+        .collect()
+}
+
+fn action_view(a: &ActionDetail, can_change: bool, zone: Tz, activity: &Value) -> Value {
     let now = Utc::now();
     let due = both_clocks(a.due_at, zone);
     let timing = match a.status.as_str() {
@@ -115,6 +143,8 @@ fn action_view(a: &ActionDetail, can_change: bool, zone: Tz) -> Value {
         "cancellable": matches!(a.status.as_str(), "queued" | "failed"),
         // Why it runs when it does (a send window held it), as the planner said.
         "notes": p["notes"],
+        // What became of an email: opened, clicked, unsubscribed.
+        "activity": activity_words(activity, zone),
     });
     match a.kind.as_str() {
         "email" => {
@@ -142,9 +172,17 @@ fn action_view(a: &ActionDetail, can_change: bool, zone: Tz) -> Value {
 /// network's) with UTC beside them.
 pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone: Tz) -> Value {
     let can_change = session.role.can_change();
+    let activity = |id: &str| {
+        ev["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == id)
+            .map_or(Value::Null, |x| x["email_activity"].clone())
+    };
     let actions: Vec<Value> = details
         .iter()
-        .map(|a| action_view(a, can_change, zone))
+        .map(|a| action_view(a, can_change, zone, &activity(&a.id)))
         .collect();
     let mut flows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut fired = Vec::new();

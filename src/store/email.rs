@@ -46,6 +46,17 @@ pub struct EmailRef {
     pub flow: String,
 }
 
+/// One thing that happened to an email after it was sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Activity {
+    /// sent, suppressed, bounced, opened, clicked, unsubscribed, complained.
+    pub what: String,
+    /// The clicked URL, a bounce's words; empty when there is nothing to add.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Distinct emails per (template, variant, rule, flow) and what happened.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityCount {
@@ -208,27 +219,26 @@ impl Store {
         .map(|_| ())
     }
 
-    /// What happened to `job_id`'s email so far, oldest first: (what, detail, at).
-    pub async fn activity_of(
+    /// What happened to the emails of `event_id` so far, by job, oldest first.
+    pub async fn email_activity_of_event(
         &self,
-        job_id: &str,
-    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        event_id: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<Activity>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT what, detail, at FROM email_activity WHERE job_id = $1 ORDER BY at",
+            "SELECT a.job_id, a.what, a.detail, a.at FROM email_activity a JOIN actions x ON x.id = a.job_id WHERE x.event_id = $1 ORDER BY a.at",
         )
-        .bind(job_id)
+        .bind(event_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("what")?,
-                    r.try_get("detail")?,
-                    from_millis(r.try_get("at")?),
-                ))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        let mut out: std::collections::HashMap<String, Vec<Activity>> = Default::default();
+        for r in &rows {
+            out.entry(r.try_get("job_id")?).or_default().push(Activity {
+                what: r.try_get("what")?,
+                detail: r.try_get("detail")?,
+                at: from_millis(r.try_get("at")?),
+            });
+        }
+        Ok(out)
     }
 
     /// Distinct emails by template, variant, rule, flow and what happened

@@ -74,6 +74,10 @@ pub struct ActionRow {
     /// in an event's own list of actions only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What happened to an email after it was sent (opened, clicked,
+    /// unsubscribed...), oldest first; in an event's own list only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_activity: Vec<super::email::Activity>,
 }
 
 const ROW_COLUMNS: &str = "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ruleset_version";
@@ -94,6 +98,7 @@ fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
         last_error: r.try_get("last_error")?,
         ruleset_version: r.try_get("ruleset_version")?,
         notes: Vec::new(),
+        email_activity: Vec::new(),
     })
 }
 
@@ -271,9 +276,11 @@ impl Store {
             .bind(event_id)
             .fetch_all(&self.pool)
             .await?;
+        let mut activity = self.email_activity_of_event(event_id).await?;
         rows.iter()
             .map(|r| {
                 let mut row = action_row(r)?;
+                row.email_activity = activity.remove(&row.id).unwrap_or_default();
                 let payload: String = r.try_get("payload")?;
                 row.notes = serde_json::from_str::<serde_json::Value>(&payload)
                     .ok()

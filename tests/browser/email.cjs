@@ -24,6 +24,8 @@ const [base, adminToken, , shots] = process.argv.slice(2);
     const list = await page.locator('section').nth(1).innerText();
     check(list.includes('ada@example.com') && list.includes('unsubscribed'), 'the suppression list shows who unsubscribed and why');
     check(list.includes('the address bounced'), 'a bounce says so in words');
+    await page.getByText('By flow and rule').click();
+    check(/signup \(email\)/.test(await page.locator('section').first().innerText()), 'the stats by rule open below');
     await shoot(page, shots, 'email');
 
     await go(page, page.getByRole('button', { name: 'Re-subscribe ada@example.com' }));
