@@ -209,6 +209,8 @@ async fn one_click_suppresses_cancels_follow_ups_and_only_marketing_email_stops(
     assert_eq!(row("welcome")["unsubscribed"], 1, "{stats}");
     assert_eq!(row("welcome")["unsubscribe_rate"], 1.0, "{stats}");
     assert_eq!(row("news")["suppressed"], 1, "{stats}");
+    // The nudge cancelled while it waited counts as not sent too.
+    assert_eq!(row("nudge")["suppressed"], 1, "{stats}");
 
     // Re-subscribing is an admin's act; then marketing email goes again.
     let r = client()

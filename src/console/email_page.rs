@@ -25,8 +25,8 @@ pub struct Notice {
     notice: Option<String>,
 }
 
-/// A reason as the page says it.
-fn reason_words(reason: &str) -> &'static str {
+/// A reason as the pages say it.
+pub(super) fn reason_words(reason: &str) -> &'static str {
     match reason {
         "unsubscribed" => "unsubscribed",
         "bounced" => "the address bounced",
@@ -110,10 +110,11 @@ pub async fn suppress(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         );
     }
     let note = field(&f, "note").trim();
+    // `who` already says where: "console admin", "Ana (console)".
     let detail = if note.is_empty() {
-        format!("added by {} in the console", s.who())
+        format!("added by {}", s.who())
     } else {
-        format!("added by {} in the console: {note}", s.who())
+        format!("added by {}: {note}", s.who())
     };
     let raise = app.sinks.get().and_then(|x| x.raise.as_ref());
     match crate::email::suppress::suppress(&app.store, raise, &address, "manual", &detail, None)

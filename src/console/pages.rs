@@ -549,10 +549,17 @@ pub async fn contact(
         .map(|a| json!({"event_id": a.event_id, "due": format!("{} ({})", when(a.due_at), ago(a.due_at, now)),
                         "title": super::pages_event::title_of(&a.kind, &a.payload)}))
         .collect();
+    // Whether marketing email still reaches them.
+    let suppressed = match app.store.suppression(&contact).await {
+        Ok(found) => found.map(|x| {
+            json!({"since": when(x.at), "why": super::email_page::reason_words(&x.reason), "detail": x.detail})
+        }),
+        Err(e) => return store_down(e),
+    };
     let data = with(
         chrome(&s, &contact),
         json!({"contact": contact, "more": events.len() as i64 == EVENTS, "events": events,
-               "instances": instances, "scheduled": scheduled}),
+               "instances": instances, "scheduled": scheduled, "suppressed": suppressed}),
     );
     page("contact", data).into_response()
 }

@@ -138,6 +138,8 @@ fn action_view(a: &ActionDetail, can_change: bool, zone: Tz, activity: &Value) -
         "id": a.id, "action": a.action, "status": a.status, "status_words": status_words(&a.status),
         "title": title(a), "timing": timing, "attempts": a.attempts, "plural": a.attempts != 1,
         "last_error": a.last_error.as_deref().or(p["error"].as_str()),
+        // A cancelled or suppressed action's reason is no error.
+        "error_label": if matches!(a.status.as_str(), "cancelled" | "suppressed") { "Why" } else { "Last error" },
         "can_change": can_change,
         "retryable": matches!(a.status.as_str(), "dead" | "failed" | "cancelled"),
         "cancellable": matches!(a.status.as_str(), "queued" | "failed"),

@@ -62,7 +62,7 @@ pub fn prepare(signer: &Signer, m: &Mail<'_>) -> Prepared {
             );
         }
         let mut list = format!("<{unsubscribe}>");
-        if let Some(to) = m.mailto.map(bare_address).filter(|a| a.contains('@')) {
+        if let Some(to) = m.mailto.map(super::normal).filter(|a| a.contains('@')) {
             list.push_str(&format!(", <mailto:{to}?subject=unsubscribe>"));
         }
         headers.push(("List-Unsubscribe", list));
@@ -82,14 +82,6 @@ pub fn prepare(signer: &Signer, m: &Mail<'_>) -> Prepared {
         text,
         html,
         headers,
-    }
-}
-
-/// The bare address of `"Name <a@b>"` or `"a@b"`.
-fn bare_address(s: &str) -> &str {
-    match (s.find('<'), s.rfind('>')) {
-        (Some(a), Some(b)) if a < b => s[a + 1..b].trim(),
-        _ => s.trim(),
     }
 }
 

@@ -4,14 +4,15 @@
 //! notification, the contact-workflow API, staff in the console).
 //!
 //! 1. The address goes on the suppression list (once: a second unsubscribe
-//!    changes nothing and raises nothing).
+//!    keeps the first one's reason).
 //! 2. Its marketing emails still waiting are cancelled, each with the reason
 //!    where the console shows it. (Should one slip past, planned a moment
 //!    later, the dispatcher checks the list again just before sending.)
 //! 3. The email it came from, if any, records the unsubscribe (for the
 //!    stats that compare templates and variants).
 //! 4. `hsflow:contact.unsubscribed` is raised, so rules can act on it (the
-//!    shipped pack ticks "Email Opt-Out" on the contact's Notion page).
+//!    shipped pack ticks "Email Opt-Out" on the contact's Notion page), with
+//!    an id made from the suppression: raised again, it is a duplicate.
 
 use serde::Serialize;
 use serde_json::json;
@@ -96,22 +97,32 @@ pub async fn suppress(
             tracing::warn!("the {reason} of {address} is kept, but not counted in the stats: {e}");
         }
     }
-    if newly {
-        let event = json!({
-            "type": "contact.unsubscribed",
-            "id": format!("{address}:unsubscribed:{}", chrono::Utc::now().timestamp_millis()),
-            "email": address,
-            "reason": reason,
-            "detail": detail,
-            "template": from.map(|e| e.template.clone()),
-            "variant": from.map(|e| e.variant.clone()).filter(|v| !v.is_empty()),
-            "rule": from.map(|e| e.rule.clone()),
-            "flow": from.map(|e| e.flow.clone()),
+    // Raised every time, with an id made from the suppression itself: a
+    // second unsubscribe (or a retry after a raise that failed) is a
+    // duplicate the store drops, and a raise that failed is made good.
+    let row = store
+        .suppression(&address)
+        .await
+        .map_err(|e| format!("the suppression could not be read back: {e}"))?;
+    let (since, first_reason, first_detail) = row
+        .map_or((0, reason.to_string(), detail.to_string()), |s| {
+            (s.at.timestamp_millis(), s.reason, s.detail)
         });
-        match raise {
-            Some(tx) => crate::sinks::raise(tx, event).await?,
-            None => tracing::warn!("{address} is suppressed, but raised events have nowhere to go"),
-        }
+    let from = from.filter(|_| newly);
+    let event = json!({
+        "type": "contact.unsubscribed",
+        "id": format!("{address}:unsubscribed:{since}"),
+        "email": address,
+        "reason": first_reason,
+        "detail": first_detail,
+        "template": from.map(|e| e.template.clone()),
+        "variant": from.map(|e| e.variant.clone()).filter(|v| !v.is_empty()),
+        "rule": from.map(|e| e.rule.clone()),
+        "flow": from.map(|e| e.flow.clone()),
+    });
+    match raise {
+        Some(tx) => crate::sinks::raise(tx, event).await?,
+        None => tracing::warn!("{address} is suppressed, but raised events have nowhere to go"),
     }
     tracing::info!(
         "{address} suppressed ({reason}: {detail}); {cancelled} waiting marketing email(s) cancelled"
@@ -133,21 +144,39 @@ async fn cancel_marketing(store: &Store, address: &str, reason: &str) -> Result<
         format!("cancelled: {address} is suppressed ({reason}), and this is a marketing email");
     let mut cancelled = 0;
     for (id, payload) in pending {
-        let marketing_to_them = serde_json::from_str::<PlannedAction>(&payload)
-            .ok()
-            .is_some_and(|a| match a.payload {
-                Payload::Email { to, category, .. } => {
-                    category == EmailCategory::Marketing && super::normal(&to) == address
-                }
-                _ => false,
-            });
-        if marketing_to_them
-            && store
-                .cancel_because(&id, &why)
-                .await
-                .map_err(|e| format!("a waiting email could not be cancelled: {e}"))?
+        let Ok(action) = serde_json::from_str::<PlannedAction>(&payload) else {
+            continue;
+        };
+        let Payload::Email {
+            to,
+            category,
+            template,
+            variant,
+            ..
+        } = &action.payload
+        else {
+            continue;
+        };
+        if *category != EmailCategory::Marketing || super::normal(to) != address {
+            continue;
+        }
+        if store
+            .cancel_because(&id, &why)
+            .await
+            .map_err(|e| format!("a waiting email could not be cancelled: {e}"))?
         {
             cancelled += 1;
+            // Counted with the emails not sent because their reader left.
+            let email = EmailRef {
+                job_id: id,
+                template: template.to_string(),
+                variant: variant.as_deref().unwrap_or_default().to_string(),
+                rule: action.rule.to_string(),
+                flow: action.flow.to_string(),
+            };
+            if let Err(e) = store.email_activity(&email, "suppressed", reason).await {
+                tracing::warn!("a cancelled email is not counted in the stats: {e}");
+            }
         }
     }
     Ok(cancelled)

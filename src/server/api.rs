@@ -279,7 +279,7 @@ async fn unsubscribed(app: &App, body: &Value) -> Response {
         raise,
         address,
         "unsubscribed",
-        "the contact-workflow API (event \"unsubscribed\")",
+        "reported through the contact-workflow API",
         None,
     )
     .await

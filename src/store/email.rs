@@ -68,10 +68,15 @@ pub struct ActivityCount {
     pub emails: i64,
 }
 
-/// The addresses are kept as written in lower case, so a capital letter in
-/// a form doesn't slip past the list.
+/// An address as the list keeps it: the bare address (`Ada <ada@x.org>` is
+/// `ada@x.org`) in lower case, so a display name or a capital letter in a
+/// form doesn't slip past the list.
 pub fn normal(address: &str) -> String {
-    address.trim().to_lowercase()
+    let bare = match (address.find('<'), address.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &address[a + 1..b],
+        _ => address,
+    };
+    bare.trim().to_lowercase()
 }
 
 fn suppression(r: &sqlx::any::AnyRow) -> Result<Suppression, sqlx::Error> {
@@ -309,5 +314,14 @@ impl Store {
         })
         .transpose()
         .map_err(|e: sqlx::Error| StoreError::from(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_address_is_kept_bare_and_in_lower_case() {
+        assert_eq!(super::normal(" Ada@Example.com "), "ada@example.com");
+        assert_eq!(super::normal("Ada L <Ada@Example.com>"), "ada@example.com");
     }
 }

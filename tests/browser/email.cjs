@@ -42,6 +42,9 @@ const [base, adminToken, , shots] = process.argv.slice(2);
     check((await page.getByRole('status').innerText()).includes('caller@example.com is on the suppression list'), 'adding an address says what it did');
     const after = await page.locator('section').nth(1).innerText();
     check(after.includes('caller@example.com') && after.includes('asked by phone'), 'the added address is listed with its note');
+    await go(page, page.getByRole('link', { name: 'caller@example.com' }));
+    check((await page.getByRole('note').innerText()).includes('No marketing email goes to this address: added by staff'), "the contact's page says marketing email no longer reaches them, and why");
+    await shoot(page, shots, 'contact-suppressed');
     check(errors.length === 0, 'no errors in the browser console: ' + errors.join('; '));
     await context.close();
   } finally {
