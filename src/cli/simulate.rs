@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use super::{load_or_report, render, RuleDirs};
 use crate::engine::plan::{plan, Options};
-use crate::sources::intake::intake;
+use crate::sources::intake::intake_enriched;
 use crate::sources::normalise::Request;
 
 #[derive(clap::Args)]
@@ -29,6 +29,9 @@ pub struct Args {
     pub verify: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// For a source with [[enrich]] steps: the API's responses, as JSON (one key per step name, e.g. {"appointment": {...}}; with one step, the response itself). Simulate never calls the API.
+    #[arg(long, value_name = "FILE")]
+    pub enriched: Option<PathBuf>,
     /// The request body; - reads standard input.
     pub file: PathBuf,
 }
@@ -85,16 +88,44 @@ pub fn run(args: &Args) -> ExitCode {
         headers: &headers,
         body: &body,
     };
-    let event = match intake(&rs, &args.source, &req, at, args.verify, &|k| {
-        std::env::var(k).ok()
-    }) {
+    let enriched = match &args.enriched {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<serde_json::Value>(&t)
+                    .map_err(|e| format!("it is not JSON: {e}"))
+            }) {
+            Ok(v) => Some(v),
+            Err(e) => return usage(&format!("--enriched {}: {e}", path.display())),
+        },
+    };
+    let (event, fetched) = match intake_enriched(
+        &rs,
+        &args.source,
+        &req,
+        at,
+        args.verify,
+        &|k| std::env::var(k).ok(),
+        enriched.as_ref(),
+    ) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("refused: {e}");
             return ExitCode::from(1);
         }
     };
-    let p = plan(&rs, &event, Options::default());
+    let mut p = plan(&rs, &event, Options::default());
+    // What the API would have been asked (the file stood in for its answer).
+    for t in &fetched {
+        p.notes.insert(
+            0,
+            format!(
+                "enrich `{}`: {} {} (answered from the --enriched file)",
+                t.name, t.method, t.url
+            ),
+        );
+    }
     match args.format {
         Format::Json => match serde_json::to_string_pretty(&p) {
             Ok(s) => println!("{s}"),

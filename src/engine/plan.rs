@@ -39,6 +39,10 @@ pub struct Plan {
     pub zone: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The requests an `[[enrich]]` source made to its API before the
+    /// webhook was read, and what came back (the explain trace keeps them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enrich: Vec<crate::sources::enrich::StepTrace>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -250,6 +254,7 @@ pub fn plan_showing(rs: &RuleSet, ev: &Event, opts: Options, variant: Option<&st
         ruleset_version: rs.version.clone(),
         zone: send_window::zone_of(rs, None).name().to_string(),
         notes,
+        enrich: Vec::new(),
     }
 }
 

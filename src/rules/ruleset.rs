@@ -84,6 +84,8 @@ pub struct Source {
     pub ping_field: Option<String>,
     /// The JSON field of the sender's subscription handshake, if it sends one.
     pub verification_field: Option<String>,
+    /// Requests to the sender's API made before the fields are read (see `sources::enrich`).
+    pub enrich: Vec<crate::rules::compile::enrich::Step>,
 }
 
 /// Where a value comes from, compiled.

@@ -53,6 +53,8 @@ pub struct App {
     /// The sinks the dispatcher uses, for the studio's test sends (set once
     /// they are made, just after the App).
     pub sinks: std::sync::OnceLock<Arc<Sinks>>,
+    /// For `[[enrich]]` requests to senders' APIs (a connection pool, kept).
+    pub http: reqwest::Client,
 }
 
 impl App {
@@ -357,6 +359,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         templates_dir: settings.templates_dir.clone(),
         reloader: reloader.clone(),
         sinks: Default::default(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("hsflow/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("can't make the HTTP client for [[enrich]] requests: {e}"))?,
     });
     reload::watch(reloader.clone(), std::time::Duration::from_millis(100))?;
     reload::on_sighup(reloader);

@@ -21,8 +21,9 @@ use crate::engine::plan::{plan, Options};
 use crate::rules::model::{Auth, BodyFormat};
 use crate::rules::ruleset::{Locator, RuleSet, Source};
 use crate::sources::auth::{self, AuthError};
+use crate::sources::enrich;
 use crate::sources::handshake;
-use crate::sources::normalise::{normalise, Request};
+use crate::sources::normalise::{normalise, normalise_payload, parse_body, Request};
 use crate::store::accept::{Envelope, NewEvent};
 
 /// A name from the URL as it may be shown back: at most 64 printable characters.
@@ -157,7 +158,39 @@ pub async fn receive(
         metrics::record_event(&source, "invalid");
         return error(StatusCode::BAD_REQUEST, e);
     }
-    accept(&app, &rs, src, &req).await
+    if src.enrich.is_empty() {
+        return accept(&app, &rs, src, &req).await;
+    }
+    // Fetch what the webhook only points to, before reading it.
+    let mut payload = match parse_body(src.format, &body) {
+        Ok(p) => p,
+        Err(e) => {
+            metrics::record_event(&source, "invalid");
+            return error(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    match enrich::fetch(&app.http, &src.enrich, &mut payload, &secret, true).await {
+        Ok(trace) => accept_payload(&app, &rs, src, &req, Some((payload, trace))).await,
+        Err((e, _)) => {
+            metrics::record_event(&source, "enrich_failed");
+            tracing::warn!("a webhook from `{source}` was refused: {e}");
+            let mut resp = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the webhook was not accepted, because what it points to could not be fetched: {e}; the sender should send it again"),
+            );
+            if let enrich::EnrichError::Retryable {
+                retry_after: Some(d),
+                ..
+            } = e
+            {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&d.as_secs().to_string()) {
+                    resp.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, v);
+                }
+            }
+            resp
+        }
+    }
 }
 
 /// What became of an event hsflow made itself.
@@ -195,14 +228,29 @@ pub async fn accept_internal(app: &App, rs: &RuleSet, src: &Source, body: &Value
 
 /// Normalise, plan and persist an authenticated request (also used by the contact-workflow API).
 pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) -> Response {
-    let event = match normalise(rs, src, req, Utc::now()) {
+    accept_payload(app, rs, src, req, None).await
+}
+
+/// [`accept`], for a body already parsed and enriched, with the enrich trace.
+async fn accept_payload(
+    app: &App,
+    rs: &RuleSet,
+    src: &Source,
+    req: &Request<'_>,
+    enriched: Option<(Value, Vec<enrich::StepTrace>)>,
+) -> Response {
+    let (normalised, trace) = match enriched {
+        Some((payload, trace)) => (normalise_payload(rs, src, payload, req, Utc::now()), trace),
+        None => (normalise(rs, src, req, Utc::now()), Vec::new()),
+    };
+    let event = match normalised {
         Ok(e) => e,
         Err(e) => {
             metrics::record_event(&src.name, "invalid");
             return error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
-    let p = plan(
+    let mut p = plan(
         rs,
         &event,
         Options {
@@ -210,6 +258,7 @@ pub async fn accept(app: &App, rs: &RuleSet, src: &Source, req: &Request<'_>) ->
             explain: true,
         },
     );
+    p.enrich = trace;
     let contacts = p
         .actions
         .iter()

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::auth::{self, AuthError};
-use super::normalise::{normalise, NormaliseError, Request};
+use super::enrich::{from_fixture, StepTrace};
+use super::normalise::{normalise_payload, parse_body, NormaliseError, Request};
 use crate::engine::event::Event;
 use crate::rules::RuleSet;
 
@@ -18,6 +19,9 @@ pub enum IntakeError {
     Auth(#[from] AuthError),
     #[error("{0}")]
     Normalise(#[from] NormaliseError),
+    /// The source fetches from its API first, and no stand-in response was given.
+    #[error("{0}")]
+    Enrich(String),
 }
 
 /// Authenticate (if `verify`) and normalise a request for `source`.
@@ -29,6 +33,22 @@ pub fn intake(
     verify: bool,
     secret: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Event, IntakeError> {
+    intake_enriched(rs, source, req, received_at, verify, secret, None).map(|(e, _)| e)
+}
+
+/// [`intake`] for a source with `[[enrich]]` steps too, offline: `enriched`
+/// stands in for the API's responses (one key per step name, or with one
+/// step the response itself). Simulate, rule tests and the console's "try
+/// an event" never call a vendor, so such a source needs it.
+pub fn intake_enriched(
+    rs: &RuleSet,
+    source: &str,
+    req: &Request<'_>,
+    received_at: DateTime<Utc>,
+    verify: bool,
+    secret: &dyn Fn(&str) -> Option<String>,
+    enriched: Option<&serde_json::Value>,
+) -> Result<(Event, Vec<StepTrace>), IntakeError> {
     let src = rs.sources.get(source).ok_or_else(|| {
         IntakeError::UnknownSource(
             source.to_string(),
@@ -38,5 +58,22 @@ pub fn intake(
     if verify {
         auth::verify(&src.auth, &|h| req.header(h), req.body, secret)?;
     }
-    Ok(normalise(rs, src, req, received_at)?)
+    let mut payload = parse_body(src.format, req.body)?;
+    let trace = match (src.enrich.is_empty(), enriched) {
+        (true, _) => Vec::new(),
+        (false, Some(fixture)) => {
+            from_fixture(&src.enrich, &mut payload, fixture, secret).map_err(IntakeError::Enrich)?
+        }
+        (false, None) => {
+            let names: Vec<&str> = src.enrich.iter().map(|s| &*s.name).collect();
+            return Err(IntakeError::Enrich(format!(
+                "source `{source}` fetches {} from its API before reading the webhook, and this runs offline: give the response as a file (simulate --enriched FILE; in a rule test, enriched = \"examples/FILE.json\")",
+                names.join(", ")
+            )));
+        }
+    };
+    Ok((
+        normalise_payload(rs, src, payload, req, received_at)?,
+        trace,
+    ))
 }

@@ -95,7 +95,18 @@ pub fn normalise(
     req: &Request<'_>,
     received_at: DateTime<Utc>,
 ) -> Result<Event, NormaliseError> {
-    let mut payload = parse_body(source.format, req.body)?;
+    let payload = parse_body(source.format, req.body)?;
+    normalise_payload(rules, source, payload, req, received_at)
+}
+
+/// [`normalise`] for a body already parsed (and enriched: see `sources::enrich`).
+pub fn normalise_payload(
+    rules: &RuleSet,
+    source: &Source,
+    mut payload: Value,
+    req: &Request<'_>,
+    received_at: DateTime<Utc>,
+) -> Result<Event, NormaliseError> {
     let event_type = match locate(&source.event_type, &payload, req) {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(Value::Null) | None => {

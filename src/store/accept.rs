@@ -84,7 +84,11 @@ impl NewEvent {
         plan: &Plan,
         contacts: &[Option<String>],
     ) -> Result<NewEvent, StoreError> {
-        let trace = serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
+        let mut trace = serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
+        // What an [[enrich]] source fetched before the webhook was read.
+        if !plan.enrich.is_empty() {
+            trace["enrich"] = serde_json::json!(plan.enrich);
+        }
         let mut actions = Vec::with_capacity(plan.actions.len());
         for (i, a) in plan.actions.iter().enumerate() {
             let (status, error) = match &a.error {

@@ -9,6 +9,7 @@ pub mod action;
 pub mod calendar;
 pub mod clock;
 pub mod emails;
+pub mod enrich;
 pub mod flow;
 pub mod integrations;
 pub mod link_order;

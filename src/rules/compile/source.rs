@@ -131,6 +131,7 @@ pub fn compile(
         fields,
         ping_field: file.ping.as_ref().map(|p| p.form_field.clone()),
         verification_field: file.verification.as_ref().map(|v| v.json_field.clone()),
+        enrich: super::enrich::compile(&file.enrich, out),
     })
 }
 

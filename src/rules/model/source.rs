@@ -42,6 +42,9 @@ pub struct SourceFile {
     /// The sender's subscription handshake, answered 200 and shown to the operator.
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// Requests to the sender's API for what the webhook only points to (its ids), in order; fields then read each response as `$.<name>.…`.
+    #[serde(default)]
+    pub enrich: Vec<super::enrich::EnrichStep>,
 }
 
 /// A subscription handshake: an unsigned JSON body holding only this field,
