@@ -132,6 +132,24 @@ async fn an_id_only_webhook_is_read_with_the_appointment_the_api_returns() {
         "a secret reached the trace"
     );
 
+    // A replay (the what-if) reads the answer the trace kept: no API call, not refused.
+    let calls = hits.load(Ordering::SeqCst);
+    let r = client()
+        .post(s.url("/api/whatif"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"source": "acuity"}))
+        .send()
+        .await
+        .expect("whatif");
+    let whatif: Value = r.json().await.expect("json");
+    assert_eq!(whatif["summary"]["events_replayed"], 1, "{whatif}");
+    assert_eq!(whatif["summary"]["events_refused"], 0, "{whatif}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        calls,
+        "the replay called the API"
+    );
+
     // Rate limited once: waited for Retry-After and tried again, still accepted.
     let before = hits.load(Ordering::SeqCst);
     hits.store(0, Ordering::SeqCst);

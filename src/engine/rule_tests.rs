@@ -13,7 +13,7 @@ use super::action::PlannedAction;
 use super::plan::{plan, Options, Plan};
 use crate::rules::model::{BodyFormat, ExpectedAction, TestCase};
 use crate::rules::RuleSet;
-use crate::sources::intake::intake;
+use crate::sources::intake::intake_enriched;
 use crate::sources::normalise::Request;
 
 /// The arrival time of a case that doesn't give one.
@@ -74,8 +74,29 @@ pub fn run_case(rs: &RuleSet, case: &TestCase, root: &Path) -> CaseResult {
         headers: &headers,
         body: &body,
     };
+    let enriched = match &case.enriched {
+        None => None,
+        Some(file) => match std::fs::read_to_string(root.join(file))
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<serde_json::Value>(&t)
+                    .map_err(|e| format!("it is not JSON: {e}"))
+            }) {
+            Ok(v) => Some(v),
+            Err(e) => return result(vec![format!("`enriched` {file}: {e}")]),
+        },
+    };
     let event = match (
-        intake(rs, &case.source, &req, at, false, &|_| None),
+        intake_enriched(
+            rs,
+            &case.source,
+            &req,
+            at,
+            false,
+            &|_| None,
+            enriched.as_ref(),
+        )
+        .map(|(e, _)| e),
         &case.expect.error,
     ) {
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return result(vec![]),

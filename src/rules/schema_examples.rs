@@ -388,6 +388,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         r#""examples/typeform_artist.json""#,
     ),
     ("tests", "headers", r#"{"X-Event": "booking.created"}"#),
+    ("tests", "enriched", r#""examples/acuity_appointment.json""#),
     (
         "tests",
         "expect",

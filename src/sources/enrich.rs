@@ -316,3 +316,19 @@ pub fn from_fixture(
     }
     Ok(trace)
 }
+
+/// The answers an event's explain trace kept (`trace.enrich`), as a fixture
+/// for [`from_fixture`]: one key per step name. None when nothing was fetched.
+pub fn answers(trace: &Value) -> Option<Value> {
+    let steps = trace.get("enrich")?.as_array()?;
+    let map: serde_json::Map<String, Value> = steps
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.get("name")?.as_str()?.to_string(),
+                s.get("response")?.clone(),
+            ))
+        })
+        .collect();
+    (!map.is_empty()).then_some(Value::Object(map))
+}

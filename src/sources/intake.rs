@@ -77,3 +77,22 @@ pub fn intake_enriched(
         trace,
     ))
 }
+
+/// Normalise a stored request again (a replay: the what-if, the studio's
+/// previews), an `[[enrich]]` source with the answers its trace kept.
+pub fn renormalise(
+    rs: &RuleSet,
+    src: &crate::rules::ruleset::Source,
+    req: &Request<'_>,
+    received_at: DateTime<Utc>,
+    enriched: Option<&serde_json::Value>,
+) -> Result<Event, String> {
+    let mut payload = parse_body(src.format, req.body).map_err(|e| e.to_string())?;
+    if !src.enrich.is_empty() {
+        let answers = enriched.ok_or_else(|| {
+            format!("source `{}` fetches from its API first, and this stored event kept no answer to replay", src.name)
+        })?;
+        from_fixture(&src.enrich, &mut payload, answers, &|_| None)?;
+    }
+    normalise_payload(rs, src, payload, req, received_at).map_err(|e| e.to_string())
+}

@@ -17,6 +17,9 @@ pub struct StoredRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub ruleset_version: String,
+    /// What an `[[enrich]]` source fetched for it (from its trace), so a
+    /// replay reads the same answers without calling the API again.
+    pub enriched: Option<serde_json::Value>,
 }
 
 /// An action that has not run yet (queued, or failed and waiting to retry).
@@ -52,10 +55,13 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, sqlx::Error> {
         headers,
         body: r.try_get("body")?,
         ruleset_version: r.try_get("ruleset_version")?,
+        enriched: crate::sources::enrich::answers(
+            &serde_json::from_str(&r.try_get::<String, _>("trace")?).unwrap_or_default(),
+        ),
     })
 }
 
-const COLUMNS: &str = "id, source, event_type, received_at, headers, body, ruleset_version";
+const COLUMNS: &str = "id, source, event_type, received_at, headers, body, ruleset_version, trace";
 
 impl Store {
     /// The latest `limit` requests received at or after `since` (ms), of

@@ -21,7 +21,8 @@ use crate::engine::plan::{plan_showing, Options};
 use crate::rules::ruleset::{ActionKind, NotifyBody};
 use crate::rules::RuleSet;
 use crate::server::App;
-use crate::sources::normalise::{normalise, Request};
+use crate::sources::intake::renormalise;
+use crate::sources::normalise::Request;
 use crate::store::replay::StoredRequest;
 
 /// `templates/emails/welcome.html.hbs` -> ("email", "welcome");
@@ -100,7 +101,7 @@ pub async fn examples(
             headers: &req.headers,
             body: &req.body,
         };
-        let Ok(ev) = normalise(rs, src, &r, req.received_at) else {
+        let Ok(ev) = renormalise(rs, src, &r, req.received_at, req.enriched.as_ref()) else {
             continue;
         };
         let p = plan_showing(

@@ -25,7 +25,8 @@ use serde_json::Value;
 use crate::engine::payload::PlannedAction;
 use crate::engine::plan::{matching_rules, plan, Options, Plan};
 use crate::rules::RuleSet;
-use crate::sources::normalise::{normalise, Request};
+use crate::sources::intake::renormalise;
+use crate::sources::normalise::Request;
 use crate::store::replay::{StoredRequest, Waiting};
 
 /// What one rule set made of one request.
@@ -164,7 +165,7 @@ fn replay(rs: &RuleSet, req: &StoredRequest) -> Result<Replayed, String> {
         headers: &req.headers,
         body: &req.body,
     };
-    let ev = normalise(rs, src, &r, req.received_at).map_err(|e| e.to_string())?;
+    let ev = renormalise(rs, src, &r, req.received_at, req.enriched.as_ref())?;
     let fired = matching_rules(rs, &ev)
         .into_iter()
         .map(|i| rs.rules[i].id.clone())

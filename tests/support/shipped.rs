@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use hsflow::engine::plan::{plan, Options};
-use hsflow::sources::normalise::{normalise, Request};
+use hsflow::sources::enrich::from_fixture;
+use hsflow::sources::normalise::{normalise_payload, parse_body, Request};
 use hsflow::store::accept::{Envelope, NewEvent};
 
 /// Header name and value.
@@ -64,9 +65,24 @@ pub fn stored_event(
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
         .collect();
     let src = &rs.sources[source];
-    let ev = normalise(
+    let mut payload =
+        parse_body(src.format, body).unwrap_or_else(|e| panic!("{source} example: {e}"));
+    // A source that fetches from its API (Acuity) gets the example answer, as the server keeps it.
+    let fetched = if src.enrich.is_empty() {
+        Vec::new()
+    } else {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text =
+            std::fs::read_to_string(root.join(format!("examples/{source}_appointment.json")))
+                .unwrap_or_else(|e| panic!("{source}'s example API answer: {e}"));
+        let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        from_fixture(&src.enrich, &mut payload, &answer, &|_| None)
+            .unwrap_or_else(|e| panic!("{source} example: {e}"))
+    };
+    let ev = normalise_payload(
         rs,
         src,
+        payload,
         &Request {
             headers: &headers,
             body,
@@ -74,7 +90,8 @@ pub fn stored_event(
         at,
     )
     .unwrap_or_else(|e| panic!("{source} example: {e}"));
-    let p = plan(rs, &ev, Options::default());
+    let mut p = plan(rs, &ev, Options::default());
+    p.enrich = fetched;
     let contacts: Vec<Option<String>> = p
         .actions
         .iter()

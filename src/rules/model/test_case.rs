@@ -38,6 +38,9 @@ pub struct TestCase {
     /// Request headers.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// For a source with [[enrich]] steps: a file holding what its API answers (one key per step name, or with one step the response itself), relative to the project root; tests never call the API.
+    #[serde(default)]
+    pub enriched: Option<String>,
     /// When the event arrives (RFC 3339); default 2026-01-05T15:00:00Z, a Monday at 10:00 in New York.
     #[serde(default)]
     pub at: Option<String>,
