@@ -61,8 +61,24 @@ fn simulator(hits: Arc<AtomicU32>) -> Router {
             id => Json(appointment(id)).into_response(),
         }
     }
+    async fn me(headers: HeaderMap) -> Response {
+        let want = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{KEY}"))
+        );
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str()) {
+            Json(json!({"id": 12345, "email": "owner@the7space.example", "timezone": "America/New_York"})).into_response()
+        } else {
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"status_code": 401, "error": "unauthorized"})),
+            )
+                .into_response()
+        }
+    }
     Router::new()
         .route("/appointments/{id}", get(one))
+        .route("/me", get(me))
         .with_state(hits)
 }
 
@@ -130,6 +146,41 @@ async fn an_id_only_webhook_is_read_with_the_appointment_the_api_returns() {
     assert!(
         !stored.to_string().contains(KEY),
         "a secret reached the trace"
+    );
+
+    // The console's event page says what was fetched.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signin = no_redirect
+        .post(s.url("/ui/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={ADMIN}"))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = signin.headers()["set-cookie"]
+        .to_str()
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    let page = no_redirect
+        .get(s.url(&format!("/ui/events/{event}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("event page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains(&format!(
+            "it was fetched first: GET {api}/appointments/123 answered 200"
+        )),
+        "{page}"
     );
 
     // A replay (the what-if) reads the answer the trace kept: no API call, not refused.
@@ -243,4 +294,45 @@ fn simulate_reads_the_enriched_file_and_never_calls_the_api() {
     let (code, out) = run(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("simulate --enriched FILE"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_proves_the_credentials_with_one_cheap_call() {
+    let api = serve_local(simulator(Arc::new(AtomicU32::new(0)))).await;
+    let r = rules();
+    let t = r.parent().expect("project").join("templates");
+    let url = api.clone();
+    let run = move |user: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsflow"))
+            .args(["check", "--rules"])
+            .arg(&r)
+            .arg("--templates")
+            .arg(&t)
+            .env("HSFLOW_TEST_ACUITY_URL", &url)
+            .env("HSFLOW_TEST_ACUITY_USER", user)
+            .env("HSFLOW_TEST_ACUITY_KEY", KEY)
+            .output()
+            .expect("run hsflow check");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let ((code, out), (bad_code, bad_out)) =
+        tokio::task::spawn_blocking(move || (run(USER), run("someone-else")))
+            .await
+            .expect("join");
+    assert!(
+        out.contains(&format!(
+            "GET {api}/me answers 200 OK with these credentials"
+        )),
+        "{out}"
+    );
+    assert_eq!(code, 0, "{out}");
+    // Credentials the API refuses: an error that says what to check.
+    assert!(
+        bad_out.contains("refused the credentials (401"),
+        "{bad_out}"
+    );
+    assert_eq!(bad_code, 1, "{bad_out}");
 }

@@ -84,6 +84,7 @@ pub fn run(dirs: &RuleDirs) -> ExitCode {
                 report.ok(format!("sink {line}"));
             }
             runtime.block_on(sinks(&rs, &settings, &mut report));
+            runtime.block_on(enrich_credentials(&rs, settings.http_timeout, &mut report));
         }
     }
     let errors = report.errors();
@@ -152,6 +153,31 @@ async fn sinks(rs: &RuleSet, settings: &SinkSettings, report: &mut Report) {
         }
     }
     email_links(rs, report);
+}
+
+/// Each `[[enrich]]` step with a `check_endpoint`: one request with its credentials.
+async fn enrich_credentials(rs: &RuleSet, timeout: std::time::Duration, report: &mut Report) {
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(c) => c,
+        Err(e) => return report.error(format!("can't make an HTTP client: {e}")),
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    for src in rs.sources.values() {
+        for step in &src.enrich {
+            println!("  ...   source `{}`: step `{}`", src.name, step.name);
+            match crate::sources::enrich::probe(&client, step, &env).await {
+                Some(Ok(said)) => report.ok(format!(
+                    "source `{}`, step `{}`: {said}",
+                    src.name, step.name
+                )),
+                Some(Err(why)) => report.error(format!(
+                    "source `{}`, step `{}`: {why}",
+                    src.name, step.name
+                )),
+                None => {}
+            }
+        }
+    }
 }
 
 /// Marketing email carries links back to hsflow: they must reach it.

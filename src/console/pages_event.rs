@@ -247,6 +247,17 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone:
         "summary": summary,
         "actions": actions,
         "flows": flows.into_iter().map(|(flow, rules)| json!({"flow": flow, "rules": rules})).collect::<Vec<_>>(),
+        // What an [[enrich]] source fetched before the webhook was read.
+        "fetched": ev["trace"]["enrich"].as_array().into_iter().flatten().map(|t| {
+            let tries = t["tries"].as_u64().unwrap_or(1);
+            format!(
+                "{} {} answered {}{}",
+                t["method"].as_str().unwrap_or("GET"),
+                t["url"].as_str().unwrap_or(""),
+                t["status"].as_u64().map_or_else(|| "from a file".to_string(), |s| s.to_string()),
+                if tries > 1 { format!(" after {tries} tries") } else { String::new() }
+            )
+        }).collect::<Vec<_>>(),
         "entities": entities_view(&ev["trace"]),
         "routing": routing_view(&ev["trace"]),
         "fields": fields,

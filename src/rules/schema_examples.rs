@@ -347,6 +347,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("source", "headers", r#"{"Accept": "application/json"}"#),
     ("source", "timeout", r#""10s""#),
     ("source", "retries", "3"),
+    ("source", "check_endpoint", r#""/me""#),
     ("source", "user_env", r#""ACUITY_USER_ID""#),
     ("source", "password_env", r#""ACUITY_API_KEY""#),
     ("source", "token_env", r#""SNOVIO_ACCESS_TOKEN""#),

@@ -332,3 +332,40 @@ pub fn answers(trace: &Value) -> Option<Value> {
         .collect();
     (!map.is_empty()).then_some(Value::Object(map))
 }
+
+/// `hsflow check`: request the step's `check_endpoint` with its credentials
+/// once; what it proved, or what to fix. None when the step names none.
+pub async fn probe(
+    client: &reqwest::Client,
+    step: &Step,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Option<Result<String, String>> {
+    let path = step.check_endpoint.as_deref()?;
+    let base = step
+        .base_url_env
+        .as_deref()
+        .and_then(env)
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| step.base_url.clone());
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let req = match sign_in(
+        client.get(&url).timeout(step.timeout),
+        step.auth.as_ref(),
+        env,
+    ) {
+        Ok(r) => r,
+        Err(why) => return Some(Err(why)),
+    };
+    Some(match req.send().await {
+        Ok(r) if r.status().is_success() => Ok(format!(
+            "GET {url} answers {} with these credentials",
+            r.status()
+        )),
+        Ok(r) if matches!(r.status().as_u16(), 401 | 403) => Err(format!(
+            "GET {url} refused the credentials ({}); check the variables the step's `auth` names",
+            r.status()
+        )),
+        Ok(r) => Err(format!("GET {url} answered {}", r.status())),
+        Err(e) => Err(format!("GET {url} could not be reached: {e}")),
+    })
+}

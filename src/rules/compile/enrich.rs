@@ -30,6 +30,8 @@ pub struct Step {
     pub auth: Option<EnrichAuth>,
     pub timeout: std::time::Duration,
     pub retries: u32,
+    /// What `hsflow check` requests to prove the credentials work.
+    pub check_endpoint: Option<String>,
 }
 
 /// Parse "/appointments/{{id}}" into its parts.
@@ -170,6 +172,16 @@ pub fn compile(specs: &[EnrichStep], out: &mut Vec<Finding>) -> Vec<Step> {
                 ok = false;
             }
         }
+        if s.check_endpoint
+            .as_deref()
+            .is_some_and(|c| !c.starts_with('/') || c.contains("{{"))
+        {
+            out.push(
+                Finding::error("bad-endpoint", format!("{ptr}/check_endpoint"), "the check endpoint must be a fixed path starting with / (it has no webhook to take values from)")
+                    .hint("e.g. check_endpoint = \"/me\""),
+            );
+            ok = false;
+        }
         if s.timeout.secs() == 0 {
             out.push(
                 Finding::error(
@@ -198,6 +210,7 @@ pub fn compile(specs: &[EnrichStep], out: &mut Vec<Finding>) -> Vec<Step> {
                 auth: s.auth.clone(),
                 timeout: std::time::Duration::from_secs(s.timeout.secs()),
                 retries: s.retries,
+                check_endpoint: s.check_endpoint.clone(),
             });
         }
     }

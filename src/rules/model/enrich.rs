@@ -40,6 +40,9 @@ pub struct EnrichStep {
     /// How long one try may take before it counts as failed, e.g. "10s".
     #[serde(default = "default_timeout")]
     pub timeout: Duration,
+    /// A cheap request `hsflow check` makes to prove the credentials work, e.g. "/me" (Acuity's account details).
+    #[serde(default)]
+    pub check_endpoint: Option<String>,
     /// Tries after the first when the API answers 429 or 5xx or does not answer. When every try fails, the webhook is refused (503) and the sender sends it again later.
     #[serde(default = "default_retries")]
     pub retries: u32,
