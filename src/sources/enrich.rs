@@ -67,18 +67,23 @@ fn encode(text: &str) -> String {
 }
 
 /// The step's URL for `payload`, or why it can't be made.
-pub fn url(
-    step: &Step,
-    payload: &Value,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, String> {
+/// The step's base URL: its `base_url_env` when set, else its `base_url`.
+fn base(step: &Step, env: &dyn Fn(&str) -> Option<String>) -> String {
     let base = step
         .base_url_env
         .as_deref()
         .and_then(env)
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| step.base_url.clone());
-    let mut out = base.trim_end_matches('/').to_string();
+    base.trim_end_matches('/').to_string()
+}
+
+pub fn url(
+    step: &Step,
+    payload: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = base(step, env);
     for part in &step.path {
         match part {
             Part::Text(t) => out.push_str(t),
@@ -341,13 +346,7 @@ pub async fn probe(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Option<Result<String, String>> {
     let path = step.check_endpoint.as_deref()?;
-    let base = step
-        .base_url_env
-        .as_deref()
-        .and_then(env)
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| step.base_url.clone());
-    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let url = format!("{}{path}", base(step, env));
     let req = match sign_in(
         client.get(&url).timeout(step.timeout),
         step.auth.as_ref(),
