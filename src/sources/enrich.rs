@@ -66,7 +66,6 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// The step's URL for `payload`, or why it can't be made.
 /// The step's base URL: its `base_url_env` when set, else its `base_url`.
 fn base(step: &Step, env: &dyn Fn(&str) -> Option<String>) -> String {
     let base = step
@@ -78,6 +77,7 @@ fn base(step: &Step, env: &dyn Fn(&str) -> Option<String>) -> String {
     base.trim_end_matches('/').to_string()
 }
 
+/// The step's URL for `payload`, or why it can't be made.
 pub fn url(
     step: &Step,
     payload: &Value,
