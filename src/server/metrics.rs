@@ -122,6 +122,10 @@ fn outcomes_of(src: &Source) -> Vec<&'static str> {
     if src.verification_field.is_some() {
         out.push("verification");
     }
+    // Refused because what the webhook points to could not be fetched.
+    if !src.enrich.is_empty() {
+        out.push("enrich_failed");
+    }
     out
 }
 
