@@ -201,6 +201,21 @@ async fn an_id_only_webhook_is_read_with_the_appointment_the_api_returns() {
         "the replay called the API"
     );
 
+    // The same delivery again: a duplicate, answered without asking the API.
+    let calls = hits.load(Ordering::SeqCst);
+    let (code, again) = post(
+        &s,
+        "action=scheduled&id=123&calendarID=27238&appointmentTypeID=1",
+    )
+    .await;
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["event_id"], event.as_str(), "{again}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        calls,
+        "a duplicate called the API"
+    );
+
     // Rate limited once: waited for Retry-After and tried again, still accepted.
     let before = hits.load(Ordering::SeqCst);
     hits.store(0, Ordering::SeqCst);

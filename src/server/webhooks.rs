@@ -23,7 +23,9 @@ use crate::rules::ruleset::{Locator, RuleSet, Source};
 use crate::sources::auth::{self, AuthError};
 use crate::sources::enrich;
 use crate::sources::handshake;
-use crate::sources::normalise::{normalise, normalise_payload, parse_body, Request};
+use crate::sources::normalise::{
+    idempotency_key, normalise, normalise_payload, parse_body, Request,
+};
 use crate::store::accept::{Envelope, NewEvent};
 
 /// A name from the URL as it may be shown back: at most 64 printable characters.
@@ -169,6 +171,17 @@ pub async fn receive(
             return error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
+    // A repeat delivery is answered as one without asking the API again
+    // (the store still decides for deliveries that race each other).
+    let key = idempotency_key(src, &payload, &req);
+    if let Ok(Some(event_id)) = app.store.seen(&source, &key, Utc::now()).await {
+        metrics::record_event(&source, "duplicate");
+        return (
+            StatusCode::OK,
+            Json(json!({"event_id": event_id, "duplicate": true})),
+        )
+            .into_response();
+    }
     match enrich::fetch(&app.http, &src.enrich, &mut payload, &secret, true).await {
         Ok(trace) => accept_payload(&app, &rs, src, &req, Some((payload, trace))).await,
         Err((e, _)) => {

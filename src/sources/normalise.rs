@@ -88,6 +88,19 @@ fn describe(loc: &Locator) -> String {
     }
 }
 
+/// The request's idempotency key: where the source says, else a hash of the body.
+pub fn idempotency_key(source: &Source, payload: &Value, req: &Request<'_>) -> String {
+    match source.idempotency {
+        Locator::BodyHash => hex::encode(Sha256::digest(req.body)),
+        ref loc => match locate(loc, payload, req) {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(Value::Number(n)) => n.to_string(),
+            // No key where one was promised: fall back to the body, so identical deliveries still dedupe.
+            _ => hex::encode(Sha256::digest(req.body)),
+        },
+    }
+}
+
 /// Normalise a request through `source` into an event of `rules`.
 pub fn normalise(
     rules: &RuleSet,
@@ -127,15 +140,7 @@ pub fn normalise_payload(
         .get(&event_type)
         .cloned()
         .unwrap_or(event_type);
-    let id = match source.idempotency {
-        Locator::BodyHash => hex::encode(Sha256::digest(req.body)),
-        ref loc => match locate(loc, &payload, req) {
-            Some(Value::String(s)) if !s.is_empty() => s,
-            Some(Value::Number(n)) => n.to_string(),
-            // No key where one was promised: fall back to the body, so identical deliveries still dedupe.
-            _ => hex::encode(Sha256::digest(req.body)),
-        },
-    };
+    let id = idempotency_key(source, &payload, req);
     let mut fields = rules.fields.empty();
     // The envelope fields are interned first, so slot i is ENVELOPE_FIELDS[i].
     for (slot, v) in [&source.name, &event_type, &id].into_iter().enumerate() {

@@ -5,6 +5,25 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 impl Store {
+    /// The event already accepted with this idempotency key within its
+    /// window, if any (checked before work a duplicate should not cause,
+    /// such as fetching from a sender's API).
+    pub async fn seen(
+        &self,
+        source: &str,
+        idem_key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT event_id FROM idempotency WHERE source = $1 AND idem_key = $2 AND expires_at > $3",
+        )
+        .bind(source)
+        .bind(idem_key)
+        .bind(super::millis(now))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
         let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, headers, fields, trace, ruleset_version FROM events WHERE id = $1")
