@@ -126,6 +126,7 @@ pub fn run(args: &Args) -> ExitCode {
             ),
         );
     }
+    p.enrich = fetched;
     match args.format {
         Format::Json => match serde_json::to_string_pretty(&p) {
             Ok(s) => println!("{s}"),
