@@ -90,12 +90,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let enriched = match &args.enriched {
         None => None,
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| {
-                serde_json::from_str::<serde_json::Value>(&t)
-                    .map_err(|e| format!("it is not JSON: {e}"))
-            }) {
+        Some(path) => match crate::sources::enrich::read_answers(path) {
             Ok(v) => Some(v),
             Err(e) => return usage(&format!("--enriched {}: {e}", path.display())),
         },

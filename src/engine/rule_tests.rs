@@ -76,12 +76,7 @@ pub fn run_case(rs: &RuleSet, case: &TestCase, root: &Path) -> CaseResult {
     };
     let enriched = match &case.enriched {
         None => None,
-        Some(file) => match std::fs::read_to_string(root.join(file))
-            .map_err(|e| e.to_string())
-            .and_then(|t| {
-                serde_json::from_str::<serde_json::Value>(&t)
-                    .map_err(|e| format!("it is not JSON: {e}"))
-            }) {
+        Some(file) => match crate::sources::enrich::read_answers(&root.join(file)) {
             Ok(v) => Some(v),
             Err(e) => return result(vec![format!("`enriched` {file}: {e}")]),
         },

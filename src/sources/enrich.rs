@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -130,16 +129,7 @@ fn sign_in(
         Some(EnrichAuth::Basic {
             user_env,
             password_env,
-        }) => {
-            let pair = format!("{}:{}", get(user_env)?, get(password_env)?);
-            req.header(
-                "authorization",
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                ),
-            )
-        }
+        }) => req.basic_auth(get(user_env)?, Some(get(password_env)?)),
         Some(EnrichAuth::Bearer { token_env }) => req.bearer_auth(get(token_env)?),
         Some(EnrichAuth::Header { name, value_env }) => req.header(name.as_str(), get(value_env)?),
     })
@@ -320,6 +310,13 @@ pub fn from_fixture(
         });
     }
     Ok(trace)
+}
+
+/// Read a file of the API's answers (`simulate --enriched`, a rule test's
+/// `enriched`): JSON, one key per step name, or the response itself.
+pub fn read_answers(path: &std::path::Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("it is not JSON: {e}"))
 }
 
 /// The answers an event's explain trace kept (`trace.enrich`), as a fixture

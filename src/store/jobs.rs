@@ -233,12 +233,7 @@ impl Store {
 
     /// Cancel one pending action.
     pub async fn cancel(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.execute(
-            "UPDATE actions SET status = 'cancelled', last_error = 'cancelled by an operator', updated_at = $1 WHERE id = $2 AND status IN ('queued', 'failed')",
-            vec![Bind::Int(millis(Utc::now())), Bind::Text(id.to_string())],
-        )
-        .await?
-            == 1)
+        self.cancel_because(id, "cancelled by an operator").await
     }
 
     /// Actions filtered by status, kind and contact (any may be None), newest first.

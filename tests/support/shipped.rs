@@ -72,10 +72,10 @@ pub fn stored_event(
         Vec::new()
     } else {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text =
-            std::fs::read_to_string(root.join(format!("examples/{source}_appointment.json")))
-                .unwrap_or_else(|e| panic!("{source}'s example API answer: {e}"));
-        let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let answer = hsflow::sources::enrich::read_answers(
+            &root.join(format!("examples/{source}_appointment.json")),
+        )
+        .unwrap_or_else(|e| panic!("{source}'s example API answer: {e}"));
         from_fixture(&src.enrich, &mut payload, &answer, &|_| None)
             .unwrap_or_else(|e| panic!("{source} example: {e}"))
     };
