@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{watch, Notify, Semaphore};
 
+mod fetch;
 pub mod hold;
 
 use crate::engine::action::PlannedAction;
@@ -84,6 +85,8 @@ pub struct Dispatcher {
     pub rules: SharedRules,
     pub cfg: Config,
     pub wake: Arc<Notify>,
+    /// For the fetch jobs of `[[enrich]]` sources.
+    pub http: reqwest::Client,
 }
 
 impl Dispatcher {
@@ -149,6 +152,18 @@ impl Dispatcher {
 
     async fn execute(&self, job: Job) {
         let started = std::time::Instant::now();
+        if job.kind == crate::store::accept::FETCH_KIND {
+            let limit = self.cfg.run_limit();
+            let outcome = tokio::time::timeout(limit, self.fetch_and_plan(&job))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SinkError::retryable(format!(
+                        "the fetch was stopped after {}s without an answer",
+                        limit.as_secs()
+                    )))
+                });
+            return self.record(&job, started, outcome).await;
+        }
         let parsed = serde_json::from_str::<PlannedAction>(&job.payload);
         let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
@@ -181,6 +196,16 @@ impl Dispatcher {
                 }
             }
         };
+        self.record(&job, started, outcome).await
+    }
+
+    /// Record what became of an attempt: done, retried later, or parked.
+    async fn record(
+        &self,
+        job: &Job,
+        started: std::time::Instant,
+        outcome: Result<crate::sinks::Done, SinkError>,
+    ) {
         // A suppressed email is the list doing its job, not a failing sink.
         let fine = matches!(outcome, Ok(_) | Err(SinkError::Suppressed(_)));
         crate::server::metrics::record_sink(&job.kind, started.elapsed(), fine);
@@ -191,11 +216,11 @@ impl Dispatcher {
             }
             Ok(done) => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);
-                self.store.succeed(&job).await
+                self.store.succeed(job).await
             }
             Err(SinkError::Suppressed(why)) => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{why}");
-                self.store.suppressed(&job, &why).await
+                self.store.suppressed(job, &why).await
             }
             Err(SinkError::LeaseLost(why)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "{why}; this attempt did nothing");
@@ -211,28 +236,28 @@ impl Dispatcher {
                         self.cfg.give_up_after.as_secs() / 3600
                     );
                     tracing::warn!(job = %job.id, action = %job.action_key, "parked: {why}");
-                    self.store.fail(&job, &why, None).await
+                    self.store.fail(job, &why, None).await
                 } else {
                     tracing::info!(job = %job.id, action = %job.action_key, "{reason}; tried again at {at}");
-                    self.store.wait(&job, &reason, at).await
+                    self.store.wait(job, &reason, at).await
                 }
             }
             Err(SinkError::Permanent(reason)) => {
                 tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}");
-                self.store.fail(&job, &reason, None).await
+                self.store.fail(job, &reason, None).await
             }
             Err(SinkError::Retryable {
                 reason,
                 retry_after,
-            }) => match next_try(&self.cfg, &job, retry_after, Utc::now()) {
+            }) => match next_try(&self.cfg, job, retry_after, Utc::now()) {
                 Retry::At(at) => {
                     tracing::info!(job = %job.id, action = %job.action_key, "attempt {} failed ({reason}); retrying at {at}", job.attempts);
-                    self.store.fail(&job, &reason, Some(at)).await
+                    self.store.fail(job, &reason, Some(at)).await
                 }
                 Retry::GiveUp(why) => {
                     tracing::warn!(job = %job.id, action = %job.action_key, "parked: {reason}; {why}");
                     self.store
-                        .fail(&job, &format!("{reason}; {why}"), None)
+                        .fail(job, &format!("{reason}; {why}"), None)
                         .await
                 }
             },

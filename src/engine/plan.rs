@@ -45,6 +45,25 @@ pub struct Plan {
     pub enrich: Vec<crate::sources::enrich::StepTrace>,
 }
 
+impl Plan {
+    /// The contact each action is for (its rule's contact field, as text),
+    /// in the order of `actions`: the store keys follow-ups by it, so a reply
+    /// can cancel them.
+    pub fn contacts(&self, rs: &RuleSet, event: &Event) -> Vec<Option<String>> {
+        self.actions
+            .iter()
+            .map(|a| {
+                let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
+                event.fields.get(slot).map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleTrace {
     pub id: Arc<str>,

@@ -348,6 +348,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("source", "timeout", r#""10s""#),
     ("source", "retries", "3"),
     ("source", "check_endpoint", r#""/me""#),
+    ("source", "on_failure", r#""retry""#),
     ("source", "user_env", r#""ACUITY_USER_ID""#),
     ("source", "password_env", r#""ACUITY_API_KEY""#),
     ("source", "token_env", r#""SNOVIO_ACCESS_TOKEN""#),

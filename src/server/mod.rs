@@ -439,6 +439,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         rules,
         cfg: settings.dispatch.clone(),
         wake,
+        http: app.http.clone(),
     });
     let worker = tokio::spawn(dispatcher.run(stop_rx.clone()));
     println!("hsflow listening on http://{addr}");

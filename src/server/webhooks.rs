@@ -24,9 +24,9 @@ use crate::sources::auth::{self, AuthError};
 use crate::sources::enrich;
 use crate::sources::handshake;
 use crate::sources::normalise::{
-    idempotency_key, normalise, normalise_payload, parse_body, Request,
+    event_type_of, idempotency_key, normalise, normalise_payload, parse_body, Request,
 };
-use crate::store::accept::{Envelope, NewEvent};
+use crate::store::accept::{Envelope, FetchJob, NewEvent};
 
 /// A name from the URL as it may be shown back: at most 64 printable characters.
 fn printable(name: &str) -> String {
@@ -171,8 +171,14 @@ pub async fn receive(
             return error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
-    // A repeat delivery is answered as one without asking the API again
-    // (the store still decides for deliveries that race each other).
+    // The acknowledgement doesn't wait on the vendor: the webhook is stored
+    // now and fetched by the dispatcher, durably, then planned.
+    if crate::rules::compile::enrich::deferred(&src.enrich) {
+        return accept_awaiting_fetch(&app, &rs, src, &req, &payload).await;
+    }
+    // on_failure = "reject": fetched while the sender waits. A repeat
+    // delivery is answered as one without asking the API again (the store
+    // still decides for deliveries that race each other).
     let key = idempotency_key(src, &payload, &req);
     if let Ok(Some(event_id)) = app.store.seen(&source, &key, Utc::now()).await {
         metrics::record_event(&source, "duplicate");
@@ -272,18 +278,7 @@ async fn accept_payload(
         },
     );
     p.enrich = trace;
-    let contacts = p
-        .actions
-        .iter()
-        .map(|a| {
-            let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
-            event.fields.get(slot).map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-        })
-        .collect();
+    let contacts = p.contacts(rs, &event);
     let due_now = p.actions.iter().any(|a| a.delay_s <= 0);
     let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
     // Serialised here, on this request's task, so the store's single writer
@@ -297,8 +292,57 @@ async fn accept_payload(
         headers: kept_headers(src, req.headers),
         body: req.body.to_vec(),
     };
-    let contacts: Vec<Option<String>> = contacts;
-    let new = match NewEvent::new(env, &p, &contacts) {
+    let stored = Stored::Planned { kinds, due_now };
+    store_and_answer(app, src, NewEvent::new(env, &p, &contacts), stored).await
+}
+
+/// Store an `[[enrich]]` webhook before it can be read, with the job that
+/// fetches what it points to and then plans it (`on_failure = "retry"`).
+async fn accept_awaiting_fetch(
+    app: &App,
+    rs: &RuleSet,
+    src: &Source,
+    req: &Request<'_>,
+    payload: &Value,
+) -> Response {
+    let env = Envelope {
+        source: src.name.clone(),
+        // The type is shown while the fetch is pending, when the webhook tells it.
+        event_type: event_type_of(src, payload, req).unwrap_or_else(|| "(being fetched)".into()),
+        idem_key: idempotency_key(src, payload, req),
+        window_s: src.idempotency_window_s,
+        received_at: Utc::now(),
+        headers: kept_headers(src, req.headers),
+        body: req.body.to_vec(),
+    };
+    let fetch = FetchJob {
+        source: src.name.clone(),
+        steps: src.enrich.iter().map(|s| s.name.to_string()).collect(),
+    };
+    let new = NewEvent::awaiting_fetch(env, &fetch, &rs.version);
+    store_and_answer(app, src, new, Stored::AwaitingFetch).await
+}
+
+/// What is stored with an event.
+enum Stored {
+    /// Its plan: the kinds of its actions, and whether one is due now.
+    Planned {
+        kinds: Vec<&'static str>,
+        due_now: bool,
+    },
+    /// The job that fetches what it points to (due now), and no plan yet.
+    AwaitingFetch,
+}
+
+/// Store a prepared event and answer the sender: 202 when it is new, 200
+/// for a duplicate, 503 when it could not be stored (the sender retries).
+async fn store_and_answer(
+    app: &App,
+    src: &Source,
+    new: Result<NewEvent, crate::store::StoreError>,
+    stored: Stored,
+) -> Response {
+    let new = match new {
         Ok(n) => n,
         Err(e) => {
             metrics::record_event(&src.name, "store_error");
@@ -319,6 +363,14 @@ async fn accept_payload(
         }
         Ok(a) => {
             metrics::record_event(&src.name, "accepted");
+            let (kinds, due_now) = match stored {
+                Stored::Planned { kinds, due_now } => (kinds, due_now),
+                // Planned later: no action yet, and the answer says why.
+                Stored::AwaitingFetch => {
+                    app.wake.notify_one();
+                    return (StatusCode::ACCEPTED, Json(json!({"event_id": a.event_id, "duplicate": false, "actions": 0, "cancelled": 0, "awaiting_fetch": true}))).into_response();
+                }
+            };
             for kind in kinds {
                 metrics::record_actions_planned(kind, 1);
             }

@@ -112,6 +112,18 @@ pub fn normalise(
     normalise_payload(rules, source, payload, req, received_at)
 }
 
+/// The event's type as far as the webhook alone tells it (mapped like
+/// [`normalise_payload`] maps it), for an event stored before its fetch:
+/// `None` when the type is only in what is fetched.
+pub fn event_type_of(source: &Source, payload: &Value, req: &Request<'_>) -> Option<String> {
+    match locate(&source.event_type, payload, req) {
+        Some(Value::String(s)) if !s.is_empty() => {
+            Some(source.event_type_map.get(&s).cloned().unwrap_or(s))
+        }
+        _ => None,
+    }
+}
+
 /// [`normalise`] for a body already parsed (and enriched: see `sources::enrich`).
 pub fn normalise_payload(
     rules: &RuleSet,

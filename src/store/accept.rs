@@ -136,6 +136,61 @@ impl NewEvent {
     }
 }
 
+/// The job that fetches what an `[[enrich]]` webhook points to: its payload.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FetchJob {
+    /// The source whose steps are fetched.
+    pub source: String,
+    /// The steps' names, for people reading the job.
+    pub steps: Vec<String>,
+}
+
+/// The kind, rule and key of a fetch job in the actions table.
+pub const FETCH_KIND: &str = "enrich";
+
+impl NewEvent {
+    /// An event accepted before it can be read: its source fetches from an
+    /// API first (`on_failure = "retry"`), so it is stored with no fields and
+    /// one job, the fetch, which plans it when the answer arrives.
+    pub fn awaiting_fetch(
+        env: Envelope,
+        fetch: &FetchJob,
+        ruleset_version: &str,
+    ) -> Result<NewEvent, StoreError> {
+        let note = format!(
+            "accepted before it could be read: source `{}` fetches {} from its API first, and the event is planned when the answer arrives",
+            fetch.source,
+            fetch.steps.join(", ")
+        );
+        let trace = serde_json::json!({"rules": [], "entities": [], "notes": [note], "awaiting_fetch": fetch.steps});
+        Ok(NewEvent {
+            fields: "{}".into(),
+            trace: trace.to_string(),
+            ruleset_version: ruleset_version.to_string(),
+            cancels: Vec::new(),
+            actions: vec![NewAction {
+                key: FETCH_KIND.into(),
+                rule: FETCH_KIND.into(),
+                flow: fetch.source.clone(),
+                entity: None,
+                kind: FETCH_KIND,
+                contact: None,
+                payload: json(fetch)?,
+                due_at: millis(env.received_at),
+                status: "queued",
+                error: None,
+            }],
+            source: env.source,
+            event_type: env.event_type,
+            idem_key: env.idem_key,
+            window_s: env.window_s,
+            received_at: env.received_at,
+            headers: env.headers.to_string(),
+            body: env.body,
+        })
+    }
+}
+
 /// Rows per multi-row INSERT: 16 columns x 500 rows stays well under both
 /// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_INSERT: usize = 500;
@@ -148,6 +203,28 @@ impl Store {
             .await?
             .pop()
             .ok_or_else(|| StoreError::Other("the store answered nothing".into()))
+    }
+
+    /// Plan an event that was waiting for its fetch: its fields, trace and
+    /// actions are written together with the fetch job's success, while
+    /// `fence` holds (else nothing is written: [`StoreError::LeaseLost`]).
+    pub async fn plan_fetched(
+        &self,
+        fence: super::jobs::Fence,
+        event_id: &str,
+        planned: NewEvent,
+    ) -> Result<Accepted, StoreError> {
+        let write = Write::Fetched {
+            fence,
+            event_id: event_id.to_string(),
+            planned,
+        };
+        match self.writer.submit(write).await? {
+            Written::Accepted(mut a) => a
+                .pop()
+                .ok_or_else(|| StoreError::Other("the store answered nothing".into())),
+            other => Err(other.mismatch()),
+        }
     }
 
     /// Store these events in one transaction; one answer per event, in order.
@@ -252,17 +329,7 @@ pub(crate) async fn accept_in(
             continue;
         }
         let event_id = ids[i].as_str();
-        let mut cancelled = 0;
-        for (contact, rule) in &ev.cancels {
-            cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND rule = $4 AND status IN ('queued', 'failed') AND due_at > created_at")
-                .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
-                .bind(millis(ev.received_at))
-                .bind(contact)
-                .bind(rule)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-        }
+        let cancelled = cancel_in(conn, ev, event_id).await?;
         out.push(Accepted {
             event_id: event_id.to_string(),
             duplicate: false,
@@ -298,6 +365,65 @@ pub(crate) async fn accept_in(
         .iter()
         .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, *id, a)))
         .collect();
+    insert_actions_in(conn, backend, &rows).await?;
+    Ok(out)
+}
+
+/// Cancel the pending follow-ups `ev` cancels; how many were.
+async fn cancel_in(conn: &mut Conn, ev: &NewEvent, event_id: &str) -> Result<u64, StoreError> {
+    let mut cancelled = 0;
+    for (contact, rule) in &ev.cancels {
+        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND rule = $4 AND status IN ('queued', 'failed') AND due_at > created_at")
+            .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
+            .bind(millis(ev.received_at))
+            .bind(contact)
+            .bind(rule)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(cancelled)
+}
+
+/// Write an event's plan, found once its fetch answered, to the event row
+/// that has waited for it: its type, fields and trace, then its cancels and
+/// actions, exactly as if it had been planned on arrival.
+pub(crate) async fn plan_in(
+    conn: &mut Conn,
+    backend: Backend,
+    event_id: &str,
+    ev: &NewEvent,
+) -> Result<Accepted, StoreError> {
+    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, ruleset_version = $4 WHERE id = $5")
+        .bind(ev.event_type.as_str())
+        .bind(ev.fields.as_str())
+        .bind(ev.trace.as_str())
+        .bind(ev.ruleset_version.as_str())
+        .bind(event_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::NotFound(format!("event {event_id} is no longer stored (it was deleted after its retention)")));
+    }
+    let cancelled = cancel_in(conn, ev, event_id).await?;
+    let rows: Vec<(&NewEvent, &str, &NewAction)> =
+        ev.actions.iter().map(|a| (ev, event_id, a)).collect();
+    insert_actions_in(conn, backend, &rows).await?;
+    Ok(Accepted {
+        event_id: event_id.to_string(),
+        duplicate: false,
+        actions: ev.actions.len(),
+        cancelled,
+    })
+}
+
+/// Insert actions, many rows per statement.
+async fn insert_actions_in(
+    conn: &mut Conn,
+    backend: Backend,
+    rows: &[(&NewEvent, &str, &NewAction)],
+) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
@@ -326,6 +452,6 @@ pub(crate) async fn accept_in(
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(out)
+    Ok(())
 }
 }

@@ -45,6 +45,13 @@ pub enum Write {
         /// A wait, not a failure: the attempt is given back.
         refund: bool,
     },
+    /// An event's plan, made once its fetch answered, with the fetch job's
+    /// success (only while its fence holds).
+    Fetched {
+        fence: Fence,
+        event_id: String,
+        planned: NewEvent,
+    },
     Transition(TransitionRequest),
     /// A page of the local Notion store.
     Page(PageRequest),
@@ -317,6 +324,25 @@ pub(crate) async fn apply(
                     Err(e) => return Err(e),
                 },
             },
+            Write::Fetched {
+                fence,
+                event_id,
+                planned,
+            } => {
+                if !jobs::holds_in(conn, backend, fence).await? {
+                    Err(StoreError::LeaseLost(fence.job_id.clone()))
+                } else {
+                    match accept::plan_in(conn, backend, event_id, planned).await {
+                        Ok(a) => {
+                            with_effect.push(fence);
+                            Ok(Written::Accepted(vec![a]))
+                        }
+                        // Nothing was written: the event is gone.
+                        Err(StoreError::NotFound(why)) => Err(StoreError::NotFound(why)),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
             Write::Execute { sql, binds } => {
                 Ok(Written::Rows(jobs::execute_in(conn, sql, binds).await?))
             }

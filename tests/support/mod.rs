@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod acuity;
 pub mod events;
 pub mod notion_sim;
 pub mod postgres;

@@ -92,18 +92,7 @@ pub fn stored_event(
     .unwrap_or_else(|e| panic!("{source} example: {e}"));
     let mut p = plan(rs, &ev, Options::default());
     p.enrich = fetched;
-    let contacts: Vec<Option<String>> = p
-        .actions
-        .iter()
-        .map(|a| {
-            let slot = rs.rule(&a.rule).map(|r| r.contact_slot)?;
-            ev.fields.get(slot).map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-        })
-        .collect();
+    let contacts = p.contacts(rs, &ev);
     let kept: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.clone(), v.clone().into()))

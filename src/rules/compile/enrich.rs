@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::rules::diagnostic::Finding;
-use crate::rules::model::{EnrichAuth, EnrichMethod, EnrichStep};
+use crate::rules::model::{EnrichAuth, EnrichFailure, EnrichMethod, EnrichStep};
 
 /// One piece of a path template.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,15 @@ pub struct Step {
     pub retries: u32,
     /// What `hsflow check` requests to prove the credentials work.
     pub check_endpoint: Option<String>,
+    pub on_failure: EnrichFailure,
+}
+
+/// Whether a source's steps run after its webhooks are accepted, as a
+/// durable job (`on_failure = "retry"`), rather than while the sender waits.
+pub fn deferred(steps: &[Step]) -> bool {
+    steps
+        .first()
+        .is_some_and(|s| s.on_failure == EnrichFailure::Retry)
 }
 
 /// Parse "/appointments/{{id}}" into its parts.
@@ -211,7 +220,35 @@ pub fn compile(specs: &[EnrichStep], out: &mut Vec<Finding>) -> Vec<Step> {
                 timeout: std::time::Duration::from_secs(s.timeout.secs()),
                 retries: s.retries,
                 check_endpoint: s.check_endpoint.clone(),
+                on_failure: s.on_failure,
             });
+        }
+    }
+    // The steps of a webhook run together, either while the sender waits or
+    // after the webhook is accepted: a source can't have it both ways.
+    if let Some(first) = specs.first() {
+        for (i, s) in specs.iter().enumerate().skip(1) {
+            if s.on_failure != first.on_failure {
+                let word = |f: EnrichFailure| match f {
+                    EnrichFailure::Retry => "retry",
+                    EnrichFailure::Reject => "reject",
+                };
+                out.push(
+                    Finding::error(
+                        "mixed-on-failure",
+                        format!("/enrich/{i}/on_failure"),
+                        format!(
+                            "this step says on_failure = \"{}\" but the first step says \"{}\"; the steps of a source run together, either after the webhook is accepted (retry) or while the sender waits (reject)",
+                            word(s.on_failure),
+                            word(first.on_failure)
+                        ),
+                    )
+                    .hint(format!(
+                        "write on_failure = \"{}\" on every step of this source (or leave it out everywhere: \"retry\" is the default)",
+                        word(first.on_failure)
+                    )),
+                );
+            }
         }
     }
     steps

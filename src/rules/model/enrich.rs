@@ -43,9 +43,23 @@ pub struct EnrichStep {
     /// A cheap request `hsflow check` makes to prove the credentials work, e.g. "/me" (Acuity's account details).
     #[serde(default)]
     pub check_endpoint: Option<String>,
-    /// Tries after the first when the API answers 429 or 5xx or does not answer. When every try fails, the webhook is refused (503) and the sender sends it again later.
+    /// With on_failure = "reject": quick tries after the first, while the sender waits, when the API answers 429 or 5xx or does not answer. (With "retry" the fetch is a job, tried again like any action: after a growing pause or the API's Retry-After, for up to two days.)
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// What happens when the API can't be asked now: "retry" (the default) accepts the webhook at once and fetches afterwards, as a durable job that is tried again until the API answers, then plans the event; "reject" fetches while the sender waits and refuses the webhook (503) when the fetch fails, so the sender sends it again. Every step of a source says the same.
+    #[serde(default)]
+    pub on_failure: EnrichFailure,
+}
+
+/// When to fetch, and what a failed fetch does to the webhook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrichFailure {
+    /// Accept the webhook at once; fetch afterwards, durably, and plan when the answer arrives.
+    #[default]
+    Retry,
+    /// Fetch while the sender waits; a failed fetch refuses the webhook (503).
+    Reject,
 }
 
 fn default_timeout() -> Duration {

@@ -1,0 +1,132 @@
+//! The fetch job: what an `[[enrich]]` webhook points to, fetched after the
+//! webhook was accepted, then the event planned.
+//!
+//! A source whose steps say `on_failure = "retry"` (the default) doesn't make
+//! its sender wait on a slow vendor: the webhook is stored at once with this
+//! one job (see `NewEvent::awaiting_fetch`). Here the dispatcher runs the
+//! steps, one try per attempt; a 429, a 5xx or no answer is retried like any
+//! action (after the job's backoff or the API's Retry-After), a refusal or a
+//! 404 parks the job with the reason. When the answer is in, the event is
+//! normalised and planned with the rules as they are now, and its fields,
+//! trace and actions are written together with the job's success: a crash
+//! between the two can't plan an event twice or lose its plan.
+
+use super::Dispatcher;
+use crate::engine::plan::{plan, Options};
+use crate::sinks::{Done, SinkError};
+use crate::sources::enrich::{self, EnrichError};
+use crate::sources::normalise::{normalise_payload, parse_body, Request};
+use crate::store::accept::{Envelope, FetchJob, NewEvent};
+use crate::store::jobs::Job;
+use crate::store::StoreError;
+
+impl Dispatcher {
+    /// Fetch for the event of `job` and plan it. `Ok` means the plan and the
+    /// job's success are both written.
+    pub(super) async fn fetch_and_plan(&self, job: &Job) -> Result<Done, SinkError> {
+        let what: FetchJob = serde_json::from_str(&job.payload)
+            .map_err(|e| SinkError::Permanent(format!("the stored fetch can't be read: {e}")))?;
+        let rules = self.rules.current();
+        let Some(src) = rules.sources.get(&what.source) else {
+            return Err(SinkError::Permanent(format!(
+                "source `{}` is no longer in rules/sources, so its webhook can't be read; put it back and retry this job",
+                what.source
+            )));
+        };
+        let stored = self
+            .store
+            .stored_requests_by_id(std::slice::from_ref(&job.event_id))
+            .await
+            .map_err(|e| SinkError::retryable(format!("the stored webhook can't be read: {e}")))?
+            .pop()
+            .ok_or_else(|| {
+                SinkError::Permanent(format!(
+                    "event {} is no longer stored (removed after its retention)",
+                    job.event_id
+                ))
+            })?;
+        let req = Request {
+            headers: &stored.headers,
+            body: &stored.body,
+        };
+        let mut payload = parse_body(src.format, &stored.body)
+            .map_err(|e| SinkError::Permanent(format!("the stored webhook can't be read: {e}")))?;
+        let env = |name: &str| std::env::var(name).ok();
+        // One try per attempt: the job's own backoff spaces the next ones,
+        // and no worker sleeps on a vendor's Retry-After.
+        let trace = match enrich::fetch(&self.http, &src.enrich, &mut payload, &env, false).await {
+            Ok(t) => t,
+            Err((
+                EnrichError::Retryable {
+                    reason,
+                    retry_after,
+                },
+                _,
+            )) => {
+                return Err(SinkError::Retryable {
+                    reason,
+                    retry_after,
+                })
+            }
+            Err((EnrichError::Permanent(why), _)) => return Err(SinkError::Permanent(why)),
+        };
+        let event =
+            normalise_payload(&rules, src, payload, &req, stored.received_at).map_err(|e| {
+                SinkError::Permanent(format!(
+                    "what {}'s API answered doesn't fit rules/sources/{}.toml: {e}",
+                    src.name, src.name
+                ))
+            })?;
+        let mut p = plan(
+            &rules,
+            &event,
+            Options {
+                render: true,
+                explain: true,
+            },
+        );
+        p.enrich = trace;
+        let contacts = p.contacts(&rules, &event);
+        let env = Envelope {
+            source: src.name.clone(),
+            event_type: event.event_type.clone(),
+            idem_key: event.id.clone(),
+            window_s: src.idempotency_window_s,
+            received_at: stored.received_at,
+            headers: serde_json::Value::Null,
+            body: Vec::new(),
+        };
+        let planned = NewEvent::new(env, &p, &contacts)
+            .map_err(|e| SinkError::Permanent(format!("the plan can't be stored: {e}")))?;
+        let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
+        match self
+            .store
+            .plan_fetched(job.fence(), &job.event_id, planned)
+            .await
+        {
+            Ok(a) => {
+                for kind in kinds {
+                    crate::server::metrics::record_actions_planned(kind, 1);
+                }
+                // Its actions that are due now are waiting for a worker.
+                self.wake.notify_one();
+                Ok(Done {
+                    message: format!(
+                        "fetched {} from {}'s API and planned the event: {} actions, {} cancelled",
+                        what.steps.join(", "),
+                        src.name,
+                        a.actions,
+                        a.cancelled
+                    ),
+                    crossings: Vec::new(),
+                    recorded: true,
+                })
+            }
+            Err(StoreError::LeaseLost(why)) => Err(SinkError::LeaseLost(why)),
+            Err(StoreError::NotFound(why)) => Err(SinkError::Permanent(why)),
+            Err(e) => Err(SinkError::retryable(format!(
+                "the plan could not be stored: {e}"
+            ))),
+        }
+    }
+}
