@@ -17,7 +17,7 @@ use support::*;
 /// A copy of the fixture project whose Acuity source fetches while the sender waits.
 fn rejecting_project(dir: &Path) -> PathBuf {
     let project = dir.join("project");
-    copy_dir(&rules().parent().expect("project").to_path_buf(), &project);
+    copy_dir(rules().parent().expect("project"), &project);
     let file = project.join("rules/sources/acuity.toml");
     let text = std::fs::read_to_string(&file).expect("read");
     std::fs::write(

@@ -59,6 +59,17 @@ pub fn title_of(kind: &str, p: &Value) -> String {
         "webhook" => format!("Call {} {}", s(p, "method").to_uppercase(), s(p, "url")),
         "beehiiv" => format!("Subscribe {} to the newsletter", s(p, "email")),
         "hubspot" => format!("Add or update {} in HubSpot", s(p, "email")),
+        "enrich" => format!(
+            "Fetch what the webhook points to ({}) from the API of source {}",
+            p["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            s(p, "source")
+        ),
         other => other.to_string(),
     }
 }
@@ -217,7 +228,15 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone:
             parts.push(format!("{n} {word}"));
         }
     }
-    let summary = if details.is_empty() {
+    // Stored before it could be read: its source fetches from an API first.
+    let fetch = details.iter().find(|a| a.kind == "enrich");
+    let summary = if let Some(f) = fetch.filter(|_| ev["trace"]["awaiting_fetch"].is_array()) {
+        match f.status.as_str() {
+            "dead" => "hsflow could not fetch what this webhook points to, so no rule has read it yet. The reason is below: once it is put right, press Retry and the event is planned.".to_string(),
+            "failed" => "hsflow could not fetch what this webhook points to yet and will try again (the reason is below); the rules read the event once the answer arrives.".to_string(),
+            _ => "Waiting for what this webhook points to: hsflow is fetching it from the sender's API, and the rules read the event once the answer arrives.".to_string(),
+        }
+    } else if details.is_empty() {
         "No rule fired, so hsflow does nothing about this event.".to_string()
     } else {
         format!(

@@ -230,7 +230,7 @@ impl Dispatcher {
                 // A wait uses no attempt, so only the deadline ends one that
                 // never comes to an end (two actions waiting for each other).
                 let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                if at > deadline(&self.cfg, &job) {
+                if at > deadline(&self.cfg, job) {
                     let why = format!(
                         "{reason}, longer than the action may wait ({}h after it was due)",
                         self.cfg.give_up_after.as_secs() / 3600

@@ -315,4 +315,41 @@ endpoint = "appointments"
             "{codes:?}"
         );
     }
+
+    #[test]
+    fn the_steps_of_a_source_agree_on_when_they_run() {
+        let spec: crate::rules::model::SourceFile = toml::from_str(
+            r#"
+auth = { kind = "none", local = true }
+event_type = { value = "x" }
+idempotency = { window = "1h" }
+[[enrich]]
+name = "appointment"
+base_url = "https://example.com"
+endpoint = "/appointments/{{id}}"
+[[enrich]]
+name = "calendar"
+base_url = "https://example.com"
+endpoint = "/calendars/{{appointment.calendarID}}"
+on_failure = "reject"
+"#,
+        )
+        .expect("a source file");
+        let mut out = Vec::new();
+        let steps = compile(&spec.enrich, &mut out);
+        assert_eq!(steps.len(), 2);
+        let f = out
+            .iter()
+            .find(|f| f.code == "mixed-on-failure")
+            .expect("reported");
+        assert_eq!(f.pointer, "/enrich/1/on_failure");
+        assert!(
+            f.message.contains("the first step says \"retry\""),
+            "{}",
+            f.message
+        );
+        // Left out everywhere, the steps run after the webhook is accepted.
+        assert!(deferred(&steps[..1]));
+        assert!(!deferred(&[]));
+    }
 }
