@@ -68,33 +68,7 @@ async fn an_id_only_webhook_is_read_with_the_appointment_the_api_returns() {
     );
 
     // The console's event page says what was fetched.
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let signin = no_redirect
-        .post(s.url("/ui/signin"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={ADMIN}"))
-        .send()
-        .await
-        .expect("sign in");
-    let cookie = signin.headers()["set-cookie"]
-        .to_str()
-        .expect("a cookie")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_string();
-    let page = no_redirect
-        .get(s.url(&format!("/ui/events/{event}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("event page")
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = console_page(&s, &format!("/ui/events/{event}")).await;
     assert!(
         page.contains(&format!(
             "it was fetched first: GET {api}/appointments/123 answered 200"

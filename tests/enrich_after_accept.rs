@@ -153,6 +153,29 @@ async fn a_failed_fetch_is_retried_as_a_job_or_parked_with_its_reason() {
         1,
         "nothing was planned"
     );
+    // The console's event page says so in words, and what to do.
+    let page = console_page(&s, &format!("/ui/events/{unknown}")).await;
+    let title = format!("Fetch the appointment from {api}/appointments/404");
+    for words in [
+        "hsflow could not fetch what this webhook points to, so no rule has read it yet",
+        "No rule has read this event yet",
+        "Nothing read yet",
+        title.as_str(),
+        "found nothing (404)",
+    ] {
+        assert!(
+            page.contains(words),
+            "{words:?} is not on the page:\n{page}"
+        );
+    }
+
+    // A webhook without the id the request needs: refused now, nothing stored.
+    let (code, body) = post(&s, "action=scheduled&calendarID=1&appointmentTypeID=1").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("needs `id`"),
+        "{body}"
+    );
 
     // Credentials the API refuses: parked; once they are fixed, a retry plans it.
     acuity.accept_user("the-new-user-id");

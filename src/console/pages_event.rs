@@ -59,17 +59,22 @@ pub fn title_of(kind: &str, p: &Value) -> String {
         "webhook" => format!("Call {} {}", s(p, "method").to_uppercase(), s(p, "url")),
         "beehiiv" => format!("Subscribe {} to the newsletter", s(p, "email")),
         "hubspot" => format!("Add or update {} in HubSpot", s(p, "email")),
-        "enrich" => format!(
-            "Fetch what the webhook points to ({}) from the API of source {}",
-            p["steps"]
+        "enrich" => {
+            let steps: Vec<&str> = p["steps"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-            s(p, "source")
-        ),
+                .collect();
+            match p["url"].as_str() {
+                Some(url) => format!("Fetch the {} from {url}", steps.join(" and ")),
+                None => format!(
+                    "Fetch the {} from the API of source {}",
+                    steps.join(" and "),
+                    s(p, "source")
+                ),
+            }
+        }
         other => other.to_string(),
     }
 }
@@ -232,7 +237,7 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone:
     let fetch = details.iter().find(|a| a.kind == "enrich");
     let summary = if let Some(f) = fetch.filter(|_| ev["trace"]["awaiting_fetch"].is_array()) {
         match f.status.as_str() {
-            "dead" => "hsflow could not fetch what this webhook points to, so no rule has read it yet. The reason is below: once it is put right, press Retry and the event is planned.".to_string(),
+            "dead" => "hsflow could not fetch what this webhook points to, so no rule has read it yet. The reason is below. If it can be put right (the credentials, the sender's API back up), press Retry and the event is planned; if the record no longer exists at the sender (deleted, or a test booking), there is nothing to do.".to_string(),
             "failed" => "hsflow could not fetch what this webhook points to yet and will try again (the reason is below); the rules read the event once the answer arrives.".to_string(),
             _ => "Waiting for what this webhook points to: hsflow is fetching it from the sender's API, and the rules read the event once the answer arrives.".to_string(),
         }
@@ -260,6 +265,8 @@ pub fn event_view(ev: &Value, details: &[ActionDetail], session: &Session, zone:
         .unwrap_or_default();
     json!({
         "event": ev,
+        // Stored before it could be read: no fields and no rules yet.
+        "awaiting": ev["trace"]["awaiting_fetch"].is_array(),
         "email": ev["fields"]["email"],
         "received": received,
         "short_version": s(ev, "ruleset_version").chars().take(12).collect::<String>(),

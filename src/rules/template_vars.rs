@@ -135,3 +135,54 @@ fn add_path(p: &HbPath, used: &mut BTreeSet<String>) {
         used.insert(root);
     }
 }
+
+/// What templates can call: handlebars' own helpers and hsflow's `date`.
+pub const HELPERS: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len", "date",
+];
+
+/// Helpers a template calls that don't exist (`{{join tags ", "}}`), each
+/// with where it is first called: they would fail every render.
+pub(super) fn unknown_helpers(t: &Template) -> BTreeMap<String, (usize, usize)> {
+    let mut out = BTreeMap::new();
+    helpers_in(t, &mut out);
+    out
+}
+
+fn helpers_in(t: &Template, out: &mut BTreeMap<String, (usize, usize)>) {
+    for (i, el) in t.elements.iter().enumerate() {
+        let h = match el {
+            TemplateElement::Expression(h)
+            | TemplateElement::HtmlExpression(h)
+            | TemplateElement::HelperBlock(h) => h,
+            _ => continue,
+        };
+        let at = t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1));
+        called(h, at, out);
+        for inner in [&h.template, &h.inverse].into_iter().flatten() {
+            helpers_in(inner, out);
+        }
+    }
+}
+
+/// The helper `h` calls, if it calls one (a name with parameters, or a
+/// block), and those of its subexpressions.
+fn called(h: &HelperTemplate, at: (usize, usize), out: &mut BTreeMap<String, (usize, usize)>) {
+    let calls = h.block || !h.params.is_empty() || !h.hash.is_empty();
+    let name = match &h.name {
+        Parameter::Name(n) => Some(n.clone()),
+        Parameter::Path(p) if calls => path_root(p),
+        _ => None,
+    };
+    if let Some(n) = name.filter(|n| calls && !HELPERS.contains(&n.as_str())) {
+        out.entry(n).or_insert(at);
+    }
+    for p in &h.params {
+        if let Parameter::Subexpression(s) = p {
+            if let TemplateElement::Expression(inner) = s.element.as_ref() {
+                called(inner, at, out);
+            }
+        }
+    }
+}

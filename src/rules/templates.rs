@@ -17,8 +17,8 @@ use handlebars::template::Template;
 use handlebars::{Context, Handlebars};
 
 use super::template_syntax;
-use super::template_vars::first_uses;
 pub use super::template_vars::variables;
+use super::template_vars::{first_uses, unknown_helpers, HELPERS};
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Severity};
@@ -116,6 +116,35 @@ impl Text {
     }
 }
 
+/// Why a text from a rule file is not a template, and what to do.
+#[derive(Debug, Default)]
+pub struct InlineError {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for InlineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.hint)
+    }
+}
+
+/// The message for a helper that doesn't exist.
+fn unknown_helper(name: &str) -> String {
+    let close = super::diagnostic::did_you_mean(name, HELPERS.iter().copied())
+        .map(|h| format!(" (did you mean `{h}`?)"))
+        .unwrap_or_default();
+    format!(
+        "`{name}` is not something a template can do{close}: the only helpers are {}",
+        HELPERS.join(", ")
+    )
+}
+
+/// How to do without it.
+fn helper_hint(name: &str) -> String {
+    format!("to list a field's values, write {{{{#each tags}}}}{{{{#unless @first}}}}, {{{{/unless}}}}{{{{this}}}}{{{{/each}}}}; to show a date, {{{{date start}}}}; or remove `{name}` and show the field itself, {{{{field}}}}")
+}
+
 fn registry(escape: bool) -> Handlebars<'static> {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
@@ -200,6 +229,22 @@ impl Templates {
                     continue;
                 }
             };
+            for (helper, (line, col)) in unknown_helpers(&compiled) {
+                let site = Site {
+                    file: path.clone(),
+                    line,
+                    col,
+                };
+                diags.push(
+                    site.diagnostic(
+                        text,
+                        Severity::Error,
+                        "unknown-helper",
+                        unknown_helper(&helper),
+                    )
+                    .with_hint(helper_hint(&helper)),
+                );
+            }
             let vars = variables(&compiled);
             let sites = t.sites.entry(format!("{kind}/{name}")).or_default();
             for (var, (line, col)) in first_uses(&compiled, &vars) {
@@ -252,12 +297,20 @@ impl Templates {
     }
 
     /// Compile a text from a rule file.
-    pub fn inline(&mut self, source: &str) -> Result<Text, String> {
+    pub fn inline(&mut self, source: &str) -> Result<Text, InlineError> {
         if !source.contains("{{") {
             return Ok(Text::Plain(source.to_string()));
         }
-        let compiled = Template::compile(source)
-            .map_err(|e| format!("`{source}` is not a valid template: {}", e.reason()))?;
+        let compiled = Template::compile(source).map_err(|e| InlineError {
+            message: format!("`{source}` is not a valid template: {}", e.reason()),
+            hint: "variables are written {{name}}; check the braces".into(),
+        })?;
+        if let Some(helper) = unknown_helpers(&compiled).into_keys().next() {
+            return Err(InlineError {
+                message: unknown_helper(&helper),
+                hint: helper_hint(&helper),
+            });
+        }
         let vars = variables(&compiled);
         self.inline_count += 1;
         let name = format!("inline/{}", self.inline_count);
@@ -388,7 +441,8 @@ mod tests {
         let err = t
             .render_text(&text, &Templates::context(json!({})))
             .err()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .to_string();
         assert!(
             err.contains("first_name") && err.contains("nothing was sent"),
             "{err}"
@@ -407,5 +461,51 @@ mod tests {
             Ok("Tom & Jerry <3".into())
         );
         assert_eq!(text.sole_variable(), Some("name"));
+    }
+
+    #[test]
+    fn a_helper_that_does_not_exist_is_found_before_it_fails_a_render() {
+        let mut t = Templates::new();
+        for ok in [
+            "{{#each tags}}{{#unless @first}}, {{/unless}}{{this}}{{/each}}",
+            "{{#if (eq source \"acuity\")}}Acuity{{/if}} {{date start}}",
+            "{{lookup fields \"email\"}} {{first_name}}",
+        ] {
+            assert!(t.inline(ok).is_ok(), "{ok}");
+        }
+        let e = t
+            .inline("They wrote: {{join answers \"; \"}}")
+            .err()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            e.contains("`join` is not something a template can do"),
+            "{e}"
+        );
+        assert!(e.contains("{{#each tags}}"), "{e}");
+        let e = t
+            .inline("{{#iff vip}}VIP{{/iff}}")
+            .err()
+            .unwrap_or_default()
+            .to_string();
+        assert!(e.contains("did you mean `if`?"), "{e}");
+        let e = t
+            .inline("{{#if (contains tags \"vip\")}}VIP{{/if}}")
+            .err()
+            .unwrap_or_default()
+            .to_string();
+        assert!(e.contains("`contains`"), "{e}");
+
+        // In a template file: at the helper's own line and column.
+        let files = BTreeMap::from([(
+            "emails/hello.txt.hbs".to_string(),
+            "Hello {{first_name}},\nYou chose {{upper choice}}.\n".to_string(),
+        )]);
+        let (_, diags) = Templates::from_files(Path::new("templates"), &files);
+        let d = diags
+            .iter()
+            .find(|d| d.code == "unknown-helper")
+            .unwrap_or_else(|| panic!("not found: {diags:?}"));
+        assert_eq!((d.line, d.col), (2, 11), "{d:?}");
     }
 }

@@ -315,9 +315,21 @@ async fn accept_awaiting_fetch(
         headers: kept_headers(src, req.headers),
         body: req.body.to_vec(),
     };
+    // The first request is made from the webhook alone: one that lacks what
+    // it needs (the appointment's id) is refused now, not parked later.
+    let secret = |name: &str| std::env::var(name).ok();
+    let url = match src.enrich.first().map(|s| enrich::url(s, payload, &secret)) {
+        Some(Err(why)) => {
+            metrics::record_event(&src.name, "invalid");
+            return error(StatusCode::BAD_REQUEST, why);
+        }
+        Some(Ok(u)) => Some(u),
+        None => None,
+    };
     let fetch = FetchJob {
         source: src.name.clone(),
         steps: src.enrich.iter().map(|s| s.name.to_string()).collect(),
+        url,
     };
     let new = NewEvent::awaiting_fetch(env, &fetch, &rs.version);
     store_and_answer(app, src, new, Stored::AwaitingFetch).await

@@ -143,6 +143,9 @@ pub struct FetchJob {
     pub source: String,
     /// The steps' names, for people reading the job.
     pub steps: Vec<String>,
+    /// The first step's URL, as the webhook made it (never a credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The kind, rule and key of a fetch job in the actions table.

@@ -268,6 +268,37 @@ pub async fn actions_of(s: &Server, event_id: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A console page's HTML, read as the admin (signed in with the token).
+pub async fn console_page(s: &Server, path: &str) -> String {
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signin = no_redirect
+        .post(s.url("/ui/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={ADMIN}"))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = signin.headers()["set-cookie"]
+        .to_str()
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    no_redirect
+        .get(s.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 /// The actions of `kind` planned by `rule` (any event), as the admin API lists them.
 pub async fn actions_of_rule(s: &Server, kind: &str, rule: &str) -> Vec<Value> {
     admin_get(s, &format!("/api/actions?kind={kind}&limit=1000")).await["actions"]

@@ -182,11 +182,8 @@ impl Compiler {
     pub fn text(&mut self, source: &str, pointer: &str, out: &mut Vec<Finding>) -> Text {
         match self.templates.inline(source) {
             Ok(t) => t,
-            Err(msg) => {
-                out.push(
-                    Finding::error("bad-template", pointer, msg)
-                        .hint("variables are written {{name}}; check the braces"),
-                );
+            Err(e) => {
+                out.push(Finding::error("bad-template", pointer, e.message).hint(e.hint));
                 Text::Plain(source.to_string())
             }
         }
