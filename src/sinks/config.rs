@@ -230,18 +230,21 @@ impl SinkSettings {
                     "notion, task: Notion API at {} (Notion-Version {})",
                     n.base_url, n.version
                 ),
-                None => "notion, task: local (data/hsflow.db)".into(),
+                None => "notion, task: kept in hsflow's own store (no NOTION_API_TOKEN)".into(),
             },
             match &self.smtp {
                 Some(s) => format!("email: SMTP {}:{} ({:?})", s.host, s.port, s.security),
-                None => "email: local (data/outbox/*.eml)".into(),
+                None => {
+                    "email: written to outbox/*.eml in the data directory (no HSFLOW_SMTP_HOST)"
+                        .into()
+                }
             },
             match &self.notify {
                 Some(NotifyTarget::Slack { .. }) => {
                     "notify: Slack (HSFLOW_SLACK_WEBHOOK_URL_<CHANNEL> overrides a channel)".into()
                 }
                 Some(NotifyTarget::Json { url }) => format!("notify: JSON webhook {url}"),
-                None => "notify: local (data/notifications.jsonl)".into(),
+                None => "notify: written to notifications.jsonl in the data directory".into(),
             },
             if self.send_webhooks {
                 "webhook: sent".into()
