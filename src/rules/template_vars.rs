@@ -83,15 +83,24 @@ pub(super) fn first_uses(
     out
 }
 
-fn sites_in(t: &Template, vars: &BTreeSet<String>, out: &mut BTreeMap<String, (usize, usize)>) {
-    for (i, el) in t.elements.iter().enumerate() {
-        let h = match el {
+/// The expressions and blocks of `t` (not those nested in blocks), each
+/// with its (line, column).
+fn expressions(t: &Template) -> impl Iterator<Item = (&HelperTemplate, (usize, usize))> {
+    t.elements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, el)| match el {
             TemplateElement::Expression(h)
             | TemplateElement::HtmlExpression(h)
-            | TemplateElement::HelperBlock(h) => h,
-            _ => continue,
-        };
-        let at = t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1));
+            | TemplateElement::HelperBlock(h) => {
+                Some((&**h, t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1))))
+            }
+            _ => None,
+        })
+}
+
+fn sites_in(t: &Template, vars: &BTreeSet<String>, out: &mut BTreeMap<String, (usize, usize)>) {
+    for (h, at) in expressions(t) {
         let mut roots = BTreeSet::new();
         if let Parameter::Path(p) = &h.name {
             add_path(p, &mut roots);
@@ -151,14 +160,7 @@ pub(super) fn unknown_helpers(t: &Template) -> BTreeMap<String, (usize, usize)> 
 }
 
 fn helpers_in(t: &Template, out: &mut BTreeMap<String, (usize, usize)>) {
-    for (i, el) in t.elements.iter().enumerate() {
-        let h = match el {
-            TemplateElement::Expression(h)
-            | TemplateElement::HtmlExpression(h)
-            | TemplateElement::HelperBlock(h) => h,
-            _ => continue,
-        };
-        let at = t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1));
+    for (h, at) in expressions(t) {
         called(h, at, out);
         for inner in [&h.template, &h.inverse].into_iter().flatten() {
             helpers_in(inner, out);

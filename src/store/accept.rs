@@ -78,6 +78,31 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 }
 
 impl NewEvent {
+    /// The event of `env` with what is stored beside it.
+    fn from_parts(
+        env: Envelope,
+        fields: String,
+        trace: String,
+        ruleset_version: String,
+        cancels: Vec<(String, String)>,
+        actions: Vec<NewAction>,
+    ) -> NewEvent {
+        NewEvent {
+            source: env.source,
+            event_type: env.event_type,
+            idem_key: env.idem_key,
+            window_s: env.window_s,
+            received_at: env.received_at,
+            headers: env.headers.to_string(),
+            body: env.body,
+            fields,
+            trace,
+            ruleset_version,
+            cancels,
+            actions,
+        }
+    }
+
     /// Serialise an event and its plan; `contacts[i]` is the contact of action `i`.
     pub fn new(
         env: Envelope,
@@ -108,31 +133,26 @@ impl NewEvent {
                 error,
             });
         }
-        Ok(NewEvent {
-            fields: json(&plan.event.fields)?,
-            trace: trace.to_string(),
-            ruleset_version: plan.ruleset_version.clone(),
-            cancels: plan
-                .cancels
-                .iter()
-                .map(|c| {
-                    let contact = c
-                        .contact
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| c.contact.to_string());
-                    (contact, c.rule.to_string())
-                })
-                .collect(),
+        let cancels = plan
+            .cancels
+            .iter()
+            .map(|c| {
+                let contact = c
+                    .contact
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| c.contact.to_string());
+                (contact, c.rule.to_string())
+            })
+            .collect();
+        Ok(NewEvent::from_parts(
+            env,
+            json(&plan.event.fields)?,
+            trace.to_string(),
+            plan.ruleset_version.clone(),
+            cancels,
             actions,
-            source: env.source,
-            event_type: env.event_type,
-            idem_key: env.idem_key,
-            window_s: env.window_s,
-            received_at: env.received_at,
-            headers: env.headers.to_string(),
-            body: env.body,
-        })
+        ))
     }
 }
 
@@ -166,31 +186,26 @@ impl NewEvent {
             fetch.steps.join(", ")
         );
         let trace = serde_json::json!({"rules": [], "entities": [], "notes": [note], "awaiting_fetch": fetch.steps});
-        Ok(NewEvent {
-            fields: "{}".into(),
-            trace: trace.to_string(),
-            ruleset_version: ruleset_version.to_string(),
-            cancels: Vec::new(),
-            actions: vec![NewAction {
-                key: FETCH_KIND.into(),
-                rule: FETCH_KIND.into(),
-                flow: fetch.source.clone(),
-                entity: None,
-                kind: FETCH_KIND,
-                contact: None,
-                payload: json(fetch)?,
-                due_at: millis(env.received_at),
-                status: "queued",
-                error: None,
-            }],
-            source: env.source,
-            event_type: env.event_type,
-            idem_key: env.idem_key,
-            window_s: env.window_s,
-            received_at: env.received_at,
-            headers: env.headers.to_string(),
-            body: env.body,
-        })
+        let fetch_job = NewAction {
+            key: FETCH_KIND.into(),
+            rule: FETCH_KIND.into(),
+            flow: fetch.source.clone(),
+            entity: None,
+            kind: FETCH_KIND,
+            contact: None,
+            payload: json(fetch)?,
+            due_at: millis(env.received_at),
+            status: "queued",
+            error: None,
+        };
+        Ok(NewEvent::from_parts(
+            env,
+            "{}".into(),
+            trace.to_string(),
+            ruleset_version.to_string(),
+            Vec::new(),
+            vec![fetch_job],
+        ))
     }
 }
 
