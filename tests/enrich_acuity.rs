@@ -122,7 +122,7 @@ async fn an_id_only_webhook_is_read_with_the_appointment_the_api_returns() {
         body["error"]
             .as_str()
             .unwrap_or("")
-            .contains("found nothing (404)"),
+            .contains("found nothing (404: Appointment not found.)"),
         "{body}"
     );
     s.kill();

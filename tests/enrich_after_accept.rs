@@ -127,6 +127,13 @@ async fn a_failed_fetch_is_retried_as_a_job_or_parked_with_its_reason() {
     let limited = body["event_id"].as_str().expect("id").to_string();
     let fetch = fetch_job(&s, &limited, &["succeeded"]).await;
     assert_eq!(fetch["attempts"], 2, "one 429, then the answer: {fetch}");
+    let stored = admin_get(&s, &format!("/api/events/{limited}")).await;
+    assert!(
+        stored["trace"]["notes"]
+            .to_string()
+            .contains("fetched on attempt 2"),
+        "{stored}"
+    );
     assert_eq!(
         settled(&s, &limited, "booked/tell").await["status"],
         "succeeded"
@@ -145,7 +152,7 @@ async fn a_failed_fetch_is_retried_as_a_job_or_parked_with_its_reason() {
         dead["last_error"]
             .as_str()
             .unwrap_or("")
-            .contains("found nothing (404)"),
+            .contains("found nothing (404: Appointment not found.)"),
         "{dead}"
     );
     assert_eq!(
@@ -161,7 +168,7 @@ async fn a_failed_fetch_is_retried_as_a_job_or_parked_with_its_reason() {
         "No rule has read this event yet",
         "Nothing read yet",
         title.as_str(),
-        "found nothing (404)",
+        "found nothing (404: Appointment not found.)",
     ] {
         assert!(
             page.contains(words),

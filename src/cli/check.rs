@@ -164,7 +164,6 @@ async fn enrich_credentials(rs: &RuleSet, timeout: std::time::Duration, report: 
     let env = |k: &str| std::env::var(k).ok();
     for src in rs.sources.values() {
         for step in &src.enrich {
-            println!("  ...   source `{}`: step `{}`", src.name, step.name);
             match crate::sources::enrich::probe(&client, step, &env).await {
                 Some(Ok(said)) => report.ok(format!(
                     "source `{}`, step `{}`: {said}",

@@ -86,6 +86,13 @@ impl Dispatcher {
             },
         );
         p.enrich = trace;
+        if job.attempts > 1 {
+            // The trace keeps the try that answered; the job counted the others.
+            p.notes.push(format!(
+                "fetched on attempt {} of the fetch (the earlier ones failed; their reasons were the job's last error)",
+                job.attempts
+            ));
+        }
         let contacts = p.contacts(&rules, &event);
         let env = Envelope {
             source: src.name.clone(),

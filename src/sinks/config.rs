@@ -249,18 +249,18 @@ impl SinkSettings {
             if self.send_webhooks {
                 "webhook: sent".into()
             } else {
-                "webhook: recorded in data/webhooks.jsonl (HSFLOW_WEBHOOKS=send to send)".into()
+                "webhook: recorded in webhooks.jsonl in the data directory (HSFLOW_WEBHOOKS=send to send)".into()
             },
             match &self.beehiiv {
                 Some(b) => format!(
                     "beehiiv: publication {} at {}",
                     b.publication_id, b.base_url
                 ),
-                None => "beehiiv: recorded in data/beehiiv.jsonl".into(),
+                None => "beehiiv: recorded in beehiiv.jsonl in the data directory".into(),
             },
             match &self.hubspot {
                 Some(h) => format!("hubspot: {}", h.base_url),
-                None => "hubspot: recorded in data/hubspot.jsonl".into(),
+                None => "hubspot: recorded in hubspot.jsonl in the data directory".into(),
             },
         ]
     }

@@ -106,6 +106,20 @@ pub fn url(
     Ok(out)
 }
 
+/// What an API said when it refused, in its own words when it gave some
+/// (a JSON `message`, or the start of its text): ": Appointment not found.".
+fn said(body: &str) -> String {
+    let words = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| body.trim().to_string());
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(": {words}")
+    }
+}
+
 fn method_word(m: EnrichMethod) -> &'static str {
     match m {
         EnrichMethod::Get => "GET",
@@ -213,12 +227,12 @@ pub async fn fetch(
                             retry_after: wait,
                         },
                         401 | 403 => break Err(EnrichError::Permanent(format!(
-                            "step `{}`: {url} refused hsflow's credentials ({status}); check the variables its `auth` names",
-                            step.name
+                            "step `{}`: {url} refused hsflow's credentials ({status}{}); check the variables its `auth` names",
+                            step.name, said(&words)
                         ))),
                         404 => break Err(EnrichError::Permanent(format!(
-                            "step `{}`: {url} found nothing (404): the webhook points to a record the API doesn't have",
-                            step.name
+                            "step `{}`: {url} found nothing (404{}): the webhook points to a record the API doesn't have",
+                            step.name, said(&words)
                         ))),
                         _ => break Err(EnrichError::Permanent(format!(
                             "step `{}`: {url} answered {status}: {words}",

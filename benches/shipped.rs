@@ -1,0 +1,348 @@
+//! The shipped rule pack, end to end: the real workload (a Typeform lead
+//! plans 10 to 15 actions: emails, tasks, Notion upserts, a workflow
+//! instance, notifications, about 6 of them due at once), measured against
+//! the same server's HTTP ceiling in one run.
+//!
+//! Run: `cargo bench --bench shipped`. It starts the release `hsflow serve`
+//! on rules/ and templates/ (local sinks, a fresh data directory each phase)
+//! and reports:
+//! 1. the HTTP ceiling: `GET /health/live` (a route that does nothing) at
+//!    HSFLOW_BENCH_CONNS connections (64);
+//! 2. intake: distinct, signed Typeform leads of mixed contact types and lead
+//!    sources as fast as answers come back, at the same connections:
+//!    accepted/s (and as a ratio of the ceiling), p50 and p99;
+//! 3. for each rate of HSFLOW_BENCH_RATES (leads/s, "500,1000,2000"), a
+//!    fresh server and an open-loop stream at that rate (requests leave on
+//!    schedule, whether or not earlier ones were answered; latency counts
+//!    from the scheduled moment, so a stall is not hidden): p50, p99, and
+//!    the queue of due work sampled every second (`GET /health`): the rate
+//!    is sustained when that queue doesn't grow;
+//! 4. stored bytes per lead after phase 2 (SQLite: the database files over
+//!    the events stored).
+//!
+//! HSFLOW_BENCH_SECONDS (10) sets each phase's length. The load generator
+//! shares the machine's cores with hsflow: compare ratios within one run.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+#[path = "support/mod.rs"]
+mod support;
+
+const SECRET: &str = "bench-secret";
+const TYPES: [&str; 6] = [
+    "Artist",
+    "Business Contact",
+    "General Contact",
+    "Academic Contact",
+    "Gallery Contact",
+    "Potential Client",
+];
+const SOURCES: [&str; 3] = ["Website", "Event", "Referral"];
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start(data: &Path) -> (Child, String) {
+    let (child, base, _) = support::serve(
+        &root().join("rules"),
+        &root().join("templates"),
+        data,
+        &[("TYPEFORM_SECRET", SECRET), ("HSFLOW_ADMIN_TOKEN", "bench")],
+        &[],
+    );
+    (child, base)
+}
+
+fn stop(mut child: Child) {
+    // SIGTERM: a graceful stop, so the database files are whole when measured.
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
+/// Lead `n` of this run: the shipped example with its own id and address,
+/// one of six contact types and three lead sources, and its signature.
+fn lead(example: &Value, run: &str, n: u64) -> (String, String) {
+    let mut b = example.clone();
+    b["event_id"] = format!("{run}-{n}").into();
+    let a = &mut b["form_response"]["answers"];
+    a[0]["email"] = format!("user{n}.{run}@example.org").into();
+    a[3]["choices"]["labels"] = serde_json::json!([TYPES[n as usize % TYPES.len()]]);
+    a[4]["choice"]["label"] = SOURCES[n as usize % SOURCES.len()].into();
+    let body = b.to_string();
+    let sig = hsflow::sources::auth::sign(
+        hsflow::rules::model::SignatureEncoding::Base64,
+        Some("sha256="),
+        SECRET,
+        body.as_bytes(),
+    );
+    (body, sig)
+}
+
+/// A pool of prepared leads, so signing is not part of what is measured.
+struct Leads {
+    all: Vec<(String, String)>,
+    next: AtomicU64,
+}
+
+impl Leads {
+    fn new(count: u64) -> Arc<Leads> {
+        let text = std::fs::read_to_string(root().join("examples/typeform_artist.json"))
+            .unwrap_or_else(|e| panic!("the example lead: {e}"));
+        let example: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("the example lead: {e}"));
+        let run = format!("{:08x}", rand::random::<u32>());
+        Arc::new(Leads {
+            all: (0..count).map(|n| lead(&example, &run, n)).collect(),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// The next lead (none when the pool is used up: a duplicate would measure less work).
+    fn take(&self) -> Option<&(String, String)> {
+        self.all
+            .get(self.next.fetch_add(1, Ordering::Relaxed) as usize)
+    }
+}
+
+async fn post(client: &reqwest::Client, base: &str, lead: &(String, String)) -> bool {
+    let r = client
+        .post(format!("{base}/webhooks/typeform"))
+        .header("content-type", "application/json")
+        .header("typeform-signature", &lead.1)
+        .body(lead.0.clone())
+        .send()
+        .await;
+    matches!(&r, Ok(resp) if resp.status().as_u16() == 202)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
+}
+
+/// `conns` clients, each sending as soon as its last answer came: requests
+/// answered 2xx per second, and the latencies (µs, sorted).
+async fn closed_loop<F, Fut>(conns: u64, secs: u64, one: F) -> (f64, Vec<u64>)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let ok = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (one, ok) = (one.clone(), ok.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if one().await {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap_or_default());
+    }
+    lat.sort_unstable();
+    (ok.load(Ordering::Relaxed) as f64 / secs as f64, lat)
+}
+
+/// The queue of due work and the actions done so far, from `GET /health`.
+async fn queue(client: &reqwest::Client, base: &str) -> (u64, u64) {
+    let Ok(r) = client.get(format!("{base}/health")).send().await else {
+        return (0, 0);
+    };
+    let v: Value = r.json().await.unwrap_or_default();
+    (
+        v["queue"]["due"].as_u64().unwrap_or(0),
+        v["queue"]["oldest_due_seconds"].as_u64().unwrap_or(0),
+    )
+}
+
+/// An open-loop stream of `rate` leads/s for `secs`: latencies counted from
+/// each request's scheduled moment, and the due queue sampled each second.
+async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    let total = rate * secs;
+    let mut sent = Vec::with_capacity(total as usize);
+    let mut samples = Vec::new();
+    let sampler = {
+        let (client, base) = (client.clone(), base.to_string());
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            for _ in 0..=secs {
+                tick.tick().await;
+                out.push(queue(&client, &base).await);
+            }
+            out
+        })
+    };
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let Some(lead) = leads.take().cloned() else {
+            break;
+        };
+        let (client, base) = (client.clone(), base.to_string());
+        sent.push(tokio::spawn(async move {
+            let ok = post(&client, &base, &lead).await;
+            (ok, due.elapsed().as_micros() as u64)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut ok = 0u64;
+    for t in sent {
+        if let Ok((good, us)) = t.await {
+            ok += u64::from(good);
+            lat.push(us);
+        }
+    }
+    if let Ok(s) = sampler.await {
+        samples = s;
+    }
+    lat.sort_unstable();
+    let dues: Vec<String> = samples.iter().map(|(d, _)| d.to_string()).collect();
+    let (last_due, oldest) = samples.last().copied().unwrap_or((0, 0));
+    let first_half_max = samples
+        .iter()
+        .take(samples.len() / 2)
+        .map(|(d, _)| *d)
+        .max()
+        .unwrap_or(0);
+    let verdict = if last_due <= first_half_max.max(rate) {
+        "keeps up"
+    } else {
+        "FALLS BEHIND (the due queue grows)"
+    };
+    println!(
+        "open loop {rate} leads/s for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}",
+        lat.len(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        dues.join(", ")
+    );
+}
+
+/// Bytes of the SQLite files in `data` over the events stored.
+fn stored_bytes(data: &Path, events: u64) -> String {
+    let bytes: u64 = std::fs::read_dir(data)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("hsflow.db"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    format!(
+        "{:.1} MB for {events} leads = {:.0} bytes per lead",
+        bytes as f64 / 1e6,
+        bytes as f64 / events.max(1) as f64
+    )
+}
+
+async fn events_stored(base: &str) -> u64 {
+    let r = reqwest::Client::new()
+        .get(format!("{base}/contact-workflows/status"))
+        .bearer_auth("bench")
+        .send()
+        .await;
+    match r {
+        Ok(r) => r.json::<Value>().await.unwrap_or_default()["events"]["typeform"]
+            .as_u64()
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let secs: u64 = env_or("HSFLOW_BENCH_SECONDS", 10);
+    let conns: u64 = env_or("HSFLOW_BENCH_CONNS", 64);
+    let rates: Vec<u64> = std::env::var("HSFLOW_BENCH_RATES")
+        .unwrap_or_else(|_| "500,1000,2000".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    println!(
+        "the shipped pack (rules/, templates/, local sinks, SQLite, durability normal), {} workers",
+        std::env::var("HSFLOW_WORKERS").unwrap_or_else(|_| "default".into())
+    );
+
+    // 1 and 2: the ceiling and intake, on one server.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (child, base) = start(dir.path());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conns as usize)
+        .build()
+        .unwrap_or_default();
+    let (c, b) = (client.clone(), base.clone());
+    let (ceiling, _) = closed_loop(conns, secs, move || {
+        let (c, b) = (c.clone(), b.clone());
+        async move {
+            matches!(c.get(format!("{b}/health/live")).send().await, Ok(r) if r.status().is_success())
+        }
+    })
+    .await;
+    println!("HTTP ceiling (GET /health/live, {conns} connections): {ceiling:.0} req/s");
+
+    let leads = Leads::new(secs * 30_000);
+    let (c, b, l) = (client.clone(), base.clone(), leads.clone());
+    let before = queue(&client, &base).await;
+    let (intake, lat) = closed_loop(conns, secs, move || {
+        let (c, b, l) = (c.clone(), b.clone(), l.clone());
+        async move {
+            match l.take() {
+                Some(lead) => post(&c, &b, lead).await,
+                None => false,
+            }
+        }
+    })
+    .await;
+    let after = queue(&client, &base).await;
+    println!(
+        "intake ({conns} connections): {intake:.0} accepted leads/s = {:.3} of the ceiling, p50 {:.2} ms, p99 {:.2} ms; due queue {} before, {} after",
+        intake / ceiling.max(1.0),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        before.0,
+        after.0
+    );
+    let stored = events_stored(&base).await;
+    stop(child);
+    println!("stored: {}", stored_bytes(dir.path(), stored));
+
+    // 3: sustained rates, each on a fresh server.
+    for rate in rates {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let (child, base) = start(dir.path());
+        let leads = Leads::new(rate * secs + 1);
+        open_loop(&base, &leads, rate, secs).await;
+        stop(child);
+    }
+}
