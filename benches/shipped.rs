@@ -178,7 +178,7 @@ async fn queue(client: &reqwest::Client, base: &str) -> (u64, u64) {
     let v: Value = r.json().await.unwrap_or_default();
     (
         v["queue"]["due"].as_u64().unwrap_or(0),
-        v["queue"]["oldest_due_seconds"].as_u64().unwrap_or(0),
+        v["queue"]["oldest_due_seconds"].as_f64().unwrap_or(0.0) as u64,
     )
 }
 
@@ -227,6 +227,7 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
     }
     lat.sort_unstable();
     let dues: Vec<String> = samples.iter().map(|(d, _)| d.to_string()).collect();
+    let rounds = writer_rounds(base).await;
     let (last_due, oldest) = samples.last().copied().unwrap_or((0, 0));
     let first_half_max = samples
         .iter()
@@ -240,12 +241,40 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
         "FALLS BEHIND (the due queue grows)"
     };
     println!(
-        "open loop {rate} leads/s for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}",
+        "open loop {rate} leads/s for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}; {rounds}",
         lat.len(),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         dues.join(", ")
     );
+}
+
+/// The store writer's rounds so far, from `/metrics`: how many, their mean
+/// size and mean time (the single writer is where intake and the dispatcher meet).
+async fn writer_rounds(base: &str) -> String {
+    let text = match reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth("bench")
+        .send()
+        .await
+    {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let sum = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let rounds = sum("hsflow_store_rounds_total");
+    let writes = sum("hsflow_store_round_writes_total");
+    let secs = sum("hsflow_store_round_duration_seconds_sum");
+    format!(
+        "writer: {rounds:.0} rounds, {:.1} writes and {:.2} ms each",
+        writes / rounds.max(1.0),
+        secs * 1000.0 / rounds.max(1.0)
+    )
 }
 
 /// Bytes of the SQLite files in `data` over the events stored.
@@ -294,7 +323,23 @@ async fn main() {
         std::env::var("HSFLOW_WORKERS").unwrap_or_else(|_| "default".into())
     );
 
-    // 1 and 2: the ceiling and intake, on one server.
+    // 1 and 2: the ceiling and intake, on one server (HSFLOW_BENCH_SKIP_INTAKE=1 skips them, to profile a rate).
+    if std::env::var("HSFLOW_BENCH_SKIP_INTAKE").is_err() {
+        intake_phase(secs, conns).await;
+    }
+
+    // 3: sustained rates, each on a fresh server.
+    for rate in rates {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let (child, base) = start(dir.path());
+        let leads = Leads::new(rate * secs + 1);
+        open_loop(&base, &leads, rate, secs).await;
+        stop(child);
+    }
+}
+
+/// The HTTP ceiling, then intake at `conns` connections, then the bytes stored.
+async fn intake_phase(secs: u64, conns: u64) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (child, base) = start(dir.path());
     let client = reqwest::Client::builder()
@@ -311,7 +356,7 @@ async fn main() {
     .await;
     println!("HTTP ceiling (GET /health/live, {conns} connections): {ceiling:.0} req/s");
 
-    let leads = Leads::new(secs * 30_000);
+    let leads = Leads::new(secs * 15_000);
     let (c, b, l) = (client.clone(), base.clone(), leads.clone());
     let before = queue(&client, &base).await;
     let (intake, lat) = closed_loop(conns, secs, move || {
@@ -336,13 +381,4 @@ async fn main() {
     let stored = events_stored(&base).await;
     stop(child);
     println!("stored: {}", stored_bytes(dir.path(), stored));
-
-    // 3: sustained rates, each on a fresh server.
-    for rate in rates {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let (child, base) = start(dir.path());
-        let leads = Leads::new(rate * secs + 1);
-        open_loop(&base, &leads, rate, secs).await;
-        stop(child);
-    }
 }

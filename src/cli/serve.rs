@@ -83,7 +83,7 @@ pub struct Args {
     #[arg(long, env = "HSFLOW_SCHEDULER_TICK", default_value = "30s", value_parser = parse_duration)]
     pub scheduler_tick: std::time::Duration,
     /// Actions carried out at once.
-    #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 8)]
+    #[arg(long, env = "HSFLOW_WORKERS", default_value_t = 64)]
     pub workers: usize,
     /// How long a running action is this server's before it counts as
     /// interrupted and may run elsewhere; one attempt gets four fifths of it.

@@ -47,7 +47,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            concurrency: 8,
+            concurrency: 64,
             max_attempts: 8,
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(3600),

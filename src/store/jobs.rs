@@ -210,14 +210,22 @@ impl Store {
             == 1)
     }
 
-    /// Run one waiting action now instead of at its time. Only that action moves.
+    /// Run one waiting action now instead of at its time. Only that action
+    /// moves. A person asked for it, so it no longer keeps its send window
+    /// (else an email held for business hours would go straight back to
+    /// waiting while the page said it runs now).
     pub async fn run_now(&self, id: &str) -> Result<bool, StoreError> {
         let now = millis(Utc::now());
-        Ok(self.execute(
-            "UPDATE actions SET due_at = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'",
-            vec![Bind::Int(now), Bind::Int(now), Bind::Text(id.to_string())],
-        )
-        .await?
+        let sql = match self.backend {
+            Backend::Sqlite => "UPDATE actions SET due_at = $1, updated_at = $2, payload = json_remove(payload, '$.window') WHERE id = $3 AND status = 'queued'",
+            Backend::Postgres => "UPDATE actions SET due_at = $1, updated_at = $2, payload = (payload::jsonb - 'window')::text WHERE id = $3 AND status = 'queued'",
+        };
+        Ok(self
+            .execute(
+                sql,
+                vec![Bind::Int(now), Bind::Int(now), Bind::Text(id.to_string())],
+            )
+            .await?
             == 1)
     }
 
