@@ -51,10 +51,11 @@ impl Dispatcher {
         };
         let mut payload = parse_body(src.format, &stored.body)
             .map_err(|e| SinkError::Permanent(format!("the stored webhook can't be read: {e}")))?;
-        let env = |name: &str| std::env::var(name).ok();
+        let secret = |name: &str| std::env::var(name).ok();
         // One try per attempt: the job's own backoff spaces the next ones,
         // and no worker sleeps on a vendor's Retry-After.
-        let trace = match enrich::fetch(&self.http, &src.enrich, &mut payload, &env, false).await {
+        let trace = match enrich::fetch(&self.http, &src.enrich, &mut payload, &secret, false).await
+        {
             Ok(t) => t,
             Err((
                 EnrichError::Retryable {
