@@ -181,7 +181,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints are made beside the writer (see store::writer), not
+            // inside its commits.
+            .pragma("wal_autocheckpoint", "0");
         let writes = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(native)

@@ -129,7 +129,16 @@ impl Writer {
     pub fn start(pool: WritePool, backend: Backend, max_batch: usize) -> Writer {
         let (intake, mut intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
         let (background, mut background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
+        // SQLite: the WAL is copied back into the database file by a
+        // connection of its own, so the writer's commits never do it.
+        let checkpoint = match &pool {
+            WritePool::Sqlite(p) => Some((*p.connect_options()).clone()),
+            WritePool::Postgres(_) => None,
+        };
         let run = async move {
+            if let Some(options) = checkpoint {
+                tokio::spawn(checkpoints(options));
+            }
             loop {
                 let first = tokio::select! {
                     biased;
@@ -201,6 +210,36 @@ fn spawn_writer(run: impl std::future::Future<Output = ()> + Send + 'static) {
         Err(e) => {
             tracing::warn!("can't make the store writer's runtime ({e}); it shares the server's");
             tokio::spawn(run);
+        }
+    }
+}
+
+/// Copy the WAL back into the database now and then (PASSIVE: never waits
+/// for the writer or a reader), on a connection of its own. In a commit, as
+/// SQLite does by default every 1,000 pages, it was about 5% of all the
+/// machine's samples at 1,000 leads/s (fsync included), all of it on the
+/// writer's path; moved here, a round took 1.75-1.90 ms instead of 2.37-2.45.
+/// Runs on the writer's runtime, so it stops when the writer does.
+async fn checkpoints(options: sqlx::sqlite::SqliteConnectOptions) {
+    use sqlx::ConnectOptions as _;
+    let mut conn = match options.connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(
+                "can't open the checkpoint connection ({e}); the WAL file will grow until restart"
+            );
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!("a checkpoint of the store failed: {e}");
         }
     }
 }
