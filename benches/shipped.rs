@@ -20,6 +20,8 @@
 //! 4. stored bytes per lead after phase 2 (SQLite: the database files over
 //!    the events stored).
 //!
+//! HSFLOW_DATABASE_URL=postgres://… (a database of its own: each phase
+//! empties it) measures PostgreSQL instead of SQLite.
 //! HSFLOW_BENCH_SECONDS (10) sets each phase's length. The load generator
 //! shares the machine's cores with hsflow: compare ratios within one run.
 
@@ -54,6 +56,14 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh server: a new data directory, and with PostgreSQL an emptied database.
+async fn fresh(data: &Path) -> (Child, String) {
+    if let Some(url) = postgres() {
+        reset_postgres(&url).await;
+    }
+    start(data)
 }
 
 fn start(data: &Path) -> (Child, String) {
@@ -277,6 +287,59 @@ async fn writer_rounds(base: &str) -> String {
     )
 }
 
+/// The PostgreSQL database the server uses, if HSFLOW_DATABASE_URL names one.
+fn postgres() -> Option<String> {
+    std::env::var("HSFLOW_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// Empty every table of the PostgreSQL database but the kept rule versions,
+/// so each phase starts from nothing as a fresh SQLite directory does.
+async fn reset_postgres(url: &str) {
+    let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+    else {
+        return;
+    };
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename NOT IN ('schema_migrations', 'rule_blobs', 'rule_versions', 'rule_deploys', 'settings')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    if !tables.is_empty() {
+        let sql = format!("TRUNCATE {} CASCADE", tables.join(", "));
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await {
+            println!("could not empty the database: {e}");
+        }
+    }
+    pool.close().await;
+}
+
+/// Bytes PostgreSQL keeps for the tables (with their indexes and TOAST).
+async fn postgres_bytes(url: &str) -> u64 {
+    let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+    else {
+        return 0;
+    };
+    let bytes: Option<i64> = sqlx::query_scalar(
+        "SELECT sum(pg_total_relation_size(quote_ident(tablename)))::bigint FROM pg_tables \
+         WHERE schemaname = 'public' AND tablename NOT IN ('rule_blobs', 'rule_versions', 'rule_deploys')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or(None);
+    pool.close().await;
+    bytes.unwrap_or(0).max(0) as u64
+}
+
 /// Bytes of the SQLite files in `data` over the events stored.
 fn stored_bytes(data: &Path, events: u64) -> String {
     let bytes: u64 = std::fs::read_dir(data)
@@ -319,7 +382,12 @@ async fn main() {
         .filter_map(|r| r.trim().parse().ok())
         .collect();
     println!(
-        "the shipped pack (rules/, templates/, local sinks, SQLite, durability normal), {} workers",
+        "the shipped pack (rules/, templates/, local sinks, {}), {} workers",
+        if postgres().is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite, durability normal"
+        },
         std::env::var("HSFLOW_WORKERS").unwrap_or_else(|_| "default".into())
     );
 
@@ -331,7 +399,7 @@ async fn main() {
     // 3: sustained rates, each on a fresh server.
     for rate in rates {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let (child, base) = start(dir.path());
+        let (child, base) = fresh(dir.path()).await;
         let leads = Leads::new(rate * secs + 1);
         open_loop(&base, &leads, rate, secs).await;
         stop(child);
@@ -341,7 +409,7 @@ async fn main() {
 /// The HTTP ceiling, then intake at `conns` connections, then the bytes stored.
 async fn intake_phase(secs: u64, conns: u64) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let (child, base) = start(dir.path());
+    let (child, base) = fresh(dir.path()).await;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(conns as usize)
         .build()
@@ -380,5 +448,15 @@ async fn intake_phase(secs: u64, conns: u64) {
     );
     let stored = events_stored(&base).await;
     stop(child);
-    println!("stored: {}", stored_bytes(dir.path(), stored));
+    match postgres() {
+        Some(url) => {
+            let bytes = postgres_bytes(&url).await;
+            println!(
+                "stored (PostgreSQL tables with indexes): {:.1} MB for {stored} leads = {:.0} bytes per lead",
+                bytes as f64 / 1e6,
+                bytes as f64 / stored.max(1) as f64
+            );
+        }
+        None => println!("stored: {}", stored_bytes(dir.path(), stored)),
+    }
 }
