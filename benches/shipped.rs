@@ -245,7 +245,9 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
         .map(|(d, _)| *d)
         .max()
         .unwrap_or(0);
-    let verdict = if last_due <= first_half_max.max(rate) {
+    let verdict = if ok < lat.len() as u64 {
+        "REFUSED SOME (see the server's log)"
+    } else if last_due <= first_half_max.max(rate) {
         "keeps up"
     } else {
         "FALLS BEHIND (the due queue grows)"
