@@ -54,23 +54,9 @@ impl Dispatcher {
         let secret = |name: &str| std::env::var(name).ok();
         // One try per attempt: the job's own backoff spaces the next ones,
         // and no worker sleeps on a vendor's Retry-After.
-        let trace = match enrich::fetch(&self.http, &src.enrich, &mut payload, &secret, false).await
-        {
-            Ok(t) => t,
-            Err((
-                EnrichError::Retryable {
-                    reason,
-                    retry_after,
-                },
-                _,
-            )) => {
-                return Err(SinkError::Retryable {
-                    reason,
-                    retry_after,
-                })
-            }
-            Err((EnrichError::Permanent(why), _)) => return Err(SinkError::Permanent(why)),
-        };
+        let trace = enrich::fetch(&self.http, &src.enrich, &mut payload, &secret, false)
+            .await
+            .map_err(|(e, _)| SinkError::from(e))?;
         let event =
             normalise_payload(&rules, src, payload, &req, stored.received_at).map_err(|e| {
                 SinkError::Permanent(format!(
@@ -78,14 +64,7 @@ impl Dispatcher {
                     src.name, src.name
                 ))
             })?;
-        let mut p = plan(
-            &rules,
-            &event,
-            Options {
-                render: true,
-                explain: true,
-            },
-        );
+        let mut p = plan(&rules, &event, Options::default());
         p.enrich = trace;
         if job.attempts > 1 {
             // The trace keeps the try that answered; the job counted the others.
@@ -106,7 +85,7 @@ impl Dispatcher {
         };
         let planned = NewEvent::new(env, &p, &contacts)
             .map_err(|e| SinkError::Permanent(format!("the plan can't be stored: {e}")))?;
-        let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
+        let kinds = p.kinds();
         match self
             .store
             .plan_fetched(job.fence(), &job.event_id, planned)
@@ -135,6 +114,23 @@ impl Dispatcher {
             Err(e) => Err(SinkError::retryable(format!(
                 "the plan could not be stored: {e}"
             ))),
+        }
+    }
+}
+
+/// A failed fetch as the dispatcher treats any failed action: tried again
+/// later (a 429, a 5xx, no answer) or parked with the reason.
+impl From<EnrichError> for SinkError {
+    fn from(e: EnrichError) -> SinkError {
+        match e {
+            EnrichError::Retryable {
+                reason,
+                retry_after,
+            } => SinkError::Retryable {
+                reason,
+                retry_after,
+            },
+            EnrichError::Permanent(why) => SinkError::Permanent(why),
         }
     }
 }

@@ -46,6 +46,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The kind of each action (`email`, `notion`...), for the planned-actions metric.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.actions.iter().map(|a| a.payload.kind()).collect()
+    }
+
     /// The contact each action is for (its rule's contact field, as text),
     /// in the order of `actions`: the store keys follow-ups by it, so a reply
     /// can cancel them.

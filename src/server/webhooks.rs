@@ -269,18 +269,11 @@ async fn accept_payload(
             return error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
-    let mut p = plan(
-        rs,
-        &event,
-        Options {
-            render: true,
-            explain: true,
-        },
-    );
+    let mut p = plan(rs, &event, Options::default());
     p.enrich = trace;
     let contacts = p.contacts(rs, &event);
     let due_now = p.actions.iter().any(|a| a.delay_s <= 0);
-    let kinds: Vec<&'static str> = p.actions.iter().map(|a| a.payload.kind()).collect();
+    let kinds = p.kinds();
     // Serialised here, on this request's task, so the store's single writer
     // only binds what is ready.
     let env = Envelope {
