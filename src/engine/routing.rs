@@ -103,8 +103,14 @@ impl Routing {
         {
             notes.push(format!("`{entity}` is only the fallback here: no route in entities.toml reached it, so rules for it don't fire"));
         }
+        // Say how an event gets there in this rule set: routes, and the sender if it may name one.
+        let how = if rs.entities.explicit_slot.is_some() {
+            "routed there by entities.toml, or named by the sender"
+        } else {
+            "routed there by entities.toml"
+        };
         Verdict {
-            expr: format!("{FOR_ENTITY_EXPR}{entity}\" (routed there by entities.toml)"),
+            expr: format!("{FOR_ENTITY_EXPR}{entity}\" ({how})"),
             result: reached,
             values,
             notes,

@@ -122,6 +122,7 @@ fn load_files_with(
                 files.schedules_broken |= kind == FileKind::Schedules;
                 files.calendar_broken |= kind == FileKind::Calendar;
                 files.emails_broken |= kind == FileKind::Emails;
+                files.lead_sources_broken |= kind == FileKind::LeadSources;
                 continue;
             }
         };
@@ -304,16 +305,17 @@ fn build(
         broken_sources: &files.broken_sources,
         unreadable_flow: files.unreadable_flow || !files.broken_rule_ids.is_empty(),
         routes: (!files.entities_broken).then_some(route_specs.as_slice()),
-        explicit_routing: files
+        explicit_field: files
             .entities
             .as_ref()
-            .is_some_and(|e| e.value.explicit_field.is_some()),
+            .and_then(|e| e.value.explicit_field.as_deref()),
         entities: &entity_ids,
         databases: &databases,
         databases_broken: files.databases_broken,
         entities_broken: files.entities_broken,
         workflows: &workflows,
-        has_lead_sources: lead_sources.is_some(),
+        // A broken lead_sources.toml is reported on its own; follow_up actions don't say it's missing.
+        has_lead_sources: lead_sources.is_some() || files.lead_sources_broken,
         follow_up_templates: &follow_up_templates,
     };
     let mut seen_rules = BTreeMap::new();
@@ -476,6 +478,16 @@ fn email_categories(
             .cloned()
             .collect();
         c.templates.emails.entry(name.clone()).or_insert(vars);
+    }
+    if files.emails_broken {
+        // emails.toml's own error comes first. Meanwhile a rule naming an A/B
+        // pair (`artist_welcome`, for artist_welcome.a and .b) stays quiet.
+        for name in &names {
+            if let Some((base, _)) = name.rsplit_once('.') {
+                let vars = c.templates.emails.get(name).cloned().unwrap_or_default();
+                c.templates.emails.entry(base.to_string()).or_insert(vars);
+            }
+        }
     }
     c.email_variants = compiled.variants;
     compiled.categories

@@ -22,8 +22,8 @@ pub struct FlowEnv<'a> {
     pub unreadable_flow: bool,
     /// The routes of entities.toml (`None` when it failed to load).
     pub routes: Option<&'a [super::routing_checks::RouteSpec]>,
-    /// entities.toml lets senders name entities (`explicit_field`).
-    pub explicit_routing: bool,
+    /// The field by which senders name entities (entities.toml's `explicit_field`).
+    pub explicit_field: Option<&'a str>,
     /// Sources whose files failed to load (what they produce is unknown).
     pub broken_sources: &'a BTreeSet<String>,
     /// Per source, the event types known and how often (see `loader::known_event_types`).
@@ -144,16 +144,13 @@ pub fn compile(
         if let Some(e) = &spec.entity {
             check_entity(e, &format!("{ptr}/entity"), env, out);
         }
-        if let Some(e) = &spec.for_entity {
-            check_entity(e, &format!("{ptr}/for_entity"), env, out);
-            super::routing_checks::scope(spec, e, ptr.as_str(), env, out);
-        }
-        let acting = spec
-            .entity
+        // The routing a rule fires for (for_entity), else the entity it acts for.
+        let scoped = spec
+            .for_entity
             .as_deref()
-            .or(spec.for_entity.as_deref())
+            .or(spec.entity.as_deref())
             .or(file.entity.as_deref());
-        super::routing_checks::restated(spec, acting, ptr.as_str(), env, out);
+        super::routing_checks::restated(spec, scoped, ptr.as_str(), env, out);
         // The fields an event reaching this rule can carry: what its sources produce.
         let mut available: BTreeSet<String> = super::ENVELOPE_FIELDS
             .iter()
@@ -173,6 +170,15 @@ pub fn compile(
             .any(|p| c.broken_sources.iter().any(|b| p.source.is_match(b)))
         {
             reached.clear();
+        }
+        if let Some(e) = &spec.for_entity {
+            check_entity(e, &format!("{ptr}/for_entity"), env, out);
+            // Only a sender whose events carry the explicit field can name an entity.
+            // (With a source that failed to load, `reached` is empty: assume it can.)
+            let named = env
+                .explicit_field
+                .is_some_and(|f| available.contains(f) || reached.is_empty());
+            super::routing_checks::scope(e, named, ptr.as_str(), env, out);
         }
         // A copy: compiling actions borrows the compiler mutably.
         let always_by = c.always_by.clone();

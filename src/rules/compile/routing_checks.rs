@@ -16,27 +16,23 @@ pub struct RouteSpec {
     pub when: Vec<ConditionSpec>,
 }
 
-/// Checks on a rule scoped with `for_entity = "<entity>"`.
-pub fn scope(spec: &RuleSpec, entity: &str, ptr: &str, env: &FlowEnv<'_>, out: &mut Vec<Finding>) {
-    if let Some(own) = spec.entity.as_deref().filter(|own| *own != entity) {
-        out.push(
-            Finding::error(
-                "ambiguous",
-                format!("{ptr}/entity"),
-                format!("this rule fires for events routed to `{entity}` (for_entity) but says it acts for `{own}` (entity)"),
-            )
-            .hint(format!("delete `entity`: a rule with for_entity acts for that entity; to have one action act for `{own}`, put entity = \"{own}\" on that action")),
-        );
-    }
+/// Checks on a rule scoped with `for_entity = "<entity>"`: warn when nothing
+/// can put its events there. `named` says whether a sender reaching the rule
+/// can name entities itself (its events carry entities.toml's `explicit_field`).
+///
+/// A rule may also say `entity`: it then fires for events routed to its
+/// `for_entity` and acts for `entity` (The 7 Space answering a general
+/// contact's wellness question).
+pub fn scope(entity: &str, named: bool, ptr: &str, env: &FlowEnv<'_>, out: &mut Vec<Finding>) {
     let Some(routes) = env.routes else { return };
     let routed = routes.iter().any(|r| r.entity == entity);
     let known = env.entities.iter().any(|e| e == entity); // else: unknown-entity says so
-    if known && !routed && !env.explicit_routing && !env.entities_broken {
+    if known && !routed && !named && !env.entities_broken {
         out.push(
             Finding::warning(
                 "never-routed",
                 format!("{ptr}/for_entity"),
-                format!("no route in rules/entities.toml leads to `{entity}`, so this rule never fires (the fallback alone doesn't count)"),
+                format!("no route in rules/entities.toml leads to `{entity}`, and no sender this rule listens to can name it, so this rule never fires (the fallback alone doesn't count)"),
             )
             .hint(format!("add a [[routes]] table with entity = \"{entity}\" and the conditions of its contacts, or scope the rule to another entity")),
         );
@@ -67,11 +63,11 @@ pub fn restated(
             continue;
         };
         let routes_to_it = routes.iter().filter(|r| r.entity == entity).count();
-        let widens = match (routes_to_it > 1, env.explicit_routing) {
+        let widens = match (routes_to_it > 1, env.explicit_field.is_some()) {
             (false, false) => String::new(),
             (true, false) => format!(" (for_entity also takes contacts the other routes to `{entity}` bring)"),
-            (false, true) => format!(" (for_entity also takes contacts the sender names `{entity}` for)"),
-            (true, true) => format!(" (for_entity also takes contacts the other routes to `{entity}` bring, or the sender names it for)"),
+            (false, true) => format!(" (for_entity also takes events whose sender names `{entity}` itself)"),
+            (true, true) => format!(" (for_entity also takes contacts the other routes to `{entity}` bring, and events whose sender names it)"),
         };
         let already = if spec.for_entity.is_some() {
             "for_entity already checks it; delete this condition".to_string()
