@@ -418,7 +418,13 @@ case!(event_type_misspelt);
 case!(routing_restated_in_a_rule);
 case!(for_entity_misspelt);
 case!(for_entity_no_route_reaches);
-case!(for_entity_and_entity_disagree);
+case!(inline_table_left_open_before_the_list_ends);
+case!(inline_table_left_open_before_the_next);
+case!(yes_inside_an_inline_table);
+case!(capital_true_inside_a_condition);
+case!(unquoted_text_inside_a_condition);
+case!(line_ends_with_a_comma);
+case!(window_one_letter_from_anytime);
 
 #[test]
 fn an_email_template_without_a_category_is_an_error_at_the_template() {

@@ -22,6 +22,7 @@ pub mod template_dates;
 pub mod template_syntax;
 pub mod template_vars;
 pub mod templates;
+pub mod toml_inline;
 pub mod toml_slip;
 
 pub use files::RuleFiles;

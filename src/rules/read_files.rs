@@ -31,6 +31,8 @@ pub(super) struct Files {
     pub emails: Option<Parsed<EmailsFile>>,
     /// emails.toml exists but could not be read: categories aren't checked.
     pub emails_broken: bool,
+    /// lead_sources.toml exists but could not be read: follow_up actions aren't told to add it.
+    pub lead_sources_broken: bool,
     /// calendar.toml failed to load: window names aren't checked.
     pub calendar_broken: bool,
     /// databases.toml exists but could not be read: references to it can't be checked.
@@ -94,6 +96,7 @@ pub(super) fn remember_broken(doc: &Document, kind: FileKind, rel: &Path, files:
         FileKind::Schedules => files.schedules_broken = true,
         FileKind::Calendar => files.calendar_broken = true,
         FileKind::Emails => files.emails_broken = true,
+        FileKind::LeadSources => files.lead_sources_broken = true,
         FileKind::Source => {
             files.broken_sources.insert(stem(rel));
         }

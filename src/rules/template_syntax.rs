@@ -19,6 +19,16 @@ struct Tag<'a> {
     inner: &'a str,
 }
 
+/// The name a tag left open starts with (`entity.vars.team` of
+/// `{{entity.vars.team}</p>`), to show it closed.
+fn tag_word(body: &str) -> &str {
+    let body = body.trim_start();
+    let end = body
+        .find(|c: char| c.is_whitespace() || matches!(c, '}' | '<' | '{'))
+        .unwrap_or(body.len());
+    &body[..end]
+}
+
 /// Explain why `text` does not parse; `None` when the scan finds nothing
 /// (the caller then uses Handlebars' own position and reason).
 pub fn explain(text: &str) -> Option<TemplateSlip> {
@@ -45,7 +55,10 @@ pub fn explain(text: &str) -> Option<TemplateSlip> {
                 return Some(TemplateSlip {
                     offset: start,
                     message: format!("`{}` has no closing `}}}}`", shown.trim_end()),
-                    hint: "close the tag with }}, e.g. {{first_name}}".into(),
+                    hint: match tag_word(&text[body_start..]) {
+                        "" => "close the tag with }}, e.g. {{first_name}}".into(),
+                        word => format!("close the tag with }}}}: {{{{{word}}}}}"),
+                    },
                 });
             }
         }

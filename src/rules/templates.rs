@@ -43,6 +43,9 @@ pub struct Templates {
     pub sites: BTreeMap<String, BTreeMap<String, Site>>,
     /// Source text of every file, for the rule-set hash.
     pub files: Vec<(PathBuf, String)>,
+    /// Files that don't parse (reported as template-syntax): the checks on a
+    /// template's tags skip them, one mistake being one finding.
+    pub broken: BTreeSet<PathBuf>,
     inline_count: usize,
 }
 
@@ -219,6 +222,7 @@ impl Templates {
                         )
                         .with_hint(hint),
                     );
+                    t.broken.insert(path.clone());
                     // It exists, broken: references to it are not "unknown".
                     if kind == "emails" {
                         parts.entry(name.clone()).or_default().insert(part);

@@ -12,6 +12,7 @@
 use std::ops::Range;
 
 use super::diagnostic::line_col;
+use super::toml_inline::{assignment_at, unclosed_on_line};
 
 /// What went wrong, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +115,25 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
             format!("write it as: {name} = {rest}"),
         );
     }
+    // A value's slip belongs to the key right before it, which inside a
+    // `{ ... }` table is not the line's first key.
+    let (key, value) = match assignment_at(line_text, at - line.start) {
+        Some((k, v))
+            if parser.contains("invalid boolean")
+                || parser.contains("must be quoted")
+                || parser.contains("invalid string") =>
+        {
+            (Some(k), Some(v))
+        }
+        _ => (key, value),
+    };
+    if let Some((fixed, before)) = unclosed_on_line(line_text, at - line.start) {
+        return say(
+            span,
+            format!("this {{ ... }} table is not closed before {before}"),
+            format!("add `}}` to close it: {}", fixed.trim()),
+        );
+    }
     if parser.contains("invalid boolean") {
         let word = value.unwrap_or("").trim();
         let lower = word.to_ascii_lowercase();
@@ -129,7 +149,9 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
         );
     }
     if parser.contains("must be quoted") || parser.contains("invalid string") {
-        let word = text[at..line.end].trim();
+        let word = value
+            .filter(|v| !v.is_empty())
+            .unwrap_or(text[at..line.end].trim());
         let k = key.unwrap_or("the key");
         if word.is_empty() {
             return say(
@@ -202,6 +224,13 @@ pub fn explain(text: &str, span: Range<usize>, parser: &str) -> Slip {
                     &text[line.start..at],
                     rest.trim_start_matches('/').trim()
                 ),
+            );
+        }
+        if rest == "," {
+            return say(
+                at..line.end,
+                "this line ends with a comma; TOML puts commas only between the items of a [ ] list or a { } table".into(),
+                format!("delete the comma: {}", text[line.start..at].trim()),
             );
         }
         return say(
@@ -497,6 +526,20 @@ mod tests {
         assert!(bare.hint.contains("delay = \"2h\""), "{bare:?}");
         let upper = slip("enabled = True\n");
         assert!(upper.hint.contains("enabled = true"), "{upper:?}");
+    }
+
+    #[test]
+    fn a_slip_inside_a_one_line_table_is_fixed_at_its_own_key() {
+        let yes = slip("when = [{ field = \"email\", exists = yes }]\n");
+        assert!(yes.hint.ends_with("exists = true"), "{yes:?}");
+        let prop = slip("p = { \"Email\" = \"x\", \"Opt Out\" = yes }\n");
+        assert!(prop.hint.ends_with("\"Opt Out\" = true"), "{prop:?}");
+        let upper = slip("w = [{ field = \"i\", contains = \"w\", ignore_case = True }]\n");
+        assert!(upper.hint.ends_with("ignore_case = true"), "{upper:?}");
+        let bare = slip("w = [{ field = \"s\", equals = processing }, { field = \"t\" }]\n");
+        assert!(bare.hint.ends_with("equals = \"processing\""), "{bare:?}");
+        let comma = slip("priority = \"medium\",\n");
+        assert!(comma.hint.contains("delete the comma"), "{comma:?}");
     }
 
     #[test]

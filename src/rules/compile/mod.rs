@@ -152,7 +152,10 @@ impl Compiler {
         }
         let found = self.windows.get(name).cloned();
         if found.is_none() && !self.windows_broken {
-            let hint = if self.windows.is_empty() {
+            let near_anytime = crate::rules::diagnostic::did_you_mean(name, ["anytime"]).is_some();
+            let hint = if near_anytime {
+                "did you mean \"anytime\"? (it means no window: the action runs whenever it falls due)".to_string()
+            } else if self.windows.is_empty() {
                 "send windows are defined in rules/calendar.toml ([[windows]] with an id and hours); or write \"anytime\" for none".to_string()
             } else {
                 format!(

@@ -24,6 +24,9 @@ pub fn check(templates: &Templates, entities: Option<&[EntityInfo]>) -> Vec<Diag
         .flat_map(|e| e.vars.keys().map(String::as_str))
         .collect();
     for (path, text) in &templates.files {
+        if templates.broken.contains(path) {
+            continue; // its syntax error is the finding
+        }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let subject = name.ends_with(".subject.hbs");
         if subject && text.trim().is_empty() {
