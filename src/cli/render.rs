@@ -232,13 +232,29 @@ fn action_human(o: &mut String, a: &PlannedAction, zone: Tz) {
 /// Each verdict of a rule or a route, with the values it compared.
 fn conditions_human(o: &mut String, conditions: &[Verdict]) {
     for c in conditions {
-        let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        let values = if c.expr.starts_with(crate::engine::routing::FOR_ENTITY_EXPR) {
+            // The routing step: where this event went, in the businesses' names.
+            let went: Vec<&str> = c
+                .values
+                .get("routed_to")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .collect();
+            match went.is_empty() {
+                true => "this event went to no business: no route matched".to_string(),
+                false => format!("this event went to {}", went.join(", ")),
+            }
+        } else {
+            let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            values.join(", ")
+        };
         let _ = writeln!(
             o,
-            "      {} {}   ({})",
+            "      {} {}   ({values})",
             if c.result { "yes" } else { "NO " },
             c.expr,
-            values.join(", ")
         );
         for n in &c.notes {
             let _ = writeln!(o, "          note: {n}");
