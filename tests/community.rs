@@ -139,6 +139,7 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
         attempts: 1,
         claim: 1,
         created_at: 0,
+        ruleset_version: "v".into(),
     };
     store
         .succeed(&job("job-1", "notion"))

@@ -6,22 +6,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::copy_dir;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A copy of the shipped rules and templates with `edit` applied to `file`.
+/// A copy of the shipped project with `edit` applied to `file`.
 fn pack_with(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&root().join("rules"), &dir.path().join("rules"));
-    copy_dir(&root().join("templates"), &dir.path().join("templates"));
-    // Rule tests read their payloads from examples/.
-    copy_dir(&root().join("examples"), &dir.path().join("examples"));
+    support::copy_shipped_project(dir.path());
     let path = dir.path().join(file);
     let text = std::fs::read_to_string(&path).expect("read");
     let edited = edit(text.clone());
@@ -30,14 +21,9 @@ fn pack_with(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempD
     dir
 }
 
+/// Lint's findings, as JSON, for the project in `dir`.
 fn lint(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsflow"))
-        .args(["lint", "--format", "json", "--rules"])
-        .arg(dir.join("rules"))
-        .arg("--templates")
-        .arg(dir.join("templates"))
-        .output()
-        .expect("run hsflow");
+    let out = support::hsflow_in(dir, &["lint", "--format", "json"]);
     serde_json::from_slice(&out.stdout).expect("lint's JSON")
 }
 

@@ -313,10 +313,11 @@ pub async fn event(
         }
         Err(e) => return store_down(e),
     };
-    let details = match app.store.action_details(&id).await {
+    let mut details = match app.store.action_details(&id).await {
         Ok(d) => d,
         Err(e) => return store_down(e),
     };
+    super::pages_event::render_bodies(&app.rules, &app.store, &id, &mut details).await;
     let zone = crate::engine::send_window::zone_of(&app.rules.current(), None);
     let mut view = super::pages_event::event_view(&ev, &details, &s, zone);
     // A stored event's emails can be previewed (see email_preview).
@@ -367,10 +368,11 @@ pub async fn email_preview(
     _signed: Signed,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let details = match app.store.action_details(&id).await {
+    let mut details = match app.store.action_details(&id).await {
         Ok(d) => d,
         Err(e) => return store_down(e),
     };
+    super::pages_event::render_bodies(&app.rules, &app.store, &id, &mut details).await;
     let Some(html) = details
         .iter()
         .find(|a| a.id == action)

@@ -346,3 +346,39 @@ fn conditions_view(conditions: &Value) -> Vec<Value> {
         })
         .collect()
 }
+
+/// Render the bodies of the emails among `details` that were stored without
+/// them (engine::deferred), so the page shows what is or was sent. One that
+/// can't be rendered says why in place of its text.
+pub async fn render_bodies(
+    rules: &crate::server::rules::SharedRules,
+    store: &crate::store::Store,
+    event_id: &str,
+    details: &mut [crate::store::browse::ActionDetail],
+) {
+    for d in details
+        .iter_mut()
+        .filter(|d| d.payload["bodies_later"] == true)
+    {
+        let Ok(mut action) =
+            serde_json::from_value::<crate::engine::payload::PlannedAction>(d.payload.clone())
+        else {
+            continue;
+        };
+        match rules
+            .render_later(store, event_id, &d.ruleset_version, &mut action)
+            .await
+        {
+            Ok(()) => {
+                if let Ok(v) = serde_json::to_value(&action) {
+                    d.payload = v;
+                }
+            }
+            Err(e) => {
+                let why = format!("(This email's text can't be shown: {e}.)");
+                d.payload["text"] = why.clone().into();
+                d.payload["html"] = why.into();
+            }
+        }
+    }
+}

@@ -162,6 +162,7 @@ pub async fn run(State(app): State<Arc<App>>, Signed(s): Signed, body: Bytes) ->
                         .unwrap_or_else(Utc::now),
                     last_error: a["error"].as_str().map(str::to_string),
                     payload: a.clone(),
+                    ruleset_version: p["ruleset_version"].as_str().unwrap_or("").to_string(),
                 })
                 .collect();
             let zone = crate::engine::send_window::zone_of(&app.rules.current(), None);

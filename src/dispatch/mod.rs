@@ -164,7 +164,18 @@ impl Dispatcher {
                 });
             return self.record(&job, started, outcome).await;
         }
-        let parsed = serde_json::from_str::<PlannedAction>(&job.payload);
+        let mut parsed = serde_json::from_str::<PlannedAction>(&job.payload);
+        // An email's bodies, rendered now with the version that planned it.
+        if let Ok(action) = parsed.as_mut() {
+            if let Err(e) = self
+                .rules
+                .render_later(&self.store, &job.event_id, &job.ruleset_version, action)
+                .await
+            {
+                let outcome = Err(SinkError::retryable(e));
+                return self.record(&job, started, outcome).await;
+            }
+        }
         let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
         if let Some((at, why)) = parsed
@@ -335,6 +346,7 @@ mod tests {
             attempts,
             claim: attempts,
             created_at,
+            ruleset_version: "v".into(),
         }
     }
 

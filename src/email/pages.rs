@@ -117,7 +117,7 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>
             ),
         );
     }
-    let email = stored_email(&app.store, &job).await;
+    let email = stored_email(&app.store, None, &job).await;
     page(
         StatusCode::OK,
         "Unsubscribe?",
@@ -144,7 +144,7 @@ async fn unsubscribe(
         Ok(_) => return refused("this is not an unsubscribe link"),
         Err(e) => return refused(&e.to_string()),
     };
-    let email = stored_email(&app.store, &job).await;
+    let email = stored_email(&app.store, None, &job).await;
     // A mail program's button posts exactly this body (RFC 8058).
     let how = if body.trim() == "List-Unsubscribe=One-Click" {
         "the unsubscribe button of their mail program"
@@ -231,7 +231,7 @@ async fn open(State(app): State<Arc<App>>, Path(token): Path<String>) -> Respons
         Ok(Link::Open { job }) => job,
         _ => return (StatusCode::BAD_REQUEST, gif).into_response(),
     };
-    if let Some(email) = stored_email(&app.store, &job).await {
+    if let Some(email) = stored_email(&app.store, None, &job).await {
         engaged(&app, &email, "opened", None, format!("{job}:opened")).await;
     }
     gif.into_response()
@@ -246,7 +246,7 @@ async fn click(State(app): State<Arc<App>>, Path(token): Path<String>) -> Respon
         Ok(_) => return refused("this is not a link from one of our emails"),
         Err(e) => return refused(&e.to_string()),
     };
-    let email = stored_email(&app.store, &job).await;
+    let email = stored_email(&app.store, Some(&app.rules), &job).await;
     if let Some(e) = &email {
         // The signature already says hsflow made this link; the email itself
         // must also hold the URL, so not even a leaked key makes an open redirect.

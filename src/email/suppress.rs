@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::engine::action::{Payload, PlannedAction};
 use crate::rules::model::EmailCategory;
+use crate::server::rules::SharedRules;
 use crate::sinks::Raise;
 use crate::store::email::EmailRef;
 use crate::store::Store;
@@ -44,10 +45,23 @@ pub struct StoredEmail {
     pub entity: Option<String>,
 }
 
-/// The email action `job_id`, if there is one.
-pub async fn stored_email(store: &Store, job_id: &str) -> Option<StoredEmail> {
-    let (rule, flow, contact, payload) = store.action_parts(job_id).await.ok()??;
-    let action: PlannedAction = serde_json::from_str(&payload).ok()?;
+/// The email action `job_id`, if there is one. With `rules`, its HTML is
+/// rendered if it was stored without it (engine::deferred); without, `html`
+/// may be empty.
+pub async fn stored_email(
+    store: &Store,
+    rules: Option<&SharedRules>,
+    job_id: &str,
+) -> Option<StoredEmail> {
+    let parts = store.action_parts(job_id).await.ok()??;
+    let mut action: PlannedAction = serde_json::from_str(&parts.payload).ok()?;
+    if let Some(rules) = rules {
+        let (event, version) = (&parts.event_id, &parts.ruleset_version);
+        if let Err(e) = rules.render_later(store, event, version, &mut action).await {
+            tracing::warn!(job = %job_id, "the email's text could not be rendered: {e}");
+        }
+    }
+    let (rule, flow, contact) = (parts.rule, parts.flow, parts.contact);
     let entity = action.entity.as_deref().map(str::to_string);
     let Payload::Email {
         to,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use handlebars::Context as HbContext;
 
@@ -54,12 +54,13 @@ impl<'a> Ctx<'a> {
     pub fn data(&self) -> &Value {
         self.data.get_or_init(|| {
             let ev = self.event;
-            let fields = self.rules.fields.to_object(&ev.fields);
-            let mut data = fields.clone();
-            data.insert("fields".into(), Value::Object(fields));
-            data.insert("event".into(), json!({"source": ev.source, "type": ev.event_type, "id": ev.id, "received_at": ev.received_at.to_rfc3339()}));
-            data.insert("now".into(), Value::String(ev.received_at.to_rfc3339()));
-            Value::Object(data)
+            super::deferred::event_data(
+                self.rules.fields.to_object(&ev.fields),
+                &ev.source,
+                &ev.event_type,
+                &ev.id,
+                ev.received_at,
+            )
         })
     }
 

@@ -7,6 +7,7 @@ pub mod action;
 pub mod condition;
 pub mod condition_compile;
 pub mod dates;
+pub mod deferred;
 pub mod event;
 pub mod expr;
 pub mod expr_helpers;

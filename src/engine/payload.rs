@@ -38,6 +38,11 @@ pub struct PlannedAction {
     /// holiday added after it was planned still holds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowRef>,
+    /// An email stored without its text and HTML: they are rendered from its
+    /// event, with the rule-set version it was planned with, when it is sent
+    /// or shown (engine::deferred).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bodies_later: bool,
 }
 
 /// A send window by name, and the zone its hours were read in for this action.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use handlebars::Context as HbContext;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::action::{payload, schedule, Ctx, Payload, PlannedAction, Renderer};
 use super::condition::Verdict;
@@ -296,32 +296,13 @@ fn data_for<'c>(
     let pos = match cache.iter().position(|(k, _)| *k == key) {
         Some(p) => p,
         None => {
-            let mut data = ctx.data().clone();
-            if let Value::Object(m) = &mut data {
-                m.insert("entity".into(), entity_data(ctx.rules, entity));
-                // Filled in with this email's own signed link when it is sent.
-                m.insert(
-                    "unsubscribe_url".into(),
-                    crate::email::UNSUBSCRIBE_MARKER.into(),
-                );
-            }
+            let data = super::deferred::with_entity(ctx.data().clone(), ctx.rules, entity);
             cache.push((key, Templates::context(data)));
             cache.len() - 1
         }
     };
     let cache: &'c Vec<(Option<Arc<str>>, HbContext)> = cache;
     Some(&cache[pos].1)
-}
-
-/// `entity` in templates; `entity.zone` is the clock `{{date}}` reads.
-fn entity_data(rs: &RuleSet, e: Option<&EntityInfo>) -> Value {
-    let zone = send_window::zone_of(rs, e).name();
-    match e {
-        Some(e) => {
-            json!({"id": e.id, "name": e.name, "from_email": e.from_email, "reply_to": e.reply_to, "vars": e.vars, "zone": zone})
-        }
-        None => json!({"zone": zone}),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -386,6 +367,7 @@ fn plan_rule(
             error,
             notes,
             window: None,
+            bodies_later: false,
         });
     }
     send_window::apply(&mut out[start..], &kept, ctx.received_at);
@@ -432,6 +414,7 @@ fn follow_up(
         error,
         notes: vec![],
         window: None,
+        bodies_later: false,
     };
     let due = ev.received_at + Duration::seconds(i64::try_from(first_response).unwrap_or(0));
     out.push(base(

@@ -3,18 +3,33 @@
 //! A reload builds a whole new `RuleSet` and swaps the pointer: a request
 //! holds the `Arc` it started with, so it sees one consistent set from start
 //! to end and nothing waits on a reload.
+//!
+//! It also keeps the last few earlier versions that work still waiting was
+//! planned with: an email's bodies are rendered when it is sent, with the
+//! templates of its own version (engine::deferred), read back from the
+//! store's version history when that is not the set in force.
 
-use std::sync::{Arc, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 
+use std::path::Path;
+
+use crate::engine::payload::PlannedAction;
 use crate::rules::RuleSet;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct SharedRules {
     inner: Arc<RwLock<Arc<RuleSet>>>,
     status: Arc<RwLock<ReloadStatus>>,
+    /// Earlier versions built from the store, the most recently used first.
+    earlier: Arc<Mutex<VecDeque<Arc<RuleSet>>>>,
 }
+
+/// How many earlier versions stay built (each is the whole pack, compiled).
+const EARLIER_KEPT: usize = 4;
 
 /// What /health reports about the rules.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -39,6 +54,7 @@ impl SharedRules {
         SharedRules {
             inner: Arc::new(RwLock::new(Arc::new(rs))),
             status: Arc::new(RwLock::new(status)),
+            earlier: Arc::new(Mutex::new(VecDeque::new())),
         }
     }
 
@@ -83,5 +99,59 @@ impl SharedRules {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The rule set of `version`: the one in force, or an earlier one built
+    /// from the store's version history (and kept for the next time).
+    pub async fn at_version(&self, store: &Store, version: &str) -> Result<Arc<RuleSet>, String> {
+        let live = self.current();
+        if live.version == version {
+            return Ok(live);
+        }
+        {
+            let mut kept = self.earlier.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = kept.iter().position(|rs| rs.version == version) {
+                let rs = kept.remove(i).unwrap_or_else(|| live.clone());
+                kept.push_front(rs.clone());
+                return Ok(rs);
+            }
+        }
+        let files = store.version_files(version).await.map_err(|e| {
+            format!("the rule-set version it was planned with can't be read back: {e}")
+        })?;
+        // Compiling a whole pack is CPU work: off the async threads.
+        let loaded = tokio::task::spawn_blocking(move || {
+            crate::rules::load_files(Arc::new(files), Path::new("rules"), Path::new("templates"))
+        })
+        .await
+        .map_err(|e| format!("building rule-set version {version} stopped: {e}"))?;
+        let rs = Arc::new(loaded.ruleset.ok_or_else(|| {
+            format!("rule-set version {version} from the store no longer builds")
+        })?);
+        let mut kept = self.earlier.lock().unwrap_or_else(|p| p.into_inner());
+        kept.push_front(rs.clone());
+        kept.truncate(EARLIER_KEPT);
+        Ok(rs)
+    }
+
+    /// Render the bodies of a stored email (`bodies_later`) of event
+    /// `event_id`, planned by `version`; anything else is left as it is.
+    pub async fn render_later(
+        &self,
+        store: &Store,
+        event_id: &str,
+        version: &str,
+        action: &mut PlannedAction,
+    ) -> Result<(), String> {
+        if !action.bodies_later {
+            return Ok(());
+        }
+        let rs = self.at_version(store, version).await?;
+        let event = store
+            .event_to_render(event_id)
+            .await
+            .map_err(|e| format!("its event can't be read: {e}"))?;
+        crate::engine::deferred::fill(&rs, action, &event)
+            .map_err(|e| format!("its text can't be rendered: {e}"))
     }
 }

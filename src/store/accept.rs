@@ -127,7 +127,11 @@ impl NewEvent {
                 entity: a.entity.as_deref().map(str::to_string),
                 kind: a.payload.kind(),
                 contact: contacts.get(i).cloned().flatten(),
-                payload: json(a)?,
+                // An email's bodies are rendered again when it is sent (engine::deferred).
+                payload: match crate::engine::deferred::for_storage(a) {
+                    Some(stored) => json(&stored)?,
+                    None => json(a)?,
+                },
                 due_at: millis(a.run_at),
                 status,
                 error,

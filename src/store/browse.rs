@@ -53,6 +53,8 @@ pub struct ActionDetail {
     pub due_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub payload: serde_json::Value,
+    /// The rule-set version that planned it (what renders an email's bodies).
+    pub ruleset_version: String,
 }
 
 /// A failing or parked action.
@@ -193,7 +195,7 @@ impl Store {
     /// An event's actions with their payloads, in the order they are due.
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload FROM actions \
+            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload, ruleset_version FROM actions \
              WHERE event_id = $1 ORDER BY due_at, action_key",
         )
         .bind(event_id)
@@ -211,6 +213,7 @@ impl Store {
                     last_error: r.try_get("last_error")?,
                     payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
                         .unwrap_or_default(),
+                    ruleset_version: r.try_get("ruleset_version")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -294,23 +294,35 @@ impl Store {
     }
 }
 
+/// An action's row, less its scheduling: see [`Store::action_parts`].
+pub struct ActionParts {
+    pub rule: String,
+    pub flow: String,
+    pub contact: Option<String>,
+    pub payload: String,
+    pub event_id: String,
+    pub ruleset_version: String,
+}
+
 impl Store {
-    /// An action's rule, flow, contact and planned action (JSON), by id.
-    pub async fn action_parts(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, String, Option<String>, String)>, StoreError> {
-        let row = sqlx::query("SELECT rule, flow, contact, payload FROM actions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// An action's rule, flow, contact, planned action (JSON), event and
+    /// rule-set version, by id.
+    pub async fn action_parts(&self, id: &str) -> Result<Option<ActionParts>, StoreError> {
+        let row = sqlx::query(
+            "SELECT rule, flow, contact, payload, event_id, ruleset_version FROM actions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
-            Ok((
-                r.try_get("rule")?,
-                r.try_get("flow")?,
-                r.try_get("contact")?,
-                r.try_get("payload")?,
-            ))
+            Ok(ActionParts {
+                rule: r.try_get("rule")?,
+                flow: r.try_get("flow")?,
+                contact: r.try_get("contact")?,
+                payload: r.try_get("payload")?,
+                event_id: r.try_get("event_id")?,
+                ruleset_version: r.try_get("ruleset_version")?,
+            })
         })
         .transpose()
         .map_err(|e: sqlx::Error| StoreError::from(e))

@@ -50,4 +50,28 @@ impl Store {
             "actions": actions,
         }))
     }
+
+    /// What rendering an email's bodies needs of event `id` (engine::deferred).
+    pub async fn event_to_render(
+        &self,
+        id: &str,
+    ) -> Result<crate::engine::deferred::StoredEvent, StoreError> {
+        let row = sqlx::query(
+            "SELECT source, event_type, idem_key, received_at, fields FROM events WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let fields: String = row.try_get("fields")?;
+        let fields = serde_json::from_str(&fields)
+            .map_err(|e| StoreError::Corrupt(format!("event {id}'s fields: {e}")))?;
+        Ok(crate::engine::deferred::StoredEvent {
+            source: row.try_get("source")?,
+            event_type: row.try_get("event_type")?,
+            idem_key: row.try_get("idem_key")?,
+            received_at: super::from_millis(row.try_get("received_at")?),
+            fields,
+        })
+    }
 }

@@ -29,6 +29,8 @@ pub struct Job {
     pub claim: i64,
     /// When the action was planned (ms), for its retry deadline.
     pub created_at: i64,
+    /// The rule-set version that planned it (what renders an email's bodies).
+    pub ruleset_version: String,
 }
 
 /// The proof that a worker still holds a job: its id and the number of the
@@ -326,6 +328,7 @@ pub(crate) async fn claim_in(
                 attempts: r.try_get("attempts")?,
                 claim: r.try_get("claims")?,
                 created_at: r.try_get("created_at")?,
+                ruleset_version: r.try_get("ruleset_version")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -277,6 +277,7 @@ pub async fn send_test(
         attempts: 1,
         claim: 1,
         created_at: chrono::Utc::now().timestamp_millis(),
+        ruleset_version: rs.version.clone(),
     };
     sinks
         .execute(&job, &action, rs)
