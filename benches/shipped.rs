@@ -344,19 +344,15 @@ async fn postgres_bytes(url: &str) -> u64 {
 
 /// Bytes of the SQLite files in `data` over the events stored.
 fn stored_bytes(data: &Path, events: u64) -> String {
-    let bytes: u64 = std::fs::read_dir(data)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("hsflow.db"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
+    let size = |name: &str| std::fs::metadata(data.join(name)).map_or(0, |m| m.len());
+    let (db, wal) = (size("hsflow.db"), size("hsflow.db-wal"));
+    let bytes = db + wal + size("hsflow.db-shm");
     format!(
-        "{:.1} MB for {events} leads = {:.0} bytes per lead",
+        "{:.1} MB for {events} leads = {:.0} bytes per lead (database {:.1} MB, WAL {:.1} MB)",
         bytes as f64 / 1e6,
-        bytes as f64 / events.max(1) as f64
+        bytes as f64 / events.max(1) as f64,
+        db as f64 / 1e6,
+        wal as f64 / 1e6,
     )
 }
 

@@ -92,12 +92,13 @@ pub async fn log(req: Request, next: Next) -> Response {
         let reason = resp
             .extensions()
             .get::<Reason>()
-            .map(|r| r.0.as_str())
-            .unwrap_or("");
+            .map(|r| format!("refused: {}", r.0))
+            // A status without a reason of its own (/health's 503 when degraded).
+            .unwrap_or_else(|| "refused".to_string());
         if status >= 500 {
-            tracing::warn!(target: "hsflow::access", %method, path, status, ms, peer, "refused: {reason}");
+            tracing::warn!(target: "hsflow::access", %method, path, status, ms, peer, "{reason}");
         } else {
-            tracing::info!(target: "hsflow::access", %method, path, status, ms, peer, "refused: {reason}");
+            tracing::info!(target: "hsflow::access", %method, path, status, ms, peer, "{reason}");
         }
     } else {
         tracing::debug!(target: "hsflow::access", %method, path, status, ms, peer, "served");
