@@ -36,10 +36,6 @@ fn requests() -> Vec<Req> {
             .collect();
         out.push((*source, body, headers));
     }
-    let lead: Value = serde_json::from_slice(
-        &std::fs::read(root().join("examples/typeform_artist.json")).expect("lead"),
-    )
-    .expect("json");
     let types = [
         "Artist",
         "Business Contact",
@@ -49,15 +45,12 @@ fn requests() -> Vec<Req> {
         "Potential Client",
     ];
     for i in 0..24 {
-        let mut b = lead.clone();
-        b["event_id"] = json!(format!("lead-{i}"));
-        b["form_response"]["answers"][0]["email"] = json!(format!("person{i}@example.org"));
-        b["form_response"]["answers"][3]["choices"]["labels"] = json!([types[i % types.len()]]);
-        out.push((
-            "typeform",
-            serde_json::to_vec(&b).expect("json"),
-            Vec::new(),
-        ));
+        let body = typeform_lead(
+            &format!("lead-{i}"),
+            &format!("person{i}@example.org"),
+            types[i % types.len()],
+        );
+        out.push(("typeform", body, Vec::new()));
     }
     out
 }

@@ -97,6 +97,8 @@ async fn export(args: &Args) -> Result<u64, String> {
     };
     let mut after = None;
     let mut n = 0u64;
+    // The rule-set versions the events were planned with, built once each.
+    let versions = crate::server::rules::RuleVersions::default();
     loop {
         let page = store
             .event_ids_between(since, until, after.clone(), 500)
@@ -106,7 +108,12 @@ async fn export(args: &Args) -> Result<u64, String> {
             break;
         };
         for (_, id) in &page {
-            let event = store.event(id).await.map_err(|e| e.to_string())?;
+            let mut event = store.event(id).await.map_err(|e| e.to_string())?;
+            // The trace whole, as GET /api/events/{id} shows it.
+            if let Some(v) = crate::server::trace_later::version_needed(&event) {
+                let rs = versions.get(&store, &v, None).await;
+                crate::server::trace_later::fill(&store, &mut event, rs).await;
+            }
             match writeln!(out, "{event}") {
                 Ok(()) => n += 1,
                 // The reader stopped reading (`| head`): a quiet end, as for any tool.

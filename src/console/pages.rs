@@ -303,7 +303,10 @@ pub async fn event(
     Query(n): Query<Notice>,
 ) -> Response {
     let ev = match app.store.event(&id).await {
-        Ok(e) => e,
+        Ok(mut e) => {
+            app.rules.explained(&app.store, &mut e).await;
+            e
+        }
         Err(crate::store::StoreError::NotFound(_)) => {
             return problem(
                 StatusCode::NOT_FOUND,

@@ -165,17 +165,6 @@ impl Dispatcher {
             return self.record(&job, started, outcome).await;
         }
         let mut parsed = serde_json::from_str::<PlannedAction>(&job.payload);
-        // An email's bodies, rendered now with the version that planned it.
-        if let Ok(action) = parsed.as_mut() {
-            if let Err(e) = self
-                .rules
-                .render_later(&self.store, &job.event_id, &job.ruleset_version, action)
-                .await
-            {
-                let outcome = Err(SinkError::retryable(e));
-                return self.record(&job, started, outcome).await;
-            }
-        }
         let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
         if let Some((at, why)) = parsed
@@ -189,6 +178,18 @@ impl Dispatcher {
                 Err(e) => tracing::error!(job = %job.id, "could not hold the action: {e}"),
             }
             return;
+        }
+        // An email's bodies, rendered now (it is going out) with the version
+        // that planned it; not before the window check, which may hold it.
+        if let Ok(action) = parsed.as_mut() {
+            if let Err(e) = self
+                .rules
+                .render_later(&self.store, &job.event_id, &job.ruleset_version, action)
+                .await
+            {
+                let outcome = Err(SinkError::retryable(e));
+                return self.record(&job, started, outcome).await;
+            }
         }
         let outcome = match parsed {
             Err(e) => Err(SinkError::Permanent(format!(

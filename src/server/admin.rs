@@ -229,7 +229,10 @@ async fn cancel(State(app): State<Arc<App>>, admin: Admin, Path(id): Path<String
 
 async fn event(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
     match app.store.event(&id).await {
-        Ok(v) => Json(v).into_response(),
+        Ok(mut v) => {
+            app.rules.explained(&app.store, &mut v).await;
+            Json(v).into_response()
+        }
         Err(e) => store_error(e),
     }
 }

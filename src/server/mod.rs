@@ -12,6 +12,7 @@ pub mod raised;
 pub mod reload;
 pub mod rules;
 pub mod scheduler;
+pub mod trace_later;
 pub mod webhooks;
 
 use std::net::SocketAddr;

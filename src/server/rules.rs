@@ -10,11 +10,10 @@
 //! store's version history when that is not the set in force.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
-
-use std::path::Path;
 
 use crate::engine::payload::PlannedAction;
 use crate::rules::RuleSet;
@@ -24,8 +23,14 @@ use crate::store::Store;
 pub struct SharedRules {
     inner: Arc<RwLock<Arc<RuleSet>>>,
     status: Arc<RwLock<ReloadStatus>>,
-    /// Earlier versions built from the store, the most recently used first.
-    earlier: Arc<Mutex<VecDeque<Arc<RuleSet>>>>,
+    earlier: Arc<RuleVersions>,
+}
+
+/// Earlier rule-set versions built from the store's version history, the
+/// most recently used first (also used without a server, by `hsflow export`).
+#[derive(Default)]
+pub struct RuleVersions {
+    kept: Mutex<VecDeque<Arc<RuleSet>>>,
 }
 
 /// How many earlier versions stay built (each is the whole pack, compiled).
@@ -54,7 +59,7 @@ impl SharedRules {
         SharedRules {
             inner: Arc::new(RwLock::new(Arc::new(rs))),
             status: Arc::new(RwLock::new(status)),
-            earlier: Arc::new(Mutex::new(VecDeque::new())),
+            earlier: Arc::new(RuleVersions::default()),
         }
     }
 
@@ -104,34 +109,16 @@ impl SharedRules {
     /// The rule set of `version`: the one in force, or an earlier one built
     /// from the store's version history (and kept for the next time).
     pub async fn at_version(&self, store: &Store, version: &str) -> Result<Arc<RuleSet>, String> {
-        let live = self.current();
-        if live.version == version {
-            return Ok(live);
+        self.earlier.get(store, version, Some(self.current())).await
+    }
+
+    /// An event as GET /api/events/{id} shows it, with its explain trace
+    /// whole again (see `server::trace_later`).
+    pub async fn explained(&self, store: &Store, event: &mut serde_json::Value) {
+        if let Some(version) = super::trace_later::version_needed(event) {
+            let rs = self.at_version(store, &version).await;
+            super::trace_later::fill(store, event, rs).await;
         }
-        {
-            let mut kept = self.earlier.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(i) = kept.iter().position(|rs| rs.version == version) {
-                let rs = kept.remove(i).unwrap_or_else(|| live.clone());
-                kept.push_front(rs.clone());
-                return Ok(rs);
-            }
-        }
-        let files = store.version_files(version).await.map_err(|e| {
-            format!("the rule-set version it was planned with can't be read back: {e}")
-        })?;
-        // Compiling a whole pack is CPU work: off the async threads.
-        let loaded = tokio::task::spawn_blocking(move || {
-            crate::rules::load_files(Arc::new(files), Path::new("rules"), Path::new("templates"))
-        })
-        .await
-        .map_err(|e| format!("building rule-set version {version} stopped: {e}"))?;
-        let rs = Arc::new(loaded.ruleset.ok_or_else(|| {
-            format!("rule-set version {version} from the store no longer builds")
-        })?);
-        let mut kept = self.earlier.lock().unwrap_or_else(|p| p.into_inner());
-        kept.push_front(rs.clone());
-        kept.truncate(EARLIER_KEPT);
-        Ok(rs)
     }
 
     /// Render the bodies of a stored email (`bodies_later`) of event
@@ -153,5 +140,45 @@ impl SharedRules {
             .map_err(|e| format!("its event can't be read: {e}"))?;
         crate::engine::deferred::fill(&rs, action, &event)
             .map_err(|e| format!("its text can't be rendered: {e}"))
+    }
+}
+
+impl RuleVersions {
+    /// The rule set of `version`: `live` if it is that version, else one
+    /// kept from before, else built from the store's version history.
+    pub async fn get(
+        &self,
+        store: &Store,
+        version: &str,
+        live: Option<Arc<RuleSet>>,
+    ) -> Result<Arc<RuleSet>, String> {
+        if let Some(live) = live.filter(|rs| rs.version == version) {
+            return Ok(live);
+        }
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = kept.iter().position(|rs| rs.version == version) {
+                if let Some(rs) = kept.remove(i) {
+                    kept.push_front(rs.clone());
+                    return Ok(rs);
+                }
+            }
+        }
+        let files = store.version_files(version).await.map_err(|e| {
+            format!("the rule-set version it was planned with can't be read back: {e}")
+        })?;
+        // Compiling a whole pack is CPU work: off the async threads.
+        let loaded = tokio::task::spawn_blocking(move || {
+            crate::rules::load_files(Arc::new(files), Path::new("rules"), Path::new("templates"))
+        })
+        .await
+        .map_err(|e| format!("building rule-set version {version} stopped: {e}"))?;
+        let rs = Arc::new(loaded.ruleset.ok_or_else(|| {
+            format!("rule-set version {version} from the store no longer builds")
+        })?);
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.push_front(rs.clone());
+        kept.truncate(EARLIER_KEPT);
+        Ok(rs)
     }
 }

@@ -4,7 +4,7 @@
 //! Errors are for the sender and the operator: they name the field, the
 //! JSONPath and the value found, so a 400 says exactly what to fix.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -211,7 +211,10 @@ pub fn normalise_payload(
         source: source.name.clone(),
         event_type,
         id,
-        received_at,
+        // To the millisecond, the precision it is stored with: an event read
+        // back and planned again (its explain trace, an email's bodies)
+        // sees the very time it was planned with.
+        received_at: received_at.trunc_subsecs(3),
         payload,
         fields: std::sync::Arc::new(fields),
     })

@@ -73,6 +73,26 @@ pub struct Envelope {
     pub body: Vec<u8>,
 }
 
+/// The explain trace as stored. Each rule's conditions with their values,
+/// and the routing step route by route, are most of a trace and follow from
+/// the stored request and the rule-set version that planned it: they are
+/// rebuilt when the event is read (`server::trace_later`). Kept: which rules
+/// fired (the events list reads them), the entities and why, cancellations
+/// and notes, and what an `[[enrich]]` source fetched (a replay needs it).
+fn compact_trace(plan: &Plan) -> serde_json::Value {
+    let explained = !plan.rules.is_empty() || !plan.routing.is_empty();
+    if !explained {
+        return serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
+    }
+    let fired: Vec<serde_json::Value> = plan
+        .rules
+        .iter()
+        .filter(|r| r.matched)
+        .map(|r| serde_json::json!({"id": r.id, "flow": r.flow, "matched": true}))
+        .collect();
+    serde_json::json!({"rules": fired, "rules_later": true, "entities": plan.entities, "entities_why": plan.entities_why, "cancels": plan.cancels, "notes": plan.notes})
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -109,7 +129,7 @@ impl NewEvent {
         plan: &Plan,
         contacts: &[Option<String>],
     ) -> Result<NewEvent, StoreError> {
-        let mut trace = serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
+        let mut trace = compact_trace(plan);
         // What an [[enrich]] source fetched before the webhook was read.
         if !plan.enrich.is_empty() {
             trace["enrich"] = serde_json::json!(plan.enrich);

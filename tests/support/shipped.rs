@@ -60,6 +60,18 @@ pub fn stored_event(
     at: DateTime<Utc>,
     key: Option<String>,
 ) -> NewEvent {
+    planned_event(rs, source, body, headers, at, key).0
+}
+
+/// [`stored_event`], with the plan it was made from (its full explain trace).
+pub fn planned_event(
+    rs: &hsflow::rules::RuleSet,
+    source: &str,
+    body: &[u8],
+    headers: &[Header],
+    at: DateTime<Utc>,
+    key: Option<String>,
+) -> (NewEvent, hsflow::engine::plan::Plan) {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
@@ -106,5 +118,5 @@ pub fn stored_event(
         headers: kept.into(),
         body: body.to_vec(),
     };
-    NewEvent::new(env, &p, &contacts).expect("prepare")
+    (NewEvent::new(env, &p, &contacts).expect("prepare"), p)
 }
