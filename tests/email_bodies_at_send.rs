@@ -119,12 +119,6 @@ fn an_email_rendered_from_its_stored_event_is_the_email_planning_rendered() {
     );
 }
 
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
-
 #[tokio::test]
 async fn an_email_goes_out_with_the_text_of_the_version_that_planned_it() {
     let dir = tempfile::tempdir().expect("tempdir");

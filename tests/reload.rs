@@ -3,19 +3,12 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 use support::*;
 
 /// Save the way editors do: write a temporary file, rename it over the old one.
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
-
 fn project() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_dir(&fixture(), &dir.path().join("project"));

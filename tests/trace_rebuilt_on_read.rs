@@ -92,12 +92,6 @@ async fn every_shipped_example_reads_back_with_the_trace_it_was_planned_with() {
     }
 }
 
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
-
 #[tokio::test]
 async fn an_events_trace_reads_as_planned_after_its_rule_changed() {
     let dir = tempfile::tempdir().expect("tempdir");

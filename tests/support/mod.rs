@@ -118,6 +118,14 @@ impl Drop for Server {
     }
 }
 
+/// Write `text` to `path` as an editor saves: to a temporary file, then
+/// renamed over it (the file watcher sees one whole new file).
+pub fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
 /// Copy a directory tree (fixtures into a temporary project).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
