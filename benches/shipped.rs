@@ -22,6 +22,8 @@
 //!
 //! HSFLOW_DATABASE_URL=postgres://… (a database of its own: each phase
 //! empties it) measures PostgreSQL instead of SQLite.
+//! HSFLOW_BENCH_SERVERS (1; PostgreSQL only) runs each rate on that many
+//! servers sharing the database, requests taking turns among them.
 //! HSFLOW_BENCH_SECONDS (10) sets each phase's length. The load generator
 //! shares the machine's cores with hsflow: compare ratios within one run.
 
@@ -194,8 +196,10 @@ async fn queue(client: &reqwest::Client, base: &str) -> (u64, u64) {
 
 /// An open-loop stream of `rate` leads/s for `secs`: latencies counted from
 /// each request's scheduled moment, and the due queue sampled each second.
-async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
+async fn open_loop(bases: &[String], leads: &Arc<Leads>, rate: u64, secs: u64) {
     let client = reqwest::Client::new();
+    // The due queue is the store's: any server reports it.
+    let base = bases[0].as_str();
     let start = Instant::now();
     let total = rate * secs;
     let mut sent = Vec::with_capacity(total as usize);
@@ -218,7 +222,8 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
         let Some(lead) = leads.take().cloned() else {
             break;
         };
-        let (client, base) = (client.clone(), base.to_string());
+        // Requests take turns among the servers, as a load balancer would.
+        let (client, base) = (client.clone(), bases[i as usize % bases.len()].clone());
         sent.push(tokio::spawn(async move {
             let ok = post(&client, &base, &lead).await;
             (ok, due.elapsed().as_micros() as u64)
@@ -237,7 +242,15 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
     }
     lat.sort_unstable();
     let dues: Vec<String> = samples.iter().map(|(d, _)| d.to_string()).collect();
-    let rounds = writer_rounds(base).await;
+    let mut rounds = Vec::new();
+    for b in bases {
+        rounds.push(writer_rounds(b).await);
+    }
+    let rounds = rounds.join("; ");
+    let servers = match bases.len() {
+        1 => String::new(),
+        n => format!(" over {n} servers on one database"),
+    };
     let (last_due, oldest) = samples.last().copied().unwrap_or((0, 0));
     let first_half_max = samples
         .iter()
@@ -253,7 +266,7 @@ async fn open_loop(base: &str, leads: &Arc<Leads>, rate: u64, secs: u64) {
         "FALLS BEHIND (the due queue grows)"
     };
     println!(
-        "open loop {rate} leads/s for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}; {rounds}",
+        "open loop {rate} leads/s{servers} for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}; {rounds}",
         lat.len(),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
@@ -394,13 +407,30 @@ async fn main() {
         intake_phase(secs, conns).await;
     }
 
-    // 3: sustained rates, each on a fresh server.
+    // 3: sustained rates, each on a fresh server; with PostgreSQL and
+    // HSFLOW_BENCH_SERVERS=N, on N servers sharing the one database.
+    let servers: usize = if postgres().is_some() {
+        env_or("HSFLOW_BENCH_SERVERS", 1).max(1)
+    } else {
+        1
+    };
     for rate in rates {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let (child, base) = fresh(dir.path()).await;
+        let dirs: Vec<tempfile::TempDir> = (0..servers)
+            .map(|_| tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")))
+            .collect();
+        let (first, base) = fresh(dirs[0].path()).await;
+        let mut children = vec![first];
+        let mut bases = vec![base];
+        for d in &dirs[1..] {
+            let (child, base) = start(d.path());
+            children.push(child);
+            bases.push(base);
+        }
         let leads = Leads::new(rate * secs + 1);
-        open_loop(&base, &leads, rate, secs).await;
-        stop(child);
+        open_loop(&bases, &leads, rate, secs).await;
+        for child in children {
+            stop(child);
+        }
     }
 }
 
