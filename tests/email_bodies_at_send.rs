@@ -161,12 +161,7 @@ async fn an_email_goes_out_with_the_text_of_the_version_that_planned_it() {
         "Changed text for {{email}}\n",
     );
     save(&templates.join("welcome.html.hbs"), "<p>Changed HTML</p>\n");
-    eventually(
-        Duration::from_secs(10),
-        "the new templates to be live",
-        || async { (health(&s).await["rules"]["version"] != before).then_some(()) },
-    )
-    .await;
+    new_rules_live(&s, &before, "the new templates to be live").await;
 
     let outbox = data.join("outbox");
     let eml = eventually(Duration::from_secs(15), "the planned email", || {

@@ -150,12 +150,7 @@ async fn a_template_edit_reloads_too() {
         &tpl,
         "Welcome aboard{{#if first_name}}, {{first_name}}{{/if}}\n",
     );
-    eventually(
-        Duration::from_secs(10),
-        "the template change to be live",
-        || async { (health(&s).await["rules"]["version"] != before).then_some(()) },
-    )
-    .await;
+    new_rules_live(&s, &before, "the template change to be live").await;
     // A broken template is refused like a broken rule.
     save(&tpl, "Welcome {{#if first_name}}\n");
     let h = eventually(Duration::from_secs(10), "the template refusal", || async {
@@ -199,10 +194,7 @@ async fn pending_actions_keep_the_text_they_were_planned_with_after_their_rule_i
         .map(|p| p.join("templates/emails/welcome.subject.hbs"))
         .expect("templates");
     save(&subject, "Changed subject\n");
-    eventually(Duration::from_secs(10), "the rule to be gone", || async {
-        (health(&s).await["rules"]["version"] != before).then_some(())
-    })
-    .await;
+    new_rules_live(&s, &before, "the rule to be gone").await;
 
     let outbox = dir.path().join("data/outbox");
     let eml = eventually(Duration::from_secs(15), "the planned email", || {

@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use hsflow::server::rules::SharedRules;
@@ -119,12 +118,7 @@ async fn an_events_trace_reads_as_planned_after_its_rule_changed() {
             1,
         ),
     );
-    eventually(
-        Duration::from_secs(10),
-        "the edited rules to be live",
-        || async { (health(&s).await["rules"]["version"] != before).then_some(()) },
-    )
-    .await;
+    new_rules_live(&s, &before, "the edited rules to be live").await;
 
     let ev: Value = admin_get(&s, &format!("/api/events/{id}")).await;
     let welcome = ev["trace"]["rules"]

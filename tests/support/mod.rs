@@ -118,6 +118,15 @@ impl Drop for Server {
     }
 }
 
+/// Wait (up to 10 s) until the server runs rules other than version
+/// `before` (as /health reports it): an edit of the files has gone live.
+pub async fn new_rules_live(s: &Server, before: &Value, what: &str) {
+    eventually(Duration::from_secs(10), what, || async {
+        (health(s).await["rules"]["version"] != *before).then_some(())
+    })
+    .await;
+}
+
 /// Write `text` to `path` as an editor saves: to a temporary file, then
 /// renamed over it (the file watcher sees one whole new file).
 pub fn save(path: &Path, text: &str) {
