@@ -44,6 +44,7 @@ async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
         claimed.extend(t.await.expect("claimer"));
     }
     // Whatever the claimers did not get to is still due: take it now.
+    let idle_at = Utc::now();
     claimed.extend(work_until_idle(&store).await);
     let distinct: HashSet<&String> = claimed.iter().collect();
     assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
@@ -54,5 +55,14 @@ async fn claims_made_while_events_pour_in_never_hand_a_job_out_twice() {
     assert_eq!(counts.succeeded as usize, claimed.len());
     assert_eq!(counts.succeeded + counts.queued, 900, "{counts:?}");
     assert_eq!(counts.running, 0);
-    assert_eq!(claimed.len(), 600, "every job due now ran once");
+    // The 600 jobs due at once all ran. The 300 emails fall due 3 s after
+    // their event, so on a slow machine some fall due before the test ends:
+    // those ran too, and nothing due by then was left behind.
+    assert!(
+        claimed.len() >= 600,
+        "every job due now ran once: {}",
+        claimed.len()
+    );
+    let left = store.backlog(idle_at).await.expect("backlog");
+    assert_eq!(left.due, 0, "nothing due was left behind: {left:?}");
 }

@@ -488,7 +488,8 @@ async fn insert_actions_in(
                 .bind(a.status)
                 .bind(0i64)
                 .bind(a.error.as_deref())
-                .bind(ev.ruleset_version.as_str())
+                // Read from the event (store::action_version).
+                .bind("")
                 .bind(now)
                 .bind(now);
         }

@@ -194,10 +194,11 @@ impl Store {
 
     /// An event's actions with their payloads, in the order they are due.
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload, ruleset_version FROM actions \
-             WHERE event_id = $1 ORDER BY due_at, action_key",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload, ",
+            super::action_version::action_version!(),
+            " FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
+        ))
         .bind(event_id)
         .fetch_all(&self.pool)
         .await?;

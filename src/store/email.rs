@@ -308,9 +308,11 @@ impl Store {
     /// An action's rule, flow, contact, planned action (JSON), event and
     /// rule-set version, by id.
     pub async fn action_parts(&self, id: &str) -> Result<Option<ActionParts>, StoreError> {
-        let row = sqlx::query(
-            "SELECT rule, flow, contact, payload, event_id, ruleset_version FROM actions WHERE id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT rule, flow, contact, payload, event_id, ",
+            super::action_version::action_version!(),
+            " FROM actions WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;

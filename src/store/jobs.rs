@@ -82,7 +82,10 @@ pub struct ActionRow {
     pub email_activity: Vec<super::email::Activity>,
 }
 
-const ROW_COLUMNS: &str = "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ruleset_version";
+const ROW_COLUMNS: &str = concat!(
+    "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ",
+    super::action_version::action_version!()
+);
 
 fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
     Ok(ActionRow {

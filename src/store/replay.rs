@@ -122,10 +122,11 @@ impl Store {
 
     /// Actions that have not run yet, soonest first, at most `limit`.
     pub async fn waiting_actions(&self, limit: i64) -> Result<Vec<Waiting>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, ruleset_version, payload \
-             FROM actions WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, payload, ",
+            super::action_version::action_version!(),
+            " FROM actions WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
