@@ -60,16 +60,20 @@ async fn two_stores_on_one_database_never_claim_the_same_job() {
     for t in claimers {
         claimed.extend(t.await.expect("claimer"));
     }
+    let idle_at = Utc::now();
     claimed.extend(work_until_idle(&a).await);
     let distinct: HashSet<&String> = claimed.iter().collect();
     assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
-    // Each signup plans a notify and a workflow move now, an email in 3 s.
-    assert_eq!(claimed.len(), 400);
+    // Each signup plans a notify and a workflow move now, an email in 3 s
+    // (on a slow machine some fall due before the end, and run too).
+    assert!(claimed.len() >= 400, "every job due now ran: {}", claimed.len());
     let counts = a.counts().await.expect("counts");
     assert_eq!(
         (counts.succeeded, counts.queued, counts.running),
-        (400, 200, 0)
+        (claimed.len() as i64, 600 - claimed.len() as i64, 0)
     );
+    let left = a.backlog(idle_at).await.expect("backlog");
+    assert_eq!(left.due, 0, "nothing due was left behind: {left:?}");
     drop((a, b));
     db.drop_now().await;
 }

@@ -89,7 +89,10 @@ pub struct Cancellation {
 pub struct Options {
     /// Render templates (off for the fastest path; the server renders at run time too).
     pub render: bool,
-    /// Record every condition's verdict and values.
+    /// Record every candidate rule's conditions with their verdicts and
+    /// values, and the routing step route by route. Without it, `rules`
+    /// lists only the rules that fired, without their conditions (what
+    /// intake stores: the rest is rebuilt when the event is read).
     pub explain: bool,
 }
 
@@ -228,7 +231,16 @@ pub fn plan_showing(rs: &RuleSet, ev: &Event, opts: Options, variant: Option<&st
             });
             in_scope && m
         } else {
-            in_scope && rule.when.eval(&ev.fields, &ev.payload, ev.received_at)
+            let m = in_scope && rule.when.eval(&ev.fields, &ev.payload, ev.received_at);
+            if m {
+                traces.push(RuleTrace {
+                    id: rule.id.clone(),
+                    flow: rule.flow.clone(),
+                    matched: true,
+                    conditions: Vec::new(),
+                });
+            }
+            m
         };
         if matched {
             plan_rule(

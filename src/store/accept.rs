@@ -76,14 +76,11 @@ pub struct Envelope {
 /// The explain trace as stored. Each rule's conditions with their values,
 /// and the routing step route by route, are most of a trace and follow from
 /// the stored request and the rule-set version that planned it: they are
-/// rebuilt when the event is read (`server::trace_later`). Kept: which rules
-/// fired (the events list reads them), the entities and why, cancellations
-/// and notes, and what an `[[enrich]]` source fetched (a replay needs it).
+/// rebuilt when the event is read (`server::trace_later`), so intake plans
+/// without them. Kept: which rules fired (the events list reads them), the
+/// entities and why, cancellations and notes, and what an `[[enrich]]`
+/// source fetched (a replay needs it).
 fn compact_trace(plan: &Plan) -> serde_json::Value {
-    let explained = !plan.rules.is_empty() || !plan.routing.is_empty();
-    if !explained {
-        return serde_json::json!({"rules": plan.rules, "entities": plan.entities, "entities_why": plan.entities_why, "routing": plan.routing, "cancels": plan.cancels, "notes": plan.notes});
-    }
     let fired: Vec<serde_json::Value> = plan
         .rules
         .iter()

@@ -102,8 +102,24 @@ pub fn planned_event(
         at,
     )
     .unwrap_or_else(|e| panic!("{source} example: {e}"));
-    let mut p = plan(rs, &ev, Options::default());
-    p.enrich = fetched;
+    // Stored as intake stores it: planned without the conditions' verdicts.
+    // Returned: the whole plan, explained, to compare a read-back with.
+    let mut p = plan(
+        rs,
+        &ev,
+        Options {
+            render: true,
+            explain: false,
+        },
+    );
+    p.enrich = fetched.clone();
+    let mut explained = plan(rs, &ev, Options::default());
+    explained.enrich = fetched;
+    assert_eq!(
+        p.actions, explained.actions,
+        "{source}: explaining changes no action"
+    );
+    assert_eq!(p.entities, explained.entities, "{source}: nor who acts");
     let contacts = p.contacts(rs, &ev);
     let kept: serde_json::Map<String, serde_json::Value> = headers
         .iter()
@@ -118,5 +134,8 @@ pub fn planned_event(
         headers: kept.into(),
         body: body.to_vec(),
     };
-    (NewEvent::new(env, &p, &contacts).expect("prepare"), p)
+    (
+        NewEvent::new(env, &p, &contacts).expect("prepare"),
+        explained,
+    )
 }
