@@ -66,7 +66,11 @@ async fn two_stores_on_one_database_never_claim_the_same_job() {
     assert_eq!(distinct.len(), claimed.len(), "a job was claimed twice");
     // Each signup plans a notify and a workflow move now, an email in 3 s
     // (on a slow machine some fall due before the end, and run too).
-    assert!(claimed.len() >= 400, "every job due now ran: {}", claimed.len());
+    assert!(
+        claimed.len() >= 400,
+        "every job due now ran: {}",
+        claimed.len()
+    );
     let counts = a.counts().await.expect("counts");
     assert_eq!(
         (counts.succeeded, counts.queued, counts.running),

@@ -16,7 +16,11 @@ pub fn serve(
     extra: &[&str],
 ) -> (Child, String, Duration) {
     let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsflow"))
+    // HSFLOW_BENCH_BIN runs another build (an earlier commit's, say), so two
+    // builds can be measured side by side in one sitting.
+    let bin =
+        std::env::var_os("HSFLOW_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_hsflow").into());
+    let mut child = Command::new(bin)
         .arg("serve")
         .arg("--rules")
         .arg(rules)

@@ -144,10 +144,12 @@ impl NewEvent {
                 entity: a.entity.as_deref().map(str::to_string),
                 kind: a.payload.kind(),
                 contact: contacts.get(i).cloned().flatten(),
-                // An email's bodies are rendered again when it is sent (engine::deferred).
+                // An email's bodies are rendered again when it is sent
+                // (engine::deferred); what the columns hold is not repeated
+                // (store::action_payload).
                 payload: match crate::engine::deferred::for_storage(a) {
-                    Some(stored) => json(&stored)?,
-                    None => json(a)?,
+                    Some(stored) => super::action_payload::compact(&stored)?,
+                    None => super::action_payload::compact(a)?,
                 },
                 due_at: millis(a.run_at),
                 status,

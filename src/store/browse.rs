@@ -195,7 +195,7 @@ impl Store {
     /// An event's actions with their payloads, in the order they are due.
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
         let rows = sqlx::query(concat!(
-            "SELECT id, action_key, kind, status, attempts, due_at, last_error, payload, ",
+            "SELECT id, action_key, rule, flow, entity, kind, status, attempts, due_at, last_error, payload, ",
             super::action_version::action_version!(),
             " FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
         ))
@@ -212,8 +212,14 @@ impl Store {
                     attempts: r.try_get("attempts")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
-                        .unwrap_or_default(),
+                    payload: serde_json::from_str(&super::action_payload::expand(
+                        r.try_get("payload")?,
+                        r.try_get("action_key")?,
+                        r.try_get("rule")?,
+                        r.try_get("flow")?,
+                        r.try_get("entity")?,
+                    ))
+                    .unwrap_or_default(),
                     ruleset_version: r.try_get("ruleset_version")?,
                 })
             })
@@ -326,7 +332,7 @@ impl Store {
     ) -> Result<Vec<Scheduled>, StoreError> {
         let (after_t, after_id) = after.unwrap_or((millis(now), String::new()));
         let rows = sqlx::query(
-            "SELECT id, event_id, action_key, kind, contact, due_at, payload FROM actions \
+            "SELECT id, event_id, action_key, rule, flow, entity, kind, contact, due_at, payload FROM actions \
              WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
              AND ($4 IS NULL OR contact = $5) ORDER BY due_at, id LIMIT $6",
         )
@@ -347,8 +353,14 @@ impl Store {
                     kind: r.try_get("kind")?,
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
-                    payload: serde_json::from_str(&r.try_get::<String, _>("payload")?)
-                        .unwrap_or_default(),
+                    payload: serde_json::from_str(&super::action_payload::expand(
+                        r.try_get("payload")?,
+                        r.try_get("action_key")?,
+                        r.try_get("rule")?,
+                        r.try_get("flow")?,
+                        r.try_get("entity")?,
+                    ))
+                    .unwrap_or_default(),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

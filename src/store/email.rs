@@ -157,13 +157,22 @@ impl Store {
     /// The email actions of `contact` still to run: (id, planned action JSON).
     pub async fn pending_emails(&self, contact: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, payload FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')",
+            "SELECT id, action_key, rule, flow, entity, payload FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')",
         )
         .bind(normal(contact))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("payload")?)))
+            .map(|r| {
+                let payload = super::action_payload::expand(
+                    r.try_get("payload")?,
+                    r.try_get("action_key")?,
+                    r.try_get("rule")?,
+                    r.try_get("flow")?,
+                    r.try_get("entity")?,
+                );
+                Ok((r.try_get("id")?, payload))
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
@@ -309,7 +318,7 @@ impl Store {
     /// rule-set version, by id.
     pub async fn action_parts(&self, id: &str) -> Result<Option<ActionParts>, StoreError> {
         let row = sqlx::query(concat!(
-            "SELECT rule, flow, contact, payload, event_id, ",
+            "SELECT action_key, rule, flow, entity, contact, payload, event_id, ",
             super::action_version::action_version!(),
             " FROM actions WHERE id = $1"
         ))
@@ -321,7 +330,13 @@ impl Store {
                 rule: r.try_get("rule")?,
                 flow: r.try_get("flow")?,
                 contact: r.try_get("contact")?,
-                payload: r.try_get("payload")?,
+                payload: super::action_payload::expand(
+                    r.try_get("payload")?,
+                    r.try_get("action_key")?,
+                    r.try_get("rule")?,
+                    r.try_get("flow")?,
+                    r.try_get("entity")?,
+                ),
                 event_id: r.try_get("event_id")?,
                 ruleset_version: r.try_get("ruleset_version")?,
             })

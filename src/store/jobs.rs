@@ -174,7 +174,7 @@ impl Store {
     /// The other Notion actions of `event_id` (all but `except`): the ones
     /// that may write a page a job links to (see sinks/links.rs).
     pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
-        let rows = sqlx::query("SELECT action_key, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'")
+        let rows = sqlx::query("SELECT action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'")
             .bind(event_id)
             .bind(except)
             .fetch_all(&self.pool)
@@ -187,7 +187,13 @@ impl Store {
                     due_at: from_millis(r.try_get("due_at")?),
                     updated_at: from_millis(r.try_get("updated_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: r.try_get("payload")?,
+                    payload: super::action_payload::expand(
+                        r.try_get("payload")?,
+                        r.try_get("action_key")?,
+                        r.try_get("rule")?,
+                        r.try_get("flow")?,
+                        r.try_get("entity")?,
+                    ),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -327,7 +333,13 @@ pub(crate) async fn claim_in(
                 action_key: r.try_get("action_key")?,
                 kind: r.try_get("kind")?,
                 contact: r.try_get("contact")?,
-                payload: r.try_get("payload")?,
+                payload: crate::store::action_payload::expand(
+                    r.try_get("payload")?,
+                    r.try_get("action_key")?,
+                    r.try_get("rule")?,
+                    r.try_get("flow")?,
+                    r.try_get("entity")?,
+                ),
                 attempts: r.try_get("attempts")?,
                 claim: r.try_get("claims")?,
                 created_at: r.try_get("created_at")?,

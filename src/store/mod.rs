@@ -51,6 +51,7 @@ macro_rules! for_each_engine {
 pub(crate) use for_each_engine;
 
 pub mod accept;
+pub mod action_payload;
 pub mod action_version;
 pub mod audit;
 pub mod browse;
