@@ -9,7 +9,11 @@ mod support;
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
+use hsflow::engine::payload::PlannedAction;
 use hsflow::store::action_payload::{compact, expand};
+use hsflow::store::Store;
+use support::events::{new_event, sqlite_store};
+use support::postgres::TestDb;
 use support::shipped::{planned_event, EXAMPLES};
 use support::*;
 
@@ -73,4 +77,51 @@ fn a_fetch_jobs_payload_reads_as_it_is() {
         expand(fetch.into(), "enrich", "enrich", "acuity", None),
         fetch
     );
+}
+
+/// "Run now" rewrites a waiting action's payload in the database (without
+/// its send window); on PostgreSQL through jsonb, which reorders the keys.
+/// The claimed job is still the whole planned action.
+async fn run_now_keeps_the_action_whole(store: &Store) {
+    let accepted = store
+        .accept(new_event("k", Utc::now(), 3600))
+        .await
+        .expect("accepted");
+    let details = store
+        .action_details(&accepted.event_id)
+        .await
+        .expect("details");
+    let email = details
+        .iter()
+        .find(|a| a.kind == "email")
+        .expect("the fixture plans an email 3 s later");
+    assert!(store.run_now(&email.id).await.expect("run now"));
+    let jobs = store.claim(10, 60_000).await.expect("claim");
+    let job = jobs
+        .iter()
+        .find(|j| j.id == email.id)
+        .expect("the email runs now");
+    let action: PlannedAction =
+        serde_json::from_str(&job.payload).unwrap_or_else(|e| panic!("{e}: {}", job.payload));
+    assert_eq!(
+        serde_json::to_value(&action).expect("json"),
+        email.payload,
+        "{}",
+        job.payload
+    );
+}
+
+#[tokio::test]
+async fn run_now_keeps_the_action_whole_on_sqlite() {
+    let (_tmp, store) = sqlite_store().await;
+    run_now_keeps_the_action_whole(&store).await;
+}
+
+#[tokio::test]
+async fn run_now_keeps_the_action_whole_on_postgres() {
+    let db = TestDb::create().await;
+    let store = Store::connect(&db.url).await.expect("store");
+    run_now_keeps_the_action_whole(&store).await;
+    drop(store);
+    db.drop_now().await;
 }

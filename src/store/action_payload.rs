@@ -14,6 +14,9 @@ use std::sync::Arc;
 
 use crate::engine::payload::{Payload, PlannedAction, WindowRef};
 
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
 use super::StoreError;
 
 /// The fields of a planned action its row's columns don't hold.
@@ -73,10 +76,12 @@ pub fn expand(stored: String, key: &str, rule: &str, flow: &str, entity: Option<
     let Some(rest) = stored.strip_prefix('{') else {
         return stored;
     };
-    // A compact action begins with one of these; a row written whole
-    // (before this change) begins with its id, and a fetch job's payload is
-    // not a planned action: both are read as they are.
-    if !(rest.starts_with("\"entity_id\":") || rest.starts_with("\"delay_s\":")) {
+    // A row written whole (before this change) begins with its id, and a
+    // fetch job's payload is not a planned action (it has no `delay_s`):
+    // both are read as they are. The test is on the keys, not on which comes
+    // first: "run now" on PostgreSQL rewrites a payload through jsonb, which
+    // puts its keys in its own order (shortest first, so `id` still leads).
+    if rest.starts_with("\"id\":") || !rest.contains("\"delay_s\":") {
         return stored;
     }
     let quote = |s: &str| serde_json::Value::from(s).to_string();
@@ -87,4 +92,16 @@ pub fn expand(stored: String, key: &str, rule: &str, flow: &str, entity: Option<
         quote(rule),
         quote(flow)
     )
+}
+
+/// [`expand`] on a row read through the store's pool, which selected
+/// `payload`, `action_key`, `rule`, `flow` and `entity`.
+pub fn from_row(r: &AnyRow) -> Result<String, sqlx::Error> {
+    Ok(expand(
+        r.try_get("payload")?,
+        r.try_get("action_key")?,
+        r.try_get("rule")?,
+        r.try_get("flow")?,
+        r.try_get("entity")?,
+    ))
 }
