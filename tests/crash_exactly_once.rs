@@ -83,8 +83,18 @@ async fn kill_9_under_load_loses_nothing_and_runs_nothing_twice() {
     let acked = Arc::new(Mutex::new(Vec::new()));
     for run in 0..3 {
         let s = start(root, &data);
+        let before = acked.lock().expect("lock").len();
         let loading = tokio::spawn(load(s.base.clone(), run, acked.clone()));
-        let wait = rand::rng().random_range(300..1500);
+        // Kill once the load is flowing (on a busy machine a server can take
+        // seconds to answer its first leads), at a random moment after that.
+        let flowing = std::time::Instant::now();
+        while acked.lock().expect("lock").len() < before + 10
+            && flowing.elapsed() < Duration::from_secs(30)
+            && !loading.is_finished()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let wait = rand::rng().random_range(100..1200);
         tokio::time::sleep(Duration::from_millis(wait)).await;
         s.kill();
         let _ = loading.await;

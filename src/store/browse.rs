@@ -212,14 +212,8 @@ impl Store {
                     attempts: r.try_get("attempts")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: serde_json::from_str(&super::action_payload::expand(
-                        r.try_get("payload")?,
-                        r.try_get("action_key")?,
-                        r.try_get("rule")?,
-                        r.try_get("flow")?,
-                        r.try_get("entity")?,
-                    ))
-                    .unwrap_or_default(),
+                    payload: serde_json::from_str(&super::action_payload::from_row(r)?)
+                        .unwrap_or_default(),
                     ruleset_version: r.try_get("ruleset_version")?,
                 })
             })
@@ -353,14 +347,8 @@ impl Store {
                     kind: r.try_get("kind")?,
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
-                    payload: serde_json::from_str(&super::action_payload::expand(
-                        r.try_get("payload")?,
-                        r.try_get("action_key")?,
-                        r.try_get("rule")?,
-                        r.try_get("flow")?,
-                        r.try_get("entity")?,
-                    ))
-                    .unwrap_or_default(),
+                    payload: serde_json::from_str(&super::action_payload::from_row(r)?)
+                        .unwrap_or_default(),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

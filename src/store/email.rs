@@ -164,13 +164,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let payload = super::action_payload::expand(
-                    r.try_get("payload")?,
-                    r.try_get("action_key")?,
-                    r.try_get("rule")?,
-                    r.try_get("flow")?,
-                    r.try_get("entity")?,
-                );
+                let payload = super::action_payload::from_row(r)?;
                 Ok((r.try_get("id")?, payload))
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -330,13 +324,7 @@ impl Store {
                 rule: r.try_get("rule")?,
                 flow: r.try_get("flow")?,
                 contact: r.try_get("contact")?,
-                payload: super::action_payload::expand(
-                    r.try_get("payload")?,
-                    r.try_get("action_key")?,
-                    r.try_get("rule")?,
-                    r.try_get("flow")?,
-                    r.try_get("entity")?,
-                ),
+                payload: super::action_payload::from_row(&r)?,
                 event_id: r.try_get("event_id")?,
                 ruleset_version: r.try_get("ruleset_version")?,
             })

@@ -187,13 +187,7 @@ impl Store {
                     due_at: from_millis(r.try_get("due_at")?),
                     updated_at: from_millis(r.try_get("updated_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: super::action_payload::expand(
-                        r.try_get("payload")?,
-                        r.try_get("action_key")?,
-                        r.try_get("rule")?,
-                        r.try_get("flow")?,
-                        r.try_get("entity")?,
-                    ),
+                    payload: super::action_payload::from_row(r)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
