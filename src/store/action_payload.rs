@@ -4,9 +4,9 @@
 //! A planned action's JSON begins with its id, rule, flow and entity, and
 //! the actions row keeps each of them in a column of its own (`action_key`,
 //! `rule`, `flow`, `entity`), so every row said them twice: about 100 bytes
-//! an action, 1.2 KB a shipped-pack lead (12 actions, measured). [`compact`] writes the JSON
-//! without them; [`expand`] puts them back, in front, when a row is read,
-//! so every reader still gets the whole planned action. A row written
+//! an action, 1.2 KB a shipped-pack lead (12 actions, measured). [`compact`]
+//! writes the JSON without them; [`expand`] puts them back, in front, when a
+//! row is read, so every reader still gets the whole planned action. A row written
 //! before this change starts with its `id` and is read as it is.
 
 use serde::Serialize;
