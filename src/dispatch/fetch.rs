@@ -64,7 +64,7 @@ impl Dispatcher {
                     src.name, src.name
                 ))
             })?;
-        let mut p = plan(&rules, &event, Options::default());
+        let mut p = plan(&rules, &event, Options::TO_STORE);
         p.enrich = trace;
         if job.attempts > 1 {
             // The trace keeps the try that answered; the job counted the others.

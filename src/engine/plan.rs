@@ -96,6 +96,17 @@ pub struct Options {
     pub explain: bool,
 }
 
+impl Options {
+    /// What a plan that is stored needs: its actions rendered, and no
+    /// verdicts, which the stored trace drops (store::accept) and a read
+    /// rebuilds (server::trace_later). Intake and a fetched event's planning
+    /// both use it.
+    pub const TO_STORE: Options = Options {
+        render: true,
+        explain: false,
+    };
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

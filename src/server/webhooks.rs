@@ -269,16 +269,7 @@ async fn accept_payload(
             return error(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
-    // Without the conditions' verdicts: the stored trace keeps only the rules
-    // that fired, and the rest is rebuilt when the event is read.
-    let mut p = plan(
-        rs,
-        &event,
-        Options {
-            render: true,
-            explain: false,
-        },
-    );
+    let mut p = plan(rs, &event, Options::TO_STORE);
     p.enrich = trace;
     let contacts = p.contacts(rs, &event);
     let due_now = p.actions.iter().any(|a| a.delay_s <= 0);

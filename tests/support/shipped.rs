@@ -104,14 +104,7 @@ pub fn planned_event(
     .unwrap_or_else(|e| panic!("{source} example: {e}"));
     // Stored as intake stores it: planned without the conditions' verdicts.
     // Returned: the whole plan, explained, to compare a read-back with.
-    let mut p = plan(
-        rs,
-        &ev,
-        Options {
-            render: true,
-            explain: false,
-        },
-    );
+    let mut p = plan(rs, &ev, Options::TO_STORE);
     p.enrich = fetched.clone();
     let mut explained = plan(rs, &ev, Options::default());
     explained.enrich = fetched;
