@@ -17,7 +17,9 @@
 //!    from the scheduled moment, so a stall is not hidden): p50, p99, and
 //!    the queue of due work sampled every second (`GET /health`): the rate
 //!    is sustained when that queue doesn't grow;
-//! 4. stored bytes per lead after phase 2 (SQLite: the database files over
+//! 4. the dispatcher alone: phase 2's server left to drain its due queue
+//!    for a phase's length with no intake (due actions carried out/s);
+//! 5. stored bytes per lead after phase 2 (SQLite: the database files over
 //!    the events stored).
 //!
 //! HSFLOW_DATABASE_URL=postgres://… (a database of its own: each phase
@@ -180,6 +182,12 @@ where
     }
     lat.sort_unstable();
     (ok.load(Ordering::Relaxed) as f64 / secs as f64, lat)
+}
+
+/// The queue of due work, or `None` when `GET /health` didn't answer with it.
+async fn due_now(client: &reqwest::Client, base: &str) -> Option<u64> {
+    let r = client.get(format!("{base}/health")).send().await.ok()?;
+    r.json::<Value>().await.ok()?["queue"]["due"].as_u64()
 }
 
 /// The queue of due work and the actions done so far, from `GET /health`.
@@ -473,6 +481,22 @@ async fn intake_phase(secs: u64, conns: u64) {
         percentile(&lat, 0.99),
         before.0,
         after.0
+    );
+    // The dispatcher alone: no more leads, the queue of due work drains.
+    // A sample /health could not give is left out, not read as an empty queue.
+    let mut dues = vec![after.0];
+    for _ in 0..secs {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(due) = due_now(&client, &base).await {
+            dues.push(due);
+        }
+    }
+    let carried = after
+        .0
+        .saturating_sub(dues.last().copied().unwrap_or(after.0));
+    println!(
+        "dispatcher alone (no intake) for {secs} s: due queue each second {dues:?} = {:.0} due actions carried out/s",
+        carried as f64 / secs as f64
     );
     let stored = events_stored(&base).await;
     stop(child);

@@ -77,22 +77,34 @@ async fn a_worker_that_lost_its_lease_records_nothing(store: &Store) {
     assert!(lost(page));
     assert!(store.pages("tasks").await.expect("pages").is_empty());
 
-    // The new claim's side effect commits together with its success.
-    let (_, _, recorded) = store
-        .page(PageRequest {
-            database: "tasks".into(),
-            key: Some(("Task ID".into(), new.id.clone())),
-            properties: serde_json::Map::new(),
-            must_exist: false,
-            increments: Vec::new(),
-            job_id: new.id.clone(),
-            fence: Some(new.fence()),
-        })
-        .await
-        .expect("the current claim writes");
+    // The new claim's side effect commits together with its success, also
+    // when it is written at the same moment as the old worker's (the store
+    // checks a round's fences together): each write gets its own answer.
+    let task = |job: &Job, fence: &Job| PageRequest {
+        database: "tasks".into(),
+        key: Some(("Task ID".into(), job.id.clone())),
+        properties: serde_json::Map::new(),
+        must_exist: false,
+        increments: Vec::new(),
+        job_id: job.id.clone(),
+        fence: Some(fence.fence()),
+    };
+    assert!(
+        second.len() >= 2,
+        "the fixture's signup has two due actions"
+    );
+    let (refused, current, neighbour) = tokio::join!(
+        store.page(task(&first[1], &first[1])),
+        store.page(task(new, new)),
+        store.page(task(&second[1], &second[1])),
+    );
+    assert!(lost(refused));
+    let (_, _, recorded) = current.expect("the current claim writes");
     assert!(recorded, "the page and the job's success commit together");
-    assert_eq!(store.pages("tasks").await.expect("pages").len(), 1);
-    for job in &second[1..] {
+    let (_, _, recorded) = neighbour.expect("its neighbour writes too");
+    assert!(recorded);
+    assert_eq!(store.pages("tasks").await.expect("pages").len(), 2);
+    for job in &second[2..] {
         store.succeed(job).await.expect("current claims succeed");
     }
     let counts = store.counts().await.expect("counts");

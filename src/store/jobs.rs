@@ -390,23 +390,32 @@ pub(crate) async fn succeed_in(
     Ok(marked)
 }
 
-/// Whether the fence's worker still holds its job, locking the row until
-/// the transaction ends (PostgreSQL; SQLite's one writer holds everything).
-pub(crate) async fn holds_in(
+/// Which of `fences` their workers still hold, locking those rows until the
+/// transaction ends (PostgreSQL; SQLite's one writer holds everything).
+///
+/// One statement for a whole round. A job whose side effect the store
+/// writes (a local page, a workflow move, a fetched event's plan) is checked
+/// here before the effect is written; checked one at a time, that was a
+/// round trip to the database for every page and every move.
+pub(crate) async fn holding_in(
     conn: &mut Conn,
     backend: Backend,
-    fence: &Fence,
-) -> Result<bool, StoreError> {
-    let sql = format!(
-        "SELECT id FROM actions WHERE id = $1 AND status = 'running' AND claims = $2{}",
-        backend.lock_rows()
-    );
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(fence.job_id.as_str())
-        .bind(fence.claim)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some())
+    fences: &[&Fence],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut held = std::collections::HashSet::new();
+    for chunk in fences.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}",
+            backend.values_list(chunk.len(), 2, 1),
+            backend.lock_rows()
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for f in chunk {
+            q = q.bind(f.job_id.as_str()).bind(f.claim);
+        }
+        held.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(held)
 }
 
 /// Record a failure: retried at `retry_at` (ms), or parked (`dead`) when

@@ -338,6 +338,21 @@ pub(crate) async fn apply(
     // in this transaction together with the job's success: a crash can't
     // leave one without the other, so a re-run never repeats it. A worker
     // that no longer holds its job does nothing at all.
+    let fenced: Vec<&Fence> = writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Transition(t) => t.fence.as_ref(),
+            Write::Page(p) => p.fence.as_ref(),
+            Write::Fetched { fence, .. } => Some(fence),
+            _ => None,
+        })
+        .collect();
+    let held = if fenced.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        jobs::holding_in(conn, backend, &fenced).await?
+    };
+    let lost = |f: &Fence| !held.contains(&f.job_id);
     let mut succeeded: Vec<(usize, &Fence)> = Vec::new();
     // Jobs whose store-side effect was written above under their (checked)
     // fence: their success goes into the round's one batched update.
@@ -361,7 +376,7 @@ pub(crate) async fn apply(
                 }
             }
             Write::Transition(t) => match &t.fence {
-                Some(f) if !jobs::holds_in(conn, backend, f).await? => {
+                Some(f) if lost(f) => {
                     Err(StoreError::LeaseLost(f.job_id.clone()))
                 }
                 fence => {
@@ -373,7 +388,7 @@ pub(crate) async fn apply(
                 }
             },
             Write::Page(p) => match &p.fence {
-                Some(f) if !jobs::holds_in(conn, backend, f).await? => {
+                Some(f) if lost(f) => {
                     Err(StoreError::LeaseLost(f.job_id.clone()))
                 }
                 fence => match notion_local::page_in(conn, backend, p, now).await {
@@ -400,7 +415,7 @@ pub(crate) async fn apply(
                 event_id,
                 planned,
             } => {
-                if !jobs::holds_in(conn, backend, fence).await? {
+                if lost(fence) {
                     Err(StoreError::LeaseLost(fence.job_id.clone()))
                 } else {
                     match accept::plan_in(conn, backend, event_id, planned).await {
