@@ -194,6 +194,21 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// The status of the action `action_key` of event `event_id`, if there is one.
+    pub async fn action_status(
+        &self,
+        event_id: &str,
+        action_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT status FROM actions WHERE event_id = $1 AND action_key = $2 LIMIT 1",
+        )
+        .bind(event_id)
+        .bind(action_key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
     pub async fn recover_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = millis(now);
@@ -397,19 +412,23 @@ pub(crate) async fn succeed_in(
 /// writes (a local page, a workflow move, a fetched event's plan) is checked
 /// here before the effect is written; checked one at a time, that was a
 /// round trip to the database for every page and every move.
+///
+/// A fence is a job *and* its claim: two writes of one round may name the
+/// same job, one from the worker that holds it now and one from a worker
+/// whose lease ran out, and only the first is held.
 pub(crate) async fn holding_in(
     conn: &mut Conn,
     backend: Backend,
     fences: &[&Fence],
-) -> Result<std::collections::HashSet<String>, StoreError> {
+) -> Result<std::collections::HashSet<(String, i64)>, StoreError> {
     let mut held = std::collections::HashSet::new();
     for chunk in fences.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}",
+            "SELECT id, claims FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}",
             backend.values_list(chunk.len(), 2, 1),
             backend.lock_rows()
         );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
         for f in chunk {
             q = q.bind(f.job_id.as_str()).bind(f.claim);
         }

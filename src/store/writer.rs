@@ -352,7 +352,7 @@ pub(crate) async fn apply(
     } else {
         jobs::holding_in(conn, backend, &fenced).await?
     };
-    let lost = |f: &Fence| !held.contains(&f.job_id);
+    let lost = |f: &Fence| !held.contains(&(f.job_id.clone(), f.claim));
     let mut succeeded: Vec<(usize, &Fence)> = Vec::new();
     // Jobs whose store-side effect was written above under their (checked)
     // fence: their success goes into the round's one batched update.
