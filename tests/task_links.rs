@@ -1,5 +1,7 @@
 //! A task links to the contact its own event upserts, however the two jobs
-//! race: the task waits for the contact page instead of dropping the link.
+//! race: the task waits for the contact page instead of dropping the link,
+//! and while the contact is being written it waits in place, not as a job
+//! given back to the queue and claimed again.
 //! Run on the shipped rule pack, where every Typeform lead upserts its
 //! contact and makes tasks beside it, with many leads at once.
 
@@ -9,7 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{admin_get, client, drained, typeform_lead, typeform_signature, Server};
+use support::{
+    admin_get, client, drained, metrics_text, sample, typeform_lead, typeform_signature, Server,
+};
 
 const TYPEFORM_SECRET: &str = "typeform-test-secret";
 
@@ -77,6 +81,21 @@ async fn every_task_links_to_the_contact_its_event_upserts_under_concurrency() {
         unlinked.len(),
         pages.len(),
         unlinked[0]
+    );
+    // Claimed side by side, the task finds its contact being written and
+    // waits for it in place: hardly any task is given back to wait its turn
+    // again (each one that is counts as a `waiting` result).
+    let metrics = metrics_text(&s).await;
+    let count = |result: &str| {
+        let name = format!("hsflow_sink_results_total{{kind=\"task\",result=\"{result}\"}}");
+        sample(&metrics, &name).unwrap_or_else(|| panic!("no {name} in /metrics"))
+    };
+    let (ok, waiting) = (count("ok"), count("waiting"));
+    eprintln!("task attempts: {ok} ok, {waiting} given back to wait");
+    assert!(ok >= 120.0, "{ok} tasks done");
+    assert!(
+        waiting * 20.0 <= ok,
+        "{waiting} task attempts were given back to wait for their contact, for {ok} tasks done"
     );
     s.kill();
 }

@@ -218,9 +218,15 @@ impl Dispatcher {
         started: std::time::Instant,
         outcome: Result<crate::sinks::Done, SinkError>,
     ) {
-        // A suppressed email is the list doing its job, not a failing sink.
-        let fine = matches!(outcome, Ok(_) | Err(SinkError::Suppressed(_)));
-        crate::server::metrics::record_sink(&job.kind, started.elapsed(), fine);
+        // A suppressed email is the list doing its job, not a failing sink;
+        // a wait for a sibling action is no failure either.
+        let [ok, error, waiting] = crate::server::metrics::SINK_RESULTS;
+        let counted = match &outcome {
+            Ok(_) | Err(SinkError::Suppressed(_)) => ok,
+            Err(SinkError::Waiting { .. }) => waiting,
+            Err(_) => error,
+        };
+        crate::server::metrics::record_sink(&job.kind, started.elapsed(), counted);
         let result = match outcome {
             Ok(done) if done.recorded => {
                 tracing::info!(job = %job.id, action = %job.action_key, "{}", done.message);

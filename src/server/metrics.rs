@@ -70,7 +70,7 @@ fn describe() {
     );
     describe_counter!(
         "hsflow_sink_results_total",
-        "Actions carried out, by kind and result (ok or error)."
+        "Attempts to carry out an action, by kind and result: ok, error, or waiting (for another action of its event to write the page it links to)."
     );
     describe_histogram!(
         "hsflow_sink_duration_seconds",
@@ -149,7 +149,7 @@ pub fn init(rules: &RuleSet) {
         .absolute(0);
     for k in KINDS {
         counter!("hsflow_actions_planned_total", "kind" => k).absolute(0);
-        for r in ["ok", "error"] {
+        for r in SINK_RESULTS {
             counter!("hsflow_sink_results_total", "kind" => k, "result" => r).absolute(0);
         }
     }
@@ -180,11 +180,15 @@ pub fn record_actions_planned(kind: &'static str, n: usize) {
 }
 
 /// A sink finished a job.
-pub fn record_sink(kind: &str, took: Duration, ok: bool) {
+/// The results an attempt is counted under: `SINK_RESULTS[0]` done (or an
+/// email suppressed, the list doing its job), `[1]` failed, `[2]` waiting
+/// (its turn has not come: no failure, and no attempt used up).
+pub const SINK_RESULTS: [&str; 3] = ["ok", "error", "waiting"];
+
+pub fn record_sink(kind: &str, took: Duration, result: &'static str) {
     let kind = kind.to_string();
     histogram!("hsflow_sink_duration_seconds", "kind" => kind.clone()).record(took.as_secs_f64());
-    counter!("hsflow_sink_results_total", "kind" => kind, "result" => if ok { "ok" } else { "error" })
-        .increment(1);
+    counter!("hsflow_sink_results_total", "kind" => kind, "result" => result).increment(1);
 }
 
 /// The store's writer committed (or failed) a round of `writes` writes.

@@ -104,14 +104,14 @@ impl LocalSinks {
         for link in links {
             let mut ids = Vec::new();
             for v in link.values.iter().take(crate::engine::notion::ARRAY_LIMIT) {
-                match self
-                    .store
-                    .find_page(&link.database, &link.by, v)
-                    .await
-                    .map_err(store_err)?
-                {
-                    Some(id) => ids.push(json!({"id": id})),
-                    None => waiter.missing(link, v).await?,
+                let find = || async {
+                    self.store
+                        .find_page(&link.database, &link.by, v)
+                        .await
+                        .map_err(store_err)
+                };
+                if let Some(id) = waiter.find(link, v, find).await? {
+                    ids.push(json!({"id": id}));
                 }
             }
             if !ids.is_empty() {

@@ -162,10 +162,15 @@ impl NotionSink {
             let mut ids = Vec::new();
             for v in link.values.iter().take(crate::engine::notion::ARRAY_LIMIT) {
                 let filter = equals_filter(db, &link.by, &Value::String(v.clone()))?;
-                let (found, _) = self.client.query_page(&id, Some(&filter), None, 1).await?;
-                match found.first().and_then(|p| p["id"].as_str()) {
-                    Some(pid) => ids.push(json!({"id": pid})),
-                    None => waiter.missing(link, v).await?,
+                let find = || async {
+                    let (found, _) = self.client.query_page(&id, Some(&filter), None, 1).await?;
+                    Ok(found
+                        .first()
+                        .and_then(|p| p["id"].as_str())
+                        .map(str::to_string))
+                };
+                if let Some(pid) = waiter.find(link, v, find).await? {
+                    ids.push(json!({"id": pid}));
                 }
             }
             if !ids.is_empty() {
