@@ -204,8 +204,10 @@ async fn queue(client: &reqwest::Client, base: &str) -> (u64, u64) {
 
 /// An open-loop stream of `rate` leads/s for `secs`: latencies counted from
 /// each request's scheduled moment, and the due queue sampled each second.
-async fn open_loop(bases: &[String], leads: &Arc<Leads>, rate: u64, secs: u64) {
+async fn open_loop(bases: &[String], pids: &[u32], leads: &Arc<Leads>, rate: u64, secs: u64) {
     let client = reqwest::Client::new();
+    let cpu = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let cpu_before = cpu();
     // The due queue is the store's: any server reports it.
     let base = bases[0].as_str();
     let start = Instant::now();
@@ -248,6 +250,11 @@ async fn open_loop(bases: &[String], leads: &Arc<Leads>, rate: u64, secs: u64) {
     if let Ok(s) = sampler.await {
         samples = s;
     }
+    let cpu_used = cpu() - cpu_before;
+    let mut done = 0.0;
+    for b in bases {
+        done += actions_done(b).await;
+    }
     lat.sort_unstable();
     let dues: Vec<String> = samples.iter().map(|(d, _)| d.to_string()).collect();
     let mut rounds = Vec::new();
@@ -274,18 +281,19 @@ async fn open_loop(bases: &[String], leads: &Arc<Leads>, rate: u64, secs: u64) {
         "FALLS BEHIND (the due queue grows)"
     };
     println!(
-        "open loop {rate} leads/s{servers} for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}; {rounds}",
+        "open loop {rate} leads/s{servers} for {secs} s: {ok} of {} accepted, p50 {:.2} ms, p99 {:.2} ms; due queue each second: [{}]; oldest due at the end {oldest} s: {verdict}; {rounds}; {done:.0} actions carried out; server CPU {:.2} cores = {:.0} µs a lead",
         lat.len(),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
-        dues.join(", ")
+        dues.join(", "),
+        cpu_used / secs as f64,
+        cpu_used * 1e6 / ok.max(1) as f64
     );
 }
 
-/// The store writer's rounds so far, from `/metrics`: how many, their mean
-/// size and mean time (the single writer is where intake and the dispatcher meet).
-async fn writer_rounds(base: &str) -> String {
-    let text = match reqwest::Client::new()
+/// A server's `/metrics` text (empty if it didn't answer).
+async fn metrics(base: &str) -> String {
+    match reqwest::Client::new()
         .get(format!("{base}/metrics"))
         .bearer_auth("bench")
         .send()
@@ -293,13 +301,75 @@ async fn writer_rounds(base: &str) -> String {
     {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
+    }
+}
+
+/// The sum of the samples whose line starts with `prefix`.
+fn metric_sum(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Actions carried out so far (every kind), from `/metrics`.
+async fn actions_done(base: &str) -> f64 {
+    metrics(base)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("hsflow_sink_results_total{") && l.contains("result=\"ok\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// CPU seconds (user and system) the process `pid` has used so far, from
+/// /proc (Linux; 0 elsewhere). What one lead or one action costs in CPU
+/// holds still on a shared machine where rates swing by a third.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
     };
-    let sum = |prefix: &str| -> f64 {
-        text.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
     };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100/s on Linux).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Context switches the threads of process `pid` have made so far, from
+/// /proc (Linux; 0 elsewhere). Each hop between threads (a statement handed
+/// to SQLite's connection thread and its answer) costs one or two, so their
+/// count per action measures those hops without the machine's noise.
+fn context_switches(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// The store writer's rounds so far, from `/metrics`: how many, their mean
+/// size and mean time (the single writer is where intake and the dispatcher meet).
+async fn writer_rounds(base: &str) -> String {
+    let text = metrics(base).await;
+    let sum = |prefix: &str| metric_sum(&text, prefix);
     let rounds = sum("hsflow_store_rounds_total");
     let writes = sum("hsflow_store_round_writes_total");
     let secs = sum("hsflow_store_round_duration_seconds_sum");
@@ -435,7 +505,8 @@ async fn main() {
             bases.push(base);
         }
         let leads = Leads::new(rate * secs + 1);
-        open_loop(&bases, &leads, rate, secs).await;
+        let pids: Vec<u32> = children.iter().map(Child::id).collect();
+        open_loop(&bases, &pids, &leads, rate, secs).await;
         for child in children {
             stop(child);
         }
@@ -485,18 +556,22 @@ async fn intake_phase(secs: u64, conns: u64) {
     // The dispatcher alone: no more leads, the queue of due work drains.
     // A sample /health could not give is left out, not read as an empty queue.
     let mut dues = vec![after.0];
+    let (cpu_before, done_before) = (cpu_seconds(child.id()), actions_done(&base).await);
+    let switches_before = context_switches(child.id());
     for _ in 0..secs {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if let Some(due) = due_now(&client, &base).await {
             dues.push(due);
         }
     }
-    let carried = after
-        .0
-        .saturating_sub(dues.last().copied().unwrap_or(after.0));
+    let done = actions_done(&base).await - done_before;
+    let cpu = cpu_seconds(child.id()) - cpu_before;
+    let switches = context_switches(child.id()) - switches_before;
     println!(
-        "dispatcher alone (no intake) for {secs} s: due queue each second {dues:?} = {:.0} due actions carried out/s",
-        carried as f64 / secs as f64
+        "dispatcher alone (no intake) for {secs} s: due queue each second {dues:?}; {:.0} actions carried out/s, {:.0} µs of the server's CPU and {:.1} context switches each",
+        done / secs as f64,
+        cpu * 1e6 / done.max(1.0),
+        switches / done.max(1.0)
     );
     let stored = events_stored(&base).await;
     stop(child);
