@@ -63,45 +63,37 @@ async fn a_worker_that_lost_its_lease_records_nothing(store: &Store) {
         })
         .await;
     assert!(lost(moved));
-    let page = store
-        .page(PageRequest {
-            database: "tasks".into(),
-            key: Some(("Task ID".into(), old.id.clone())),
-            properties: serde_json::Map::new(),
-            must_exist: false,
-            increments: Vec::new(),
-            job_id: old.id.clone(),
-            fence: Some(old.fence()),
-        })
-        .await;
-    assert!(lost(page));
-    assert!(store.pages("tasks").await.expect("pages").is_empty());
-
-    // The new claim's side effect commits together with its success, also
-    // when it is written at the same moment as the old worker's (the store
-    // checks a round's fences together): each write gets its own answer.
-    let task = |job: &Job, fence: &Job| PageRequest {
+    // A task page, written by the worker holding the claim `job`.
+    let task = |job: &Job| PageRequest {
         database: "tasks".into(),
         key: Some(("Task ID".into(), job.id.clone())),
         properties: serde_json::Map::new(),
         must_exist: false,
         increments: Vec::new(),
         job_id: job.id.clone(),
-        fence: Some(fence.fence()),
+        fence: Some(job.fence()),
     };
+    let page = store.page(task(old)).await;
+    assert!(lost(page));
+    assert!(store.pages("tasks").await.expect("pages").is_empty());
+
+    // The new claim's side effect commits together with its success, also
+    // when the old worker writes for the same job at the same moment (the
+    // store checks a round's fences together, each a job and its claim):
+    // the old claim is refused, the current one writes.
     assert!(
         second.len() >= 2,
         "the fixture's signup has two due actions"
     );
-    let (refused, current, neighbour) = tokio::join!(
-        store.page(task(&first[1], &first[1])),
-        store.page(task(new, new)),
-        store.page(task(&second[1], &second[1])),
+    let (stale, current, same_job_now) = tokio::join!(
+        store.page(task(&first[1])),
+        store.page(task(new)),
+        store.page(task(&second[1])),
     );
-    assert!(lost(refused));
+    assert!(lost(stale));
     let (_, _, recorded) = current.expect("the current claim writes");
     assert!(recorded, "the page and the job's success commit together");
-    let (_, _, recorded) = neighbour.expect("its neighbour writes too");
+    let (_, _, recorded) = same_job_now.expect("the stale claim's job, claimed anew, writes");
     assert!(recorded);
     assert_eq!(store.pages("tasks").await.expect("pages").len(), 2);
     for job in &second[2..] {

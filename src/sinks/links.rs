@@ -53,6 +53,9 @@ const PATIENCE: Duration = MIN_WAIT;
 const FIRST_LOOK: Duration = Duration::from_millis(5);
 const LONGEST_LOOK: Duration = Duration::from_millis(100);
 
+/// How long after a page was written its absence still counts as a race.
+const RACE_WINDOW_S: i64 = 60;
+
 /// What to do about a page that was not found.
 #[derive(Debug, PartialEq)]
 enum Missing {
@@ -61,8 +64,6 @@ enum Missing {
     /// The action that writes the page has just finished: look again.
     LookAgain,
 }
-/// How long after a page was written its absence still counts as a race.
-const RACE_WINDOW_S: i64 = 60;
 
 /// Where a sink asks what to do about a link whose page is missing.
 pub struct Waiter<'a> {

@@ -338,6 +338,10 @@ pub(crate) async fn apply(
     // in this transaction together with the job's success: a crash can't
     // leave one without the other, so a re-run never repeats it. A worker
     // that no longer holds its job does nothing at all.
+    // Every fence is checked here, once, at the round's start. Should a
+    // write further on take a checked job back (an expired lease
+    // recovered), its success can't be marked below, and that rolls the
+    // round back to be written one write at a time, each checked alone.
     let fenced: Vec<&Fence> = writes
         .iter()
         .filter_map(|w| match w {
