@@ -184,22 +184,20 @@ where
     (ok.load(Ordering::Relaxed) as f64 / secs as f64, lat)
 }
 
-/// The queue of due work, or `None` when `GET /health` didn't answer with it.
-async fn due_now(client: &reqwest::Client, base: &str) -> Option<u64> {
+/// The queue of due work and how long the oldest has waited (s), from
+/// `GET /health`; `None` when it didn't answer with them.
+async fn health_queue(client: &reqwest::Client, base: &str) -> Option<(u64, u64)> {
     let r = client.get(format!("{base}/health")).send().await.ok()?;
-    r.json::<Value>().await.ok()?["queue"]["due"].as_u64()
+    let v: Value = r.json().await.ok()?;
+    Some((
+        v["queue"]["due"].as_u64()?,
+        v["queue"]["oldest_due_seconds"].as_f64().unwrap_or(0.0) as u64,
+    ))
 }
 
-/// The queue of due work and the actions done so far, from `GET /health`.
+/// [`health_queue`], read as an empty queue when the server didn't answer.
 async fn queue(client: &reqwest::Client, base: &str) -> (u64, u64) {
-    let Ok(r) = client.get(format!("{base}/health")).send().await else {
-        return (0, 0);
-    };
-    let v: Value = r.json().await.unwrap_or_default();
-    (
-        v["queue"]["due"].as_u64().unwrap_or(0),
-        v["queue"]["oldest_due_seconds"].as_f64().unwrap_or(0.0) as u64,
-    )
+    health_queue(client, base).await.unwrap_or((0, 0))
 }
 
 /// An open-loop stream of `rate` leads/s for `secs`: latencies counted from
@@ -560,7 +558,7 @@ async fn intake_phase(secs: u64, conns: u64) {
     let switches_before = context_switches(child.id());
     for _ in 0..secs {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Some(due) = due_now(&client, &base).await {
+        if let Some((due, _)) = health_queue(&client, &base).await {
             dues.push(due);
         }
     }

@@ -13,7 +13,7 @@ use hsflow::engine::payload::PlannedAction;
 use hsflow::store::action_payload::{compact, expand};
 use hsflow::store::Store;
 use support::events::{new_event, sqlite_store};
-use support::postgres::TestDb;
+use support::postgres::on_postgres_store;
 use support::shipped::{planned_event, EXAMPLES};
 use support::*;
 
@@ -119,9 +119,5 @@ async fn run_now_keeps_the_action_whole_on_sqlite() {
 
 #[tokio::test]
 async fn run_now_keeps_the_action_whole_on_postgres() {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("store");
-    run_now_keeps_the_action_whole(&store).await;
-    drop(store);
-    db.drop_now().await;
+    on_postgres_store(run_now_keeps_the_action_whole).await;
 }

@@ -11,7 +11,7 @@ use hsflow::store::notion_local::PageRequest;
 use hsflow::store::workflows::TransitionRequest;
 use hsflow::store::{Store, StoreError};
 use support::events::{new_event, sqlite_store};
-use support::postgres::TestDb;
+use support::postgres::on_postgres_store;
 
 /// Accept one event and claim its due jobs under a 1 ms lease; let the
 /// lease run out and claim the same jobs again. (first claim, second claim)
@@ -115,9 +115,5 @@ async fn on_sqlite_a_worker_that_lost_its_lease_records_nothing() {
 
 #[tokio::test]
 async fn on_postgres_a_worker_that_lost_its_lease_records_nothing() {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    a_worker_that_lost_its_lease_records_nothing(&store).await;
-    drop(store);
-    db.drop_now().await;
+    on_postgres_store(a_worker_that_lost_its_lease_records_nothing).await;
 }

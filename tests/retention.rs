@@ -7,7 +7,7 @@ mod support;
 use chrono::{Duration, Utc};
 use hsflow::store::Store;
 use support::events::{new_event, sqlite_store, work_until_idle};
-use support::postgres::TestDb;
+use support::postgres::on_postgres_store;
 
 async fn count(store: &Store, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -72,11 +72,7 @@ async fn on_sqlite_only_finished_work_past_the_retention_is_removed() {
 
 #[tokio::test]
 async fn on_postgres_only_finished_work_past_the_retention_is_removed() {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    only_finished_old_work_goes(&store).await;
-    drop(store);
-    db.drop_now().await;
+    on_postgres_store(only_finished_old_work_goes).await;
 }
 
 fn export(data: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value> {

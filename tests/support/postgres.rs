@@ -49,3 +49,15 @@ impl TestDb {
         }
     }
 }
+
+/// Run `check` on a store over a fresh database, then drop the database:
+/// the PostgreSQL half of a test written once for both engines.
+pub async fn on_postgres_store(check: impl AsyncFnOnce(&hsflow::store::Store)) {
+    let db = TestDb::create().await;
+    let store = hsflow::store::Store::connect(&db.url)
+        .await
+        .expect("connect to the test database");
+    check(&store).await;
+    drop(store);
+    db.drop_now().await;
+}
