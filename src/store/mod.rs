@@ -67,6 +67,9 @@ pub mod schema;
 pub mod stats;
 pub mod versions;
 pub mod workflows;
+
+#[cfg(test)]
+mod round_tests;
 pub mod writer;
 
 use std::path::Path;

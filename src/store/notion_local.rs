@@ -112,7 +112,7 @@ impl Store {
 
     /// Pages of a local database (GET /api/notion/{database}).
     pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
-        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at")
+        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at, id")
             .bind(database)
             .fetch_all(&self.pool)
             .await?;
@@ -145,66 +145,268 @@ pub struct PageRequest {
     pub fence: Option<super::jobs::Fence>,
 }
 
-// The page write inside the writer's transaction, for each engine's own
-// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+// A round's page writes inside the writer's transaction, for each engine's
+// own connection type `Conn` (see `for_each_engine` in store/mod.rs).
+//
+// Written one by one, a page write was two statements (find the page by its
+// key, then insert or update it), and each statement is a round trip to the
+// database: a third of a busy round's statements. Together, the round finds
+// every page it touches with one SELECT, works each write out in memory in
+// the order they came (so two writes to one page in a round merge as they
+// would one after the other: created, then updated), then inserts the new
+// pages with one multi-row INSERT and updates the others one by one.
 crate::store::for_each_engine! {
-    pub(crate) async fn page_in(
+    pub(crate) async fn pages_in(
         conn: &mut Conn,
         backend: Backend,
-        request: &PageRequest,
+        requests: &[&PageRequest],
         now: i64,
-    ) -> Result<(PageWrite, Vec<Crossing>), StoreError> {
-        let PageRequest {
-            database,
-            key,
-            properties,
-            must_exist,
-            increments,
-            job_id,
-            fence: _,
-        } = request;
-        let key = key.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
-        // A job with additions that already wrote its page (a crash came
-        // before its success was recorded) finds the whole write done.
-        if !increments.is_empty() {
-            let done = sqlx::query("SELECT crossings, page_id FROM applied_increments WHERE job_id = $1")
-                .bind(job_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(r) = done {
+    ) -> Result<Vec<Result<(PageWrite, Vec<Crossing>), StoreError>>, StoreError> {
+        use std::collections::HashMap;
+        // Jobs with additions that already wrote their page (a crash came
+        // before their success was recorded) find the whole write done.
+        let adding: Vec<&str> = requests
+            .iter()
+            .filter(|r| !r.increments.is_empty())
+            .map(|r| r.job_id.as_str())
+            .collect();
+        let mut applied: HashMap<String, (Vec<Crossing>, String)> = HashMap::new();
+        for chunk in adding.chunks(KEYS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT job_id, crossings, page_id FROM applied_increments WHERE job_id IN ({})",
+                backend.in_list(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *conn).await? {
                 let crossings = serde_json::from_str(&r.try_get::<String, _>("crossings")?).unwrap_or_default();
                 let page: Option<String> = r.try_get("page_id")?;
-                return Ok((PageWrite::Updated(page.unwrap_or_default()), crossings));
+                applied.insert(r.try_get("job_id")?, (crossings, page.unwrap_or_default()));
             }
         }
-        let existing = match key {
-            Some((p, v)) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, properties FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3{}", backend.lock_rows())))
-                .bind(database)
-                .bind(p)
-                .bind(v)
-                .fetch_optional(&mut *conn)
-                .await?,
-            None => None,
-        };
-        let (id, mut merged) = match &existing {
-            Some(r) => {
-                let current: Map<String, Value> =
-                    serde_json::from_str(&r.try_get::<String, _>("properties")?)
-                        .unwrap_or_default();
-                (Some(r.try_get::<String, _>("id")?), current)
+
+        // Every page the round's keyed writes name, found at once.
+        let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+        for r in requests {
+            if let Some((p, v)) = &r.key {
+                let k = (r.database.as_str(), p.as_str(), v.as_str());
+                if !applied.contains_key(&r.job_id) && !keys.contains(&k) {
+                    keys.push(k);
+                }
             }
-            None if *must_exist => {
-                let (p, v) = key.unwrap_or(("?", "?"));
-                return Err(StoreError::NotFound(format!(
-                    "no page in `{database}` has {p} = {v}"
-                )));
+        }
+        let mut pages: HashMap<(String, String, String), Page> = HashMap::new();
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            pages.extend(find_in(conn, backend, chunk).await?);
+        }
+
+        // Each write, in order, against the pages as the round leaves them.
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut unkeyed: Vec<Page> = Vec::new();
+        // Pages made in this round, counted so they are inserted in order.
+        let mut made = 0usize;
+        let mut increments_rows: Vec<(&str, String, String)> = Vec::new();
+        for r in requests {
+            if let Some((crossings, page)) = applied.get(&r.job_id) {
+                answers.push(Ok((PageWrite::Updated(page.clone()), crossings.clone())));
+                continue;
             }
-            None => (None, Map::new()),
-        };
+            let slot = r
+                .key
+                .as_ref()
+                .map(|(p, v)| (r.database.clone(), p.clone(), v.clone()));
+            let page = match slot {
+                Some(k) if pages.contains_key(&k) => pages.entry(k).or_insert_with(|| Page::new(r, 0)),
+                _ if r.must_exist => {
+                    let (p, v) = r.key.as_ref().map_or(("?", "?"), |(p, v)| (p.as_str(), v.as_str()));
+                    answers.push(Err(StoreError::NotFound(format!(
+                        "no page in `{}` has {p} = {v}",
+                        r.database
+                    ))));
+                    continue;
+                }
+                Some(k) => {
+                    made += 1;
+                    pages.entry(k).or_insert_with(|| Page::new(r, made))
+                }
+                None => {
+                    made += 1;
+                    unkeyed.push(Page::new(r, made));
+                    match unkeyed.last_mut() {
+                        Some(p) => p,
+                        None => continue,
+                    }
+                }
+            };
+            let crossings = page.apply(&r.properties, &r.increments);
+            // A page made by an earlier write of this round is updated by this one.
+            let answer = if page.stored || page.written {
+                PageWrite::Updated(page.id.clone())
+            } else {
+                PageWrite::Created(page.id.clone())
+            };
+            page.written = true;
+            if !r.increments.is_empty() {
+                let crossed = serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into());
+                increments_rows.push((r.job_id.as_str(), crossed, page.id.clone()));
+            }
+            answers.push(Ok((answer, crossings)));
+        }
+
+        // Then the writes themselves: new pages together, changed ones each.
+        let mut new: Vec<&Page> = pages
+            .values()
+            .chain(unkeyed.iter())
+            .filter(|p| !p.stored)
+            .collect();
+        new.sort_by_key(|p| p.made);
+        for chunk in new.chunks(KEYS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES {}",
+                backend.values_list(chunk.len(), 7, 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in chunk {
+                q = q
+                    .bind(p.id.as_str())
+                    .bind(p.database.as_str())
+                    .bind(p.key.as_ref().map(|k| k.0.as_str()))
+                    .bind(p.key.as_ref().map(|k| k.1.as_str()))
+                    .bind(Value::Object(p.properties.clone()).to_string())
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        for p in pages.values().filter(|p| p.written && p.stored) {
+            sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
+                .bind(Value::Object(p.properties.clone()).to_string())
+                .bind(now)
+                .bind(p.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        for chunk in increments_rows.chunks(KEYS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO applied_increments (job_id, crossings, applied_at, page_id) VALUES {}",
+                backend.values_list(chunk.len(), 4, 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (job, crossed, page) in chunk {
+                q = q.bind(*job).bind(crossed.as_str()).bind(now).bind(page.as_str());
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(answers)
+    }
+
+    /// The stored pages with these (database, key property, key value)
+    /// keys, locked until the round commits (on PostgreSQL). Where two pages
+    /// share a key, the first found is the one written, as before.
+    async fn find_in(
+        conn: &mut Conn,
+        backend: Backend,
+        keys: &[(&str, &str, &str)],
+    ) -> Result<Vec<((String, String, String), Page)>, StoreError> {
+        // One `OR` term per key: each is a search of `notion_pages_key`
+        // (SQLite reads a row-value `IN (VALUES …)` by scanning the table).
+        let mut terms = String::new();
+        for i in 0..keys.len() {
+            if i > 0 {
+                terms.push_str(" OR ");
+            }
+            let n = i * 3;
+            terms.push_str(&format!(
+                "(database = {} AND key_property = {} AND key_value = {})",
+                backend.in_list(1, n + 1),
+                backend.in_list(1, n + 2),
+                backend.in_list(1, n + 3)
+            ));
+        }
+        let sql = format!(
+            "SELECT id, database, key_property, key_value, properties FROM notion_pages WHERE {terms}{}",
+            backend.lock_rows()
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (d, p, v) in keys {
+            q = q.bind(*d).bind(*p).bind(*v);
+        }
+        let mut found: Vec<((String, String, String), Page)> = Vec::new();
+        for r in q.fetch_all(&mut *conn).await? {
+            let key = (
+                r.try_get::<String, _>("database")?,
+                r.try_get::<String, _>("key_property")?,
+                r.try_get::<String, _>("key_value")?,
+            );
+            if found.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let properties = serde_json::from_str(&r.try_get::<String, _>("properties")?).unwrap_or_default();
+            let page = Page {
+                id: r.try_get("id")?,
+                database: key.0.clone(),
+                key: Some((key.1.clone(), key.2.clone())),
+                properties,
+                stored: true,
+                written: false,
+                made: 0,
+            };
+            found.push((key, page));
+        }
+        Ok(found)
+    }
+}
+
+/// Keys (or rows) per statement of a round's page writes: 150 bound values
+/// at most for a lookup, 700 for an insert, within both engines' limits.
+const KEYS_PER_STATEMENT: usize = 100;
+
+/// A page as a round's writes leave it.
+struct Page {
+    id: String,
+    database: String,
+    key: Option<(String, String)>,
+    properties: Map<String, Value>,
+    /// It is in the database already (else it is new in this round).
+    stored: bool,
+    /// A write of this round changed it (or made it).
+    written: bool,
+    /// Its place among the pages this round made (0 for a stored page).
+    made: usize,
+}
+
+impl Page {
+    /// The page `request` makes, with a new id; the `made`th of its round.
+    /// Ids are time-ordered (UUIDv7, increasing within a process), so pages
+    /// made at the same millisecond are still listed in the order made.
+    fn new(request: &PageRequest, made: usize) -> Page {
+        Page {
+            id: uuid::Uuid::now_v7().to_string(),
+            database: request.database.clone(),
+            key: request.key.clone(),
+            properties: Map::new(),
+            stored: false,
+            written: false,
+            made,
+        }
+    }
+
+    /// Merge `properties` in and add `increments`; returns the `events_at`
+    /// thresholds the additions crossed.
+    fn apply(
+        &mut self,
+        properties: &Map<String, Value>,
+        increments: &[Increment],
+    ) -> Vec<Crossing> {
         let mut crossings = Vec::new();
         let mut adds = Map::new();
         for inc in increments {
-            let current = merged.get(&inc.property).and_then(|v| v["number"].as_f64());
+            let current = self
+                .properties
+                .get(&inc.property)
+                .and_then(|v| v["number"].as_f64());
             let new = inc.how.apply(current);
             adds.insert(inc.property.clone(), serde_json::json!({"number": new}));
             crossings.extend(inc.how.crossed(current, new).into_iter().map(|t| Crossing {
@@ -213,45 +415,8 @@ crate::store::for_each_engine! {
                 score: new,
             }));
         }
-        merged.extend(properties.clone());
-        merged.extend(adds);
-        let result = match id {
-            Some(id) => {
-                sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
-                    .bind(Value::Object(merged).to_string())
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *conn)
-                    .await?;
-                PageWrite::Updated(id)
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query("INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&id)
-                    .bind(database)
-                    .bind(key.map(|k| k.0))
-                    .bind(key.map(|k| k.1))
-                    .bind(Value::Object(merged).to_string())
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                PageWrite::Created(id)
-            }
-        };
-        if !increments.is_empty() {
-            let page = match &result {
-                PageWrite::Created(id) | PageWrite::Updated(id) => id,
-            };
-            sqlx::query("INSERT INTO applied_increments (job_id, crossings, applied_at, page_id) VALUES ($1, $2, $3, $4)")
-                .bind(job_id)
-                .bind(serde_json::to_string(&crossings).unwrap_or_else(|_| "[]".into()))
-                .bind(now)
-                .bind(page)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok((result, crossings))
+        self.properties.extend(properties.clone());
+        self.properties.extend(adds);
+        crossings
     }
 }

@@ -57,118 +57,198 @@ impl Store {
     }
 }
 
-// Workflow moves inside the writer's transaction, for each engine's own
-// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+// A round's workflow moves inside the writer's transaction, for each
+// engine's own connection type `Conn` (see `for_each_engine` in
+// store/mod.rs).
+//
+// One by one, a move was three statements (find the instance, start or move
+// it, add to its history). Together, the round finds every instance it
+// touches with one SELECT, starts the missing ones with one INSERT, works
+// each move out in memory in the order they came (two moves of one instance
+// in a round chain as they would one after the other), then writes each
+// instance's last state and the whole round's history with one INSERT.
 crate::store::for_each_engine! {
-/// Move (or start) an instance inside the caller's transaction, and record it in the history.
-pub(crate) async fn transition_in(
+pub(crate) async fn transitions_in(
     conn: &mut Conn,
     backend: Backend,
-    t: &TransitionRequest,
+    requests: &[&TransitionRequest],
     now: i64,
-) -> Result<Transition, StoreError> {
-    let TransitionRequest {
-        workflow,
-        contact,
-        to,
-        from,
-        terminal,
-        cause,
-        fence: _,
-    } = t;
-    let select = format!(
-        "SELECT id, state FROM workflow_instances WHERE workflow = $1 AND contact = $2{}",
-        backend.lock_rows()
-    );
-    let find = || {
-        sqlx::query(sqlx::AssertSqlSafe(select.clone()))
-            .bind(workflow)
-            .bind(contact)
-    };
-    let status = if *terminal { "Completed" } else { "Active" };
-    let mut row = find().fetch_optional(&mut *conn).await?;
-    let mut created: Option<String> = None;
-    if row.is_none() {
-        let id = uuid::Uuid::now_v7().to_string();
-        // Another server may start the same instance at the same moment:
-        // whoever inserts first wins, the other moves the instance it made.
-        created = sqlx::query_scalar(
-            "INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workflow, contact) DO NOTHING RETURNING id",
-        )
-        .bind(&id)
-        .bind(workflow)
-        .bind(contact)
-        .bind(to)
-        .bind(status)
-        .bind(now)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if created.is_none() {
-            row = find().fetch_optional(&mut *conn).await?;
+) -> Result<Vec<Transition>, StoreError> {
+    use std::collections::HashMap;
+    let status = |t: &TransitionRequest| if t.terminal { "Completed" } else { "Active" }.to_string();
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for t in requests {
+        let k = (t.workflow.as_str(), t.contact.as_str());
+        if !keys.contains(&k) {
+            keys.push(k);
         }
     }
-    let result = match (created, row) {
-        (Some(id), _) => Transition::Created {
-            instance: id,
-            state: to.to_string(),
-        },
-        (None, None) => {
+    let mut found: HashMap<(String, String), Instance> = HashMap::new();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        found.extend(find_in(conn, backend, chunk).await?);
+    }
+    // Start the instances that aren't there, each in the state its first
+    // move names. Another server may start the same instance at the same
+    // moment: whoever inserts first wins, and here the other's instance is
+    // found and moved instead.
+    let mut starts: Vec<(&TransitionRequest, String)> = Vec::new();
+    for t in requests {
+        let k = (t.workflow.clone(), t.contact.clone());
+        if !found.contains_key(&k) && !starts.iter().any(|(s, _)| (s.workflow.as_str(), s.contact.as_str()) == (k.0.as_str(), k.1.as_str())) {
+            starts.push((t, uuid::Uuid::now_v7().to_string()));
+        }
+    }
+    let mut started: Vec<String> = Vec::new();
+    for chunk in starts.chunks(KEYS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO workflow_instances (id, workflow, contact, state, status, created_at, updated_at) \
+             VALUES {} ON CONFLICT (workflow, contact) DO NOTHING RETURNING id",
+            backend.values_list(chunk.len(), 7, 1)
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for (t, id) in chunk {
+            q = q
+                .bind(id.as_str())
+                .bind(t.workflow.as_str())
+                .bind(t.contact.as_str())
+                .bind(t.to.as_str())
+                .bind(status(t))
+                .bind(now)
+                .bind(now);
+        }
+        started.extend(q.fetch_all(&mut *conn).await?);
+    }
+    let mut lost: Vec<(&str, &str)> = Vec::new();
+    for (t, id) in &starts {
+        let key = (t.workflow.clone(), t.contact.clone());
+        if started.contains(id) {
+            found.insert(key, Instance { id: id.clone(), state: None, moved: false });
+        } else {
+            lost.push((t.workflow.as_str(), t.contact.as_str()));
+        }
+    }
+    for chunk in lost.chunks(KEYS_PER_STATEMENT) {
+        found.extend(find_in(conn, backend, chunk).await?);
+    }
+
+    // Each move, in order, against the instances as the round leaves them.
+    let mut out = Vec::with_capacity(requests.len());
+    let mut history: Vec<(String, &'static str, String)> = Vec::new();
+    for t in requests {
+        let key = (t.workflow.clone(), t.contact.clone());
+        let Some(i) = found.get_mut(&key) else {
             return Err(StoreError::Other(format!(
-                "the `{workflow}` instance of {contact} could be neither found nor started"
-            )))
-        }
-        (None, Some(r)) => {
-            let id: String = r.try_get("id")?;
-            let state: String = r.try_get("state")?;
-            if !from.is_empty() && !from.contains(&state) {
-                Transition::Skipped {
-                    instance: id,
-                    state,
-                }
-            } else {
-                sqlx::query("UPDATE workflow_instances SET state = $1, status = $2, updated_at = $3 WHERE id = $4")
-                    .bind(to)
-                    .bind(status)
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *conn)
-                    .await?;
-                Transition::Moved {
-                    instance: id,
-                    from: state,
-                    to: to.to_string(),
-                }
+                "the `{}` instance of {} could be neither found nor started",
+                t.workflow, t.contact
+            )));
+        };
+        let result = match &i.state {
+            // Started just now, in the state this move names.
+            None => {
+                i.state = Some((t.to.clone(), status(t)));
+                Transition::Created { instance: i.id.clone(), state: t.to.clone() }
             }
+            Some((state, _)) if !t.from.is_empty() && !t.from.contains(state) => Transition::Skipped {
+                instance: i.id.clone(),
+                state: state.clone(),
+            },
+            Some((state, _)) => {
+                let from = state.clone();
+                i.state = Some((t.to.clone(), status(t)));
+                i.moved = true;
+                Transition::Moved { instance: i.id.clone(), from, to: t.to.clone() }
+            }
+        };
+        let (action, details) = match &result {
+            Transition::Created { state, .. } => ("created", json!({"state": state, "cause": t.cause})),
+            Transition::Moved { from, to, .. } => ("moved", json!({"from": from, "to": to, "cause": t.cause})),
+            Transition::Skipped { state, .. } => (
+                "skipped",
+                json!({"state": state, "wanted": t.to, "allowed_from": t.from, "cause": t.cause}),
+            ),
+        };
+        history.push((i.id.clone(), action, details.to_string()));
+        out.push(result);
+    }
+
+    for i in found.values().filter(|i| i.moved) {
+        let Some((state, status)) = &i.state else { continue };
+        sqlx::query("UPDATE workflow_instances SET state = $1, status = $2, updated_at = $3 WHERE id = $4")
+            .bind(state.as_str())
+            .bind(status.as_str())
+            .bind(now)
+            .bind(i.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    // In the order written: history is read by time, then insertion order.
+    for chunk in history.chunks(KEYS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO workflow_history (instance_id, at, action, details) VALUES {}",
+            backend.values_list(chunk.len(), 4, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, action, details) in chunk {
+            q = q.bind(id.as_str()).bind(now).bind(*action).bind(details.as_str());
         }
-    };
-    let (id, action, details) = match &result {
-        Transition::Created { instance, state } => {
-            (instance, "created", json!({"state": state, "cause": cause}))
-        }
-        Transition::Moved { instance, from, to } => (
-            instance,
-            "moved",
-            json!({"from": from, "to": to, "cause": cause}),
-        ),
-        Transition::Skipped { instance, state } => (
-            instance,
-            "skipped",
-            json!({"state": state, "wanted": to, "allowed_from": from, "cause": cause}),
-        ),
-    };
-    sqlx::query(
-        "INSERT INTO workflow_history (instance_id, at, action, details) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(action)
-    .bind(details.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(result)
+        q.execute(&mut *conn).await?;
+    }
+    Ok(out)
 }
+
+/// The instances of these (workflow, contact) pairs, locked until the round
+/// commits (on PostgreSQL).
+async fn find_in(
+    conn: &mut Conn,
+    backend: Backend,
+    keys: &[(&str, &str)],
+) -> Result<Vec<((String, String), Instance)>, StoreError> {
+    // One `OR` term per pair, each a search of the (workflow, contact) index.
+    let mut terms = String::new();
+    for i in 0..keys.len() {
+        if i > 0 {
+            terms.push_str(" OR ");
+        }
+        terms.push_str(&format!(
+            "(workflow = {} AND contact = {})",
+            backend.in_list(1, 2 * i + 1),
+            backend.in_list(1, 2 * i + 2)
+        ));
+    }
+    let sql = format!(
+        "SELECT id, workflow, contact, state, status FROM workflow_instances WHERE {terms}{}",
+        backend.lock_rows()
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (w, c) in keys {
+        q = q.bind(*w).bind(*c);
+    }
+    let mut found = Vec::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        found.push((
+            (r.try_get("workflow")?, r.try_get("contact")?),
+            Instance {
+                id: r.try_get("id")?,
+                state: Some((r.try_get("state")?, r.try_get("status")?)),
+                moved: false,
+            },
+        ));
+    }
+    Ok(found)
+}
+}
+
+/// Pairs (or rows) per statement of a round's workflow moves.
+const KEYS_PER_STATEMENT: usize = 100;
+
+/// An instance as a round's moves leave it.
+struct Instance {
+    id: String,
+    /// Its state and status; `None` for one this round started, until the
+    /// move that started it is taken.
+    state: Option<(String, String)>,
+    /// A move of this round changed a stored instance.
+    moved: bool,
 }
 
 impl Store {

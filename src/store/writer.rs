@@ -361,6 +361,8 @@ pub(crate) async fn apply(
     // Jobs whose store-side effect was written above under their (checked)
     // fence: their success goes into the round's one batched update.
     let mut with_effect: Vec<&Fence> = Vec::new();
+    let mut pages: Vec<(usize, &PageRequest)> = Vec::new();
+    let mut moves: Vec<(usize, &TransitionRequest)> = Vec::new();
     for (i, w) in writes.iter().enumerate() {
         let answer = match w {
             Write::Succeeded(fence) => {
@@ -383,36 +385,21 @@ pub(crate) async fn apply(
                 Some(f) if lost(f) => {
                     Err(StoreError::LeaseLost(f.job_id.clone()))
                 }
-                fence => {
-                    let moved = workflows::transition_in(conn, backend, t, now).await?;
-                    if let Some(f) = fence {
-                        with_effect.push(f);
-                    }
-                    Ok(Written::Transitioned(moved, fence.is_some()))
+                // Written together below.
+                _ => {
+                    moves.push((i, t));
+                    continue;
                 }
             },
             Write::Page(p) => match &p.fence {
                 Some(f) if lost(f) => {
                     Err(StoreError::LeaseLost(f.job_id.clone()))
                 }
-                fence => match notion_local::page_in(conn, backend, p, now).await {
-                    Ok((w, crossings)) => {
-                        // Crossings are raised as events after this commit and
-                        // before the job counts as done (the dispatcher records
-                        // that); the page's record of its additions makes a
-                        // re-run find the write done and raise the same events.
-                        let done = match fence {
-                            Some(f) if crossings.is_empty() => {
-                                with_effect.push(f);
-                                true
-                            }
-                            _ => false,
-                        };
-                        Ok(Written::Page(w, crossings, done))
-                    }
-                    Err(StoreError::NotFound(why)) => Err(StoreError::NotFound(why)),
-                    Err(e) => return Err(e),
-                },
+                // Written together below.
+                _ => {
+                    pages.push((i, p));
+                    continue;
+                }
             },
             Write::Fetched {
                 fence,
@@ -439,6 +426,36 @@ pub(crate) async fn apply(
             Write::Accept(_) | Write::Claim { .. } => continue,
         };
         out[i] = Some(answer);
+    }
+    if !moves.is_empty() {
+        let requests: Vec<&TransitionRequest> = moves.iter().map(|(_, t)| *t).collect();
+        let moved = workflows::transitions_in(conn, backend, &requests, now).await?;
+        for ((i, t), m) in moves.into_iter().zip(moved) {
+            if let Some(f) = &t.fence {
+                with_effect.push(f);
+            }
+            out[i] = Some(Ok(Written::Transitioned(m, t.fence.is_some())));
+        }
+    }
+    if !pages.is_empty() {
+        let requests: Vec<&PageRequest> = pages.iter().map(|(_, p)| *p).collect();
+        let written = notion_local::pages_in(conn, backend, &requests, now).await?;
+        for ((i, p), answer) in pages.into_iter().zip(written) {
+            out[i] = Some(answer.map(|(w, crossings)| {
+                // Crossings are raised as events after this commit and
+                // before the job counts as done (the dispatcher records
+                // that); the page's record of its additions makes a re-run
+                // find the write done and raise the same events.
+                let done = match &p.fence {
+                    Some(f) if crossings.is_empty() => {
+                        with_effect.push(f);
+                        true
+                    }
+                    _ => false,
+                };
+                Written::Page(w, crossings, done)
+            }));
+        }
     }
     let mut fences: Vec<&Fence> = succeeded.iter().map(|(_, f)| *f).collect();
     fences.extend(with_effect.iter().copied());
