@@ -364,31 +364,34 @@ const IDS_PER_STATEMENT: usize = 500;
 
 /// Mark running jobs succeeded, one statement per 500, each only while its
 /// worker holds the claim named in its fence; drop the addition records of
-/// those that prune (they will never run again). Returns the ids marked.
+/// those that prune (they will never run again). Returns how many were
+/// marked: the caller checked the fences with [`holding_in`] and knows how
+/// many to expect. (Asked to return the ids it marked, the statement sent
+/// each back as a row of its own, a hop from sqlx's SQLite thread apiece.)
 pub(crate) async fn succeed_in(
     conn: &mut Conn,
     backend: Backend,
     fences: &[&Fence],
     now: i64,
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    let mut marked = std::collections::HashSet::new();
+) -> Result<u64, StoreError> {
+    let mut marked = 0;
     for chunk in fences.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE actions SET status = 'succeeded', lease_until = NULL, last_error = NULL, updated_at = {} \
-             WHERE status = 'running' AND (id, claims) IN (VALUES {}) RETURNING id",
+             WHERE status = 'running' AND (id, claims) IN (VALUES {})",
             // One placeholder style per statement: SQLite numbers `?` after `$1` wrongly.
             backend.in_list(1, 1),
             backend.values_list(chunk.len(), 2, 2)
         );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(now);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
         for f in chunk {
             q = q.bind(f.job_id.as_str()).bind(f.claim);
         }
-        marked.extend(q.fetch_all(&mut *conn).await?);
+        marked += q.execute(&mut *conn).await?.rows_affected();
     }
     let prune: Vec<&str> = fences
         .iter()
-        .filter(|f| f.prune_increments && marked.contains(&f.job_id))
+        .filter(|f| f.prune_increments)
         .map(|f| f.job_id.as_str())
         .collect();
     for chunk in prune.chunks(IDS_PER_STATEMENT) {
@@ -423,6 +426,28 @@ pub(crate) async fn holding_in(
 ) -> Result<std::collections::HashSet<(String, i64)>, StoreError> {
     let mut held = std::collections::HashSet::new();
     for chunk in fences.chunks(IDS_PER_STATEMENT) {
+        // Nearly always every fence holds, and counted that is one row back
+        // instead of one per job (each row is a hop from sqlx's SQLite
+        // thread). Only when some don't are they asked for by name.
+        let mut distinct: Vec<&Fence> = Vec::with_capacity(chunk.len());
+        for f in chunk {
+            if !distinct.iter().any(|d| d.job_id == f.job_id && d.claim == f.claim) {
+                distinct.push(f);
+            }
+        }
+        let count = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}) held",
+            backend.values_list(distinct.len(), 2, 1),
+            backend.lock_rows()
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count));
+        for f in &distinct {
+            q = q.bind(f.job_id.as_str()).bind(f.claim);
+        }
+        if q.fetch_one(&mut *conn).await? == distinct.len() as i64 {
+            held.extend(distinct.iter().map(|f| (f.job_id.clone(), f.claim)));
+            continue;
+        }
         let sql = format!(
             "SELECT id, claims FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}",
             backend.values_list(chunk.len(), 2, 1),

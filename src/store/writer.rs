@@ -347,7 +347,7 @@ pub(crate) async fn apply(
         .filter_map(|w| match w {
             Write::Transition(t) => t.fence.as_ref(),
             Write::Page(p) => p.fence.as_ref(),
-            Write::Fetched { fence, .. } => Some(fence),
+            Write::Fetched { fence, .. } | Write::Succeeded(fence) => Some(fence),
             _ => None,
         })
         .collect();
@@ -366,8 +366,12 @@ pub(crate) async fn apply(
     for (i, w) in writes.iter().enumerate() {
         let answer = match w {
             Write::Succeeded(fence) => {
-                succeeded.push((i, fence));
-                continue;
+                if lost(fence) {
+                    Err(StoreError::LeaseLost(fence.job_id.clone()))
+                } else {
+                    succeeded.push((i, fence));
+                    continue;
+                }
             }
             Write::Failed {
                 fence,
@@ -457,24 +461,26 @@ pub(crate) async fn apply(
             }));
         }
     }
-    let mut fences: Vec<&Fence> = succeeded.iter().map(|(_, f)| *f).collect();
-    fences.extend(with_effect.iter().copied());
+    // Every job to mark held its claim at the round's start, so each is
+    // marked; if one weren't (a write of this round took it back), an
+    // effect must not stand without its success: the round is rolled back
+    // and its writes tried one by one, each checked alone.
+    let mut fences: Vec<&Fence> = Vec::new();
+    for f in succeeded.iter().map(|(_, f)| *f).chain(with_effect.iter().copied()) {
+        if !fences.iter().any(|g| g.job_id == f.job_id && g.claim == f.claim) {
+            fences.push(f);
+        }
+    }
     let marked = jobs::succeed_in(conn, backend, &fences, now).await?;
-    // Their fences held a moment ago in this transaction (and the rows are
-    // locked), so each is marked; if one weren't, its effect must not stand
-    // alone: the round is rolled back and its writes tried one by one.
-    if let Some(f) = with_effect.iter().find(|f| !marked.contains(&f.job_id)) {
+    if marked != fences.len() as u64 {
         return Err(StoreError::Other(format!(
-            "job {} wrote its effect but its success could not be recorded",
-            f.job_id
+            "{} of the round's {} successes could be recorded though their claims held at its start",
+            marked,
+            fences.len()
         )));
     }
-    for (i, f) in succeeded {
-        out[i] = Some(if marked.contains(&f.job_id) {
-            Ok(Written::Done)
-        } else {
-            Err(StoreError::LeaseLost(f.job_id.clone()))
-        });
+    for (i, _) in succeeded {
+        out[i] = Some(Ok(Written::Done));
     }
 
     // Claims last, so they see this round's new events and freed jobs.
