@@ -1,6 +1,5 @@
 //! A claim takes the due jobs that fell due first, whether they wait for
-//! their first run (`queued`) or for a retry (`failed`): the two are read
-//! apart (each in due order) and merged. On both engines.
+//! their first run (`queued`) or for a retry (`failed`). On both engines.
 
 mod support;
 
