@@ -162,7 +162,7 @@ crate::store::for_each_engine! {
         requests: &[&PageRequest],
         now: i64,
     ) -> Result<Vec<Result<(PageWrite, Vec<Crossing>), StoreError>>, StoreError> {
-        use std::collections::HashMap;
+        use std::collections::hash_map::{Entry, HashMap};
         // Jobs with additions that already wrote their page (a crash came
         // before their success was recorded) find the whole write done.
         let adding: Vec<&str> = requests
@@ -213,31 +213,31 @@ crate::store::for_each_engine! {
                 answers.push(Ok((PageWrite::Updated(page.clone()), crossings.clone())));
                 continue;
             }
-            let slot = r
-                .key
-                .as_ref()
-                .map(|(p, v)| (r.database.clone(), p.clone(), v.clone()));
-            let page = match slot {
-                Some(k) if pages.contains_key(&k) => pages.entry(k).or_insert_with(|| Page::new(r, 0)),
-                _ if r.must_exist => {
-                    let (p, v) = r.key.as_ref().map_or(("?", "?"), |(p, v)| (p.as_str(), v.as_str()));
-                    answers.push(Err(StoreError::NotFound(format!(
-                        "no page in `{}` has {p} = {v}",
-                        r.database
-                    ))));
+            let not_found = || {
+                let (p, v) = r.key.as_ref().map_or(("?", "?"), |(p, v)| (p.as_str(), v.as_str()));
+                StoreError::NotFound(format!("no page in `{}` has {p} = {v}", r.database))
+            };
+            let page = match &r.key {
+                Some((p, v)) => match pages.entry((r.database.clone(), p.clone(), v.clone())) {
+                    Entry::Occupied(found) => found.into_mut(),
+                    Entry::Vacant(_) if r.must_exist => {
+                        answers.push(Err(not_found()));
+                        continue;
+                    }
+                    Entry::Vacant(slot) => {
+                        made += 1;
+                        slot.insert(Page::new(r, made))
+                    }
+                },
+                None if r.must_exist => {
+                    answers.push(Err(not_found()));
                     continue;
-                }
-                Some(k) => {
-                    made += 1;
-                    pages.entry(k).or_insert_with(|| Page::new(r, made))
                 }
                 None => {
                     made += 1;
                     unkeyed.push(Page::new(r, made));
-                    match unkeyed.last_mut() {
-                        Some(p) => p,
-                        None => continue,
-                    }
+                    let last = unkeyed.len() - 1;
+                    &mut unkeyed[last]
                 }
             };
             let crossings = page.apply(&r.properties, &r.increments);

@@ -93,8 +93,9 @@ pub(crate) async fn transitions_in(
     // found and moved instead.
     let mut starts: Vec<(&TransitionRequest, String)> = Vec::new();
     for t in requests {
-        let k = (t.workflow.clone(), t.contact.clone());
-        if !found.contains_key(&k) && !starts.iter().any(|(s, _)| (s.workflow.as_str(), s.contact.as_str()) == (k.0.as_str(), k.1.as_str())) {
+        let missing = !found.contains_key(&(t.workflow.clone(), t.contact.clone()))
+            && !starts.iter().any(|(s, _)| s.workflow == t.workflow && s.contact == t.contact);
+        if missing {
             starts.push((t, uuid::Uuid::now_v7().to_string()));
         }
     }
