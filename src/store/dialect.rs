@@ -118,6 +118,35 @@ impl Backend {
         s
     }
 
+    /// `(a = $1 AND b = $2) OR (a = $3 AND b = $4)`: rows of `columns`
+    /// matched by key, `rows` of them, the values bound row by row from `$1`.
+    ///
+    /// A lookup by a key of several columns, written like this rather than
+    /// as a row-value `(a, b) IN (VALUES …)`, which SQLite answers by
+    /// scanning the whole table: here each term is a search of the index
+    /// on those columns (on both engines).
+    pub fn key_terms(self, columns: &[&str], rows: usize) -> String {
+        let mut s = String::with_capacity(rows * columns.len() * 16);
+        let mut n = 1;
+        for r in 0..rows {
+            if r > 0 {
+                s.push_str(" OR ");
+            }
+            s.push('(');
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(" AND ");
+                }
+                s.push_str(c);
+                s.push_str(" = ");
+                self.placeholder(&mut s, n);
+                n += 1;
+            }
+            s.push(')');
+        }
+        s
+    }
+
     /// Placeholders for an `IN (…)` list of `n` values from `first` on.
     pub fn in_list(self, n: usize, first: usize) -> String {
         let mut s = String::with_capacity(n * 6);
@@ -144,5 +173,10 @@ mod tests {
         let lite = Backend::Sqlite;
         assert_eq!(lite.values_list(2, 2, 1), "(?, ?), (?, ?)");
         assert_eq!(lite.in_list(2, 2), "?, ?");
+        assert_eq!(
+            pg.key_terms(&["a", "b"], 2),
+            "(a = $1 AND b = $2) OR (a = $3 AND b = $4)"
+        );
+        assert_eq!(lite.key_terms(&["a"], 2), "(a = ?) OR (a = ?)");
     }
 }

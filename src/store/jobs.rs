@@ -46,6 +46,22 @@ pub struct Fence {
     pub prune_increments: bool,
 }
 
+impl Fence {
+    /// `fences` with each (job, claim) once, in the order given.
+    pub(crate) fn distinct<'a>(fences: impl IntoIterator<Item = &'a Fence>) -> Vec<&'a Fence> {
+        let mut out: Vec<&Fence> = Vec::new();
+        for f in fences {
+            if !out
+                .iter()
+                .any(|g| g.job_id == f.job_id && g.claim == f.claim)
+            {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
 impl Job {
     pub fn fence(&self) -> Fence {
         Fence {
@@ -429,12 +445,7 @@ pub(crate) async fn holding_in(
         // Nearly always every fence holds, and counted that is one row back
         // instead of one per job (each row is a hop from sqlx's SQLite
         // thread). Only when some don't are they asked for by name.
-        let mut distinct: Vec<&Fence> = Vec::with_capacity(chunk.len());
-        for f in chunk {
-            if !distinct.iter().any(|d| d.job_id == f.job_id && d.claim == f.claim) {
-                distinct.push(f);
-            }
-        }
+        let distinct = Fence::distinct(chunk.iter().copied());
         let count = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}) held",
             backend.values_list(distinct.len(), 2, 1),

@@ -310,23 +310,9 @@ crate::store::for_each_engine! {
         backend: Backend,
         keys: &[(&str, &str, &str)],
     ) -> Result<Vec<((String, String, String), Page)>, StoreError> {
-        // One `OR` term per key: each is a search of `notion_pages_key`
-        // (SQLite reads a row-value `IN (VALUES …)` by scanning the table).
-        let mut terms = String::new();
-        for i in 0..keys.len() {
-            if i > 0 {
-                terms.push_str(" OR ");
-            }
-            let n = i * 3;
-            terms.push_str(&format!(
-                "(database = {} AND key_property = {} AND key_value = {})",
-                backend.in_list(1, n + 1),
-                backend.in_list(1, n + 2),
-                backend.in_list(1, n + 3)
-            ));
-        }
         let sql = format!(
-            "SELECT id, database, key_property, key_value, properties FROM notion_pages WHERE {terms}{}",
+            "SELECT id, database, key_property, key_value, properties FROM notion_pages WHERE {}{}",
+            backend.key_terms(&["database", "key_property", "key_value"], keys.len()),
             backend.lock_rows()
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -204,20 +204,9 @@ async fn find_in(
     backend: Backend,
     keys: &[(&str, &str)],
 ) -> Result<Vec<((String, String), Instance)>, StoreError> {
-    // One `OR` term per pair, each a search of the (workflow, contact) index.
-    let mut terms = String::new();
-    for i in 0..keys.len() {
-        if i > 0 {
-            terms.push_str(" OR ");
-        }
-        terms.push_str(&format!(
-            "(workflow = {} AND contact = {})",
-            backend.in_list(1, 2 * i + 1),
-            backend.in_list(1, 2 * i + 2)
-        ));
-    }
     let sql = format!(
-        "SELECT id, workflow, contact, state, status FROM workflow_instances WHERE {terms}{}",
+        "SELECT id, workflow, contact, state, status FROM workflow_instances WHERE {}{}",
+        backend.key_terms(&["workflow", "contact"], keys.len()),
         backend.lock_rows()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -465,12 +465,7 @@ pub(crate) async fn apply(
     // marked; if one weren't (a write of this round took it back), an
     // effect must not stand without its success: the round is rolled back
     // and its writes tried one by one, each checked alone.
-    let mut fences: Vec<&Fence> = Vec::new();
-    for f in succeeded.iter().map(|(_, f)| *f).chain(with_effect.iter().copied()) {
-        if !fences.iter().any(|g| g.job_id == f.job_id && g.claim == f.claim) {
-            fences.push(f);
-        }
-    }
+    let fences = Fence::distinct(succeeded.iter().map(|(_, f)| *f).chain(with_effect.iter().copied()));
     let marked = jobs::succeed_in(conn, backend, &fences, now).await?;
     if marked != fences.len() as u64 {
         return Err(StoreError::Other(format!(
