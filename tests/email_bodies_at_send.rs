@@ -140,13 +140,17 @@ async fn an_email_goes_out_with_the_text_of_the_version_that_planned_it() {
     ))
     .await
     .expect("open the store");
-    let stored: String = sqlx::query_scalar(
-        "SELECT payload FROM actions WHERE action_key = 'welcome/welcome_email'",
+    // The row keeps no payload: it is in its event's packed plan.
+    let (own, plan): (String, Vec<u8>) = sqlx::query_as(
+        "SELECT a.payload, e.plan FROM actions a JOIN events e ON e.id = a.event_id \
+         WHERE a.action_key = 'welcome/welcome_email'",
     )
     .fetch_one(&db)
     .await
     .expect("the email's row");
-    let stored: Value = serde_json::from_str(&stored).expect("json");
+    assert_eq!(own, "");
+    let plan = hsflow::store::packed::unpack_plan(&plan).expect("the event's plan");
+    let stored: Value = serde_json::from_str(&plan["welcome/welcome_email"]).expect("json");
     assert_eq!(
         (stored["bodies_later"].clone(), stored["text"].clone()),
         (json!(true), json!("")),

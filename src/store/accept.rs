@@ -40,10 +40,15 @@ pub struct NewEvent {
     pub window_s: u64,
     pub received_at: DateTime<Utc>,
     pub headers: String,
-    pub body: Vec<u8>,
+    /// The body as stored: deflated when `body_packed` (store::packed).
+    body: Vec<u8>,
+    body_packed: bool,
     fields: String,
     trace: String,
     ruleset_version: String,
+    /// Every planned action's payload, packed (store::packed); its actions
+    /// are then stored with an empty payload.
+    plan: Option<Vec<u8>>,
     /// (contact, rule) whose pending actions this event cancels.
     cancels: Vec<(String, String)>,
     actions: Vec<NewAction>,
@@ -103,21 +108,25 @@ impl NewEvent {
         ruleset_version: String,
         cancels: Vec<(String, String)>,
         actions: Vec<NewAction>,
-    ) -> NewEvent {
-        NewEvent {
+        plan: Option<Vec<u8>>,
+    ) -> Result<NewEvent, StoreError> {
+        let (body, body_packed) = super::packed::pack_body(&env.body)?;
+        Ok(NewEvent {
             source: env.source,
             event_type: env.event_type,
             idem_key: env.idem_key,
             window_s: env.window_s,
             received_at: env.received_at,
             headers: env.headers.to_string(),
-            body: env.body,
+            body,
+            body_packed,
             fields,
             trace,
             ruleset_version,
+            plan,
             cancels,
             actions,
-        }
+        })
     }
 
     /// Serialise an event and its plan; `contacts[i]` is the contact of action `i`.
@@ -168,14 +177,27 @@ impl NewEvent {
                 (contact, c.rule.to_string())
             })
             .collect();
-        Ok(NewEvent::from_parts(
+        // The payloads go in the event's plan, and the rows keep none.
+        let packed = if actions.is_empty() {
+            None
+        } else {
+            let packed = super::packed::pack_plan(
+                actions.iter().map(|a| (a.key.as_str(), a.payload.as_str())),
+            )?;
+            for a in &mut actions {
+                a.payload.clear();
+            }
+            Some(packed)
+        };
+        NewEvent::from_parts(
             env,
             json(&plan.event.fields)?,
             trace.to_string(),
             plan.ruleset_version.clone(),
             cancels,
             actions,
-        ))
+            packed,
+        )
     }
 }
 
@@ -221,14 +243,15 @@ impl NewEvent {
             status: "queued",
             error: None,
         };
-        Ok(NewEvent::from_parts(
+        NewEvent::from_parts(
             env,
             "{}".into(),
             trace.to_string(),
             ruleset_version.to_string(),
             Vec::new(),
             vec![fetch_job],
-        ))
+            None,
+        )
     }
 }
 
@@ -383,8 +406,8 @@ pub(crate) async fn accept_in(
     // 4. The new events and their actions, many rows per statement.
     for chunk in fresh.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) VALUES {}",
-            backend.values_list(chunk.len(), 10, 1)
+            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, body_packed, fields, trace, ruleset_version, plan) VALUES {}",
+            backend.values_list(chunk.len(), 12, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ev, id) in chunk {
@@ -396,9 +419,11 @@ pub(crate) async fn accept_in(
                 .bind(millis(ev.received_at))
                 .bind(ev.headers.as_str())
                 .bind(ev.body.as_slice())
+                .bind(i64::from(ev.body_packed))
                 .bind(ev.fields.as_str())
                 .bind(ev.trace.as_str())
-                .bind(ev.ruleset_version.as_str());
+                .bind(ev.ruleset_version.as_str())
+                .bind(ev.plan.as_deref());
         }
         q.execute(&mut *conn).await?;
     }
@@ -435,11 +460,12 @@ pub(crate) async fn plan_in(
     event_id: &str,
     ev: &NewEvent,
 ) -> Result<Accepted, StoreError> {
-    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, ruleset_version = $4 WHERE id = $5")
+    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, ruleset_version = $4, plan = $5 WHERE id = $6")
         .bind(ev.event_type.as_str())
         .bind(ev.fields.as_str())
         .bind(ev.trace.as_str())
         .bind(ev.ruleset_version.as_str())
+        .bind(ev.plan.as_deref())
         .bind(event_id)
         .execute(&mut *conn)
         .await?

@@ -17,6 +17,7 @@ use crate::engine::payload::{Payload, PlannedAction, WindowRef};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::packed::Plans;
 use super::StoreError;
 
 /// The fields of a planned action its row's columns don't hold.
@@ -95,11 +96,20 @@ pub fn expand(stored: String, key: &str, rule: &str, flow: &str, entity: Option<
 }
 
 /// [`expand`] on a row read through the store's pool, which selected
-/// `payload`, `action_key`, `rule`, `flow` and `entity`.
-pub fn from_row(r: &AnyRow) -> Result<String, sqlx::Error> {
-    Ok(expand(
+/// `payload`, `event_id`, `action_key`, `rule`, `flow`, `entity` and
+/// [`super::packed::action_plan!`]: a row without a payload of its own reads
+/// its entry in its event's plan, unpacked once per `plans`.
+pub fn from_row(r: &AnyRow, plans: &mut Plans) -> Result<String, StoreError> {
+    let key: String = r.try_get("action_key")?;
+    let stored = plans.stored(
         r.try_get("payload")?,
-        r.try_get("action_key")?,
+        r.try_get("event_id")?,
+        &key,
+        r.try_get("plan")?,
+    )?;
+    Ok(expand(
+        stored,
+        &key,
         r.try_get("rule")?,
         r.try_get("flow")?,
         r.try_get("entity")?,

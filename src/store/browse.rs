@@ -195,15 +195,18 @@ impl Store {
     /// An event's actions with their payloads, in the order they are due.
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
         let rows = sqlx::query(concat!(
-            "SELECT id, action_key, rule, flow, entity, kind, status, attempts, due_at, last_error, payload, ",
+            "SELECT id, event_id, action_key, rule, flow, entity, kind, status, attempts, due_at, last_error, payload, ",
             super::action_version::action_version!(),
+            ", ",
+            super::packed::action_plan!(),
             " FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
         ))
         .bind(event_id)
         .fetch_all(&self.pool)
         .await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
+            .map(|r| -> Result<ActionDetail, StoreError> {
                 Ok(ActionDetail {
                     id: r.try_get("id")?,
                     action: r.try_get("action_key")?,
@@ -212,13 +215,12 @@ impl Store {
                     attempts: r.try_get("attempts")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: serde_json::from_str(&super::action_payload::from_row(r)?)
+                    payload: serde_json::from_str(&super::action_payload::from_row(r, &mut plans)?)
                         .unwrap_or_default(),
                     ruleset_version: r.try_get("ruleset_version")?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 
     /// Parked and retrying actions, the latest due first (at most `limit`;
@@ -325,11 +327,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Scheduled>, StoreError> {
         let (after_t, after_id) = after.unwrap_or((millis(now), String::new()));
-        let rows = sqlx::query(
-            "SELECT id, event_id, action_key, rule, flow, entity, kind, contact, due_at, payload FROM actions \
-             WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
+        let rows = sqlx::query(concat!(
+            "SELECT id, event_id, action_key, rule, flow, entity, kind, contact, due_at, payload, ",
+            super::packed::action_plan!(),
+            " FROM actions WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
              AND ($4 IS NULL OR contact = $5) ORDER BY due_at, id LIMIT $6",
-        )
+        ))
         .bind(after_t)
         .bind(after_t)
         .bind(after_id)
@@ -338,8 +341,9 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
+            .map(|r| -> Result<Scheduled, StoreError> {
                 Ok(Scheduled {
                     id: r.try_get("id")?,
                     event_id: r.try_get("event_id")?,
@@ -347,12 +351,11 @@ impl Store {
                     kind: r.try_get("kind")?,
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
-                    payload: serde_json::from_str(&super::action_payload::from_row(r)?)
+                    payload: serde_json::from_str(&super::action_payload::from_row(r, &mut plans)?)
                         .unwrap_or_default(),
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 }
 
@@ -376,13 +379,14 @@ impl Store {
 impl Store {
     /// The body and kept headers of an event, as received.
     pub async fn raw_event(&self, id: &str) -> Result<(Vec<u8>, serde_json::Value), StoreError> {
-        let row = sqlx::query("SELECT body, headers FROM events WHERE id = $1")
+        let row = sqlx::query("SELECT body, body_packed, headers FROM events WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
         let headers =
             serde_json::from_str(&row.try_get::<String, _>("headers")?).unwrap_or_default();
-        Ok((row.try_get("body")?, headers))
+        let body = super::packed::body(row.try_get("body")?, row.try_get("body_packed")?)?;
+        Ok((body, headers))
     }
 }

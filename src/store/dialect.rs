@@ -47,13 +47,17 @@ impl Backend {
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4) \
                  RETURNING id, event_id, action_key, rule, flow, entity, kind, contact, payload, attempts, claims, created_at, ",
-                super::action_version::action_version!()
+                super::action_version::action_version!(),
+                ", ",
+                super::packed::action_plan!()
             ),
             Backend::Postgres => concat!(
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, event_id, action_key, rule, flow, entity, kind, contact, payload, attempts, claims, created_at, ",
-                super::action_version::action_version!()
+                super::action_version::action_version!(),
+                ", ",
+                super::packed::action_plan!()
             ),
         }
     }

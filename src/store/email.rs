@@ -157,18 +157,22 @@ impl Store {
     /// The email actions of `contact` still to run: (id, planned action JSON).
     pub async fn pending_emails(&self, contact: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, action_key, rule, flow, entity, payload FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')",
+            concat!(
+                "SELECT id, event_id, action_key, rule, flow, entity, payload, ",
+                super::packed::action_plan!(),
+                " FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')"
+            ),
         )
         .bind(normal(contact))
         .fetch_all(&self.pool)
         .await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
-                let payload = super::action_payload::from_row(r)?;
+            .map(|r| -> Result<(String, String), StoreError> {
+                let payload = super::action_payload::from_row(r, &mut plans)?;
                 Ok((r.try_get("id")?, payload))
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 
     /// Cancel one waiting action, saying why; true when it was waiting.
@@ -314,23 +318,24 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT action_key, rule, flow, entity, contact, payload, event_id, ",
             super::action_version::action_version!(),
+            ", ",
+            super::packed::action_plan!(),
             " FROM actions WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
+        row.map(|r| -> Result<ActionParts, StoreError> {
             Ok(ActionParts {
                 rule: r.try_get("rule")?,
                 flow: r.try_get("flow")?,
                 contact: r.try_get("contact")?,
-                payload: super::action_payload::from_row(&r)?,
+                payload: super::action_payload::from_row(&r, &mut super::packed::Plans::default())?,
                 event_id: r.try_get("event_id")?,
                 ruleset_version: r.try_get("ruleset_version")?,
             })
         })
         .transpose()
-        .map_err(|e: sqlx::Error| StoreError::from(e))
     }
 }
 

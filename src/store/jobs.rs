@@ -190,24 +190,28 @@ impl Store {
     /// The other Notion actions of `event_id` (all but `except`): the ones
     /// that may write a page a job links to (see sinks/links.rs).
     pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
-        let rows = sqlx::query("SELECT action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'")
-            .bind(event_id)
-            .bind(except)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT event_id, action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload, ",
+            super::packed::action_plan!(),
+            " FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'"
+        ))
+        .bind(event_id)
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
+            .map(|r| -> Result<Sibling, StoreError> {
                 Ok(Sibling {
                     action_key: r.try_get("action_key")?,
                     status: r.try_get("status")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     updated_at: from_millis(r.try_get("updated_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: super::action_payload::from_row(r)?,
+                    payload: super::action_payload::from_row(r, &mut plans)?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 
     /// The status of the action `action_key` of event `event_id`, if there is one.
@@ -252,17 +256,54 @@ impl Store {
     /// waiting while the page said it runs now).
     pub async fn run_now(&self, id: &str) -> Result<bool, StoreError> {
         let now = millis(Utc::now());
+        // An action whose payload is in its event's plan (store::packed)
+        // gets a payload of its own: its planned one without the window.
+        // One whose row holds its payload has the window taken out of it.
+        let own = match self.planned_payload(id).await? {
+            Some(stored) => {
+                let mut p: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&stored).map_err(|e| {
+                        StoreError::Corrupt(format!("the payload of action {id} is not JSON: {e}"))
+                    })?;
+                p.remove("window");
+                serde_json::Value::Object(p).to_string()
+            }
+            None => String::new(),
+        };
         let sql = match self.backend {
-            Backend::Sqlite => "UPDATE actions SET due_at = $1, updated_at = $2, payload = json_remove(payload, '$.window') WHERE id = $3 AND status = 'queued'",
-            Backend::Postgres => "UPDATE actions SET due_at = $1, updated_at = $2, payload = (payload::jsonb - 'window')::text WHERE id = $3 AND status = 'queued'",
+            Backend::Sqlite => "UPDATE actions SET due_at = $1, updated_at = $2, payload = CASE WHEN payload = '' THEN $3 ELSE json_remove(payload, '$.window') END WHERE id = $4 AND status = 'queued'",
+            Backend::Postgres => "UPDATE actions SET due_at = $1, updated_at = $2, payload = CASE WHEN payload = '' THEN $3 ELSE (payload::jsonb - 'window')::text END WHERE id = $4 AND status = 'queued'",
         };
         Ok(self
             .execute(
                 sql,
-                vec![Bind::Int(now), Bind::Int(now), Bind::Text(id.to_string())],
+                vec![
+                    Bind::Int(now),
+                    Bind::Int(now),
+                    Bind::Text(own),
+                    Bind::Text(id.to_string()),
+                ],
             )
             .await?
             == 1)
+    }
+
+    /// The stored payload of action `id` when it is kept in its event's
+    /// plan (None when its row holds its own, or there is no such action).
+    async fn planned_payload(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT event_id, action_key, ",
+            super::packed::action_plan!(),
+            " FROM actions WHERE id = $1 AND payload = ''"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let (event_id, key): (String, String) = (r.try_get("event_id")?, r.try_get("action_key")?);
+        super::packed::Plans::default()
+            .stored(String::new(), &event_id, &key, r.try_get("plan")?)
+            .map(Some)
     }
 
     /// Retry every dead action; returns how many.
@@ -309,26 +350,32 @@ impl Store {
 
     pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS}, payload FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
+            "SELECT {ROW_COLUMNS}, payload, {} FROM actions WHERE event_id = $1 ORDER BY due_at, action_key",
+            super::packed::action_plan!()
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event_id)
             .fetch_all(&self.pool)
             .await?;
         let mut activity = self.email_activity_of_event(event_id).await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
+            .map(|r| -> Result<ActionRow, StoreError> {
                 let mut row = action_row(r)?;
                 row.email_activity = activity.remove(&row.id).unwrap_or_default();
-                let payload: String = r.try_get("payload")?;
+                let payload = plans.stored(
+                    r.try_get("payload")?,
+                    event_id,
+                    &row.action,
+                    r.try_get("plan")?,
+                )?;
                 row.notes = serde_json::from_str::<serde_json::Value>(&payload)
                     .ok()
                     .and_then(|p| serde_json::from_value(p["notes"].clone()).ok())
                     .unwrap_or_default();
                 Ok(row)
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 }
 
@@ -350,29 +397,34 @@ pub(crate) async fn claim_in(
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
+    // A claim's jobs come mostly a few events at a time: each plan is
+    // unpacked once.
+    let mut plans = crate::store::packed::Plans::default();
     rows.iter()
-        .map(|r| {
+        .map(|r| -> Result<Job, StoreError> {
+            let event_id: String = r.try_get("event_id")?;
+            let action_key: String = r.try_get("action_key")?;
+            let stored = plans.stored(r.try_get("payload")?, &event_id, &action_key, r.try_get("plan")?)?;
             Ok(Job {
                 id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                action_key: r.try_get("action_key")?,
-                kind: r.try_get("kind")?,
-                contact: r.try_get("contact")?,
                 payload: crate::store::action_payload::expand(
-                    r.try_get("payload")?,
-                    r.try_get("action_key")?,
+                    stored,
+                    &action_key,
                     r.try_get("rule")?,
                     r.try_get("flow")?,
                     r.try_get("entity")?,
                 ),
+                event_id,
+                action_key,
+                kind: r.try_get("kind")?,
+                contact: r.try_get("contact")?,
                 attempts: r.try_get("attempts")?,
                 claim: r.try_get("claims")?,
                 created_at: r.try_get("created_at")?,
                 ruleset_version: r.try_get("ruleset_version")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::from)
+        .collect()
 }
 
 /// Rows per `IN (...)` list (well under SQLite's bound-parameter limit).

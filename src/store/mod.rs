@@ -62,6 +62,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod jobs;
 pub mod notion_local;
+pub mod packed;
 pub mod replay;
 pub mod schema;
 pub mod stats;

@@ -40,7 +40,7 @@ pub struct Waiting {
     pub window: Option<crate::engine::payload::WindowRef>,
 }
 
-fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, sqlx::Error> {
+fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
     let headers: String = r.try_get("headers")?;
     let headers = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&headers)
         .unwrap_or_default()
@@ -53,7 +53,7 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, sqlx::Error> {
         event_type: r.try_get("event_type")?,
         received_at: from_millis(r.try_get("received_at")?),
         headers,
-        body: r.try_get("body")?,
+        body: super::packed::body(r.try_get("body")?, r.try_get("body_packed")?)?,
         ruleset_version: r.try_get("ruleset_version")?,
         enriched: crate::sources::enrich::answers(
             &serde_json::from_str(&r.try_get::<String, _>("trace")?).unwrap_or_default(),
@@ -61,7 +61,8 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "id, source, event_type, received_at, headers, body, ruleset_version, trace";
+const COLUMNS: &str =
+    "id, source, event_type, received_at, headers, body, body_packed, ruleset_version, trace";
 
 impl Store {
     /// The latest `limit` requests received at or after `since` (ms), of
@@ -125,31 +126,39 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, payload, ",
             super::action_version::action_version!(),
+            ", ",
+            super::packed::action_plan!(),
             " FROM actions WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        let mut plans = super::packed::Plans::default();
         rows.iter()
-            .map(|r| {
+            .map(|r| -> Result<Waiting, StoreError> {
+                let event_id: String = r.try_get("event_id")?;
+                let action: String = r.try_get("action_key")?;
+                let payload = plans.stored(
+                    r.try_get("payload")?,
+                    &event_id,
+                    &action,
+                    r.try_get("plan")?,
+                )?;
                 Ok(Waiting {
                     id: r.try_get("id")?,
-                    event_id: r.try_get("event_id")?,
-                    action: r.try_get("action_key")?,
+                    event_id,
+                    action,
                     rule: r.try_get("rule")?,
                     flow: r.try_get("flow")?,
                     kind: r.try_get("kind")?,
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     ruleset_version: r.try_get("ruleset_version")?,
-                    window: serde_json::from_str::<serde_json::Value>(
-                        &r.try_get::<String, _>("payload")?,
-                    )
-                    .ok()
-                    .and_then(|p| serde_json::from_value(p["window"].clone()).ok()),
+                    window: serde_json::from_str::<serde_json::Value>(&payload)
+                        .ok()
+                        .and_then(|p| serde_json::from_value(p["window"].clone()).ok()),
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 }

@@ -203,6 +203,16 @@ CREATE TABLE IF NOT EXISTS settings (
 )
 "#,
     ),
+    // An event's planned actions and its body, compressed (store::packed):
+    // `plan` holds every planned action's payload (its rows keep an empty
+    // one), `body_packed` says the body is deflated.
+    (
+        9,
+        r#"
+ALTER TABLE events ADD COLUMN plan BLOB;
+ALTER TABLE events ADD COLUMN body_packed BIGINT NOT NULL DEFAULT 0
+"#,
+    ),
 ];
 
 /// The same tables on PostgreSQL.
@@ -401,6 +411,16 @@ CREATE TABLE IF NOT EXISTS settings (
     value       TEXT NOT NULL,
     created_at  BIGINT NOT NULL
 )
+"#,
+    ),
+    // An event's planned actions and its body, compressed (store::packed):
+    // `plan` holds every planned action's payload (its rows keep an empty
+    // one), `body_packed` says the body is deflated.
+    (
+        9,
+        r#"
+ALTER TABLE events ADD COLUMN plan BYTEA;
+ALTER TABLE events ADD COLUMN body_packed BIGINT NOT NULL DEFAULT 0
 "#,
     ),
 ];

@@ -1,0 +1,173 @@
+//! An event's planned actions and its request body are stored packed
+//! (store::packed): its action rows keep no payload, the event keeps one
+//! deflated plan, the body is deflated. Every reader still gets exactly what
+//! was planned and received: the claim, the event's page, the waiting list,
+//! the email suppressions, the what-if's stored requests, the raw body.
+//! "Run now" gives a packed action a payload of its own without its window.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::Utc;
+use hsflow::engine::deferred::for_storage;
+use hsflow::store::Store;
+use serde_json::Value;
+use support::events::sqlite_store;
+use support::postgres::on_postgres_store;
+use support::shipped::planned_event;
+use support::typeform_lead;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+const CONTACT: &str = "packed@example.org";
+
+/// A shipped-pack Typeform lead received now: its body and each action's
+/// JSON as the store keeps it (an email without its bodies), by key.
+fn lead() -> (
+    hsflow::store::accept::NewEvent,
+    Vec<u8>,
+    HashMap<String, String>,
+) {
+    let rs = hsflow::rules::load_to_serve(&root().join("rules"), &root().join("templates"))
+        .ruleset
+        .expect("the shipped pack loads");
+    let body = typeform_lead("packed-1", CONTACT, "Artist");
+    let (ev, plan) = planned_event(&rs, "typeform", &body, &[], Utc::now(), None);
+    let expected = plan
+        .actions
+        .iter()
+        .map(|a| {
+            let stored = for_storage(a).unwrap_or_else(|| a.clone());
+            (
+                a.id.to_string(),
+                serde_json::to_string(&stored).expect("json"),
+            )
+        })
+        .collect();
+    (ev, body, expected)
+}
+
+async fn every_reader_gets_the_lead_whole(store: &Store) {
+    let (ev, body, expected) = lead();
+    assert!(expected.len() >= 10, "a lead plans 10 to 15 actions");
+    let id = store.accept(ev).await.expect("accepted").event_id;
+
+    // The event's page and its action list.
+    let details = store.action_details(&id).await.expect("details");
+    assert_eq!(details.len(), expected.len());
+    for d in &details {
+        let want: Value = serde_json::from_str(&expected[&d.action]).expect("json");
+        assert_eq!(d.payload, want, "{}", d.action);
+    }
+    let rows = store.actions_of_event(&id).await.expect("actions");
+    let held = rows
+        .iter()
+        .find(|r| r.action == "artist_discovery/email_3")
+        .expect("the welcome email of an artist lead");
+    assert!(
+        held.notes.iter().any(|n| n.contains("business_hours")),
+        "the notes come from the plan: {:?}",
+        held.notes
+    );
+
+    // The body, for the raw view and for the what-if.
+    assert_eq!(store.raw_event(&id).await.expect("raw").0, body);
+    let replayed = store
+        .stored_requests_by_id(std::slice::from_ref(&id))
+        .await
+        .expect("stored request");
+    assert_eq!(replayed[0].body, body);
+
+    // The waiting list and an address's pending emails.
+    let waiting = store.waiting_actions(100).await.expect("waiting");
+    let email = waiting
+        .iter()
+        .find(|w| w.action == "artist_discovery/email_3")
+        .expect("the welcome email waits");
+    assert_eq!(
+        email.window.as_ref().map(|w| w.id.to_string()).as_deref(),
+        Some("business_hours")
+    );
+    let pending = store.pending_emails(CONTACT).await.expect("pending");
+    assert!(!pending.is_empty());
+    for (_, p) in &pending {
+        let key = serde_json::from_str::<Value>(p).expect("json")["id"].clone();
+        let key = key.as_str().expect("an id");
+        assert_eq!(p, &expected[key], "{key}");
+    }
+
+    // Run now: the email gets a payload of its own, without its window.
+    assert!(store.run_now(&email.id).await.expect("run now"));
+    let jobs = store.claim(100, 60_000).await.expect("claim");
+    assert!(jobs.len() >= 6, "{} due now", jobs.len());
+    for j in &jobs {
+        let mut want: Value = serde_json::from_str(&expected[&j.action_key]).expect("json");
+        if j.id == email.id {
+            want.as_object_mut().expect("an object").remove("window");
+        } else {
+            // Byte for byte, as the planned action serialises.
+            assert_eq!(j.payload, expected[&j.action_key], "{}", j.action_key);
+        }
+        let got: Value = serde_json::from_str(&j.payload).expect("json");
+        assert_eq!(got, want, "{}", j.action_key);
+    }
+    assert!(jobs.iter().any(|j| j.id == email.id), "the email runs now");
+}
+
+#[tokio::test]
+async fn every_reader_gets_the_lead_whole_on_sqlite() {
+    let (tmp, store) = sqlite_store().await;
+    every_reader_gets_the_lead_whole(&store).await;
+
+    // What is on disk: rows without payloads, one plan, a deflated body.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        tmp.path().join("hsflow.db").display()
+    ))
+    .await
+    .expect("open the store");
+    let (plan, body, packed): (Vec<u8>, Vec<u8>, i64) =
+        sqlx::query_as("SELECT plan, body, body_packed FROM events")
+            .fetch_one(&db)
+            .await
+            .expect("the event");
+    let payloads: Vec<(String, String)> = sqlx::query_as("SELECT action_key, payload FROM actions")
+        .fetch_all(&db)
+        .await
+        .expect("the actions");
+    let own: Vec<&str> = payloads
+        .iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        own,
+        ["artist_discovery/email_3"],
+        "only the email run now has its own"
+    );
+    let unpacked = hsflow::store::packed::unpack_plan(&plan).expect("the plan");
+    assert_eq!(unpacked.len(), payloads.len());
+    let raw: usize = unpacked.values().map(String::len).sum();
+    assert!(
+        plan.len() * 3 < raw,
+        "the plan packs {raw} bytes of payloads into {}",
+        plan.len()
+    );
+    let (_, received, _) = lead();
+    assert_eq!(packed, 1);
+    assert!(
+        body.len() * 2 < received.len(),
+        "the body packs {} bytes into {}",
+        received.len(),
+        body.len()
+    );
+}
+
+#[tokio::test]
+async fn every_reader_gets_the_lead_whole_on_postgres() {
+    on_postgres_store(every_reader_gets_the_lead_whole).await;
+}
