@@ -20,7 +20,7 @@
 //! 4. the dispatcher alone: phase 2's server left to drain its due queue
 //!    for a phase's length with no intake (due actions carried out/s);
 //! 5. stored bytes per lead after phase 2 (SQLite: the database files over
-//!    the events stored).
+//!    the events stored), and each table's share (shipped/stored.rs).
 //!
 //! HSFLOW_DATABASE_URL=postgres://… (a database of its own: each phase
 //! empties it) measures PostgreSQL instead of SQLite.
@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "shipped/stored.rs"]
+mod stored;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -411,40 +413,6 @@ async fn reset_postgres(url: &str) {
     pool.close().await;
 }
 
-/// Bytes PostgreSQL keeps for the tables (with their indexes and TOAST).
-async fn postgres_bytes(url: &str) -> u64 {
-    let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-    else {
-        return 0;
-    };
-    let bytes: Option<i64> = sqlx::query_scalar(
-        "SELECT sum(pg_total_relation_size(quote_ident(tablename)))::bigint FROM pg_tables \
-         WHERE schemaname = 'public' AND tablename NOT IN ('rule_blobs', 'rule_versions', 'rule_deploys')",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap_or(None);
-    pool.close().await;
-    bytes.unwrap_or(0).max(0) as u64
-}
-
-/// Bytes of the SQLite files in `data` over the events stored.
-fn stored_bytes(data: &Path, events: u64) -> String {
-    let size = |name: &str| std::fs::metadata(data.join(name)).map_or(0, |m| m.len());
-    let (db, wal) = (size("hsflow.db"), size("hsflow.db-wal"));
-    let bytes = db + wal + size("hsflow.db-shm");
-    format!(
-        "{:.1} MB for {events} leads = {:.0} bytes per lead (database {:.1} MB, WAL {:.1} MB)",
-        bytes as f64 / 1e6,
-        bytes as f64 / events.max(1) as f64,
-        db as f64 / 1e6,
-        wal as f64 / 1e6,
-    )
-}
-
 async fn events_stored(base: &str) -> u64 {
     let r = reqwest::Client::new()
         .get(format!("{base}/contact-workflows/status"))
@@ -574,14 +542,10 @@ async fn intake_phase(secs: u64, conns: u64) {
     let stored = events_stored(&base).await;
     stop(child);
     match postgres() {
-        Some(url) => {
-            let bytes = postgres_bytes(&url).await;
-            println!(
-                "stored (PostgreSQL tables with indexes): {:.1} MB for {stored} leads = {:.0} bytes per lead",
-                bytes as f64 / 1e6,
-                bytes as f64 / stored.max(1) as f64
-            );
-        }
-        None => println!("stored: {}", stored_bytes(dir.path(), stored)),
+        Some(url) => println!(
+            "stored (PostgreSQL tables with indexes): {}",
+            stored::postgres(&url, stored).await
+        ),
+        None => println!("stored: {}", stored::sqlite(dir.path(), stored).await),
     }
 }
