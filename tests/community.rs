@@ -140,6 +140,7 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
         claim: 1,
         created_at: 0,
         ruleset_version: "v".into(),
+        unreadable: None,
     };
     store
         .succeed(&job("job-1", "notion"))

@@ -29,7 +29,7 @@ async fn the_wal_starts_over_while_events_pour_in_and_readers_read() {
         }
     });
     // 160 MB through the writer: 800 events each kept with a 200 KB body,
-    // of bytes that don't compress (the store deflates bodies when that
+    // of bytes that don't compress (the store compresses bodies when that
     // makes them smaller: store::packed).
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let padding: Vec<u8> = (0..200_000)

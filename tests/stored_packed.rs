@@ -1,9 +1,11 @@
 //! An event's planned actions and its request body are stored packed
 //! (store::packed): its action rows keep no payload, the event keeps one
-//! deflated plan, the body is deflated. Every reader still gets exactly what
+//! compressed plan, the body is compressed. Every reader still gets exactly what
 //! was planned and received: the claim, the event's page, the waiting list,
 //! the email suppressions, the what-if's stored requests, the raw body.
 //! "Run now" gives a packed action a payload of its own without its window.
+//! A damaged plan parks its own jobs with the reason and keeps no other job
+//! or page from running or showing.
 
 mod support;
 
@@ -25,9 +27,12 @@ fn root() -> &'static Path {
 
 const CONTACT: &str = "packed@example.org";
 
-/// A shipped-pack Typeform lead received now: its body and each action's
-/// JSON as the store keeps it (an email without its bodies), by key.
-fn lead() -> (
+/// A shipped-pack Typeform lead from `contact` received now: its body and
+/// each action's JSON as the store keeps it (an email without its bodies),
+/// by key.
+fn lead(
+    contact: &str,
+) -> (
     hsflow::store::accept::NewEvent,
     Vec<u8>,
     HashMap<String, String>,
@@ -35,7 +40,7 @@ fn lead() -> (
     let rs = hsflow::rules::load_to_serve(&root().join("rules"), &root().join("templates"))
         .ruleset
         .expect("the shipped pack loads");
-    let body = typeform_lead("packed-1", CONTACT, "Artist");
+    let body = typeform_lead(contact, contact, "Artist");
     let (ev, plan) = planned_event(&rs, "typeform", &body, &[], Utc::now(), None);
     let expected = plan
         .actions
@@ -52,7 +57,7 @@ fn lead() -> (
 }
 
 async fn every_reader_gets_the_lead_whole(store: &Store) {
-    let (ev, body, expected) = lead();
+    let (ev, body, expected) = lead(CONTACT);
     assert!(expected.len() >= 10, "a lead plans 10 to 15 actions");
     let id = store.accept(ev).await.expect("accepted").event_id;
 
@@ -123,7 +128,7 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
     let (tmp, store) = sqlite_store().await;
     every_reader_gets_the_lead_whole(&store).await;
 
-    // What is on disk: rows without payloads, one plan, a deflated body.
+    // What is on disk: rows without payloads, one plan, a compressed body.
     let db = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}?mode=ro",
         tmp.path().join("hsflow.db").display()
@@ -157,7 +162,7 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
         "the plan packs {raw} bytes of payloads into {}",
         plan.len()
     );
-    let (_, received, _) = lead();
+    let (_, received, _) = lead(CONTACT);
     assert_eq!(packed, 1);
     assert!(
         body.len() * 2 < received.len(),
@@ -170,4 +175,54 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
 #[tokio::test]
 async fn every_reader_gets_the_lead_whole_on_postgres() {
     on_postgres_store(every_reader_gets_the_lead_whole).await;
+}
+
+#[tokio::test]
+async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
+    let (tmp, store) = sqlite_store().await;
+    let damaged = store
+        .accept(lead("a@example.org").0)
+        .await
+        .expect("accepted")
+        .event_id;
+    let whole = store
+        .accept(lead("b@example.org").0)
+        .await
+        .expect("accepted")
+        .event_id;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        tmp.path().join("hsflow.db").display()
+    ))
+    .await
+    .expect("open the store");
+    sqlx::query("UPDATE events SET plan = X'01FFFF' WHERE id = $1")
+        .bind(&damaged)
+        .execute(&db)
+        .await
+        .expect("damage one plan");
+
+    let jobs = store
+        .claim(100, 60_000)
+        .await
+        .expect("the claim goes through");
+    let (bad, good): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.event_id == damaged);
+    assert!(
+        !bad.is_empty() && !good.is_empty(),
+        "both leads have jobs due now"
+    );
+    for j in &bad {
+        let why = j.unreadable.as_deref().unwrap_or_default();
+        assert!(why.contains("stored plan can't be unpacked"), "{why}");
+    }
+    for j in &good {
+        assert_eq!(j.event_id, whole);
+        assert_eq!(j.unreadable, None);
+        serde_json::from_str::<hsflow::engine::payload::PlannedAction>(&j.payload)
+            .unwrap_or_else(|e| panic!("{e}: {}", j.payload));
+    }
+    // The damaged event's page still lists its actions, without payloads.
+    let details = store.action_details(&damaged).await.expect("details");
+    assert!(!details.is_empty());
+    assert!(details.iter().all(|d| d.payload.is_null()));
 }

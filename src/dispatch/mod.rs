@@ -164,6 +164,12 @@ impl Dispatcher {
                 });
             return self.record(&job, started, outcome).await;
         }
+        if let Some(why) = &job.unreadable {
+            let outcome = Err(SinkError::Permanent(format!(
+                "the stored action can't be read: {why}"
+            )));
+            return self.record(&job, started, outcome).await;
+        }
         let mut parsed = serde_json::from_str::<PlannedAction>(&job.payload);
         let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
@@ -354,6 +360,7 @@ mod tests {
             claim: attempts,
             created_at,
             ruleset_version: "v".into(),
+            unreadable: None,
         }
     }
 

@@ -40,7 +40,7 @@ pub struct NewEvent {
     pub window_s: u64,
     pub received_at: DateTime<Utc>,
     pub headers: String,
-    /// The body as stored: deflated when `body_packed` (store::packed).
+    /// The body as stored: compressed when `body_packed` (store::packed).
     body: Vec<u8>,
     body_packed: bool,
     fields: String,

@@ -115,3 +115,17 @@ pub fn from_row(r: &AnyRow, plans: &mut Plans) -> Result<String, StoreError> {
         r.try_get("entity")?,
     ))
 }
+
+/// [`from_row`] as a page shows it: JSON, or null when it can't be read
+/// (a damaged plan), said in the log, so one damaged event doesn't keep a
+/// whole list from showing.
+pub fn shown(r: &AnyRow, plans: &mut Plans) -> serde_json::Value {
+    match from_row(r, plans) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(e) => {
+            let id = r.try_get::<String, _>("id").unwrap_or_default();
+            tracing::warn!(action = %id, "an action's payload can't be shown: {e}");
+            serde_json::Value::Null
+        }
+    }
+}

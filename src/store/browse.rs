@@ -215,8 +215,7 @@ impl Store {
                     attempts: r.try_get("attempts")?,
                     due_at: from_millis(r.try_get("due_at")?),
                     last_error: r.try_get("last_error")?,
-                    payload: serde_json::from_str(&super::action_payload::from_row(r, &mut plans)?)
-                        .unwrap_or_default(),
+                    payload: super::action_payload::shown(r, &mut plans),
                     ruleset_version: r.try_get("ruleset_version")?,
                 })
             })
@@ -351,8 +350,7 @@ impl Store {
                     kind: r.try_get("kind")?,
                     contact: r.try_get("contact")?,
                     due_at: from_millis(r.try_get("due_at")?),
-                    payload: serde_json::from_str(&super::action_payload::from_row(r, &mut plans)?)
-                        .unwrap_or_default(),
+                    payload: super::action_payload::shown(r, &mut plans),
                 })
             })
             .collect()

@@ -31,6 +31,10 @@ pub struct Job {
     pub created_at: i64,
     /// The rule-set version that planned it (what renders an email's bodies).
     pub ruleset_version: String,
+    /// Why its payload can't be read (its event's stored plan is damaged):
+    /// the job is parked with this reason instead of run, and the rest of
+    /// its claim runs.
+    pub unreadable: Option<String>,
 }
 
 /// The proof that a worker still holds a job: its id and the number of the
@@ -404,16 +408,24 @@ pub(crate) async fn claim_in(
         .map(|r| -> Result<Job, StoreError> {
             let event_id: String = r.try_get("event_id")?;
             let action_key: String = r.try_get("action_key")?;
-            let stored = plans.stored(r.try_get("payload")?, &event_id, &action_key, r.try_get("plan")?)?;
+            let (payload, unreadable) =
+                match plans.stored(r.try_get("payload")?, &event_id, &action_key, r.try_get("plan")?) {
+                    Ok(stored) => (
+                        crate::store::action_payload::expand(
+                            stored,
+                            &action_key,
+                            r.try_get("rule")?,
+                            r.try_get("flow")?,
+                            r.try_get("entity")?,
+                        ),
+                        None,
+                    ),
+                    Err(e) => (String::new(), Some(e.to_string())),
+                };
             Ok(Job {
                 id: r.try_get("id")?,
-                payload: crate::store::action_payload::expand(
-                    stored,
-                    &action_key,
-                    r.try_get("rule")?,
-                    r.try_get("flow")?,
-                    r.try_get("entity")?,
-                ),
+                payload,
+                unreadable,
                 event_id,
                 action_key,
                 kind: r.try_get("kind")?,

@@ -205,7 +205,7 @@ CREATE TABLE IF NOT EXISTS settings (
     ),
     // An event's planned actions and its body, compressed (store::packed):
     // `plan` holds every planned action's payload (its rows keep an empty
-    // one), `body_packed` says the body is deflated.
+    // one), `body_packed` says the body is compressed (zstd).
     (
         9,
         r#"
@@ -415,7 +415,7 @@ CREATE TABLE IF NOT EXISTS settings (
     ),
     // An event's planned actions and its body, compressed (store::packed):
     // `plan` holds every planned action's payload (its rows keep an empty
-    // one), `body_packed` says the body is deflated.
+    // one), `body_packed` says the body is compressed (zstd).
     (
         9,
         r#"

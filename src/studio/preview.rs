@@ -278,6 +278,7 @@ pub async fn send_test(
         claim: 1,
         created_at: chrono::Utc::now().timestamp_millis(),
         ruleset_version: rs.version.clone(),
+        unreadable: None,
     };
     sinks
         .execute(&job, &action, rs)
