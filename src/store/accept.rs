@@ -110,7 +110,7 @@ impl NewEvent {
         actions: Vec<NewAction>,
         plan: Option<Vec<u8>>,
     ) -> Result<NewEvent, StoreError> {
-        let (body, body_packed) = super::packed::pack_body(&env.body)?;
+        let (body, body_packed) = super::packed::pack_body(env.body)?;
         Ok(NewEvent {
             source: env.source,
             event_type: env.event_type,

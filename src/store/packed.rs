@@ -27,7 +27,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::StoreError;
 
@@ -162,7 +161,7 @@ pub fn unpack_plan(packed: &[u8]) -> Result<Unpacked, StoreError> {
 /// plan is unpacked once.
 #[derive(Default)]
 pub struct Plans {
-    by_event: HashMap<String, Arc<Unpacked>>,
+    by_event: HashMap<String, Unpacked>,
 }
 
 impl Plans {
@@ -179,19 +178,16 @@ impl Plans {
         if !own.is_empty() {
             return Ok(own);
         }
-        let unpacked = match self.by_event.get(event_id) {
-            Some(u) => Arc::clone(u),
-            None => {
-                let packed = plan.ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "action {key} of event {event_id} has no payload, and its event no plan"
-                    ))
-                })?;
-                let u = Arc::new(unpack_plan(&packed)?);
-                self.by_event.insert(event_id.to_string(), Arc::clone(&u));
-                u
-            }
-        };
+        if !self.by_event.contains_key(event_id) {
+            let packed = plan.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "action {key} of event {event_id} has no payload, and its event no plan"
+                ))
+            })?;
+            self.by_event
+                .insert(event_id.to_string(), unpack_plan(&packed)?);
+        }
+        let unpacked = &self.by_event[event_id];
         unpacked.get(key).cloned().ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "action {key} is missing from the stored plan of event {event_id}"
@@ -201,12 +197,12 @@ impl Plans {
 }
 
 /// A body as stored: (bytes, packed). Packed only when that is smaller.
-pub fn pack_body(body: &[u8]) -> Result<(Vec<u8>, bool), StoreError> {
-    let packed = compress(body)?;
+pub fn pack_body(body: Vec<u8>) -> Result<(Vec<u8>, bool), StoreError> {
+    let packed = compress(&body)?;
     Ok(if packed.len() < body.len() {
         (packed, true)
     } else {
-        (body.to_vec(), false)
+        (body, false)
     })
 }
 
@@ -290,10 +286,10 @@ mod tests {
     #[test]
     fn a_body_is_packed_only_when_that_is_smaller() {
         let json = br#"{"answers":[{"a":"x"},{"a":"x"},{"a":"x"},{"a":"x"},{"a":"x"}]}"#;
-        let (stored, packed) = pack_body(json).expect("packs");
+        let (stored, packed) = pack_body(json.to_vec()).expect("packs");
         assert!(packed && stored.len() < json.len());
         assert_eq!(body(stored, 1).expect("unpacks"), json);
-        let (stored, packed) = pack_body(b"ab").expect("packs");
+        let (stored, packed) = pack_body(b"ab".to_vec()).expect("packs");
         assert!(!packed);
         assert_eq!(body(stored, 0).expect("as is"), b"ab");
         assert!(body(b"not zstd".to_vec(), 1).is_err());
