@@ -112,21 +112,33 @@ impl Store {
 
     /// Pages of a local database (GET /api/notion/{database}).
     pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
-        let rows = sqlx::query("SELECT id, properties, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at, id")
+        let rows = sqlx::query("SELECT id, properties, properties_packed, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at, id")
             .bind(database)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(serde_json::json!({
-                    "id": r.try_get::<String, _>("id")?,
-                    "properties": serde_json::from_str::<Value>(&r.try_get::<String, _>("properties")?).unwrap_or(Value::Null),
+                let id: String = r.try_get("id")?;
+                let mut page = serde_json::json!({
+                    "id": id,
                     "created_time": super::from_millis(r.try_get("created_at")?),
                     "last_edited_time": super::from_millis(r.try_get("updated_at")?),
-                }))
+                });
+                // A damaged page is listed with the reason, not left out
+                // and not shown empty; the rest of the list is unaffected.
+                let (text, packed): (String, Option<Vec<u8>>) =
+                    (r.try_get("properties")?, r.try_get("properties_packed")?);
+                match super::packed::properties(text, packed, &id) {
+                    Ok(properties) => page["properties"] = Value::Object(properties),
+                    Err(e) => {
+                        tracing::warn!(page = %id, "{e}");
+                        page["properties"] = Value::Null;
+                        page["error"] = e.to_string().into();
+                    }
+                }
+                Ok(page)
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 }
 
@@ -198,8 +210,16 @@ crate::store::for_each_engine! {
             }
         }
         let mut pages: HashMap<(String, String, String), Page> = HashMap::new();
+        // Pages whose stored properties can't be read: their writes fail
+        // with the reason (merging into nothing would lose the page).
+        let mut damaged: HashMap<(String, String, String), String> = HashMap::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-            pages.extend(find_in(conn, backend, chunk).await?);
+            for (key, page) in find_in(conn, backend, chunk).await? {
+                match page {
+                    Ok(page) => pages.insert(key, page).map(drop),
+                    Err(why) => damaged.insert(key, why).map(drop),
+                };
+            }
         }
 
         // Each write, in order, against the pages as the round leaves them.
@@ -219,6 +239,10 @@ crate::store::for_each_engine! {
             };
             let page = match &r.key {
                 Some((p, v)) => match pages.entry((r.database.clone(), p.clone(), v.clone())) {
+                    Entry::Vacant(slot) if damaged.contains_key(slot.key()) => {
+                        answers.push(Err(StoreError::Corrupt(damaged[slot.key()].clone())));
+                        continue;
+                    }
                     Entry::Occupied(found) => found.into_mut(),
                     Entry::Vacant(_) if r.must_exist => {
                         answers.push(Err(not_found()));
@@ -264,25 +288,29 @@ crate::store::for_each_engine! {
         new.sort_by_key(|p| p.made);
         for chunk in new.chunks(KEYS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO notion_pages (id, database, key_property, key_value, properties, created_at, updated_at) VALUES {}",
-                backend.values_list(chunk.len(), 7, 1)
+                "INSERT INTO notion_pages (id, database, key_property, key_value, properties, properties_packed, created_at, updated_at) VALUES {}",
+                backend.values_list(chunk.len(), 8, 1)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for p in chunk {
+                let (text, packed) = crate::store::packed::pack_properties(Value::Object(p.properties.clone()).to_string())?;
                 q = q
                     .bind(p.id.as_str())
                     .bind(p.database.as_str())
                     .bind(p.key.as_ref().map(|k| k.0.as_str()))
                     .bind(p.key.as_ref().map(|k| k.1.as_str()))
-                    .bind(Value::Object(p.properties.clone()).to_string())
+                    .bind(text)
+                    .bind(packed)
                     .bind(now)
                     .bind(now);
             }
             q.execute(&mut *conn).await?;
         }
         for p in pages.values().filter(|p| p.written && p.stored) {
-            sqlx::query("UPDATE notion_pages SET properties = $1, updated_at = $2 WHERE id = $3")
-                .bind(Value::Object(p.properties.clone()).to_string())
+            let (text, packed) = crate::store::packed::pack_properties(Value::Object(p.properties.clone()).to_string())?;
+            sqlx::query("UPDATE notion_pages SET properties = $1, properties_packed = $2, updated_at = $3 WHERE id = $4")
+                .bind(text)
+                .bind(packed)
                 .bind(now)
                 .bind(p.id.as_str())
                 .execute(&mut *conn)
@@ -309,9 +337,9 @@ crate::store::for_each_engine! {
         conn: &mut Conn,
         backend: Backend,
         keys: &[(&str, &str, &str)],
-    ) -> Result<Vec<((String, String, String), Page)>, StoreError> {
+    ) -> Result<Vec<((String, String, String), Result<Page, String>)>, StoreError> {
         let sql = format!(
-            "SELECT id, database, key_property, key_value, properties FROM notion_pages WHERE {}{}",
+            "SELECT id, database, key_property, key_value, properties, properties_packed FROM notion_pages WHERE {}{}",
             backend.key_terms(&["database", "key_property", "key_value"], keys.len()),
             backend.lock_rows()
         );
@@ -319,7 +347,7 @@ crate::store::for_each_engine! {
         for (d, p, v) in keys {
             q = q.bind(*d).bind(*p).bind(*v);
         }
-        let mut found: Vec<((String, String, String), Page)> = Vec::new();
+        let mut found: Vec<((String, String, String), Result<Page, String>)> = Vec::new();
         for r in q.fetch_all(&mut *conn).await? {
             let key = (
                 r.try_get::<String, _>("database")?,
@@ -329,16 +357,19 @@ crate::store::for_each_engine! {
             if found.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            let properties = serde_json::from_str(&r.try_get::<String, _>("properties")?).unwrap_or_default();
-            let page = Page {
-                id: r.try_get("id")?,
-                database: key.0.clone(),
-                key: Some((key.1.clone(), key.2.clone())),
-                properties,
-                stored: true,
-                written: false,
-                made: 0,
-            };
+            let id: String = r.try_get("id")?;
+            let (text, packed): (String, Option<Vec<u8>>) = (r.try_get("properties")?, r.try_get("properties_packed")?);
+            let page = crate::store::packed::properties(text, packed, &id)
+                .map(|properties| Page {
+                    id,
+                    database: key.0.clone(),
+                    key: Some((key.1.clone(), key.2.clone())),
+                    properties,
+                    stored: true,
+                    written: false,
+                    made: 0,
+                })
+                .map_err(|e| e.to_string());
             found.push((key, page));
         }
         Ok(found)
