@@ -5,7 +5,8 @@
 //! the email suppressions, the what-if's stored requests, the raw body.
 //! "Run now" gives a packed action a payload of its own without its window.
 //! A damaged plan parks its own jobs with the reason and keeps no other job
-//! or page from running or showing.
+//! or page from running or showing; a damaged trace shows as null. The
+//! trace and kept headers are packed too.
 
 mod support;
 
@@ -140,6 +141,17 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
             .fetch_one(&db)
             .await
             .expect("the event");
+    let (trace, trace_packed, headers, headers_packed): (String, Vec<u8>, String, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT trace, trace_packed, headers, headers_packed FROM events")
+            .fetch_one(&db)
+            .await
+            .expect("the event's trace, packed, and headers");
+    assert_eq!(trace, "");
+    let trace =
+        hsflow::store::packed::text(trace, Some(trace_packed), "the trace").expect("unpacks");
+    assert!(trace.contains("\"rules_later\":true"), "{trace}");
+    // This lead kept no headers: `{}` is smaller as it is than packed.
+    assert_eq!((headers.as_str(), headers_packed), ("{}", None));
     let payloads: Vec<(String, String)> = sqlx::query_as("SELECT action_key, payload FROM actions")
         .fetch_all(&db)
         .await
@@ -157,8 +169,10 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
     let unpacked = hsflow::store::packed::unpack_plan(&plan).expect("the plan");
     assert_eq!(unpacked.len(), payloads.len());
     let raw: usize = unpacked.values().map(String::len).sum();
+    // Against the store's dictionary, a lead's plan packs to under a
+    // sixth (about 6 KB to 600 bytes; alone, 1.5 KB).
     assert!(
-        plan.len() * 3 < raw,
+        plan.len() * 6 < raw,
         "the plan packs {raw} bytes of payloads into {}",
         plan.len()
     );
@@ -225,4 +239,21 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
     let details = store.action_details(&damaged).await.expect("details");
     assert!(!details.is_empty());
     assert!(details.iter().all(|d| d.payload.is_null()));
+
+    // A damaged trace shows as null; the rest of the event still shows.
+    sqlx::query("UPDATE events SET trace = '', trace_packed = X'28B52FFD00' WHERE id = $1")
+        .bind(&damaged)
+        .execute(&db)
+        .await
+        .expect("damage its trace");
+    let event = store.event(&damaged).await.expect("the event still reads");
+    assert!(event["trace"].is_null(), "{}", event["trace"]);
+    assert_eq!(event["source"], "typeform");
+    assert!(!event["actions"].as_array().expect("its actions").is_empty());
+    let whole_event = store.event(&whole).await.expect("the other event");
+    assert!(
+        whole_event["trace"]["rules"].is_array(),
+        "{}",
+        whole_event["trace"]
+    );
 }

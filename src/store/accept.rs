@@ -39,12 +39,14 @@ pub struct NewEvent {
     pub idem_key: String,
     pub window_s: u64,
     pub received_at: DateTime<Utc>,
-    pub headers: String,
+    /// The kept headers and the trace as stored: (text, packed), the text
+    /// empty when packed (store::packed).
+    headers: (String, Option<Vec<u8>>),
     /// The body as stored: compressed when `body_packed` (store::packed).
     body: Vec<u8>,
     body_packed: bool,
     fields: String,
-    trace: String,
+    trace: (String, Option<Vec<u8>>),
     ruleset_version: String,
     /// Every planned action's payload, packed (store::packed); its actions
     /// are then stored with an empty payload.
@@ -65,6 +67,16 @@ struct NewAction {
     due_at: i64,
     status: &'static str,
     error: Option<String>,
+}
+
+/// An event's packed parts, as stored (see [`NewEvent::packed`]).
+pub struct Packed<'a> {
+    pub plan: Option<&'a [u8]>,
+    /// (bytes, packed)
+    pub body: (&'a [u8], bool),
+    /// (text, packed): the text is empty when packed.
+    pub trace: (&'a str, Option<&'a [u8]>),
+    pub headers: (&'a str, Option<&'a [u8]>),
 }
 
 /// What identifies the event, as the request saw it.
@@ -111,13 +123,15 @@ impl NewEvent {
         plan: Option<Vec<u8>>,
     ) -> Result<NewEvent, StoreError> {
         let (body, body_packed) = super::packed::pack_body(env.body)?;
+        let headers = super::packed::pack_text(env.headers.to_string())?;
+        let trace = super::packed::pack_text(trace)?;
         Ok(NewEvent {
             source: env.source,
             event_type: env.event_type,
             idem_key: env.idem_key,
             window_s: env.window_s,
             received_at: env.received_at,
-            headers: env.headers.to_string(),
+            headers,
             body,
             body_packed,
             fields,
@@ -127,6 +141,17 @@ impl NewEvent {
             cancels,
             actions,
         })
+    }
+
+    /// What is stored packed, as it will be stored (the dictionary's
+    /// trainer reads it: benches/dictionary.rs).
+    pub fn packed(&self) -> Packed<'_> {
+        Packed {
+            plan: self.plan.as_deref(),
+            body: (&self.body, self.body_packed),
+            trace: (&self.trace.0, self.trace.1.as_deref()),
+            headers: (&self.headers.0, self.headers.1.as_deref()),
+        }
     }
 
     /// Serialise an event and its plan; `contacts[i]` is the contact of action `i`.
@@ -406,8 +431,8 @@ pub(crate) async fn accept_in(
     // 4. The new events and their actions, many rows per statement.
     for chunk in fresh.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, body_packed, fields, trace, ruleset_version, plan) VALUES {}",
-            backend.values_list(chunk.len(), 12, 1)
+            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, headers_packed, body, body_packed, fields, trace, trace_packed, ruleset_version, plan) VALUES {}",
+            backend.values_list(chunk.len(), 14, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ev, id) in chunk {
@@ -417,11 +442,13 @@ pub(crate) async fn accept_in(
                 .bind(ev.event_type.as_str())
                 .bind(ev.idem_key.as_str())
                 .bind(millis(ev.received_at))
-                .bind(ev.headers.as_str())
+                .bind(ev.headers.0.as_str())
+                .bind(ev.headers.1.as_deref())
                 .bind(ev.body.as_slice())
                 .bind(i64::from(ev.body_packed))
                 .bind(ev.fields.as_str())
-                .bind(ev.trace.as_str())
+                .bind(ev.trace.0.as_str())
+                .bind(ev.trace.1.as_deref())
                 .bind(ev.ruleset_version.as_str())
                 .bind(ev.plan.as_deref());
         }
@@ -460,10 +487,11 @@ pub(crate) async fn plan_in(
     event_id: &str,
     ev: &NewEvent,
 ) -> Result<Accepted, StoreError> {
-    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, ruleset_version = $4, plan = $5 WHERE id = $6")
+    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, trace_packed = $4, ruleset_version = $5, plan = $6 WHERE id = $7")
         .bind(ev.event_type.as_str())
         .bind(ev.fields.as_str())
-        .bind(ev.trace.as_str())
+        .bind(ev.trace.0.as_str())
+        .bind(ev.trace.1.as_deref())
         .bind(ev.ruleset_version.as_str())
         .bind(ev.plan.as_deref())
         .bind(event_id)

@@ -91,7 +91,7 @@ impl Store {
             .as_ref()
             .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
         let mut sql = String::from(
-            "SELECT id, source, event_type, received_at, fields, trace FROM events WHERE 1 = 1",
+            "SELECT id, source, event_type, received_at, fields, trace, trace_packed FROM events WHERE 1 = 1",
         );
         let mut binds: Vec<super::writer::Bind> = Vec::new();
         let mut arg = |sql: &mut String, fragment: &str, values: Vec<super::writer::Bind>| {
@@ -147,8 +147,7 @@ impl Store {
         for r in &rows {
             let fields: serde_json::Value =
                 serde_json::from_str(&r.try_get::<String, _>("fields")?).unwrap_or_default();
-            let trace: serde_json::Value =
-                serde_json::from_str(&r.try_get::<String, _>("trace")?).unwrap_or_default();
+            let trace = super::packed::shown_json(r, "trace");
             let mut flows: Vec<String> = trace["rules"]
                 .as_array()
                 .into_iter()
@@ -377,13 +376,14 @@ impl Store {
 impl Store {
     /// The body and kept headers of an event, as received.
     pub async fn raw_event(&self, id: &str) -> Result<(Vec<u8>, serde_json::Value), StoreError> {
-        let row = sqlx::query("SELECT body, body_packed, headers FROM events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
-        let headers =
-            serde_json::from_str(&row.try_get::<String, _>("headers")?).unwrap_or_default();
+        let row = sqlx::query(
+            "SELECT id, body, body_packed, headers, headers_packed FROM events WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let headers = super::packed::shown_json(&row, "headers");
         let body = super::packed::body(row.try_get("body")?, row.try_get("body_packed")?)?;
         Ok((body, headers))
     }

@@ -26,7 +26,7 @@ impl Store {
 
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
-        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, headers, fields, trace, ruleset_version FROM events WHERE id = $1")
+        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, headers, headers_packed, fields, trace, trace_packed, ruleset_version FROM events WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -36,7 +36,7 @@ impl Store {
         };
         let actions = self.actions_of_event(id).await?;
         // The id of the request that brought it (see server/access.rs).
-        let request_id = parse(row.try_get("headers")?)["x-request-id"].clone();
+        let request_id = super::packed::shown_json(&row, "headers")["x-request-id"].clone();
         Ok(serde_json::json!({
             "id": row.try_get::<String, _>("id")?,
             "source": row.try_get::<String, _>("source")?,
@@ -45,7 +45,7 @@ impl Store {
             "received_at": super::from_millis(row.try_get::<i64, _>("received_at")?),
             "request_id": request_id,
             "fields": parse(row.try_get("fields")?),
-            "trace": parse(row.try_get("trace")?),
+            "trace": super::packed::shown_json(&row, "trace"),
             "ruleset_version": row.try_get::<String, _>("ruleset_version")?,
             "actions": actions,
         }))

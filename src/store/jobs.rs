@@ -367,16 +367,9 @@ impl Store {
             .map(|r| -> Result<ActionRow, StoreError> {
                 let mut row = action_row(r)?;
                 row.email_activity = activity.remove(&row.id).unwrap_or_default();
-                let payload = plans.stored(
-                    r.try_get("payload")?,
-                    event_id,
-                    &row.action,
-                    r.try_get("plan")?,
-                )?;
-                row.notes = serde_json::from_str::<serde_json::Value>(&payload)
-                    .ok()
-                    .and_then(|p| serde_json::from_value(p["notes"].clone()).ok())
-                    .unwrap_or_default();
+                // A damaged plan costs the notes (said in the log), not the list.
+                let payload = super::action_payload::shown(r, &mut plans);
+                row.notes = serde_json::from_value(payload["notes"].clone()).unwrap_or_default();
                 Ok(row)
             })
             .collect()

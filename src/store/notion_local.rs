@@ -293,7 +293,7 @@ crate::store::for_each_engine! {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for p in chunk {
-                let (text, packed) = crate::store::packed::pack_properties(Value::Object(p.properties.clone()).to_string())?;
+                let (text, packed) = crate::store::packed::pack_text(Value::Object(p.properties.clone()).to_string())?;
                 q = q
                     .bind(p.id.as_str())
                     .bind(p.database.as_str())
@@ -307,7 +307,7 @@ crate::store::for_each_engine! {
             q.execute(&mut *conn).await?;
         }
         for p in pages.values().filter(|p| p.written && p.stored) {
-            let (text, packed) = crate::store::packed::pack_properties(Value::Object(p.properties.clone()).to_string())?;
+            let (text, packed) = crate::store::packed::pack_text(Value::Object(p.properties.clone()).to_string())?;
             sqlx::query("UPDATE notion_pages SET properties = $1, properties_packed = $2, updated_at = $3 WHERE id = $4")
                 .bind(text)
                 .bind(packed)

@@ -41,12 +41,13 @@ pub struct Waiting {
 }
 
 fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
-    let headers: String = r.try_get("headers")?;
-    let headers = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&headers)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
-        .collect();
+    let headers = match super::packed::shown_json(r, "headers") {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+    .collect();
     Ok(StoredRequest {
         id: r.try_get("id")?,
         source: r.try_get("source")?,
@@ -55,14 +56,12 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
         headers,
         body: super::packed::body(r.try_get("body")?, r.try_get("body_packed")?)?,
         ruleset_version: r.try_get("ruleset_version")?,
-        enriched: crate::sources::enrich::answers(
-            &serde_json::from_str(&r.try_get::<String, _>("trace")?).unwrap_or_default(),
-        ),
+        enriched: crate::sources::enrich::answers(&super::packed::shown_json(r, "trace")),
     })
 }
 
 const COLUMNS: &str =
-    "id, source, event_type, received_at, headers, body, body_packed, ruleset_version, trace";
+    "id, source, event_type, received_at, headers, headers_packed, body, body_packed, ruleset_version, trace, trace_packed";
 
 impl Store {
     /// The latest `limit` requests received at or after `since` (ms), of

@@ -213,12 +213,14 @@ ALTER TABLE events ADD COLUMN plan BLOB;
 ALTER TABLE events ADD COLUMN body_packed BIGINT NOT NULL DEFAULT 0
 "#,
     ),
-    // A local Notion page's properties, compressed when that makes them
-    // smaller (store::packed): `properties` is then empty and
-    // `properties_packed` holds them. Half of them, measured: 730 bytes to 364.
+    // More packed (store::packed), each when that makes it smaller, its
+    // text column then empty: an event's explain trace and kept headers, a
+    // local Notion page's properties.
     (
         10,
         r#"
+ALTER TABLE events ADD COLUMN trace_packed BLOB;
+ALTER TABLE events ADD COLUMN headers_packed BLOB;
 ALTER TABLE notion_pages ADD COLUMN properties_packed BLOB
 "#,
     ),
@@ -432,12 +434,14 @@ ALTER TABLE events ADD COLUMN plan BYTEA;
 ALTER TABLE events ADD COLUMN body_packed BIGINT NOT NULL DEFAULT 0
 "#,
     ),
-    // A local Notion page's properties, compressed when that makes them
-    // smaller (store::packed): `properties` is then empty and
-    // `properties_packed` holds them. Half of them, measured: 730 bytes to 364.
+    // More packed (store::packed), each when that makes it smaller, its
+    // text column then empty: an event's explain trace and kept headers, a
+    // local Notion page's properties.
     (
         10,
         r#"
+ALTER TABLE events ADD COLUMN trace_packed BYTEA;
+ALTER TABLE events ADD COLUMN headers_packed BYTEA;
 ALTER TABLE notion_pages ADD COLUMN properties_packed BYTEA
 "#,
     ),
