@@ -24,6 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use shipped::{CONTACT_TYPES as TYPES, LEAD_SOURCES as SOURCES};
 
 const VARIANTS: usize = 120;
 const DICTIONARY_BYTES: usize = 64 * 1024;
@@ -69,15 +70,6 @@ const WORDS: &[&str] = &[
     "print",
     "series",
 ];
-const TYPES: &[&str] = &[
-    "Artist",
-    "Business Contact",
-    "General Contact",
-    "Academic Contact",
-    "Gallery Contact",
-    "Potential Client",
-];
-const SOURCES: &[&str] = &["Website", "Event", "Referral"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

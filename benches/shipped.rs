@@ -42,16 +42,12 @@ mod stored;
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "../tests/support/shipped.rs"]
+mod shipped;
+
+use shipped::{CONTACT_TYPES as TYPES, LEAD_SOURCES as SOURCES};
+
 const SECRET: &str = "bench-secret";
-const TYPES: [&str; 6] = [
-    "Artist",
-    "Business Contact",
-    "General Contact",
-    "Academic Contact",
-    "Gallery Contact",
-    "Potential Client",
-];
-const SOURCES: [&str; 3] = ["Website", "Event", "Referral"];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

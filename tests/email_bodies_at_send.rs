@@ -36,14 +36,7 @@ fn requests() -> Vec<Req> {
             .collect();
         out.push((*source, body, headers));
     }
-    let types = [
-        "Artist",
-        "Business Contact",
-        "General Contact",
-        "Academic Contact",
-        "Gallery Contact",
-        "Potential Client",
-    ];
+    let types = support::shipped::CONTACT_TYPES;
     for i in 0..24 {
         let body = typeform_lead(
             &format!("lead-{i}"),

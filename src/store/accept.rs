@@ -306,7 +306,7 @@ impl Store {
         let write = Write::Fetched {
             fence,
             event_id: event_id.to_string(),
-            planned,
+            planned: Box::new(planned),
         };
         match self.writer.submit(write).await? {
             Written::Accepted(mut a) => a

@@ -337,7 +337,7 @@ crate::store::for_each_engine! {
         conn: &mut Conn,
         backend: Backend,
         keys: &[(&str, &str, &str)],
-    ) -> Result<Vec<((String, String, String), Result<Page, String>)>, StoreError> {
+    ) -> Result<Vec<Found>, StoreError> {
         let sql = format!(
             "SELECT id, database, key_property, key_value, properties, properties_packed FROM notion_pages WHERE {}{}",
             backend.key_terms(&["database", "key_property", "key_value"], keys.len()),
@@ -347,7 +347,7 @@ crate::store::for_each_engine! {
         for (d, p, v) in keys {
             q = q.bind(*d).bind(*p).bind(*v);
         }
-        let mut found: Vec<((String, String, String), Result<Page, String>)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for r in q.fetch_all(&mut *conn).await? {
             let key = (
                 r.try_get::<String, _>("database")?,
@@ -379,6 +379,10 @@ crate::store::for_each_engine! {
 /// Keys (or rows) per statement of a round's page writes: 150 bound values
 /// at most for a lookup, 700 for an insert, within both engines' limits.
 const KEYS_PER_STATEMENT: usize = 100;
+
+/// A stored page found by its (database, key property, key value), or
+/// why its properties can't be read.
+type Found = ((String, String, String), Result<Page, String>);
 
 /// A page as a round's writes leave it.
 struct Page {

@@ -50,7 +50,8 @@ pub enum Write {
     Fetched {
         fence: Fence,
         event_id: String,
-        planned: NewEvent,
+        /// Boxed: an event is most of the size of any write.
+        planned: Box<NewEvent>,
     },
     Transition(TransitionRequest),
     /// A page of the local Notion store.

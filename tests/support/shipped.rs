@@ -10,6 +10,18 @@ use hsflow::sources::enrich::from_fixture;
 use hsflow::sources::normalise::{normalise_payload, parse_body, Request};
 use hsflow::store::accept::{Envelope, NewEvent};
 
+/// The contact types a shipped-pack Typeform lead can give (each routes
+/// differently) and its lead sources (each times its follow-ups differently).
+pub const CONTACT_TYPES: [&str; 6] = [
+    "Artist",
+    "Business Contact",
+    "General Contact",
+    "Academic Contact",
+    "Gallery Contact",
+    "Potential Client",
+];
+pub const LEAD_SOURCES: [&str; 3] = ["Website", "Event", "Referral"];
+
 /// Header name and value.
 pub type Header = (&'static str, &'static str);
 
