@@ -228,8 +228,7 @@ fn main() {
             );
             dict
         }
-        None => std::fs::read(root().join("src/store/dictionary/1.zdict"))
-            .unwrap_or_else(|e| panic!("the dictionary in use: {e}")),
+        None => hsflow::store::packed::DICTIONARY.to_vec(),
     };
     let test = samples(2);
     let (raw, alone, with) = measure(&test, &dictionary);

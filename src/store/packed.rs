@@ -74,7 +74,7 @@ pub(crate) use action_plan;
 /// frames from before it (no dictionary) and from a later one are told
 /// apart. Never change this file once shipped: train a new dictionary
 /// under a new name, pack with that, and keep reading this one.
-const DICTIONARY: &[u8] = include_bytes!("dictionary/1.zdict");
+pub const DICTIONARY: &[u8] = include_bytes!("dictionary/1.zdict");
 
 // A compression context is 1 MB or so to set up: each thread keeps one
 // (intake packs on the request's task, readers unpack on theirs), and one
