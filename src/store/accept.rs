@@ -336,7 +336,7 @@ pub(crate) async fn accept_in(
 ) -> Result<Vec<Accepted>, StoreError> {
     let ids: Vec<String> = events
         .iter()
-        .map(|_| uuid::Uuid::now_v7().to_string())
+        .map(|_| crate::store::ids::new_id())
         .collect();
 
     // 1. A key that comes twice in one batch: the later ones are duplicates
@@ -528,7 +528,7 @@ async fn insert_actions_in(
         for (ev, event_id, a) in chunk {
             let now = millis(ev.received_at);
             q = q
-                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(crate::store::ids::new_id())
                 .bind(*event_id)
                 .bind(a.key.as_str())
                 .bind(a.rule.as_str())

@@ -60,6 +60,7 @@ pub mod dialect;
 pub mod email;
 pub mod events;
 pub mod housekeeping;
+pub mod ids;
 pub mod jobs;
 pub mod notion_local;
 pub mod packed;

@@ -96,7 +96,7 @@ pub(crate) async fn transitions_in(
         let missing = !found.contains_key(&(t.workflow.clone(), t.contact.clone()))
             && !starts.iter().any(|(s, _)| s.workflow == t.workflow && s.contact == t.contact);
         if missing {
-            starts.push((t, uuid::Uuid::now_v7().to_string()));
+            starts.push((t, crate::store::ids::new_id()));
         }
     }
     let mut started: Vec<String> = Vec::new();
