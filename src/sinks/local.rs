@@ -80,9 +80,9 @@ impl LocalSinks {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io(&format!("can't read {name}"), e)),
         };
-        // Job ids are letters, digits and dashes (store/ids.rs; UUIDs
-        // before), and a quote inside a JSON string is escaped, so this text
-        // appears only as a line's own `id`.
+        // Job ids are lowercase letters and digits (store/ids.rs; UUIDs,
+        // hex and dashes, before), and a quote inside a JSON string is
+        // escaped, so this text appears only as a line's own `id`.
         let needle = format!("\"id\":\"{job_id}\"");
         for line in std::io::BufReader::new(file).lines() {
             if line

@@ -3,16 +3,18 @@
 //!
 //! An id is a UUIDv7 (48 bits of milliseconds, then random bits) written as
 //! a ULID is: 26 characters of Crockford's base32, here in lowercase
-//! (`01m8ty9n8se6arnjs7fy46xd3z`). The UUID's usual text is 36 characters, and an action's
-//! id is stored four times over (its row, the primary key's index, and as
-//! the event id in its row and in the `actions_event` index); ten characters
-//! less each is about 500 bytes for a Typeform lead's 12 actions.
+//! (`01m8ty9n8se6arnjs7fy46xd3z`). The UUID's usual text is 36 characters,
+//! and an action's id is stored four times over (its row, the primary key's
+//! index, and as the event id in its row and in the `actions_event` index);
+//! ten characters less each is about 500 bytes for a Typeform lead's 12
+//! actions.
 //!
-//! The characters sort the way the ids were made (digits, then lowercase
-//! letters: the same order in ASCII and in any collation PostgreSQL may be
-//! set to), so new rows still go at the end of an index, as the UUID's text
-//! did, rather than anywhere in it. Lowercase and without I, L, O or U, an
-//! id read aloud or typed back is not mistaken for another.
+//! The characters sort the way the ids were made: digits, then lowercase
+//! letters, an order ASCII and the collations PostgreSQL databases are made
+//! with (C, en_US.UTF-8 and the like) agree on, so new rows still go at the
+//! end of an index, as the UUID's text did, rather than anywhere in it.
+//! Lowercase and without I, L, O or U, an id read aloud or typed back is not
+//! mistaken for another.
 //!
 //! Ids stored before are the UUID's text and stay what they are: everything
 //! that reads an id takes it as opaque text.
@@ -21,7 +23,7 @@
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// Characters in an id: 26 x 5 bits hold the UUID's 128.
-pub const LEN: usize = 26;
+const LEN: usize = 26;
 
 /// A new id, later than every id this process made before it.
 pub fn new_id() -> String {
