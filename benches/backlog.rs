@@ -55,11 +55,13 @@ async fn main() {
     let t = Instant::now();
     let payload = r#"{"id":"welcome/welcome_email","rule":"welcome","flow":"runtime","entity":"Main","delay_s":2592000,"run_at":"2026-12-22T00:00:00Z","kind":"email","to":"x@example.org","template":"welcome","subject":"Welcome","text":"Hello","html":"<p>Hello</p>"}"#;
     let sql = format!(
-        "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
+        "INSERT INTO action_names (name_id, rule, flow, entity, action_key, kind) \
+         VALUES (1000, 'welcome', 'runtime', 'Main', 'welcome/welcome_email', 'email'); \
+         INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
          WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-         SELECT 'job-' || x, 'ev-' || x, 'welcome/welcome_email', 'welcome', 'runtime', 'Main', 'email', 'c' || x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
+         SELECT 'job-' || x, 'ev-' || x, 1000, 'c' || x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&store.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

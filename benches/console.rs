@@ -34,9 +34,10 @@ async fn main() {
     let payload = r#"{"id":"welcome/notify_1","rule":"welcome","flow":"runtime","entity":"Main","delay_s":0,"run_at":"2026-12-01T00:00:00Z","kind":"notify","channel":"team","text":"New signup","urgent":false}"#;
     let actions = |suffix: &str, status: &str, due: &str, error: &str| {
         format!(
-            "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
+            "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES ('welcome', 'runtime', 'Main', 'welcome/{suffix}', 'notify'); \
+             INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
              WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-             SELECT 'job-{suffix}-' || x, 'ev-' || x, 'welcome/{suffix}', 'welcome', 'runtime', 'Main', 'notify', 'c' || x || '@example.org', '{payload}', {due}, '{status}', 1, {error}, 'bench', {now} - x * 6000, {now} - x * 6000 FROM seq"
+             SELECT 'job-{suffix}-' || x, 'ev-' || x, (SELECT name_id FROM action_names WHERE action_key = 'welcome/{suffix}'), 'c' || x || '@example.org', '{payload}', {due}, '{status}', 1, {error}, 'bench', {now} - x * 6000, {now} - x * 6000 FROM seq"
         )
     };
     for sql in [
@@ -50,7 +51,7 @@ async fn main() {
         ),
         actions("later", "queued", &format!("{now} + x * 6000"), "NULL"),
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&store.pool)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

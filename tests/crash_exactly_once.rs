@@ -164,7 +164,7 @@ async fn kill_9_under_load_loses_nothing_and_runs_nothing_twice() {
     assert!(reran > 0, "no action was running at any of the kills");
     // Every action due by now finished; none parked.
     let stuck: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT action_key, status, last_error FROM actions WHERE status IN ('running', 'dead')",
+        "SELECT action_key, status, last_error FROM actions_named WHERE status IN ('running', 'dead')",
     )
     .fetch_all(&db)
     .await

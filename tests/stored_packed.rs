@@ -152,10 +152,11 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
     assert!(trace.contains("\"rules_later\":true"), "{trace}");
     // This lead kept no headers: `{}` is smaller as it is than packed.
     assert_eq!((headers.as_str(), headers_packed), ("{}", None));
-    let payloads: Vec<(String, String)> = sqlx::query_as("SELECT action_key, payload FROM actions")
-        .fetch_all(&db)
-        .await
-        .expect("the actions");
+    let payloads: Vec<(String, String)> =
+        sqlx::query_as("SELECT action_key, payload FROM actions_named")
+            .fetch_all(&db)
+            .await
+            .expect("the actions");
     let own: Vec<&str> = payloads
         .iter()
         .filter(|(_, p)| !p.is_empty())

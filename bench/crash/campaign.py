@@ -329,7 +329,7 @@ def analyse(data, snap, load, redeliver, resend, logs):
         "SELECT COUNT(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM actions a WHERE a.event_id = e.id)").fetchone()[0]
 
     # --- actions
-    rows = c.execute("SELECT id, event_id, action_key, kind, status, attempts, claims, due_at, last_error FROM actions").fetchall()
+    rows = c.execute("SELECT id, event_id, action_key, kind, status, attempts, claims, due_at, last_error FROM actions_named").fetchall()
     A = {x[0]: x for x in rows}
     r["actions"] = len(rows)
     r["actions_by_status"] = dict(collections.Counter(x[4] for x in rows))

@@ -466,7 +466,7 @@ pub(crate) async fn accept_in(
 async fn cancel_in(conn: &mut Conn, ev: &NewEvent, event_id: &str) -> Result<u64, StoreError> {
     let mut cancelled = 0;
     for (contact, rule) in &ev.cancels {
-        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND rule = $4 AND status IN ('queued', 'failed') AND due_at > created_at")
+        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND name_id IN (SELECT name_id FROM action_names WHERE rule = $4) AND status IN ('queued', 'failed') AND due_at > created_at")
             .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
             .bind(millis(ev.received_at))
             .bind(contact)
@@ -513,28 +513,48 @@ pub(crate) async fn plan_in(
     })
 }
 
-/// Insert actions, many rows per statement.
+/// Insert actions, many rows per statement, each naming its rule, flow,
+/// entity, key and kind by their number in `action_names` (schema version
+/// 12). Names not seen before are added first, inside the same
+/// transaction: a round that rolls back takes its new names with it.
 async fn insert_actions_in(
     conn: &mut Conn,
     backend: Backend,
     rows: &[(&NewEvent, &str, &NewAction)],
 ) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Sorted, so that two PostgreSQL servers adding the same new names wait
+    // for each other in one order rather than deadlock.
+    let names: std::collections::BTreeSet<[&str; 5]> = rows.iter().map(|(_, _, a)| a.names()).collect();
+    let names: Vec<[&str; 5]> = names.into_iter().collect();
+    for chunk in names.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES {} ON CONFLICT DO NOTHING",
+            backend.values_list(chunk.len(), 5, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for n in chunk {
+            for v in n {
+                q = q.bind(*v);
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO actions (id, event_id, action_key, rule, flow, entity, kind, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
-            backend.values_list(chunk.len(), 16, 1)
+            "INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
+            action_values(backend, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ev, event_id, a) in chunk {
             let now = millis(ev.received_at);
+            q = q.bind(crate::store::ids::new_id()).bind(*event_id);
+            for v in a.names() {
+                q = q.bind(v);
+            }
             q = q
-                .bind(crate::store::ids::new_id())
-                .bind(*event_id)
-                .bind(a.key.as_str())
-                .bind(a.rule.as_str())
-                .bind(a.flow.as_str())
-                .bind(a.entity.as_deref())
-                .bind(a.kind)
                 .bind(a.contact.as_deref())
                 .bind(a.payload.as_str())
                 .bind(a.due_at)
@@ -550,4 +570,54 @@ async fn insert_actions_in(
     }
     Ok(())
 }
+}
+
+/// The VALUES of [`insert_actions_in`] for `rows` actions: 16 values a
+/// row, its five names (binds 3 to 7) looked up as their `name_id`.
+fn action_values(backend: Backend, rows: usize) -> String {
+    let mut s = String::with_capacity(rows * 240);
+    let mut n = 1;
+    let mut next = |s: &mut String| {
+        backend.placeholder(s, n);
+        n += 1;
+    };
+    for r in 0..rows {
+        s.push_str(if r == 0 { "(" } else { ", (" });
+        next(&mut s);
+        s.push_str(", ");
+        next(&mut s);
+        s.push_str(", (SELECT name_id FROM action_names WHERE ");
+        for (i, column) in ["rule", "flow", "entity", "action_key", "kind"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                s.push_str(" AND ");
+            }
+            s.push_str(column);
+            s.push_str(" = ");
+            next(&mut s);
+        }
+        s.push(')');
+        for _ in 0..9 {
+            s.push_str(", ");
+            next(&mut s);
+        }
+        s.push(')');
+    }
+    s
+}
+
+impl NewAction {
+    /// Its names as `action_names` holds them: rule, flow, entity ('' for
+    /// none), action key, kind.
+    fn names(&self) -> [&str; 5] {
+        [
+            self.rule.as_str(),
+            self.flow.as_str(),
+            self.entity.as_deref().unwrap_or(""),
+            self.key.as_str(),
+            self.kind,
+        ]
+    }
 }

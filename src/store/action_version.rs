@@ -11,12 +11,19 @@
 //! [`action_version!`] is the column expression every reader of an action's
 //! version selects, a macro so `concat!` can build static SQL with it.
 
-/// `... AS ruleset_version` for a statement on `actions`: the row's own
-/// version if it has one, else its event's (empty if the event is gone).
+/// `... AS ruleset_version` for a statement on `actions` (or the view
+/// `actions_named`, named as the argument): the row's own version if it
+/// has one, else its event's (empty if the event is gone).
 macro_rules! action_version {
-    () => {
-        "COALESCE(NULLIF(actions.ruleset_version, ''), \
-         (SELECT events.ruleset_version FROM events WHERE events.id = actions.event_id), '') AS ruleset_version"
+    ($table:literal) => {
+        concat!(
+            "COALESCE(NULLIF(",
+            $table,
+            ".ruleset_version, ''), \
+             (SELECT events.ruleset_version FROM events WHERE events.id = ",
+            $table,
+            ".event_id), '') AS ruleset_version"
+        )
     };
 }
 pub(crate) use action_version;

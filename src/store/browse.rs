@@ -195,10 +195,10 @@ impl Store {
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT id, event_id, action_key, rule, flow, entity, kind, status, attempts, due_at, last_error, payload, ",
-            super::action_version::action_version!(),
+            super::action_version::action_version!("actions_named"),
             ", ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE event_id = $1 ORDER BY due_at, action_key"
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE event_id = $1 ORDER BY due_at, action_key"
         ))
         .bind(event_id)
         .fetch_all(&self.pool)
@@ -225,7 +225,7 @@ impl Store {
     /// through the (status, due_at) index).
     pub async fn failing(&self, limit: i64) -> Result<Vec<Failing>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, action_key, kind, contact, status, attempts, due_at, last_error FROM actions \
+            "SELECT id, event_id, action_key, kind, contact, status, attempts, due_at, last_error FROM actions_named \
              WHERE status IN ('dead', 'failed') AND last_error IS NOT NULL ORDER BY due_at DESC LIMIT $1",
         )
         .bind(limit)
@@ -260,7 +260,7 @@ impl Store {
             "SELECT flow, COUNT(DISTINCT event_id) AS events, COUNT(*) AS actions, \
              SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded, \
              SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead \
-             FROM actions WHERE created_at >= $1 GROUP BY flow ORDER BY flow",
+             FROM actions_named WHERE created_at >= $1 GROUP BY flow ORDER BY flow",
         )
         .bind(millis(since))
         .fetch_all(&self.pool)
@@ -327,8 +327,8 @@ impl Store {
         let (after_t, after_id) = after.unwrap_or((millis(now), String::new()));
         let rows = sqlx::query(concat!(
             "SELECT id, event_id, action_key, rule, flow, entity, kind, contact, due_at, payload, ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
              AND ($4 IS NULL OR contact = $5) ORDER BY due_at, id LIMIT $6",
         ))
         .bind(after_t)

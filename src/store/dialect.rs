@@ -46,18 +46,22 @@ impl Backend {
             Backend::Sqlite => concat!(
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4) \
-                 RETURNING id, event_id, action_key, rule, flow, entity, kind, contact, payload, attempts, claims, created_at, ",
-                super::action_version::action_version!(),
+                 RETURNING id, event_id, contact, payload, attempts, claims, created_at, ",
+                super::action_names::action_names!("actions"),
                 ", ",
-                super::packed::action_plan!()
+                super::action_version::action_version!("actions"),
+                ", ",
+                super::packed::action_plan!("actions")
             ),
             Backend::Postgres => concat!(
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, event_id, action_key, rule, flow, entity, kind, contact, payload, attempts, claims, created_at, ",
-                super::action_version::action_version!(),
+                 RETURNING id, event_id, contact, payload, attempts, claims, created_at, ",
+                super::action_names::action_names!("actions"),
                 ", ",
-                super::packed::action_plan!()
+                super::action_version::action_version!("actions"),
+                ", ",
+                super::packed::action_plan!("actions")
             ),
         }
     }
@@ -89,7 +93,7 @@ impl Backend {
     /// `$n` too, but as a *named* parameter, and sqlx looks each name up
     /// with `sqlite3_bind_parameter_name`, a linear walk, so a multi-row
     /// INSERT of 8,000 values spent most of its time finding their names.
-    fn placeholder(self, out: &mut String, n: usize) {
+    pub(crate) fn placeholder(self, out: &mut String, n: usize) {
         match self {
             Backend::Sqlite => out.push('?'),
             Backend::Postgres => {

@@ -159,8 +159,8 @@ impl Store {
         let rows = sqlx::query(
             concat!(
                 "SELECT id, event_id, action_key, rule, flow, entity, payload, ",
-                super::packed::action_plan!(),
-                " FROM actions WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')"
+                super::packed::action_plan!("actions_named"),
+                " FROM actions_named WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')"
             ),
         )
         .bind(normal(contact))
@@ -317,10 +317,10 @@ impl Store {
     pub async fn action_parts(&self, id: &str) -> Result<Option<ActionParts>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT action_key, rule, flow, entity, contact, payload, event_id, ",
-            super::action_version::action_version!(),
+            super::action_version::action_version!("actions_named"),
             ", ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE id = $1"
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)

@@ -104,7 +104,7 @@ pub struct ActionRow {
 
 const ROW_COLUMNS: &str = concat!(
     "id, event_id, action_key, rule, flow, entity, kind, contact, status, attempts, due_at, last_error, ",
-    super::action_version::action_version!()
+    super::action_version::action_version!("actions_named")
 );
 
 fn action_row(r: &AnyRow) -> Result<ActionRow, sqlx::Error> {
@@ -196,8 +196,8 @@ impl Store {
     pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT event_id, action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload, ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE event_id = $1 AND id <> $2 AND kind = 'notion'"
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE event_id = $1 AND id <> $2 AND kind = 'notion'"
         ))
         .bind(event_id)
         .bind(except)
@@ -225,7 +225,7 @@ impl Store {
         action_key: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT status FROM actions WHERE event_id = $1 AND action_key = $2 LIMIT 1",
+            "SELECT status FROM actions_named WHERE event_id = $1 AND action_key = $2 LIMIT 1",
         )
         .bind(event_id)
         .bind(action_key)
@@ -297,8 +297,8 @@ impl Store {
     async fn planned_payload(&self, id: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT event_id, action_key, ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE id = $1 AND payload = ''"
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE id = $1 AND payload = ''"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -334,7 +334,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM actions WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $4) AND ($5 IS NULL OR contact = $6) ORDER BY due_at DESC LIMIT $7"
+            "SELECT {ROW_COLUMNS} FROM actions_named WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $4) AND ($5 IS NULL OR contact = $6) ORDER BY due_at DESC LIMIT $7"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(status)
@@ -354,8 +354,8 @@ impl Store {
 
     pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS}, payload, {} FROM actions WHERE event_id = $1 ORDER BY due_at, action_key",
-            super::packed::action_plan!()
+            "SELECT {ROW_COLUMNS}, payload, {} FROM actions_named WHERE event_id = $1 ORDER BY due_at, action_key",
+            super::packed::action_plan!("actions_named")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event_id)

@@ -51,6 +51,7 @@ macro_rules! for_each_engine {
 pub(crate) use for_each_engine;
 
 pub mod accept;
+pub mod action_names;
 pub mod action_payload;
 pub mod action_version;
 pub mod audit;
@@ -311,6 +312,19 @@ async fn migrate_on(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<
         .iter()
         .filter_map(|r| r.try_get::<i64, _>("version").ok())
         .collect();
+    // Said before and after, on an existing store: an upgrade that rewrites
+    // a big table (version 12 on a million actions: about 4 s here) should
+    // not look like a server that hangs at start.
+    let started = std::time::Instant::now();
+    let pending = schema::migrations(backend)
+        .iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .count();
+    if !applied.is_empty() && pending > 0 {
+        tracing::info!(
+            "upgrading the store's schema ({pending} steps); a big store can take a while, once"
+        );
+    }
     for (version, sql) in schema::migrations(backend) {
         if applied.contains(version) {
             continue;
@@ -327,6 +341,15 @@ async fn migrate_on(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+    }
+    if let (Some(from), Some(&(to, _))) = (applied.iter().max(), schema::migrations(backend).last())
+    {
+        if to > *from {
+            tracing::info!(
+                "the store was upgraded from schema version {from} to {to} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(())
 }

@@ -53,12 +53,19 @@ const MAX_UNPACKED: u64 = 256 << 20;
 /// 1,962 bytes in 57 µs.
 const LEVEL: i32 = 1;
 
-/// `... AS plan` for a statement on `actions`: the event's packed plan when
-/// the row has no payload of its own, else NULL (not read for nothing).
+/// `... AS plan` for a statement on `actions` (or the view `actions_named`,
+/// named as the argument): the event's packed plan when the row has no
+/// payload of its own, else NULL (not read for nothing).
 macro_rules! action_plan {
-    () => {
-        "CASE WHEN actions.payload = '' THEN \
-         (SELECT events.plan FROM events WHERE events.id = actions.event_id) END AS plan"
+    ($table:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $table,
+            ".payload = '' THEN \
+             (SELECT events.plan FROM events WHERE events.id = ",
+            $table,
+            ".event_id) END AS plan"
+        )
     };
 }
 pub(crate) use action_plan;

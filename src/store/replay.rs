@@ -124,10 +124,10 @@ impl Store {
     pub async fn waiting_actions(&self, limit: i64) -> Result<Vec<Waiting>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT id, event_id, action_key, rule, flow, kind, contact, due_at, payload, ",
-            super::action_version::action_version!(),
+            super::action_version::action_version!("actions_named"),
             ", ",
-            super::packed::action_plan!(),
-            " FROM actions WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1"
+            super::packed::action_plan!("actions_named"),
+            " FROM actions_named WHERE status IN ('queued', 'failed') ORDER BY due_at, id LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)

@@ -11,11 +11,22 @@ use hsflow::store::accept::{Envelope, NewEvent};
 
 /// A `signup` with idempotency key `key`, received at `at`.
 pub fn new_event(key: &str, at: chrono::DateTime<Utc>, window_s: u64) -> NewEvent {
+    new_event_of_type(key, "signup", at, window_s)
+}
+
+/// A runtime-fixture event of `event_type` ("signup", "reply") from
+/// a@example.com.
+pub fn new_event_of_type(
+    key: &str,
+    event_type: &str,
+    at: chrono::DateTime<Utc>,
+    window_s: u64,
+) -> NewEvent {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
     let rs = hsflow::rules::load(&root.join("rules"), &root.join("templates"))
         .ruleset
         .expect("fixture loads");
-    let body = format!(r#"{{"id":"{key}","type":"signup","email":"a@example.com"}}"#);
+    let body = format!(r#"{{"id":"{key}","type":"{event_type}","email":"a@example.com"}}"#);
     let src = &rs.sources["form"];
     let ev = normalise(
         &rs,
