@@ -12,6 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::action_names::{NameIds, Names};
 use super::writer::{Write, Written};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -332,6 +333,7 @@ crate::store::for_each_engine! {
 pub(crate) async fn accept_in(
     conn: &mut Conn,
     backend: Backend,
+    names: &mut NameIds,
     events: &[&NewEvent],
 ) -> Result<Vec<Accepted>, StoreError> {
     let ids: Vec<String> = events
@@ -458,7 +460,7 @@ pub(crate) async fn accept_in(
         .iter()
         .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, *id, a)))
         .collect();
-    insert_actions_in(conn, backend, &rows).await?;
+    insert_actions_in(conn, backend, names, &rows).await?;
     Ok(out)
 }
 
@@ -484,6 +486,7 @@ async fn cancel_in(conn: &mut Conn, ev: &NewEvent, event_id: &str) -> Result<u64
 pub(crate) async fn plan_in(
     conn: &mut Conn,
     backend: Backend,
+    names: &mut NameIds,
     event_id: &str,
     ev: &NewEvent,
 ) -> Result<Accepted, StoreError> {
@@ -504,7 +507,7 @@ pub(crate) async fn plan_in(
     let cancelled = cancel_in(conn, ev, event_id).await?;
     let rows: Vec<(&NewEvent, &str, &NewAction)> =
         ev.actions.iter().map(|a| (ev, event_id, a)).collect();
-    insert_actions_in(conn, backend, &rows).await?;
+    insert_actions_in(conn, backend, names, &rows).await?;
     Ok(Accepted {
         event_id: event_id.to_string(),
         duplicate: false,
@@ -513,48 +516,78 @@ pub(crate) async fn plan_in(
     })
 }
 
+/// Read every combination of `action_names` into `names`: a few dozen
+/// rows for the shipped pack, read when a rule set brings new actions.
+pub(crate) async fn read_names_in(conn: &mut Conn, names: &mut NameIds) -> Result<(), StoreError> {
+    let all = sqlx::query("SELECT name_id, rule, flow, entity, action_key, kind FROM action_names")
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &all {
+        names.learn(
+            r.try_get("name_id")?,
+            Names {
+                rule: r.try_get("rule")?,
+                flow: r.try_get("flow")?,
+                entity: r.try_get("entity")?,
+                action_key: r.try_get("action_key")?,
+                kind: r.try_get("kind")?,
+            },
+        );
+    }
+    Ok(())
+}
+
 /// Insert actions, many rows per statement, each naming its rule, flow,
 /// entity, key and kind by their number in `action_names` (schema version
-/// 12). Names not seen before are added first, inside the same
-/// transaction: a round that rolls back takes its new names with it.
+/// 12). Combinations the writer hasn't seen are added first, inside the
+/// same transaction, and all numbers read back once.
 async fn insert_actions_in(
     conn: &mut Conn,
     backend: Backend,
+    names: &mut NameIds,
     rows: &[(&NewEvent, &str, &NewAction)],
 ) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let keys: Vec<String> = rows.iter().map(|(_, _, a)| NameIds::key(a.names())).collect();
     // Sorted, so that two PostgreSQL servers adding the same new names wait
     // for each other in one order rather than deadlock.
-    let names: std::collections::BTreeSet<[&str; 5]> = rows.iter().map(|(_, _, a)| a.names()).collect();
-    let names: Vec<[&str; 5]> = names.into_iter().collect();
-    for chunk in names.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES {} ON CONFLICT DO NOTHING",
-            backend.values_list(chunk.len(), 5, 1)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for n in chunk {
-            for v in n {
-                q = q.bind(*v);
+    let unseen: std::collections::BTreeSet<[&str; 5]> = rows
+        .iter()
+        .zip(&keys)
+        .filter(|(_, key)| names.get(key).is_none())
+        .map(|((_, _, a), _)| a.names())
+        .collect();
+    if !unseen.is_empty() {
+        let unseen: Vec<[&str; 5]> = unseen.into_iter().collect();
+        for chunk in unseen.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES {} ON CONFLICT DO NOTHING",
+                backend.values_list(chunk.len(), 5, 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                for v in n {
+                    q = q.bind(*v);
+                }
             }
+            q.execute(&mut *conn).await?;
         }
-        q.execute(&mut *conn).await?;
+        read_names_in(conn, names).await?;
     }
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for (chunk, keys) in rows.chunks(ROWS_PER_INSERT).zip(keys.chunks(ROWS_PER_INSERT)) {
         let sql = format!(
             "INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
-            action_values(backend, chunk.len())
+            backend.values_list(chunk.len(), 12, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (ev, event_id, a) in chunk {
+        for ((ev, event_id, a), key) in chunk.iter().zip(keys) {
+            let name_id = names.get(key).ok_or_else(|| {
+                StoreError::Other(format!("the names of action {} were added but can't be read back", a.key))
+            })?;
             let now = millis(ev.received_at);
-            q = q.bind(crate::store::ids::new_id()).bind(*event_id);
-            for v in a.names() {
-                q = q.bind(v);
-            }
             q = q
+                .bind(crate::store::ids::new_id())
+                .bind(*event_id)
+                .bind(name_id)
                 .bind(a.contact.as_deref())
                 .bind(a.payload.as_str())
                 .bind(a.due_at)
@@ -570,42 +603,6 @@ async fn insert_actions_in(
     }
     Ok(())
 }
-}
-
-/// The VALUES of [`insert_actions_in`] for `rows` actions: 16 values a
-/// row, its five names (binds 3 to 7) looked up as their `name_id`.
-fn action_values(backend: Backend, rows: usize) -> String {
-    let mut s = String::with_capacity(rows * 240);
-    let mut n = 1;
-    let mut next = |s: &mut String| {
-        backend.placeholder(s, n);
-        n += 1;
-    };
-    for r in 0..rows {
-        s.push_str(if r == 0 { "(" } else { ", (" });
-        next(&mut s);
-        s.push_str(", ");
-        next(&mut s);
-        s.push_str(", (SELECT name_id FROM action_names WHERE ");
-        for (i, column) in ["rule", "flow", "entity", "action_key", "kind"]
-            .iter()
-            .enumerate()
-        {
-            if i > 0 {
-                s.push_str(" AND ");
-            }
-            s.push_str(column);
-            s.push_str(" = ");
-            next(&mut s);
-        }
-        s.push(')');
-        for _ in 0..9 {
-            s.push_str(", ");
-            next(&mut s);
-        }
-        s.push(')');
-    }
-    s
 }
 
 impl NewAction {

@@ -383,6 +383,7 @@ crate::store::for_each_engine! {
 pub(crate) async fn claim_in(
     conn: &mut Conn,
     backend: Backend,
+    names: &mut crate::store::action_names::NameIds,
     now: i64,
     limit: i64,
     lease_ms: i64,
@@ -394,34 +395,41 @@ pub(crate) async fn claim_in(
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
+    // The jobs' names, from the writer's memory of them (read again when a
+    // number is new to it: another server's, or from before a restart).
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in &rows {
+        ids.push(r.try_get::<i64, _>("name_id")?);
+    }
+    if ids.iter().any(|&id| names.names(id).is_none()) {
+        accept::read_names_in(conn, names).await?;
+    }
     // A claim's jobs come mostly a few events at a time: each plan is
     // unpacked once.
     let mut plans = crate::store::packed::Plans::default();
     rows.iter()
-        .map(|r| -> Result<Job, StoreError> {
+        .zip(ids)
+        .map(|(r, name_id)| -> Result<Job, StoreError> {
             let event_id: String = r.try_get("event_id")?;
-            let action_key: String = r.try_get("action_key")?;
+            let id: String = r.try_get("id")?;
+            let n = names.names(name_id).ok_or_else(|| {
+                StoreError::Corrupt(format!("action {id} names combination {name_id}, which action_names doesn't hold"))
+            })?;
             let (payload, unreadable) =
-                match plans.stored(r.try_get("payload")?, &event_id, &action_key, r.try_get("plan")?) {
+                match plans.stored(r.try_get("payload")?, &event_id, &n.action_key, r.try_get("plan")?) {
                     Ok(stored) => (
-                        crate::store::action_payload::expand(
-                            stored,
-                            &action_key,
-                            r.try_get("rule")?,
-                            r.try_get("flow")?,
-                            r.try_get("entity")?,
-                        ),
+                        crate::store::action_payload::expand(stored, &n.action_key, &n.rule, &n.flow, n.entity()),
                         None,
                     ),
                     Err(e) => (String::new(), Some(e.to_string())),
                 };
             Ok(Job {
-                id: r.try_get("id")?,
+                id,
                 payload,
                 unreadable,
                 event_id,
-                action_key,
-                kind: r.try_get("kind")?,
+                action_key: n.action_key.clone(),
+                kind: n.kind.clone(),
                 contact: r.try_get("contact")?,
                 attempts: r.try_get("attempts")?,
                 claim: r.try_get("claims")?,

@@ -21,6 +21,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::accept::{Accepted, NewEvent};
+use super::action_names::NameIds;
 use super::jobs::{Fence, Job};
 use super::notion_local::{PageRequest, PageWrite};
 use super::workflows::{Transition, TransitionRequest};
@@ -137,6 +138,7 @@ impl Writer {
             WritePool::Postgres(_) => None,
         };
         let run = async move {
+            let mut names = NameIds::default();
             if let Some(options) = checkpoint {
                 tokio::spawn(checkpoints(options));
             }
@@ -161,7 +163,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                run_round(&pool, backend, round).await;
+                run_round(&pool, backend, &mut names, round).await;
             }
         };
         spawn_writer(run);
@@ -247,11 +249,16 @@ async fn checkpoints(options: sqlx::sqlite::SqliteConnectOptions) {
     }
 }
 
-async fn run_round(pool: &WritePool, backend: Backend, round: Vec<(Write, Reply)>) {
+async fn run_round(
+    pool: &WritePool,
+    backend: Backend,
+    names: &mut NameIds,
+    round: Vec<(Write, Reply)>,
+) {
     let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
     let all: Vec<&Write> = writes.iter().collect();
     let started = std::time::Instant::now();
-    let outcome = in_transaction(pool, backend, &all).await;
+    let outcome = in_transaction(pool, backend, names, &all).await;
     crate::server::metrics::record_store_round(writes.len(), started.elapsed(), outcome.is_ok());
     match outcome {
         Ok(results) => {
@@ -271,7 +278,7 @@ async fn run_round(pool: &WritePool, backend: Backend, round: Vec<(Write, Reply)
                 writes.len()
             );
             for (w, reply) in writes.iter().zip(replies) {
-                let one = match in_transaction(pool, backend, &[w]).await {
+                let one = match in_transaction(pool, backend, names, &[w]).await {
                     Ok(mut r) => r.pop().unwrap_or_else(|| {
                         Err(StoreError::Other("the write answered nothing".into()))
                     }),
@@ -283,25 +290,36 @@ async fn run_round(pool: &WritePool, backend: Backend, round: Vec<(Write, Reply)
     }
 }
 
+/// Apply `writes` in one transaction; `names` learns the action names it
+/// read for good only if that commits.
 async fn in_transaction(
     pool: &WritePool,
     backend: Backend,
+    names: &mut NameIds,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
-    match pool {
+    let outcome = match pool {
         WritePool::Sqlite(pool) => {
-            let mut tx = pool.begin_with(backend.begin_write()).await?;
-            let results = sqlite::apply(&mut tx, backend, writes).await?;
-            tx.commit().await?;
-            Ok(results)
+            async {
+                let mut tx = pool.begin_with(backend.begin_write()).await?;
+                let results = sqlite::apply(&mut tx, backend, names, writes).await?;
+                tx.commit().await?;
+                Ok(results)
+            }
+            .await
         }
         WritePool::Postgres(pool) => {
-            let mut tx = pool.begin_with(backend.begin_write()).await?;
-            let results = postgres::apply(&mut tx, backend, writes).await?;
-            tx.commit().await?;
-            Ok(results)
+            async {
+                let mut tx = pool.begin_with(backend.begin_write()).await?;
+                let results = postgres::apply(&mut tx, backend, names, writes).await?;
+                tx.commit().await?;
+                Ok(results)
+            }
+            .await
         }
-    }
+    };
+    names.settle(outcome.is_ok());
+    outcome
 }
 
 // A round's writes on one connection, like with like, for each engine's own
@@ -314,6 +332,7 @@ crate::store::for_each_engine! {
 pub(crate) async fn apply(
     conn: &mut Conn,
     backend: Backend,
+    names: &mut NameIds,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
     let now = millis(chrono::Utc::now());
@@ -329,7 +348,7 @@ pub(crate) async fn apply(
         }
     }
     if !events.is_empty() {
-        let mut answers = accept::accept_in(conn, backend, &events).await?.into_iter();
+        let mut answers = accept::accept_in(conn, backend, names, &events).await?.into_iter();
         for (i, n) in slots {
             out[i] = Some(Ok(Written::Accepted(answers.by_ref().take(n).collect())));
         }
@@ -414,7 +433,7 @@ pub(crate) async fn apply(
                 if lost(fence) {
                     Err(StoreError::LeaseLost(fence.job_id.clone()))
                 } else {
-                    match accept::plan_in(conn, backend, event_id, planned).await {
+                    match accept::plan_in(conn, backend, names, event_id, planned).await {
                         Ok(a) => {
                             with_effect.push(fence);
                             Ok(Written::Accepted(vec![a]))
@@ -483,7 +502,7 @@ pub(crate) async fn apply(
     for (i, w) in writes.iter().enumerate() {
         if let Write::Claim { limit, lease_ms } = w {
             out[i] = Some(Ok(Written::Claimed(
-                jobs::claim_in(conn, backend, now, *limit, *lease_ms).await?,
+                jobs::claim_in(conn, backend, names, now, *limit, *lease_ms).await?,
             )));
         }
     }
