@@ -57,9 +57,12 @@ async fn main() {
     let sql = format!(
         "INSERT INTO action_names (name_id, rule, flow, entity, action_key, kind) \
          VALUES (1000, 'welcome', 'runtime', 'Main', 'welcome/welcome_email', 'email'); \
-         INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
+         INSERT INTO contacts (contact_id, contact) \
          WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-         SELECT 'job-' || x, 'ev-' || x, 1000, 'c' || x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
+         SELECT x, 'c' || x FROM seq; \
+         INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
+         WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
+         SELECT 'job-' || x, 'ev-' || x, 1000, x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&store.pool)

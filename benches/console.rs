@@ -29,15 +29,18 @@ async fn main() {
     let events = format!(
         "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) \
          WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-         SELECT 'ev-' || x, 'form', 'signup', 'k' || x, {now} - x * 6000, '{{}}', X'7B7D', '{fields}', '{trace}', 'bench' FROM seq"
+         SELECT 'ev-' || x, 'form', 'signup', 'k' || x, {now} - x * 6000, '{{}}', X'7B7D', '{fields}', '{trace}', 'bench' FROM seq; \
+         INSERT INTO contacts (contact_id, contact) \
+         WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
+         SELECT x, 'c' || x || '@example.org' FROM seq"
     );
     let payload = r#"{"id":"welcome/notify_1","rule":"welcome","flow":"runtime","entity":"Main","delay_s":0,"run_at":"2026-12-01T00:00:00Z","kind":"notify","channel":"team","text":"New signup","urgent":false}"#;
     let actions = |suffix: &str, status: &str, due: &str, error: &str| {
         format!(
             "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES ('welcome', 'runtime', 'Main', 'welcome/{suffix}', 'notify'); \
-             INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
+             INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
              WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
-             SELECT 'job-{suffix}-' || x, 'ev-' || x, (SELECT name_id FROM action_names WHERE action_key = 'welcome/{suffix}'), 'c' || x || '@example.org', '{payload}', {due}, '{status}', 1, {error}, 'bench', {now} - x * 6000, {now} - x * 6000 FROM seq"
+             SELECT 'job-{suffix}-' || x, 'ev-' || x, (SELECT name_id FROM action_names WHERE action_key = 'welcome/{suffix}'), x, '{payload}', {due}, '{status}', 1, {error}, 'bench', {now} - x * 6000, {now} - x * 6000 FROM seq"
         )
     };
     for sql in [

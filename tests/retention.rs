@@ -6,7 +6,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use hsflow::store::Store;
-use support::events::{new_event, sqlite_store, work_until_idle};
+use support::events::{new_event, new_event_from, sqlite_store, work_until_idle};
 use support::postgres::on_postgres_store;
 
 async fn count(store: &Store, table: &str) -> i64 {
@@ -73,6 +73,78 @@ async fn on_sqlite_only_finished_work_past_the_retention_is_removed() {
 #[tokio::test]
 async fn on_postgres_only_finished_work_past_the_retention_is_removed() {
     on_postgres_store(only_finished_old_work_goes).await;
+}
+
+/// A contact whose last action retention removed is removed too (its
+/// address is personal data kept for nothing); a contact with an action
+/// left, old or new, keeps its address.
+async fn a_contact_goes_with_its_last_action(store: &Store) {
+    let old = Utc::now() - Duration::days(100);
+    for (key, email) in [
+        ("gone-1", "gone@example.org"),
+        ("kept-1", "kept@example.org"),
+    ] {
+        store
+            .accept(new_event_from(key, "signup", email, old, 60))
+            .await
+            .expect("old lead");
+    }
+    work_until_idle(store).await;
+    store
+        .accept(new_event_from(
+            "kept-2",
+            "signup",
+            "kept@example.org",
+            Utc::now(),
+            60,
+        ))
+        .await
+        .expect("new lead");
+    let pruned = store
+        .prune_all_finished(Utc::now() - Duration::days(90))
+        .await
+        .expect("prune");
+    assert_eq!((pruned.events, pruned.contacts), (2, 1), "{pruned:?}");
+    let left: Vec<String> = sqlx::query_scalar("SELECT contact FROM contacts ORDER BY contact")
+        .fetch_all(&store.pool)
+        .await
+        .expect("contacts");
+    assert_eq!(left, ["kept@example.org"]);
+    // The kept contact's actions still read their address, and a new lead
+    // from the removed one is written with a new number.
+    let pending = store
+        .pending_emails("kept@example.org")
+        .await
+        .expect("pending");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let again = store
+        .accept(new_event_from(
+            "gone-2",
+            "signup",
+            "gone@example.org",
+            Utc::now(),
+            60,
+        ))
+        .await
+        .expect("lead again");
+    let actions = store.actions_of_event(&again.event_id).await.expect("list");
+    assert!(
+        actions
+            .iter()
+            .all(|a| a.contact.as_deref() == Some("gone@example.org")),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn on_sqlite_a_contact_goes_with_its_last_action() {
+    let (_tmp, store) = sqlite_store().await;
+    a_contact_goes_with_its_last_action(&store).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_contact_goes_with_its_last_action() {
+    on_postgres_store(a_contact_goes_with_its_last_action).await;
 }
 
 fn export(data: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value> {

@@ -54,7 +54,7 @@ pub async fn sqlite(data: &Path, leads: u64) -> String {
         bytes as f64 / leads.max(1) as f64,
         db as f64 / 1e6,
         wal as f64 / 1e6,
-        per_lead(&tables, leads, 6),
+        per_lead(&tables, leads, 8),
     )
 }
 
@@ -87,6 +87,6 @@ pub async fn postgres(url: &str, leads: u64) -> String {
         "{:.1} MB for {leads} leads = {:.0} bytes per lead; per lead, each table with its indexes: {}",
         bytes as f64 / 1e6,
         bytes as f64 / leads.max(1) as f64,
-        per_lead(&tables, leads, 6),
+        per_lead(&tables, leads, 8),
     )
 }

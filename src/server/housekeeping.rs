@@ -25,10 +25,10 @@ pub async fn run(store: Store, retain: Option<Duration>, mut shutdown: watch::Re
         let cutoff = chrono::Utc::now()
             - chrono::Duration::from_std(retain).unwrap_or(chrono::Duration::MAX);
         match store.prune_all_finished(cutoff).await {
-            Ok(p) if p.events + p.actions + p.history == 0 => {}
+            Ok(p) if p.events + p.actions + p.history + p.contacts == 0 => {}
             Ok(p) => tracing::info!(
-                "retention: removed {} events, {} actions and {} workflow history rows finished before {cutoff}",
-                p.events, p.actions, p.history
+                "retention: removed {} events, {} actions and {} workflow history rows finished before {cutoff}, and {} contacts no action names any more",
+                p.events, p.actions, p.history, p.contacts
             ),
             Err(e) => tracing::warn!("retention could not remove old work: {e}"),
         }

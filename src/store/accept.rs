@@ -468,7 +468,7 @@ pub(crate) async fn accept_in(
 async fn cancel_in(conn: &mut Conn, ev: &NewEvent, event_id: &str) -> Result<u64, StoreError> {
     let mut cancelled = 0;
     for (contact, rule) in &ev.cancels {
-        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact = $3 AND name_id IN (SELECT name_id FROM action_names WHERE rule = $4) AND status IN ('queued', 'failed') AND due_at > created_at")
+        cancelled += sqlx::query("UPDATE actions SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = $3) AND name_id IN (SELECT name_id FROM action_names WHERE rule = $4) AND status IN ('queued', 'failed') AND due_at > created_at")
             .bind(format!("cancelled by event {event_id} ({}:{})", ev.source, ev.event_type))
             .bind(millis(ev.received_at))
             .bind(contact)
@@ -514,6 +514,41 @@ pub(crate) async fn plan_in(
         actions: ev.actions.len(),
         cancelled,
     })
+}
+
+/// The number of each of `contacts` in `contacts` (schema version 13),
+/// adding those not there yet; in order, so that two PostgreSQL servers
+/// adding the same addresses wait for each other rather than deadlock.
+async fn contact_ids_in(
+    conn: &mut Conn,
+    backend: Backend,
+    contacts: std::collections::BTreeSet<&str>,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let contacts: Vec<&str> = contacts.into_iter().collect();
+    let mut ids = HashMap::with_capacity(contacts.len());
+    for chunk in contacts.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO contacts (contact) VALUES {} ON CONFLICT DO NOTHING",
+            backend.values_list(chunk.len(), 1, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT contact_id, contact FROM contacts WHERE contact IN ({})",
+            backend.in_list(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            ids.insert(r.try_get("contact")?, r.try_get("contact_id")?);
+        }
+    }
+    Ok(ids)
 }
 
 /// Read every combination of `action_names` into `names`: a few dozen
@@ -573,9 +608,15 @@ async fn insert_actions_in(
         }
         read_names_in(conn, names).await?;
     }
+    let contacts = contact_ids_in(
+        conn,
+        backend,
+        rows.iter().filter_map(|(_, _, a)| a.contact.as_deref()).collect(),
+    )
+    .await?;
     for (chunk, keys) in rows.chunks(ROWS_PER_INSERT).zip(keys.chunks(ROWS_PER_INSERT)) {
         let sql = format!(
-            "INSERT INTO actions (id, event_id, name_id, contact, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
+            "INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
             backend.values_list(chunk.len(), 12, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -588,7 +629,7 @@ async fn insert_actions_in(
                 .bind(crate::store::ids::new_id())
                 .bind(*event_id)
                 .bind(name_id)
-                .bind(a.contact.as_deref())
+                .bind(a.contact.as_deref().and_then(|c| contacts.get(c).copied()))
                 .bind(a.payload.as_str())
                 .bind(a.due_at)
                 .bind(a.status)

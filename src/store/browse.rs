@@ -125,7 +125,7 @@ impl Store {
         if let Some(c) = &q.contact {
             arg(
                 &mut sql,
-                " AND id IN (SELECT event_id FROM actions WHERE contact = ?)",
+                " AND id IN (SELECT event_id FROM actions WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = ?))",
                 vec![Bind::Text(c.clone())],
             );
         }
@@ -329,7 +329,7 @@ impl Store {
             "SELECT id, event_id, action_key, rule, flow, entity, kind, contact, due_at, payload, ",
             super::packed::action_plan!("actions_named"),
             " FROM actions_named WHERE status = 'queued' AND (due_at > $1 OR (due_at = $2 AND id > $3)) \
-             AND ($4 IS NULL OR contact = $5) ORDER BY due_at, id LIMIT $6",
+             AND ($4 IS NULL OR contact_id = (SELECT contact_id FROM contacts WHERE contact = $5)) ORDER BY due_at, id LIMIT $6",
         ))
         .bind(after_t)
         .bind(after_t)

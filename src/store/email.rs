@@ -160,7 +160,7 @@ impl Store {
             concat!(
                 "SELECT id, event_id, action_key, rule, flow, entity, payload, ",
                 super::packed::action_plan!("actions_named"),
-                " FROM actions_named WHERE contact = $1 AND kind = 'email' AND status IN ('queued', 'failed')"
+                " FROM actions_named WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = $1) AND kind = 'email' AND status IN ('queued', 'failed')"
             ),
         )
         .bind(normal(contact))

@@ -9,11 +9,23 @@
 //! means no action of the event is still to run (queued, retrying or
 //! running): a pending job is never deleted, however old its event.
 //! `hsflow export` writes events out before they go.
+//!
+//! An action names its contact by number (`contacts`, schema version 13),
+//! so when retention has deleted the last action of a contact, the address
+//! is deleted too: it is personal data, kept for nothing. A writer adding
+//! an action must never be handed a number that is being deleted, so on
+//! PostgreSQL, where other servers write at the same moment, the deletion
+//! first locks `contacts` against writers (SHARE ROW EXCLUSIVE): it waits
+//! for every transaction that has written to `contacts` (every round that
+//! adds actions does, with its `INSERT … ON CONFLICT DO NOTHING`, even when
+//! nothing is new) and holds new ones back until its own round commits, so
+//! the actions it checks for are all committed. SQLite's one writer does
+//! the same by itself.
 
 use chrono::{DateTime, Utc};
 
 use super::writer::Bind;
-use super::{millis, Store, StoreError};
+use super::{millis, Backend, Store, StoreError};
 
 impl Store {
     /// Delete up to `batch` idempotency keys that expired before `now`;
@@ -52,6 +64,8 @@ impl Store {
 pub struct Pruned {
     pub events: u64,
     pub actions: u64,
+    /// Contacts no action names any more.
+    pub contacts: u64,
     pub history: u64,
 }
 
@@ -92,6 +106,7 @@ impl Store {
             events,
             actions,
             history,
+            contacts: 0,
         })
     }
 
@@ -106,10 +121,40 @@ impl Store {
             total.actions += p.actions;
             total.history += p.history;
             if p.events == 0 && p.actions == 0 && p.history == 0 {
+                if total.actions > 0 {
+                    total.contacts = self.prune_unnamed_contacts().await?;
+                }
                 return Ok(total);
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+    }
+
+    /// Delete every contact no action names any more, a range of numbers
+    /// at a time: each step looks at most [`CONTACTS_PER_STEP`] contacts
+    /// (a few milliseconds of the writer's time), however many there are.
+    pub async fn prune_unnamed_contacts(&self) -> Result<u64, StoreError> {
+        use sqlx::Row;
+        let last: Option<i64> = sqlx::query("SELECT MAX(contact_id) AS last FROM contacts")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("last")?;
+        let mut deleted = 0;
+        let mut from = 0;
+        while from < last.unwrap_or(0) {
+            let to = from.saturating_add(CONTACTS_PER_STEP);
+            match self
+                .writer
+                .submit(super::writer::Write::PruneContacts { from, to })
+                .await?
+            {
+                super::writer::Written::Rows(n) => deleted += n,
+                other => return Err(other.mismatch()),
+            }
+            from = to;
+            tokio::task::yield_now().await;
+        }
+        Ok(deleted)
     }
 
     /// Event ids received in `[since, until)`, oldest first, after the
@@ -140,4 +185,34 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
+}
+
+/// How many contact numbers one step of [`Store::prune_unnamed_contacts`]
+/// looks at.
+const CONTACTS_PER_STEP: i64 = 2000;
+
+crate::store::for_each_engine! {
+/// Delete the contacts numbered in `(from, to]` that no action names, in
+/// the writer's round (see the module comment for the lock).
+pub(crate) async fn prune_contacts_in(
+    conn: &mut Conn,
+    backend: Backend,
+    from: i64,
+    to: i64,
+) -> Result<u64, StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(sqlx::query(
+        "DELETE FROM contacts WHERE contact_id > $1 AND contact_id <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.contact_id = contacts.contact_id)",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
 }

@@ -334,7 +334,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM actions_named WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $4) AND ($5 IS NULL OR contact = $6) ORDER BY due_at DESC LIMIT $7"
+            "SELECT {ROW_COLUMNS} FROM actions_named WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $4) AND ($5 IS NULL OR contact_id = (SELECT contact_id FROM contacts WHERE contact = $6)) ORDER BY due_at DESC LIMIT $7"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(status)

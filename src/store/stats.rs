@@ -119,12 +119,10 @@ impl Store {
                 serde_json::json!(r.try_get::<i64, _>("n")?),
             );
         }
-        let contacts: i64 = sqlx::query(
-            "SELECT COUNT(DISTINCT contact) AS n FROM actions WHERE contact IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let contacts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM contacts")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         Ok(
             serde_json::json!({"actions": by_status, "workflow_instances": instances, "events": events, "contacts": contacts}),
         )

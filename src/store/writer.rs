@@ -57,6 +57,12 @@ pub enum Write {
     Transition(TransitionRequest),
     /// A page of the local Notion store.
     Page(PageRequest),
+    /// Housekeeping: delete the contacts numbered in `(from, to]` that no
+    /// action names any more (see store::housekeeping).
+    PruneContacts {
+        from: i64,
+        to: i64,
+    },
     /// A rare write: one statement (written for both engines) and its values.
     Execute {
         sql: &'static str,
@@ -447,6 +453,9 @@ pub(crate) async fn apply(
             Write::Execute { sql, binds } => {
                 Ok(Written::Rows(jobs::execute_in(conn, sql, binds).await?))
             }
+            Write::PruneContacts { from, to } => Ok(Written::Rows(
+                housekeeping::prune_contacts_in(conn, backend, *from, *to).await?,
+            )),
             Write::Accept(_) | Write::Claim { .. } => continue,
         };
         out[i] = Some(answer);

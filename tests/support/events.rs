@@ -22,11 +22,22 @@ pub fn new_event_of_type(
     at: chrono::DateTime<Utc>,
     window_s: u64,
 ) -> NewEvent {
+    new_event_from(key, event_type, "a@example.com", at, window_s)
+}
+
+/// A runtime-fixture event of `event_type` from `email`.
+pub fn new_event_from(
+    key: &str,
+    event_type: &str,
+    email: &str,
+    at: chrono::DateTime<Utc>,
+    window_s: u64,
+) -> NewEvent {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime");
     let rs = hsflow::rules::load(&root.join("rules"), &root.join("templates"))
         .ruleset
         .expect("fixture loads");
-    let body = format!(r#"{{"id":"{key}","type":"{event_type}","email":"a@example.com"}}"#);
+    let body = format!(r#"{{"id":"{key}","type":"{event_type}","email":"{email}"}}"#);
     let src = &rs.sources["form"];
     let ev = normalise(
         &rs,
@@ -39,7 +50,7 @@ pub fn new_event_of_type(
     )
     .expect("normalise");
     let p = plan(&rs, &ev, Options::default());
-    let contacts = vec![Some("a@example.com".to_string()); p.actions.len()];
+    let contacts = vec![Some(email.to_string()); p.actions.len()];
     let env = Envelope {
         source: "form".into(),
         event_type: ev.event_type.clone(),

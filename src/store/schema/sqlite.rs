@@ -259,4 +259,29 @@ CREATE VIEW actions_named AS
     FROM actions JOIN action_names n ON n.name_id = actions.name_id
 "#,
     ),
+    // The address an action is for is written once, in `contacts`, and
+    // each action holds its number (`contact_id`): a lead's dozen actions
+    // spelt it out a dozen times, and again in the index of a contact's
+    // actions. `actions_named` reads it back as `contact`.
+    (
+        13,
+        r#"
+CREATE TABLE IF NOT EXISTS contacts (
+    contact_id  INTEGER PRIMARY KEY,
+    contact     TEXT NOT NULL UNIQUE
+);
+INSERT INTO contacts (contact) SELECT DISTINCT contact FROM actions WHERE contact IS NOT NULL;
+ALTER TABLE actions ADD COLUMN contact_id BIGINT;
+UPDATE actions SET contact_id = (SELECT c.contact_id FROM contacts c WHERE c.contact = actions.contact)
+    WHERE contact IS NOT NULL;
+DROP VIEW actions_named;
+DROP INDEX IF EXISTS actions_contact;
+ALTER TABLE actions DROP COLUMN contact;
+CREATE INDEX IF NOT EXISTS actions_contact ON actions (contact_id);
+CREATE VIEW actions_named AS
+    SELECT actions.*, n.action_key, n.rule, n.flow, NULLIF(n.entity, '') AS entity, n.kind, c.contact
+    FROM actions JOIN action_names n ON n.name_id = actions.name_id
+    LEFT JOIN contacts c ON c.contact_id = actions.contact_id
+"#,
+    ),
 ];

@@ -1,7 +1,9 @@
 //! A store written before schema version 12, when every action row spelt
-//! out its rule, flow, entity, key and kind, is upgraded at the first start:
-//! its actions keep their names (read, claimed, listed and cancelled by
-//! rule as before), and new actions share the combinations already there.
+//! out its rule, flow, entity, key, kind and contact, is upgraded at the
+//! first start (versions 12 and 13 number the names and the contacts): its
+//! actions keep their names and contacts (read, claimed, listed, and
+//! cancelled by rule and contact as before), and new actions share the
+//! combinations already there.
 
 mod support;
 
@@ -97,7 +99,7 @@ async fn old_store(url: &str, backend: Backend) {
 }
 
 #[tokio::test]
-async fn old_actions_keep_their_names_after_the_upgrade_on_sqlite() {
+async fn old_actions_keep_their_names_and_contacts_after_the_upgrade_on_sqlite() {
     let tmp = tempfile::tempdir().expect("tmp");
     let url = format!(
         "sqlite://{}?mode=rwc",
@@ -111,7 +113,7 @@ async fn old_actions_keep_their_names_after_the_upgrade_on_sqlite() {
 }
 
 #[tokio::test]
-async fn old_actions_keep_their_names_after_the_upgrade_on_postgres() {
+async fn old_actions_keep_their_names_and_contacts_after_the_upgrade_on_postgres() {
     let db = TestDb::create().await;
     old_store(&db.url, Backend::Postgres).await;
     let store = Store::connect(&db.url)
@@ -179,7 +181,10 @@ async fn check_upgraded(store: &Store, columns_sql: &'static str) {
         .iter()
         .map(|r| r.try_get("name").unwrap_or_default())
         .collect();
-    for gone in ["action_key", "rule", "flow", "entity", "kind"] {
+    assert!(listed
+        .iter()
+        .all(|a| a.contact.as_deref() == Some("a@example.com")));
+    for gone in ["action_key", "rule", "flow", "entity", "kind", "contact"] {
         assert!(!columns.iter().any(|c| c == gone), "{gone} in {columns:?}");
     }
 
@@ -195,6 +200,7 @@ async fn check_upgraded(store: &Store, columns_sql: &'static str) {
         "{}",
         jobs[0].payload
     );
+    assert_eq!(jobs[0].contact.as_deref(), Some("a@example.com"));
 
     let emails = store
         .pending_emails("a@example.com")
@@ -242,4 +248,24 @@ async fn check_upgraded(store: &Store, columns_sql: &'static str) {
     assert!(fresh
         .iter()
         .all(|a| !a.rule.is_empty() && !a.kind.is_empty()));
+}
+
+#[tokio::test]
+async fn a_store_upgraded_by_a_newer_hsflow_is_refused_at_start() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), Durability::Normal)
+        .await
+        .expect("a new store");
+    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)")
+        .execute(&store.pool)
+        .await
+        .expect("a newer version");
+    store.pool.close().await;
+    drop(store);
+    let refused = Store::open(tmp.path(), Durability::Normal).await;
+    let message = refused.map(|_| ()).expect_err("refused").to_string();
+    assert!(
+        message.contains("upgraded by a newer hsflow (schema version 9999"),
+        "{message}"
+    );
 }
