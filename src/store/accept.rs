@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::action_names::{NameIds, Names};
+use super::action_names::NameIds;
 use super::writer::{Write, Written};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -516,62 +516,6 @@ pub(crate) async fn plan_in(
     })
 }
 
-/// The number of each of `contacts` in `contacts` (schema version 13),
-/// adding those not there yet; in order, so that two PostgreSQL servers
-/// adding the same addresses wait for each other rather than deadlock.
-async fn contact_ids_in(
-    conn: &mut Conn,
-    backend: Backend,
-    contacts: std::collections::BTreeSet<&str>,
-) -> Result<HashMap<String, i64>, StoreError> {
-    let contacts: Vec<&str> = contacts.into_iter().collect();
-    let mut ids = HashMap::with_capacity(contacts.len());
-    for chunk in contacts.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO contacts (contact) VALUES {} ON CONFLICT DO NOTHING",
-            backend.values_list(chunk.len(), 1, 1)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        q.execute(&mut *conn).await?;
-        let sql = format!(
-            "SELECT contact_id, contact FROM contacts WHERE contact IN ({})",
-            backend.in_list(chunk.len(), 1)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            ids.insert(r.try_get("contact")?, r.try_get("contact_id")?);
-        }
-    }
-    Ok(ids)
-}
-
-/// Read every combination of `action_names` into `names`: a few dozen
-/// rows for the shipped pack, read when a rule set brings new actions.
-pub(crate) async fn read_names_in(conn: &mut Conn, names: &mut NameIds) -> Result<(), StoreError> {
-    let all = sqlx::query("SELECT name_id, rule, flow, entity, action_key, kind FROM action_names")
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &all {
-        names.learn(
-            r.try_get("name_id")?,
-            Names {
-                rule: r.try_get("rule")?,
-                flow: r.try_get("flow")?,
-                entity: r.try_get("entity")?,
-                action_key: r.try_get("action_key")?,
-                kind: r.try_get("kind")?,
-            },
-        );
-    }
-    Ok(())
-}
-
 /// Insert actions, many rows per statement, each naming its rule, flow,
 /// entity, key and kind by their number in `action_names` (schema version
 /// 12). Combinations the writer hasn't seen are added first, inside the
@@ -606,9 +550,9 @@ async fn insert_actions_in(
             }
             q.execute(&mut *conn).await?;
         }
-        read_names_in(conn, names).await?;
+        action_names::read_names_in(conn, names).await?;
     }
-    let contacts = contact_ids_in(
+    let contacts = contacts::contact_ids_in(
         conn,
         backend,
         rows.iter().filter_map(|(_, _, a)| a.contact.as_deref()).collect(),
@@ -625,11 +569,17 @@ async fn insert_actions_in(
                 StoreError::Other(format!("the names of action {} were added but can't be read back", a.key))
             })?;
             let now = millis(ev.received_at);
+            let contact_id = match a.contact.as_deref() {
+                None => None,
+                Some(c) => Some(contacts.get(c).copied().ok_or_else(|| {
+                    StoreError::Other(format!("the address {c} was added but can't be read back"))
+                })?),
+            };
             q = q
                 .bind(crate::store::ids::new_id())
                 .bind(*event_id)
                 .bind(name_id)
-                .bind(a.contact.as_deref().and_then(|c| contacts.get(c).copied()))
+                .bind(contact_id)
                 .bind(a.payload.as_str())
                 .bind(a.due_at)
                 .bind(a.status)

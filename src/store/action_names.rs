@@ -21,6 +21,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use sqlx::Row;
+
+use super::StoreError;
+
 /// One combination of names, as `action_names` holds it (an `entity` of ''
 /// is none).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +118,32 @@ impl NameIds {
             self.known.by_id.extend(pending.by_id);
         }
     }
+}
+
+// Reading the table inside the writer's transaction, for each engine's own
+// connection type `Conn` (see `for_each_engine` in store/mod.rs).
+crate::store::for_each_engine! {
+/// Read every combination of `action_names` into `names`: a few dozen
+/// rows for the shipped pack, read when a rule set brings new actions.
+pub(crate) async fn read_names_in(conn: &mut Conn, names: &mut NameIds) -> Result<(), StoreError> {
+    let all = sqlx::query("SELECT name_id, rule, flow, entity, action_key, kind FROM action_names")
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &all {
+        names.learn(
+            r.try_get("name_id")?,
+            Names {
+                rule: r.try_get("rule")?,
+                flow: r.try_get("flow")?,
+                entity: r.try_get("entity")?,
+                action_key: r.try_get("action_key")?,
+                kind: r.try_get("kind")?,
+            },
+        );
+    }
+    Ok(())
+}
+
 }
 
 #[cfg(test)]

@@ -20,7 +20,10 @@
 //! adds actions does, with its `INSERT … ON CONFLICT DO NOTHING`, even when
 //! nothing is new) and holds new ones back until its own round commits, so
 //! the actions it checks for are all committed. SQLite's one writer does
-//! the same by itself.
+//! the same by itself. Should that lock close a cycle of waits with another
+//! server's round (both writing one idempotency key at that moment),
+//! PostgreSQL breaks it within a second by failing one round, which the
+//! writer then retries one write at a time.
 
 use chrono::{DateTime, Utc};
 

@@ -402,7 +402,7 @@ pub(crate) async fn claim_in(
         ids.push(r.try_get::<i64, _>("name_id")?);
     }
     if ids.iter().any(|&id| names.names(id).is_none()) {
-        accept::read_names_in(conn, names).await?;
+        action_names::read_names_in(conn, names).await?;
     }
     // A claim's jobs come mostly a few events at a time: each plan is
     // unpacked once.

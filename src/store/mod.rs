@@ -29,7 +29,8 @@ macro_rules! for_each_engine {
             use super::*;
             #[allow(unused_imports)]
             use crate::store::{
-                accept::sqlite as accept, housekeeping::sqlite as housekeeping, jobs::sqlite as jobs,
+                accept::sqlite as accept, action_names::sqlite as action_names,
+                contacts::sqlite as contacts, housekeeping::sqlite as housekeeping, jobs::sqlite as jobs,
                 notion_local::sqlite as notion_local, workflows::sqlite as workflows,
             };
             pub(crate) type Conn = sqlx::SqliteConnection;
@@ -40,7 +41,8 @@ macro_rules! for_each_engine {
             use super::*;
             #[allow(unused_imports)]
             use crate::store::{
-                accept::postgres as accept, housekeeping::postgres as housekeeping,
+                accept::postgres as accept, action_names::postgres as action_names,
+                contacts::postgres as contacts, housekeeping::postgres as housekeeping,
                 jobs::postgres as jobs, notion_local::postgres as notion_local,
                 workflows::postgres as workflows,
             };
@@ -57,6 +59,7 @@ pub mod action_payload;
 pub mod action_version;
 pub mod audit;
 pub mod browse;
+pub mod contacts;
 pub mod cursors;
 pub mod dialect;
 pub mod email;
