@@ -258,3 +258,51 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
         whole_event["trace"]
     );
 }
+
+/// An action whose names are gone from `action_names` (a row removed by
+/// hand) is parked alone when it falls due, and still listed; the other
+/// lead's jobs run as ever.
+#[tokio::test]
+async fn an_action_whose_names_are_gone_parks_alone() {
+    let (tmp, store) = sqlite_store().await;
+    let broken = store
+        .accept(lead("a@example.org").0)
+        .await
+        .expect("accepted")
+        .event_id;
+    store
+        .accept(lead("b@example.org").0)
+        .await
+        .expect("accepted");
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        tmp.path().join("hsflow.db").display()
+    ))
+    .await
+    .expect("open the store");
+    sqlx::query("UPDATE actions SET name_id = 999999 WHERE event_id = $1")
+        .bind(&broken)
+        .execute(&db)
+        .await
+        .expect("point its actions at no names");
+
+    let jobs = store
+        .claim(100, 60_000)
+        .await
+        .expect("the claim goes through");
+    let (bad, good): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.event_id == broken);
+    assert!(
+        !bad.is_empty() && !good.is_empty(),
+        "both leads have jobs due now"
+    );
+    for j in &bad {
+        let why = j.unreadable.as_deref().unwrap_or_default();
+        assert!(why.contains("which action_names doesn't hold"), "{why}");
+    }
+    assert!(good
+        .iter()
+        .all(|j| j.unreadable.is_none() && !j.kind.is_empty()));
+    let listed = store.actions_of_event(&broken).await.expect("listed");
+    assert!(!listed.is_empty(), "its actions still show");
+    assert!(listed.iter().all(|a| a.rule.is_empty()));
+}

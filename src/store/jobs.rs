@@ -412,9 +412,24 @@ pub(crate) async fn claim_in(
         .map(|(r, name_id)| -> Result<Job, StoreError> {
             let event_id: String = r.try_get("event_id")?;
             let id: String = r.try_get("id")?;
-            let n = names.names(name_id).ok_or_else(|| {
-                StoreError::Corrupt(format!("action {id} names combination {name_id}, which action_names doesn't hold"))
-            })?;
+            // A number action_names doesn't hold (a row removed by hand)
+            // parks this job alone, like a damaged plan: failing the claim
+            // would stop every job behind it.
+            let Some(n) = names.names(name_id) else {
+                return Ok(Job {
+                    id,
+                    payload: String::new(),
+                    unreadable: Some(format!("its names are combination {name_id}, which action_names doesn't hold")),
+                    event_id,
+                    action_key: String::new(),
+                    kind: String::new(),
+                    contact: r.try_get("contact")?,
+                    attempts: r.try_get("attempts")?,
+                    claim: r.try_get("claims")?,
+                    created_at: r.try_get("created_at")?,
+                    ruleset_version: r.try_get("ruleset_version")?,
+                });
+            };
             let (payload, unreadable) =
                 match plans.stored(r.try_get("payload")?, &event_id, &n.action_key, r.try_get("plan")?) {
                     Ok(stored) => (

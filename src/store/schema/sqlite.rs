@@ -228,7 +228,8 @@ CREATE INDEX IF NOT EXISTS actions_contact ON actions (contact)
     // number of its names there: about 900 bytes a shipped-pack lead,
     // whose 12 or so actions share a few dozen combinations with every
     // other lead's. `actions_named` reads an action with its names, as the
-    // columns used to (an entity of '' there is none). Rewritten once, at
+    // columns used to (an entity of '' there is none; names that are gone
+    // read as '', so the action still shows). Rewritten once, at
     // the first start after an upgrade: about 6 s for a million actions
     // here.
     (
@@ -255,8 +256,9 @@ ALTER TABLE actions DROP COLUMN flow;
 ALTER TABLE actions DROP COLUMN entity;
 ALTER TABLE actions DROP COLUMN kind;
 CREATE VIEW actions_named AS
-    SELECT actions.*, n.action_key, n.rule, n.flow, NULLIF(n.entity, '') AS entity, n.kind
-    FROM actions JOIN action_names n ON n.name_id = actions.name_id
+    SELECT actions.*, COALESCE(n.action_key, '') AS action_key, COALESCE(n.rule, '') AS rule,
+        COALESCE(n.flow, '') AS flow, NULLIF(n.entity, '') AS entity, COALESCE(n.kind, '') AS kind
+    FROM actions LEFT JOIN action_names n ON n.name_id = actions.name_id
 "#,
     ),
     // The address an action is for is written once, in `contacts`, and
@@ -279,8 +281,10 @@ DROP INDEX IF EXISTS actions_contact;
 ALTER TABLE actions DROP COLUMN contact;
 CREATE INDEX IF NOT EXISTS actions_contact ON actions (contact_id);
 CREATE VIEW actions_named AS
-    SELECT actions.*, n.action_key, n.rule, n.flow, NULLIF(n.entity, '') AS entity, n.kind, c.contact
-    FROM actions JOIN action_names n ON n.name_id = actions.name_id
+    SELECT actions.*, COALESCE(n.action_key, '') AS action_key, COALESCE(n.rule, '') AS rule,
+        COALESCE(n.flow, '') AS flow, NULLIF(n.entity, '') AS entity, COALESCE(n.kind, '') AS kind,
+        c.contact
+    FROM actions LEFT JOIN action_names n ON n.name_id = actions.name_id
     LEFT JOIN contacts c ON c.contact_id = actions.contact_id
 "#,
     ),
