@@ -227,7 +227,7 @@ def snapshot(data, dest):
     c = sqlite3.connect(os.path.join(dest, "hsflow.db"), timeout=5)
     snap = {
         "status": {r[0]: (r[1], r[2], r[3]) for r in
-                   c.execute("SELECT id, status, claims, kind FROM actions")},
+                   c.execute("SELECT id, status, claims, kind FROM actions_named")},
         "events": c.execute("SELECT COUNT(*) FROM events WHERE source = 'typeform'").fetchone()[0],
         "keys": {k for (k,) in c.execute("SELECT idem_key FROM events WHERE source = 'typeform'")},
     }

@@ -19,7 +19,7 @@ work = os.path.join(trial, "faulty")
 shutil.rmtree(work, ignore_errors=True)
 shutil.copytree(os.path.join(trial, "data"), work)
 c = sqlite3.connect(os.path.join(trial, "at-kill", "hsflow.db"))
-snap = {"status": {r[0]: (r[1], r[2], r[3]) for r in c.execute("SELECT id, status, claims, kind FROM actions")},
+snap = {"status": {r[0]: (r[1], r[2], r[3]) for r in c.execute("SELECT id, status, claims, kind FROM actions_named")},
         "events": 0, "keys": set(), "eml": set(), "lines": {s: set() for s in C.JSONL_SINKS}}
 c.close()
 c = sqlite3.connect(os.path.join(work, "hsflow.db"))
