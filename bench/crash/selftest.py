@@ -30,8 +30,9 @@ load = types.SimpleNamespace(leads=[(k, b"", "") for k, _ in ev], result=[202] *
 c.execute("DELETE FROM events WHERE id = ?", (ev[0][1],))
 c.execute("INSERT INTO workflow_history SELECT * FROM workflow_history WHERE action = 'created' LIMIT 1")
 for db in ("tasks", "contacts"):
-    c.execute("INSERT INTO notion_pages SELECT id || '-dup', database, key_property, key_value, properties, "
-              "created_at, updated_at FROM notion_pages WHERE database = ? LIMIT 1", (db,))
+    c.execute("INSERT INTO notion_pages (id, database, key_property, key_value, properties, properties_packed, "
+              "created_at, updated_at) SELECT id || '-dup', database, key_property, key_value, properties, "
+              "properties_packed, created_at, updated_at FROM notion_pages WHERE database = ? LIMIT 1", (db,))
 c.commit()
 c.close()
 notif = os.path.join(work, "notifications.jsonl")
