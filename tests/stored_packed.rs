@@ -192,8 +192,21 @@ async fn every_reader_gets_the_lead_whole_on_postgres() {
     on_postgres_store(every_reader_gets_the_lead_whole).await;
 }
 
-#[tokio::test]
-async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
+/// Two leads in a fresh store, the first's rows broken by `damage` (SQL
+/// with the event id as $1), and one claim: (the store's directory, the
+/// store, a pool on its file, the broken event, the whole one, the broken
+/// event's jobs, the other's).
+async fn two_leads_one_broken(
+    damage: &'static str,
+) -> (
+    tempfile::TempDir,
+    hsflow::store::Store,
+    sqlx::SqlitePool,
+    String,
+    String,
+    Vec<hsflow::store::jobs::Job>,
+    Vec<hsflow::store::jobs::Job>,
+) {
     let (tmp, store) = sqlite_store().await;
     let damaged = store
         .accept(lead("a@example.org").0)
@@ -211,21 +224,27 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
     ))
     .await
     .expect("open the store");
-    sqlx::query("UPDATE events SET plan = X'01FFFF' WHERE id = $1")
+    sqlx::query(damage)
         .bind(&damaged)
         .execute(&db)
         .await
-        .expect("damage one plan");
-
+        .expect("damage one lead");
     let jobs = store
         .claim(100, 60_000)
         .await
         .expect("the claim goes through");
-    let (bad, good): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.event_id == damaged);
+    let (bad, good): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| j.event_id == damaged);
     assert!(
         !bad.is_empty() && !good.is_empty(),
         "both leads have jobs due now"
     );
+    (tmp, store, db, damaged, whole, bad, good)
+}
+
+#[tokio::test]
+async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
+    let (_tmp, store, db, damaged, whole, bad, good) =
+        two_leads_one_broken("UPDATE events SET plan = X'01FFFF' WHERE id = $1").await;
     for j in &bad {
         let why = j.unreadable.as_deref().unwrap_or_default();
         assert!(why.contains("stored plan can't be unpacked"), "{why}");
@@ -264,37 +283,8 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
 /// lead's jobs run as ever.
 #[tokio::test]
 async fn an_action_whose_names_are_gone_parks_alone() {
-    let (tmp, store) = sqlite_store().await;
-    let broken = store
-        .accept(lead("a@example.org").0)
-        .await
-        .expect("accepted")
-        .event_id;
-    store
-        .accept(lead("b@example.org").0)
-        .await
-        .expect("accepted");
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
-    sqlx::query("UPDATE actions SET name_id = 999999 WHERE event_id = $1")
-        .bind(&broken)
-        .execute(&db)
-        .await
-        .expect("point its actions at no names");
-
-    let jobs = store
-        .claim(100, 60_000)
-        .await
-        .expect("the claim goes through");
-    let (bad, good): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.event_id == broken);
-    assert!(
-        !bad.is_empty() && !good.is_empty(),
-        "both leads have jobs due now"
-    );
+    let (_tmp, store, _db, broken, _whole, bad, good) =
+        two_leads_one_broken("UPDATE actions SET name_id = 999999 WHERE event_id = $1").await;
     for j in &bad {
         let why = j.unreadable.as_deref().unwrap_or_default();
         assert!(why.contains("which action_names doesn't hold"), "{why}");
