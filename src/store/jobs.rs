@@ -411,40 +411,35 @@ pub(crate) async fn claim_in(
         .zip(ids)
         .map(|(r, name_id)| -> Result<Job, StoreError> {
             let event_id: String = r.try_get("event_id")?;
-            let id: String = r.try_get("id")?;
             // A number action_names doesn't hold (a row removed by hand)
             // parks this job alone, like a damaged plan: failing the claim
             // would stop every job behind it.
-            let Some(n) = names.names(name_id) else {
-                return Ok(Job {
-                    id,
-                    payload: String::new(),
-                    unreadable: Some(format!("its names are combination {name_id}, which action_names doesn't hold")),
-                    event_id,
-                    action_key: String::new(),
-                    kind: String::new(),
-                    contact: r.try_get("contact")?,
-                    attempts: r.try_get("attempts")?,
-                    claim: r.try_get("claims")?,
-                    created_at: r.try_get("created_at")?,
-                    ruleset_version: r.try_get("ruleset_version")?,
-                });
+            let (action_key, kind, payload, unreadable) = match names.names(name_id) {
+                None => (
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    Some(format!("its names are combination {name_id}, which action_names doesn't hold")),
+                ),
+                Some(n) => {
+                    let (payload, unreadable) =
+                        match plans.stored(r.try_get("payload")?, &event_id, &n.action_key, r.try_get("plan")?) {
+                            Ok(stored) => (
+                                crate::store::action_payload::expand(stored, &n.action_key, &n.rule, &n.flow, n.entity()),
+                                None,
+                            ),
+                            Err(e) => (String::new(), Some(e.to_string())),
+                        };
+                    (n.action_key.clone(), n.kind.clone(), payload, unreadable)
+                }
             };
-            let (payload, unreadable) =
-                match plans.stored(r.try_get("payload")?, &event_id, &n.action_key, r.try_get("plan")?) {
-                    Ok(stored) => (
-                        crate::store::action_payload::expand(stored, &n.action_key, &n.rule, &n.flow, n.entity()),
-                        None,
-                    ),
-                    Err(e) => (String::new(), Some(e.to_string())),
-                };
             Ok(Job {
-                id,
+                id: r.try_get("id")?,
                 payload,
                 unreadable,
                 event_id,
-                action_key: n.action_key.clone(),
-                kind: n.kind.clone(),
+                action_key,
+                kind,
                 contact: r.try_get("contact")?,
                 attempts: r.try_get("attempts")?,
                 claim: r.try_get("claims")?,
