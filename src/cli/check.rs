@@ -126,7 +126,16 @@ fn sources(rs: &RuleSet, report: &mut Report) {
 
 async fn sinks(rs: &RuleSet, settings: &SinkSettings, report: &mut Report) {
     if let Some(cfg) = &settings.notion {
-        match NotionClient::new(cfg.clone()) {
+        // The check's own timeout decides when Notion has not answered, so
+        // the verdict always reads "no answer within Ns ...": the client's
+        // timeout, the same length, raced it and sometimes won with its
+        // terser "operation timed out" (seen on a loaded machine). Here the
+        // client waits longer than the check.
+        let cfg = crate::sinks::notion::NotionConfig {
+            timeout: cfg.timeout + std::time::Duration::from_secs(5),
+            ..cfg.clone()
+        };
+        match NotionClient::new(cfg) {
             Ok(client) => notion(rs, &NotionSink::new(client), settings.http_timeout, report).await,
             Err(e) => report.error(format!("notion: {e}")),
         }
