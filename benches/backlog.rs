@@ -60,7 +60,7 @@ async fn main() {
          INSERT INTO contacts (contact_id, contact) \
          WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
          SELECT x, 'c' || x FROM seq; \
-         INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
+         INSERT INTO actions (id, old_event_id, name_id, contact_id, payload, due_at, status, attempts, ruleset_version, created_at, updated_at) \
          WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
          SELECT 'job-' || x, 'ev-' || x, 1000, x, '{payload}', {far} + x, 'queued', 0, 'bench', {far}, {far} FROM seq"
     );

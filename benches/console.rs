@@ -38,7 +38,7 @@ async fn main() {
     let actions = |suffix: &str, status: &str, due: &str, error: &str| {
         format!(
             "INSERT INTO action_names (rule, flow, entity, action_key, kind) VALUES ('welcome', 'runtime', 'Main', 'welcome/{suffix}', 'notify'); \
-             INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
+             INSERT INTO actions (id, old_event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) \
              WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) \
              SELECT 'job-{suffix}-' || x, 'ev-' || x, (SELECT name_id FROM action_names WHERE action_key = 'welcome/{suffix}'), x, '{payload}', {due}, '{status}', 1, {error}, 'bench', {now} - x * 6000, {now} - x * 6000 FROM seq"
         )

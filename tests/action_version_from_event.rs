@@ -70,7 +70,7 @@ async fn actions_read_the_version_of_their_event() {
         .expect("found");
     assert_eq!(parts.ruleset_version, "older");
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM actions WHERE ruleset_version = '' AND event_id = $1",
+        "SELECT COUNT(*) AS n FROM actions_named WHERE ruleset_version = '' AND event_id = $1",
     )
     .bind(&accepted.event_id)
     .fetch_one(&store.pool)

@@ -126,7 +126,7 @@ async fn an_addition_runs_once_per_job_however_often_it_is_retried() {
     // A job that succeeded never runs again: its record goes with its success.
     // (job-1 as a running Notion action, on its first claim.)
     sqlx::raw_sql("INSERT INTO action_names (name_id, rule, flow, entity, action_key, kind) VALUES (1000, 'r', 'f', '', 'a', 'notion'); \
-                   INSERT INTO actions (id, event_id, name_id, payload, due_at, status, attempts, ruleset_version, created_at, updated_at, claims) VALUES ('job-1', 'e', 1000, '{}', 0, 'running', 1, 'v', 0, 0, 1)")
+                   INSERT INTO actions (id, old_event_id, name_id, payload, due_at, status, attempts, ruleset_version, created_at, updated_at, claims) VALUES ('job-1', 'e', 1000, '{}', 0, 'running', 1, 'v', 0, 0, 1)")
         .execute(&store.pool)
         .await
         .expect("a running job");

@@ -107,6 +107,16 @@ async fn the_sender_is_answered_before_the_api_and_the_event_is_planned_when_it_
         1,
         "{planned:?}"
     );
+    // The fetch took the event's first place; the actions planned when it
+    // answered take the places after it (an action's id is its event's
+    // and its place).
+    let mut ids: Vec<&str> = planned.iter().filter_map(|a| a["id"].as_str()).collect();
+    assert!(planned.len() > 1, "{planned:?}");
+    assert_eq!(fetch["id"], format!("{event}00"), "{fetch}");
+    assert!(ids.iter().all(|id| id.starts_with(&event)), "{ids:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), planned.len(), "{planned:?}");
     s.kill();
 }
 

@@ -284,7 +284,8 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
 #[tokio::test]
 async fn an_action_whose_names_are_gone_parks_alone() {
     let (_tmp, store, _db, broken, _whole, bad, good) =
-        two_leads_one_broken("UPDATE actions SET name_id = 999999 WHERE event_id = $1").await;
+        two_leads_one_broken("UPDATE actions SET name_id = 999999 WHERE substr(id, 1, 26) = $1")
+            .await;
     for j in &bad {
         let why = j.unreadable.as_deref().unwrap_or_default();
         assert!(why.contains("which action_names doesn't hold"), "{why}");

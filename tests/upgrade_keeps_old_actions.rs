@@ -3,7 +3,8 @@
 //! first start (versions 12 and 13 number the names and the contacts): its
 //! actions keep their names and contacts (read, claimed, listed, and
 //! cancelled by rule and contact as before), and new actions share the
-//! combinations already there.
+//! combinations already there. Version 14 finds new actions by their ids;
+//! the old ones still by the event they name (listed, counted, retained).
 
 mod support;
 
@@ -248,6 +249,41 @@ async fn check_upgraded(store: &Store, columns_sql: &'static str) {
     assert!(fresh
         .iter()
         .all(|a| !a.rule.is_empty() && !a.kind.is_empty()));
+    assert!(fresh.iter().all(|a| a.id.starts_with(&first.event_id)));
+
+    // The old actions still name their event in the renamed column (the
+    // new ones are found by their ids: schema version 14); the events list
+    // counts them, and retention takes the old event with them once the
+    // last one has run.
+    let page = store
+        .events_page(&hsflow::store::browse::EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("page");
+    let old_row = page
+        .iter()
+        .find(|e| e.id == "old-event")
+        .expect("the old event is listed");
+    assert_eq!(old_row.statuses.values().sum::<i64>(), 3, "{old_row:?}");
+    assert!(!columns.iter().any(|c| c == "event_id"), "{columns:?}");
+    store.succeed(&jobs[0]).await.expect("the old task ran");
+    let pruned = store
+        .prune_all_finished(Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .expect("retention");
+    assert!(pruned.actions >= 3, "{pruned:?}");
+    assert!(
+        store.event("old-event").await.is_err(),
+        "the old event went"
+    );
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM actions WHERE old_event_id = 'old-event'")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+    assert_eq!(left, 0, "with its actions");
 }
 
 #[tokio::test]

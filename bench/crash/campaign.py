@@ -326,7 +326,8 @@ def analyse(data, snap, load, redeliver, resend, logs):
     r["events_other_sources"] = dict(c.execute(
         "SELECT source, COUNT(*) FROM events WHERE source <> 'typeform' GROUP BY source").fetchall())
     r["events_without_actions"] = c.execute(
-        "SELECT COUNT(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM actions a WHERE a.event_id = e.id)").fetchone()[0]
+        "SELECT COUNT(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM actions a WHERE "
+        "(a.id > e.id AND a.id <= e.id || 'zzzzzz') OR (a.old_event_id = e.id AND a.old_event_id <> ''))").fetchone()[0]
 
     # --- actions
     rows = c.execute("SELECT id, event_id, action_key, kind, status, attempts, claims, due_at, last_error FROM actions_named").fetchall()

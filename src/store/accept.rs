@@ -285,6 +285,10 @@ impl NewEvent {
 /// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
+/// An action to insert: its event, the event's id, its place in the
+/// event's plan (its id's last characters) and the action.
+type Placed<'a> = (&'a NewEvent, &'a str, u64, &'a NewAction);
+
 impl Store {
     /// Store one event; returns once it is committed (with whatever else the
     /// store's writer had queued: see [`super::writer`]).
@@ -456,9 +460,9 @@ pub(crate) async fn accept_in(
         }
         q.execute(&mut *conn).await?;
     }
-    let rows: Vec<(&NewEvent, &str, &NewAction)> = fresh
+    let rows: Vec<Placed> = fresh
         .iter()
-        .flat_map(|(ev, id)| ev.actions.iter().map(move |a| (*ev, *id, a)))
+        .flat_map(|(ev, id)| ev.actions.iter().zip(0..).map(move |(a, place)| (*ev, *id, place, a)))
         .collect();
     insert_actions_in(conn, backend, names, &rows).await?;
     Ok(out)
@@ -505,8 +509,20 @@ pub(crate) async fn plan_in(
         return Err(StoreError::NotFound(format!("event {event_id} is no longer stored (it was deleted after its retention)")));
     }
     let cancelled = cancel_in(conn, ev, event_id).await?;
-    let rows: Vec<(&NewEvent, &str, &NewAction)> =
-        ev.actions.iter().map(|a| (ev, event_id, a)).collect();
+    // The event already has its fetch job (and whatever else it was given
+    // on arrival): its new actions take the places after those.
+    let first = sqlx::query_scalar::<_, String>(concat!(
+        "SELECT id FROM actions WHERE ",
+        crate::store::action_event::of_event!("actions", "$1")
+    ))
+    .bind(event_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .filter_map(|id| crate::store::ids::place_of(id, event_id))
+    .max()
+    .map_or(0, |last| last + 1);
+    let rows: Vec<Placed> = ev.actions.iter().zip(first..).map(|(a, place)| (ev, event_id, place, a)).collect();
     insert_actions_in(conn, backend, names, &rows).await?;
     Ok(Accepted {
         event_id: event_id.to_string(),
@@ -519,21 +535,22 @@ pub(crate) async fn plan_in(
 /// Insert actions, many rows per statement, each naming its rule, flow,
 /// entity, key and kind by their number in `action_names` (schema version
 /// 12). Combinations the writer hasn't seen are added first, inside the
-/// same transaction, and all numbers read back once.
+/// same transaction, and all numbers read back once. An action's id is its
+/// event's and its place (schema version 14, store/action_event.rs).
 async fn insert_actions_in(
     conn: &mut Conn,
     backend: Backend,
     names: &mut NameIds,
-    rows: &[(&NewEvent, &str, &NewAction)],
+    rows: &[Placed<'_>],
 ) -> Result<(), StoreError> {
-    let keys: Vec<String> = rows.iter().map(|(_, _, a)| NameIds::key(a.names())).collect();
+    let keys: Vec<String> = rows.iter().map(|(_, _, _, a)| NameIds::key(a.names())).collect();
     // Sorted, so that two PostgreSQL servers adding the same new names wait
     // for each other in one order rather than deadlock.
     let unseen: std::collections::BTreeSet<[&str; 5]> = rows
         .iter()
         .zip(&keys)
         .filter(|(_, key)| names.get(key).is_none())
-        .map(|((_, _, a), _)| a.names())
+        .map(|((_, _, _, a), _)| a.names())
         .collect();
     if !unseen.is_empty() {
         let unseen: Vec<[&str; 5]> = unseen.into_iter().collect();
@@ -555,16 +572,16 @@ async fn insert_actions_in(
     let contacts = contacts::contact_ids_in(
         conn,
         backend,
-        rows.iter().filter_map(|(_, _, a)| a.contact.as_deref()).collect(),
+        rows.iter().filter_map(|(_, _, _, a)| a.contact.as_deref()).collect(),
     )
     .await?;
     for (chunk, keys) in rows.chunks(ROWS_PER_INSERT).zip(keys.chunks(ROWS_PER_INSERT)) {
         let sql = format!(
-            "INSERT INTO actions (id, event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
+            "INSERT INTO actions (id, old_event_id, name_id, contact_id, payload, due_at, status, attempts, last_error, ruleset_version, created_at, updated_at) VALUES {}",
             backend.values_list(chunk.len(), 12, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((ev, event_id, a), key) in chunk.iter().zip(keys) {
+        for ((ev, event_id, place, a), key) in chunk.iter().zip(keys) {
             let name_id = names.get(key).ok_or_else(|| {
                 StoreError::Other(format!("the names of action {} were added but can't be read back", a.key))
             })?;
@@ -575,9 +592,15 @@ async fn insert_actions_in(
                     StoreError::Other(format!("the address {c} was added but can't be read back"))
                 })?),
             };
+            // An event stored before these ids (or one of a billion actions)
+            // gives its action an id of its own and is named in the row.
+            let (id, old_event_id) = match crate::store::ids::action_id(event_id, *place) {
+                Some(id) => (id, ""),
+                None => (crate::store::ids::new_id(), *event_id),
+            };
             q = q
-                .bind(crate::store::ids::new_id())
-                .bind(*event_id)
+                .bind(id)
+                .bind(old_event_id)
                 .bind(name_id)
                 .bind(contact_id)
                 .bind(a.payload.as_str())

@@ -21,8 +21,8 @@ macro_rules! action_version {
             $table,
             ".ruleset_version, ''), \
              (SELECT events.ruleset_version FROM events WHERE events.id = ",
-            $table,
-            ".event_id), '') AS ruleset_version"
+            crate::store::action_event::action_event!($table),
+            "), '') AS ruleset_version"
         )
     };
 }

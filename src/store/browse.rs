@@ -125,7 +125,11 @@ impl Store {
         if let Some(c) = &q.contact {
             arg(
                 &mut sql,
-                " AND id IN (SELECT event_id FROM actions WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = ?))",
+                concat!(
+                    " AND id IN (SELECT ",
+                    super::action_event::action_event!("actions"),
+                    " FROM actions WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = ?))"
+                ),
                 vec![Bind::Text(c.clone())],
             );
         }
@@ -170,7 +174,9 @@ impl Store {
         if !out.is_empty() {
             let list: Vec<String> = (1..=out.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT event_id, status, COUNT(*) AS n FROM actions WHERE event_id IN ({}) GROUP BY event_id, status",
+                "SELECT e.id AS event_id, a.status, COUNT(*) AS n FROM events e JOIN actions a ON {} \
+                 WHERE e.id IN ({}) GROUP BY e.id, a.status",
+                super::action_event::of_event!("a", "e.id"),
                 list.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -198,7 +204,9 @@ impl Store {
             super::action_version::action_version!("actions_named"),
             ", ",
             super::packed::action_plan!("actions_named"),
-            " FROM actions_named WHERE event_id = $1 ORDER BY due_at, action_key"
+            " FROM actions_named WHERE ",
+            super::action_event::of_event!("actions_named", "$1"),
+            " ORDER BY due_at, action_key"
         ))
         .bind(event_id)
         .fetch_all(&self.pool)

@@ -46,7 +46,9 @@ impl Backend {
             Backend::Sqlite => concat!(
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4) \
-                 RETURNING id, event_id, name_id, (SELECT c.contact FROM contacts c WHERE c.contact_id = actions.contact_id) AS contact, payload, attempts, claims, created_at, ",
+                 RETURNING id, ",
+                super::action_event::action_event!("actions"),
+                " AS event_id, name_id, (SELECT c.contact FROM contacts c WHERE c.contact_id = actions.contact_id) AS contact, payload, attempts, claims, created_at, ",
                 super::action_version::action_version!("actions"),
                 ", ",
                 super::packed::action_plan!("actions")
@@ -54,7 +56,9 @@ impl Backend {
             Backend::Postgres => concat!(
                 "UPDATE actions SET status = 'running', attempts = attempts + 1, claims = claims + 1, lease_until = $1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM actions WHERE status IN ('queued', 'failed') AND due_at <= $3 ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, event_id, name_id, (SELECT c.contact FROM contacts c WHERE c.contact_id = actions.contact_id) AS contact, payload, attempts, claims, created_at, ",
+                 RETURNING id, ",
+                super::action_event::action_event!("actions"),
+                " AS event_id, name_id, (SELECT c.contact FROM contacts c WHERE c.contact_id = actions.contact_id) AS contact, payload, attempts, claims, created_at, ",
                 super::action_version::action_version!("actions"),
                 ", ",
                 super::packed::action_plan!("actions")

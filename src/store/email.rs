@@ -237,7 +237,11 @@ impl Store {
         event_id: &str,
     ) -> Result<std::collections::HashMap<String, Vec<Activity>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT a.job_id, a.what, a.detail, a.at FROM email_activity a JOIN actions x ON x.id = a.job_id WHERE x.event_id = $1 ORDER BY a.at",
+            concat!(
+                "SELECT a.job_id, a.what, a.detail, a.at FROM email_activity a JOIN actions x ON x.id = a.job_id WHERE ",
+                super::action_event::of_event!("x", "$1"),
+                " ORDER BY a.at"
+            ),
         )
         .bind(event_id)
         .fetch_all(&self.pool)

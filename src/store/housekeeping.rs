@@ -85,16 +85,28 @@ impl Store {
         let before = millis(cutoff);
         let actions = self
             .execute(
-                "DELETE FROM actions WHERE status NOT IN ('queued', 'failed', 'running') AND event_id IN \
-                 (SELECT e.id FROM events e WHERE e.received_at < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM actions p WHERE p.event_id = e.id AND p.status IN ('queued', 'failed', 'running')) LIMIT $2)",
+                concat!(
+                    "DELETE FROM actions WHERE status NOT IN ('queued', 'failed', 'running') AND id IN \
+                     (SELECT a.id FROM (SELECT e.id FROM events e WHERE e.received_at < $1 AND NOT EXISTS \
+                     (SELECT 1 FROM actions p WHERE ",
+                    super::action_event::of_event!("p", "e.id"),
+                    // `|| ''`: else SQLite reads every pending action (through
+                    // actions_due) for each event, rather than the event's own.
+                    " AND p.status || '' IN ('queued', 'failed', 'running')) LIMIT $2) f JOIN actions a ON ",
+                    super::action_event::of_event!("a", "f.id"),
+                    ")"
+                ),
                 vec![Bind::Int(before), Bind::Int(batch)],
             )
             .await?;
         let events = self
             .execute(
-                "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < $1 \
-                 AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.event_id = e.id) LIMIT $2)",
+                concat!(
+                    "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM actions a WHERE ",
+                    super::action_event::of_event!("a", "e.id"),
+                    ") LIMIT $2)"
+                ),
                 vec![Bind::Int(before), Bind::Int(batch)],
             )
             .await?;

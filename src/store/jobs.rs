@@ -197,7 +197,9 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT event_id, action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload, ",
             super::packed::action_plan!("actions_named"),
-            " FROM actions_named WHERE event_id = $1 AND id <> $2 AND kind = 'notion'"
+            " FROM actions_named WHERE ",
+            super::action_event::of_event!("actions_named", "$1"),
+            " AND id <> $2 AND kind = 'notion'"
         ))
         .bind(event_id)
         .bind(except)
@@ -224,9 +226,11 @@ impl Store {
         event_id: &str,
         action_key: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT status FROM actions_named WHERE event_id = $1 AND action_key = $2 LIMIT 1",
-        )
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT status FROM actions_named WHERE ",
+            super::action_event::of_event!("actions_named", "$1"),
+            " AND action_key = $2 LIMIT 1"
+        ))
         .bind(event_id)
         .bind(action_key)
         .fetch_optional(&self.pool)
@@ -354,8 +358,9 @@ impl Store {
 
     pub async fn actions_of_event(&self, event_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS}, payload, {} FROM actions_named WHERE event_id = $1 ORDER BY due_at, action_key",
-            super::packed::action_plan!("actions_named")
+            "SELECT {ROW_COLUMNS}, payload, {} FROM actions_named WHERE {} ORDER BY due_at, action_key",
+            super::packed::action_plan!("actions_named"),
+            super::action_event::of_event!("actions_named", "$1")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event_id)

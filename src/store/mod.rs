@@ -54,6 +54,7 @@ macro_rules! for_each_engine {
 pub(crate) use for_each_engine;
 
 pub mod accept;
+pub mod action_event;
 pub mod action_names;
 pub mod action_payload;
 pub mod action_version;

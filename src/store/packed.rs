@@ -63,8 +63,8 @@ macro_rules! action_plan {
             $table,
             ".payload = '' THEN \
              (SELECT events.plan FROM events WHERE events.id = ",
-            $table,
-            ".event_id) END AS plan"
+            crate::store::action_event::action_event!($table),
+            ") END AS plan"
         )
     };
 }
