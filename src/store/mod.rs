@@ -335,8 +335,9 @@ async fn migrate_on(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<
         .filter(|(v, _)| !applied.contains(v))
         .count();
     if !applied.is_empty() && pending > 0 {
+        let steps = if pending == 1 { "step" } else { "steps" };
         tracing::info!(
-            "upgrading the store's schema ({pending} steps); a big store can take a while, once"
+            "upgrading the store's schema ({pending} {steps}); a big store can take a while, once"
         );
     }
     for (version, sql) in schema::migrations(backend) {
