@@ -4,13 +4,11 @@
 //! The write connection is the store's bottleneck (one writer, by design),
 //! so the work done while holding it is cut to the bone:
 //! - everything is serialised to JSON before the transaction starts, on the
-//!   request's own task ([`NewEvent::new`]), in parallel with other requests;
+//!   request's own task (`store::new_event`), in parallel with other requests;
 //! - the idempotency check is one statement per batch (an upsert that only
 //!   replaces an expired key, returning the ids of the events that are new);
 //! - the batch's events and their actions go in with one multi-row INSERT
 //!   each instead of one statement per row.
-
-use chrono::{DateTime, Utc};
 
 use super::action_names::NameIds;
 use super::writer::{Write, Written};
@@ -19,8 +17,9 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
+use super::new_event::NewAction;
+pub use super::new_event::{Envelope, FetchJob, NewEvent, Packed, FETCH_KIND};
 use super::{millis, Backend, Store, StoreError};
-use crate::engine::plan::Plan;
 
 /// The outcome of accepting a webhook.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -31,254 +30,6 @@ pub struct Accepted {
     pub actions: usize,
     /// Pending actions this event cancelled.
     pub cancelled: u64,
-}
-
-/// An event ready to store, owning its data, already serialised.
-pub struct NewEvent {
-    pub source: String,
-    pub event_type: String,
-    pub idem_key: String,
-    pub window_s: u64,
-    pub received_at: DateTime<Utc>,
-    /// The kept headers and the trace as stored: (text, packed), the text
-    /// empty when packed (store::packed).
-    headers: (String, Option<Vec<u8>>),
-    /// The body as stored: compressed when `body_packed` (store::packed).
-    body: Vec<u8>,
-    body_packed: bool,
-    fields: String,
-    trace: (String, Option<Vec<u8>>),
-    ruleset_version: String,
-    /// Every planned action's payload, packed (store::packed); its actions
-    /// are then stored with an empty payload.
-    plan: Option<Vec<u8>>,
-    /// (contact, rule) whose pending actions this event cancels.
-    cancels: Vec<(String, String)>,
-    actions: Vec<NewAction>,
-}
-
-struct NewAction {
-    key: String,
-    rule: String,
-    flow: String,
-    entity: Option<String>,
-    kind: &'static str,
-    contact: Option<String>,
-    payload: String,
-    due_at: i64,
-    status: &'static str,
-    error: Option<String>,
-}
-
-/// An event's packed parts, as stored (see [`NewEvent::packed`]).
-pub struct Packed<'a> {
-    pub plan: Option<&'a [u8]>,
-    /// (bytes, packed)
-    pub body: (&'a [u8], bool),
-    /// (text, packed): the text is empty when packed.
-    pub trace: (&'a str, Option<&'a [u8]>),
-    pub headers: (&'a str, Option<&'a [u8]>),
-}
-
-/// What identifies the event, as the request saw it.
-pub struct Envelope {
-    pub source: String,
-    pub event_type: String,
-    pub idem_key: String,
-    pub window_s: u64,
-    pub received_at: DateTime<Utc>,
-    pub headers: serde_json::Value,
-    pub body: Vec<u8>,
-}
-
-/// The explain trace as stored. Each rule's conditions with their values,
-/// and the routing step route by route, are most of a trace and follow from
-/// the stored request and the rule-set version that planned it: they are
-/// rebuilt when the event is read (`server::trace_later`), so intake plans
-/// without them. Kept: which rules fired (the events list reads them), the
-/// entities and why, cancellations and notes, and what an `[[enrich]]`
-/// source fetched (a replay needs it).
-fn compact_trace(plan: &Plan) -> serde_json::Value {
-    let fired: Vec<serde_json::Value> = plan
-        .rules
-        .iter()
-        .filter(|r| r.matched)
-        .map(|r| serde_json::json!({"id": r.id, "flow": r.flow, "matched": true}))
-        .collect();
-    serde_json::json!({"rules": fired, "rules_later": true, "entities": plan.entities, "entities_why": plan.entities_why, "cancels": plan.cancels, "notes": plan.notes})
-}
-
-fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-impl NewEvent {
-    /// The event of `env` with what is stored beside it.
-    fn from_parts(
-        env: Envelope,
-        fields: String,
-        trace: String,
-        ruleset_version: String,
-        cancels: Vec<(String, String)>,
-        actions: Vec<NewAction>,
-        plan: Option<Vec<u8>>,
-    ) -> Result<NewEvent, StoreError> {
-        let (body, body_packed) = super::packed::pack_body(env.body)?;
-        let headers = super::packed::pack_text(env.headers.to_string())?;
-        let trace = super::packed::pack_text(trace)?;
-        Ok(NewEvent {
-            source: env.source,
-            event_type: env.event_type,
-            idem_key: env.idem_key,
-            window_s: env.window_s,
-            received_at: env.received_at,
-            headers,
-            body,
-            body_packed,
-            fields,
-            trace,
-            ruleset_version,
-            plan,
-            cancels,
-            actions,
-        })
-    }
-
-    /// What is stored packed, as it will be stored (the dictionary's
-    /// trainer reads it: benches/dictionary.rs).
-    pub fn packed(&self) -> Packed<'_> {
-        Packed {
-            plan: self.plan.as_deref(),
-            body: (&self.body, self.body_packed),
-            trace: (&self.trace.0, self.trace.1.as_deref()),
-            headers: (&self.headers.0, self.headers.1.as_deref()),
-        }
-    }
-
-    /// Serialise an event and its plan; `contacts[i]` is the contact of action `i`.
-    pub fn new(
-        env: Envelope,
-        plan: &Plan,
-        contacts: &[Option<String>],
-    ) -> Result<NewEvent, StoreError> {
-        let mut trace = compact_trace(plan);
-        // What an [[enrich]] source fetched before the webhook was read.
-        if !plan.enrich.is_empty() {
-            trace["enrich"] = serde_json::json!(plan.enrich);
-        }
-        let mut actions = Vec::with_capacity(plan.actions.len());
-        for (i, a) in plan.actions.iter().enumerate() {
-            let (status, error) = match &a.error {
-                Some(e) => ("dead", Some(e.clone())),
-                None => ("queued", None),
-            };
-            actions.push(NewAction {
-                key: a.id.to_string(),
-                rule: a.rule.to_string(),
-                flow: a.flow.to_string(),
-                entity: a.entity.as_deref().map(str::to_string),
-                kind: a.payload.kind(),
-                contact: contacts.get(i).cloned().flatten(),
-                // An email's bodies are rendered again when it is sent
-                // (engine::deferred); what the columns hold is not repeated
-                // (store::action_payload).
-                payload: match crate::engine::deferred::for_storage(a) {
-                    Some(stored) => super::action_payload::compact(&stored)?,
-                    None => super::action_payload::compact(a)?,
-                },
-                due_at: millis(a.run_at),
-                status,
-                error,
-            });
-        }
-        let cancels = plan
-            .cancels
-            .iter()
-            .map(|c| {
-                let contact = c
-                    .contact
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| c.contact.to_string());
-                (contact, c.rule.to_string())
-            })
-            .collect();
-        // The payloads go in the event's plan, and the rows keep none.
-        let packed = if actions.is_empty() {
-            None
-        } else {
-            let packed = super::packed::pack_plan(
-                actions.iter().map(|a| (a.key.as_str(), a.payload.as_str())),
-            )?;
-            for a in &mut actions {
-                a.payload.clear();
-            }
-            Some(packed)
-        };
-        NewEvent::from_parts(
-            env,
-            json(&plan.event.fields)?,
-            trace.to_string(),
-            plan.ruleset_version.clone(),
-            cancels,
-            actions,
-            packed,
-        )
-    }
-}
-
-/// The job that fetches what an `[[enrich]]` webhook points to: its payload.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FetchJob {
-    /// The source whose steps are fetched.
-    pub source: String,
-    /// The steps' names, for people reading the job.
-    pub steps: Vec<String>,
-    /// The first step's URL, as the webhook made it (never a credential).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-
-/// The kind, rule and key of a fetch job in the actions table.
-pub const FETCH_KIND: &str = "enrich";
-
-impl NewEvent {
-    /// An event accepted before it can be read: its source fetches from an
-    /// API first (`on_failure = "retry"`), so it is stored with no fields and
-    /// one job, the fetch, which plans it when the answer arrives.
-    pub fn awaiting_fetch(
-        env: Envelope,
-        fetch: &FetchJob,
-        ruleset_version: &str,
-    ) -> Result<NewEvent, StoreError> {
-        let note = format!(
-            "accepted before it could be read: source `{}` fetches {} from its API first, and the event is planned when the answer arrives",
-            fetch.source,
-            fetch.steps.join(", ")
-        );
-        let trace = serde_json::json!({"rules": [], "entities": [], "notes": [note], "awaiting_fetch": fetch.steps});
-        let fetch_job = NewAction {
-            key: FETCH_KIND.into(),
-            rule: FETCH_KIND.into(),
-            flow: fetch.source.clone(),
-            entity: None,
-            kind: FETCH_KIND,
-            contact: None,
-            payload: json(fetch)?,
-            due_at: millis(env.received_at),
-            status: "queued",
-            error: None,
-        };
-        NewEvent::from_parts(
-            env,
-            "{}".into(),
-            trace.to_string(),
-            ruleset_version.to_string(),
-            Vec::new(),
-            vec![fetch_job],
-            None,
-        )
-    }
 }
 
 /// Rows per multi-row INSERT: 16 columns x 500 rows stays well under both
@@ -617,18 +368,4 @@ async fn insert_actions_in(
     }
     Ok(())
 }
-}
-
-impl NewAction {
-    /// Its names as `action_names` holds them: rule, flow, entity ('' for
-    /// none), action key, kind.
-    fn names(&self) -> [&str; 5] {
-        [
-            self.rule.as_str(),
-            self.flow.as_str(),
-            self.entity.as_deref().unwrap_or(""),
-            self.key.as_str(),
-            self.kind,
-        ]
-    }
 }

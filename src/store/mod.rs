@@ -68,6 +68,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod ids;
 pub mod jobs;
+pub mod new_event;
 pub mod notion_local;
 pub mod packed;
 pub mod replay;
