@@ -20,7 +20,7 @@
 /// every returned row twice more, which cost a quarter of intake throughput.
 /// So the write path is compiled for each engine's native connection, from
 /// one source. Inside, the sibling modules of the same engine are in scope
-/// by their plain names (`accept`, `jobs`, `workflows`, `notion_local`), and
+/// by their plain names (`accept`, `job_writes`, `workflows`, `notion_local`), and
 /// the enclosing file's items through `super::*`.
 macro_rules! for_each_engine {
     ($($item:item)*) => {
@@ -30,7 +30,7 @@ macro_rules! for_each_engine {
             #[allow(unused_imports)]
             use crate::store::{
                 accept::sqlite as accept, action_names::sqlite as action_names,
-                contacts::sqlite as contacts, housekeeping::sqlite as housekeeping, jobs::sqlite as jobs,
+                contacts::sqlite as contacts, housekeeping::sqlite as housekeeping, job_writes::sqlite as job_writes,
                 notion_local::sqlite as notion_local, workflows::sqlite as workflows,
             };
             pub(crate) type Conn = sqlx::SqliteConnection;
@@ -43,7 +43,7 @@ macro_rules! for_each_engine {
             use crate::store::{
                 accept::postgres as accept, action_names::postgres as action_names,
                 contacts::postgres as contacts, housekeeping::postgres as housekeeping,
-                jobs::postgres as jobs, notion_local::postgres as notion_local,
+                job_writes::postgres as job_writes, notion_local::postgres as notion_local,
                 workflows::postgres as workflows,
             };
             pub(crate) type Conn = sqlx::PgConnection;
@@ -67,6 +67,7 @@ pub mod email;
 pub mod events;
 pub mod housekeeping;
 pub mod ids;
+pub mod job_writes;
 pub mod jobs;
 pub mod new_event;
 pub mod notion_local;

@@ -380,7 +380,7 @@ pub(crate) async fn apply(
     let held = if fenced.is_empty() {
         std::collections::HashSet::new()
     } else {
-        jobs::holding_in(conn, backend, &fenced).await?
+        job_writes::holding_in(conn, backend, &fenced).await?
     };
     let lost = |f: &Fence| !held.contains(&(f.job_id.clone(), f.claim));
     let mut succeeded: Vec<(usize, &Fence)> = Vec::new();
@@ -405,7 +405,7 @@ pub(crate) async fn apply(
                 retry_at,
                 refund,
             } => {
-                if jobs::fail_in(conn, fence, error, *retry_at, *refund, now).await? {
+                if job_writes::fail_in(conn, fence, error, *retry_at, *refund, now).await? {
                     Ok(Written::Done)
                 } else {
                     Err(StoreError::LeaseLost(fence.job_id.clone()))
@@ -451,7 +451,7 @@ pub(crate) async fn apply(
                 }
             }
             Write::Execute { sql, binds } => {
-                Ok(Written::Rows(jobs::execute_in(conn, sql, binds).await?))
+                Ok(Written::Rows(job_writes::execute_in(conn, sql, binds).await?))
             }
             Write::PruneContacts { from, to } => Ok(Written::Rows(
                 housekeeping::prune_contacts_in(conn, backend, *from, *to).await?,
@@ -495,7 +495,7 @@ pub(crate) async fn apply(
     // effect must not stand without its success: the round is rolled back
     // and its writes tried one by one, each checked alone.
     let fences = Fence::distinct(succeeded.iter().map(|(_, f)| *f).chain(with_effect.iter().copied()));
-    let marked = jobs::succeed_in(conn, backend, &fences, now).await?;
+    let marked = job_writes::succeed_in(conn, backend, &fences, now).await?;
     if marked != fences.len() as u64 {
         return Err(StoreError::Other(format!(
             "{} of the round's {} successes could be recorded though their claims held at its start",
@@ -511,7 +511,7 @@ pub(crate) async fn apply(
     for (i, w) in writes.iter().enumerate() {
         if let Write::Claim { limit, lease_ms } = w {
             out[i] = Some(Ok(Written::Claimed(
-                jobs::claim_in(conn, backend, names, now, *limit, *lease_ms).await?,
+                job_writes::claim_in(conn, backend, names, now, *limit, *lease_ms).await?,
             )));
         }
     }
