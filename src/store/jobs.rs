@@ -1,4 +1,6 @@
-//! Actions as jobs: claiming due work, recording outcomes, retrying, parking.
+//! Actions as jobs: what a job is, and the reads and operator's writes of
+//! them (listing, retrying, parking, running now). The writer's own claims
+//! and outcomes are in `store::job_writes`.
 //!
 //! The claim is one statement that marks a batch of due rows `running` with a
 //! lease and returns them; a worker that dies leaves its lease to expire and
