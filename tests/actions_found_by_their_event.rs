@@ -83,8 +83,8 @@ async fn an_events_actions_are_found_by_its_id(store: &Store) {
         })
         .await
         .expect("page");
-    assert_eq!(page.len(), 2);
-    for row in &page {
+    assert_eq!(page.rows.len(), 2);
+    for row in &page.rows {
         let n: i64 = row.statuses.values().sum();
         let expected = if row.id == first.event_id {
             first.actions
@@ -102,7 +102,7 @@ async fn an_events_actions_are_found_by_its_id(store: &Store) {
         .await
         .expect("page");
     assert_eq!(
-        of_b.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        of_b.rows.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         [second.event_id.as_str()]
     );
 

@@ -133,9 +133,9 @@ async fn an_email_goes_out_with_the_text_of_the_version_that_planned_it() {
     ))
     .await
     .expect("open the store");
-    // The row keeps no payload: it is in its event's packed plan.
+    // The row keeps no payload: it is in its event's packed parts.
     let (own, plan): (String, Vec<u8>) = sqlx::query_as(
-        "SELECT a.payload, e.plan FROM actions_named a JOIN events e ON e.id = a.event_id \
+        "SELECT a.payload, e.packed FROM actions_named a JOIN events e ON e.id = a.event_id \
          WHERE a.action_key = 'welcome/welcome_email'",
     )
     .fetch_one(&db)

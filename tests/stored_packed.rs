@@ -1,12 +1,12 @@
-//! An event's planned actions and its request body are stored packed
-//! (store::packed): its action rows keep no payload, the event keeps one
-//! compressed plan, the body is compressed. Every reader still gets exactly what
-//! was planned and received: the claim, the event's page, the waiting list,
-//! the email suppressions, the what-if's stored requests, the raw body.
-//! "Run now" gives a packed action a payload of its own without its window.
-//! A damaged plan parks its own jobs with the reason and keeps no other job
-//! or page from running or showing; a damaged trace shows as null. The
-//! trace and kept headers are packed too.
+//! An event's planned actions, request body, fields, trace and kept headers
+//! are stored packed in one frame (store::event_pack): its action rows keep
+//! no payload. Every reader still gets exactly what was planned and
+//! received: the claim, the event's page, the events list and its search,
+//! the waiting list, the email suppressions, the what-if's stored requests,
+//! the raw body. "Run now" gives a packed action a payload of its own
+//! without its window. Damaged parts park their own event's jobs with the
+//! reason and keep no other job or page from running or showing; the
+//! damaged event's fields and trace show as null.
 
 mod support;
 
@@ -86,6 +86,30 @@ async fn every_reader_gets_the_lead_whole(store: &Store) {
         held.notes
     );
 
+    // The events list finds it by any of its fields' text, case aside.
+    let search = |text: &str| hsflow::store::browse::EventQuery {
+        text: Some(text.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = store
+        .events_page(&search("PACKED@example"))
+        .await
+        .expect("search");
+    assert_eq!(found.rows.len(), 1);
+    assert_eq!(found.rows[0].email.as_deref(), Some(CONTACT));
+    assert!(
+        found.rows[0].flows.contains(&"lead_capture".to_string()),
+        "{:?}",
+        found.rows[0].flows
+    );
+    assert!(found.next.is_none() && found.searched_to.is_none());
+    let none = store
+        .events_page(&search("nobody@else"))
+        .await
+        .expect("search");
+    assert!(none.rows.is_empty());
+
     // The body, for the raw view and for the what-if.
     assert_eq!(store.raw_event(&id).await.expect("raw").0, body);
     let replayed = store
@@ -135,29 +159,34 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
     let (tmp, store) = sqlite_store().await;
     every_reader_gets_the_lead_whole(&store).await;
 
-    // What is on disk: rows without payloads, one plan, a compressed body.
+    // What is on disk: rows without payloads, and the event's parts (its
+    // body, fields, headers, trace and plan) in one compressed frame, the
+    // columns that held them before left empty.
     let db = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}?mode=ro",
         tmp.path().join("hsflow.db").display()
     ))
     .await
     .expect("open the store");
-    let (plan, body, packed): (Vec<u8>, Vec<u8>, i64) =
-        sqlx::query_as("SELECT plan, body, body_packed FROM events")
-            .fetch_one(&db)
-            .await
-            .expect("the event");
-    let (trace, trace_packed, headers, headers_packed): (String, Vec<u8>, String, Option<Vec<u8>>) =
-        sqlx::query_as("SELECT trace, trace_packed, headers, headers_packed FROM events")
-            .fetch_one(&db)
-            .await
-            .expect("the event's trace, packed, and headers");
-    assert_eq!(trace, "");
-    let trace =
-        hsflow::store::packed::text(trace, Some(trace_packed), "the trace").expect("unpacks");
-    assert!(trace.contains("\"rules_later\":true"), "{trace}");
-    // This lead kept no headers: `{}` is smaller as it is than packed.
-    assert_eq!((headers.as_str(), headers_packed), ("{}", None));
+    let (packed, old_columns_empty): (Vec<u8>, bool) = sqlx::query_as(
+        "SELECT packed, plan IS NULL AND trace_packed IS NULL AND headers_packed IS NULL \
+         AND length(body) = 0 AND trace = '' AND headers = '' AND fields = '' FROM events",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("the event");
+    assert!(old_columns_empty);
+    let parts = hsflow::store::event_pack::EventParts::unpack(&packed).expect("the parts");
+    let (_, received, _) = lead(CONTACT);
+    assert_eq!(parts.body, received);
+    assert!(
+        parts.trace.contains("\"rules_later\":true"),
+        "{}",
+        parts.trace
+    );
+    assert!(parts.fields.contains(CONTACT), "{}", parts.fields);
+    // This lead kept no headers.
+    assert_eq!(parts.headers, "{}");
     let payloads: Vec<(String, String)> =
         sqlx::query_as("SELECT action_key, payload FROM actions_named")
             .fetch_all(&db)
@@ -173,23 +202,15 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
         ["artist_discovery/email_3"],
         "only the email run now has its own"
     );
-    let unpacked = hsflow::store::packed::unpack_plan(&plan).expect("the plan");
+    let unpacked = hsflow::store::packed::unpack_plan(&packed).expect("the plan");
     assert_eq!(unpacked.len(), payloads.len());
-    let raw: usize = unpacked.values().map(String::len).sum();
-    // Against the store's dictionary, a lead's plan packs to under a
-    // sixth (about 6 KB to 600 bytes; alone, 1.5 KB).
+    let raw = parts.plan.len() + parts.body.len() + parts.fields.len() + parts.trace.len();
+    // Against the store's dictionary, a lead's parts pack to under a sixth
+    // (about 7.5 KB to 1.1 KB), so three event rows fit a 4 KB page.
     assert!(
-        plan.len() * 6 < raw,
-        "the plan packs {raw} bytes of payloads into {}",
-        plan.len()
-    );
-    let (_, received, _) = lead(CONTACT);
-    assert_eq!(packed, 1);
-    assert!(
-        body.len() * 2 < received.len(),
-        "the body packs {} bytes into {}",
-        received.len(),
-        body.len()
+        packed.len() * 6 < raw && packed.len() < 1_300,
+        "the parts pack {raw} bytes into {}",
+        packed.len()
     );
 }
 
@@ -249,11 +270,11 @@ async fn two_leads_one_broken(
 
 #[tokio::test]
 async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
-    let (_tmp, store, db, damaged, whole, bad, good) =
-        two_leads_one_broken("UPDATE events SET plan = X'01FFFF' WHERE id = $1").await;
+    let (_tmp, store, _db, damaged, whole, bad, good) =
+        two_leads_one_broken("UPDATE events SET packed = X'02FFFF' WHERE id = $1").await;
     for j in &bad {
         let why = j.unreadable.as_deref().unwrap_or_default();
-        assert!(why.contains("stored plan can't be unpacked"), "{why}");
+        assert!(why.contains("stored parts can't be unpacked"), "{why}");
     }
     for j in &good {
         assert_eq!(j.event_id, whole);
@@ -266,14 +287,10 @@ async fn a_damaged_plan_parks_its_own_jobs_and_no_others() {
     assert!(!details.is_empty());
     assert!(details.iter().all(|d| d.payload.is_null()));
 
-    // A damaged trace shows as null; the rest of the event still shows.
-    sqlx::query("UPDATE events SET trace = '', trace_packed = X'28B52FFD00' WHERE id = $1")
-        .bind(&damaged)
-        .execute(&db)
-        .await
-        .expect("damage its trace");
+    // Its fields and trace show as null; the rest of the event still shows.
     let event = store.event(&damaged).await.expect("the event still reads");
     assert!(event["trace"].is_null(), "{}", event["trace"]);
+    assert!(event["fields"].is_null(), "{}", event["fields"]);
     assert_eq!(event["source"], "typeform");
     assert!(!event["actions"].as_array().expect("its actions").is_empty());
     let whole_event = store.event(&whole).await.expect("the other event");

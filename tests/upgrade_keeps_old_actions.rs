@@ -263,6 +263,7 @@ async fn check_upgraded(store: &Store, columns_sql: &'static str) {
         .await
         .expect("page");
     let old_row = page
+        .rows
         .iter()
         .find(|e| e.id == "old-event")
         .expect("the old event is listed");

@@ -243,13 +243,14 @@ pub async fn events(
         }),
         before,
         limit: PAGE,
+        search_reads: 0,
     };
-    let rows = match app.store.events_page(&q).await {
+    let found = match app.store.events_page(&q).await {
         Ok(r) => r,
         Err(e) => return store_down(e),
     };
-    let next = (rows.len() as i64 == PAGE).then(|| {
-        let last = &rows[rows.len() - 1];
+    let rows = &found.rows;
+    let next = found.next.as_ref().map(|(at, id)| {
         let mut params: Vec<(&str, String)> = Vec::new();
         for (k, v) in [
             ("source", &q.source),
@@ -261,10 +262,7 @@ pub async fn events(
                 params.push((k, v.clone()));
             }
         }
-        params.push((
-            "before",
-            format!("{}:{}", last.received_at.timestamp_millis(), last.id),
-        ));
+        params.push(("before", format!("{at}:{id}")));
         let qs: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
@@ -290,6 +288,7 @@ pub async fn events(
     let data = with(
         chrome(&s, "Events"),
         json!({"nav": {"events": true}, "notice": f.notice, "events": events, "next": next, "sources": sources,
+               "searched_to": found.searched_to.map(when),
                "filtered": filtered,
                "filter": {"type": q.event_type, "contact": q.contact, "q": q.text, "since": given(&f.since)}}),
     );
@@ -512,6 +511,7 @@ pub async fn contact(
         Err(e) => return store_down(e),
     };
     let events: Vec<Value> = events
+        .rows
         .iter()
         .map(|e| {
             let (words, class) = outcome(&e.statuses);

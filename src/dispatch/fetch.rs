@@ -80,8 +80,16 @@ impl Dispatcher {
             idem_key: event.id.clone(),
             window_s: src.idempotency_window_s,
             received_at: stored.received_at,
-            headers: serde_json::Value::Null,
-            body: Vec::new(),
+            // The request is stored again with its plan, in one frame
+            // (store::event_pack).
+            headers: serde_json::Value::Object(
+                stored
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            ),
+            body: stored.body.clone(),
         };
         let planned = NewEvent::new(env, &p, &contacts)
             .map_err(|e| SinkError::Permanent(format!("the plan can't be stored: {e}")))?;

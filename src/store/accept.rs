@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::Row;
 
 use super::new_event::NewAction;
-pub use super::new_event::{Envelope, FetchJob, NewEvent, Packed, FETCH_KIND};
+pub use super::new_event::{Envelope, FetchJob, NewEvent, FETCH_KIND};
 use super::{millis, Backend, Store, StoreError};
 
 /// The outcome of accepting a webhook.
@@ -188,8 +188,8 @@ pub(crate) async fn accept_in(
     // 4. The new events and their actions, many rows per statement.
     for chunk in fresh.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, headers_packed, body, body_packed, fields, trace, trace_packed, ruleset_version, plan) VALUES {}",
-            backend.values_list(chunk.len(), 14, 1)
+            "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version, packed) VALUES {}",
+            backend.values_list(chunk.len(), 11, 1)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ev, id) in chunk {
@@ -199,15 +199,14 @@ pub(crate) async fn accept_in(
                 .bind(ev.event_type.as_str())
                 .bind(ev.idem_key.as_str())
                 .bind(millis(ev.received_at))
-                .bind(ev.headers.0.as_str())
-                .bind(ev.headers.1.as_deref())
-                .bind(ev.body.as_slice())
-                .bind(i64::from(ev.body_packed))
-                .bind(ev.fields.as_str())
-                .bind(ev.trace.0.as_str())
-                .bind(ev.trace.1.as_deref())
+                // The parts are in `packed` (store::event_pack); the
+                // columns that held them before are empty.
+                .bind("")
+                .bind(&[][..] as &[u8])
+                .bind("")
+                .bind("")
                 .bind(ev.ruleset_version.as_str())
-                .bind(ev.plan.as_deref());
+                .bind(ev.packed.as_slice());
         }
         q.execute(&mut *conn).await?;
     }
@@ -236,7 +235,7 @@ async fn cancel_in(conn: &mut Conn, ev: &NewEvent, event_id: &str) -> Result<u64
 }
 
 /// Write an event's plan, found once its fetch answered, to the event row
-/// that has waited for it: its type, fields and trace, then its cancels and
+/// that has waited for it: its type and parts, then its cancels and
 /// actions, exactly as if it had been planned on arrival.
 pub(crate) async fn plan_in(
     conn: &mut Conn,
@@ -245,13 +244,13 @@ pub(crate) async fn plan_in(
     event_id: &str,
     ev: &NewEvent,
 ) -> Result<Accepted, StoreError> {
-    let updated = sqlx::query("UPDATE events SET event_type = $1, fields = $2, trace = $3, trace_packed = $4, ruleset_version = $5, plan = $6 WHERE id = $7")
+    // `ev` holds the request again (dispatch::fetch read it back), so its
+    // parts replace the row's whole, in either layout.
+    let updated = sqlx::query("UPDATE events SET event_type = $1, packed = $2, ruleset_version = $3, headers = '', headers_packed = NULL, body = $4, body_packed = 0, fields = '', trace = '', trace_packed = NULL, plan = NULL WHERE id = $5")
         .bind(ev.event_type.as_str())
-        .bind(ev.fields.as_str())
-        .bind(ev.trace.0.as_str())
-        .bind(ev.trace.1.as_deref())
+        .bind(ev.packed.as_slice())
         .bind(ev.ruleset_version.as_str())
-        .bind(ev.plan.as_deref())
+        .bind(&[][..] as &[u8])
         .bind(event_id)
         .execute(&mut *conn)
         .await?

@@ -3,44 +3,12 @@
 //! Every list is one page through an index or a bounded scan, never a whole
 //! table in memory.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+pub use super::events_list::{EventQuery, EventRow, EventsPage};
 use super::{from_millis, millis, Store, StoreError};
-
-/// One event in a list.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventRow {
-    pub id: String,
-    pub source: String,
-    pub event_type: String,
-    pub received_at: DateTime<Utc>,
-    /// The contact's email, when the event has one.
-    pub email: Option<String>,
-    /// The flows with a rule that fired.
-    pub flows: Vec<String>,
-    /// Action counts by status.
-    pub statuses: HashMap<String, i64>,
-}
-
-/// What to list: filters (each optional) and the page.
-#[derive(Debug, Default, Clone)]
-pub struct EventQuery {
-    pub source: Option<String>,
-    pub event_type: Option<String>,
-    /// Events with an action for this contact.
-    pub contact: Option<String>,
-    /// Events whose normalised fields hold this text.
-    pub text: Option<String>,
-    /// Received before this (the page before).
-    pub before: Option<(i64, String)>,
-    /// Received at or after this (ms).
-    pub since: Option<i64>,
-    pub limit: i64,
-}
 
 /// An action with what it carries, for the event page.
 #[derive(Debug, Clone, Serialize)]
@@ -82,121 +50,6 @@ pub struct FlowActivity {
 }
 
 impl Store {
-    /// One page of events, newest first, with their outcome. The statement
-    /// holds only the filters given, so the page is read through the
-    /// `received_at` index instead of a scan.
-    pub async fn events_page(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError> {
-        let like = q
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
-        let mut sql = String::from(
-            "SELECT id, source, event_type, received_at, fields, trace, trace_packed FROM events WHERE 1 = 1",
-        );
-        let mut binds: Vec<super::writer::Bind> = Vec::new();
-        let mut arg = |sql: &mut String, fragment: &str, values: Vec<super::writer::Bind>| {
-            let mut f = fragment.to_string();
-            for v in values {
-                binds.push(v);
-                f = f.replacen('?', &format!("${}", binds.len()), 1);
-            }
-            sql.push_str(&f);
-        };
-        use super::writer::Bind;
-        if let Some((t, id)) = &q.before {
-            arg(
-                &mut sql,
-                " AND received_at <= ? AND NOT (received_at = ? AND id >= ?)",
-                vec![Bind::Int(*t), Bind::Int(*t), Bind::Text(id.clone())],
-            );
-        }
-        if let Some(t) = q.since {
-            arg(&mut sql, " AND received_at >= ?", vec![Bind::Int(t)]);
-        }
-        if let Some(s) = &q.source {
-            arg(&mut sql, " AND source = ?", vec![Bind::Text(s.clone())]);
-        }
-        if let Some(t) = &q.event_type {
-            arg(&mut sql, " AND event_type = ?", vec![Bind::Text(t.clone())]);
-        }
-        if let Some(l) = &like {
-            arg(&mut sql, " AND fields LIKE ?", vec![Bind::Text(l.clone())]);
-        }
-        if let Some(c) = &q.contact {
-            arg(
-                &mut sql,
-                concat!(
-                    " AND id IN (SELECT ",
-                    super::action_event::action_event!("actions"),
-                    " FROM actions WHERE contact_id = (SELECT contact_id FROM contacts WHERE contact = ?))"
-                ),
-                vec![Bind::Text(c.clone())],
-            );
-        }
-        arg(
-            &mut sql,
-            " ORDER BY received_at DESC, id DESC LIMIT ?",
-            vec![Bind::Int(q.limit)],
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in &binds {
-            query = match b {
-                Bind::Int(i) => query.bind(*i),
-                Bind::Text(t) => query.bind(t.clone()),
-                Bind::OptText(t) => query.bind(t.clone()),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let fields: serde_json::Value =
-                serde_json::from_str(&r.try_get::<String, _>("fields")?).unwrap_or_default();
-            let trace = super::packed::shown_json(r, "trace");
-            let mut flows: Vec<String> = trace["rules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| r["matched"] == true)
-                .filter_map(|r| r["flow"].as_str().map(str::to_string))
-                .collect();
-            flows.dedup();
-            out.push(EventRow {
-                id: r.try_get("id")?,
-                source: r.try_get("source")?,
-                event_type: r.try_get("event_type")?,
-                received_at: from_millis(r.try_get("received_at")?),
-                email: fields["email"].as_str().map(str::to_string),
-                flows,
-                statuses: HashMap::new(),
-            });
-        }
-        // The outcome of the page's events, in one grouped query.
-        if !out.is_empty() {
-            let list: Vec<String> = (1..=out.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT e.id AS event_id, a.status, COUNT(*) AS n FROM events e JOIN actions a ON {} \
-                 WHERE e.id IN ({}) GROUP BY e.id, a.status",
-                super::action_event::of_event!("a", "e.id"),
-                list.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for e in &out {
-                q = q.bind(e.id.clone());
-            }
-            let mut by_event: HashMap<String, HashMap<String, i64>> = HashMap::new();
-            for c in q.fetch_all(&self.pool).await? {
-                by_event
-                    .entry(c.try_get("event_id")?)
-                    .or_default()
-                    .insert(c.try_get("status")?, c.try_get("n")?);
-            }
-            for e in &mut out {
-                e.statuses = by_event.remove(&e.id).unwrap_or_default();
-            }
-        }
-        Ok(out)
-    }
-
     /// An event's actions with their payloads, in the order they are due.
     pub async fn action_details(&self, event_id: &str) -> Result<Vec<ActionDetail>, StoreError> {
         let rows = sqlx::query(concat!(
@@ -384,15 +237,17 @@ impl Store {
 impl Store {
     /// The body and kept headers of an event, as received.
     pub async fn raw_event(&self, id: &str) -> Result<(Vec<u8>, serde_json::Value), StoreError> {
-        let row = sqlx::query(
-            "SELECT id, body, body_packed, headers, headers_packed FROM events WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
-        let headers = super::packed::shown_json(&row, "headers");
-        let body = super::packed::body(row.try_get("body")?, row.try_get("body_packed")?)?;
+        let sql = format!(
+            "SELECT id, {} FROM events WHERE id = $1",
+            super::event_pack::PART_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let parts = super::event_pack::parts_of(&row)?;
+        let (body, headers) = (parts.body, super::event_pack::shown_json(&parts.headers));
         Ok((body, headers))
     }
 }

@@ -26,17 +26,19 @@ impl Store {
 
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
-        let row = sqlx::query("SELECT id, source, event_type, idem_key, received_at, headers, headers_packed, fields, trace, trace_packed, ruleset_version FROM events WHERE id = $1")
+        let sql = format!(
+            "SELECT id, source, event_type, idem_key, received_at, ruleset_version, {} FROM events WHERE id = $1",
+            super::event_pack::PART_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
-        let parse = |s: String| {
-            serde_json::from_str::<serde_json::Value>(&s).unwrap_or(serde_json::Value::Null)
-        };
+        let parts = super::event_pack::shown_parts(&row);
         let actions = self.actions_of_event(id).await?;
         // The id of the request that brought it (see server/access.rs).
-        let request_id = super::packed::shown_json(&row, "headers")["x-request-id"].clone();
+        let request_id = super::event_pack::shown_json(&parts.headers)["x-request-id"].clone();
         Ok(serde_json::json!({
             "id": row.try_get::<String, _>("id")?,
             "source": row.try_get::<String, _>("source")?,
@@ -44,8 +46,8 @@ impl Store {
             "idempotency_key": row.try_get::<String, _>("idem_key")?,
             "received_at": super::from_millis(row.try_get::<i64, _>("received_at")?),
             "request_id": request_id,
-            "fields": parse(row.try_get("fields")?),
-            "trace": super::packed::shown_json(&row, "trace"),
+            "fields": super::event_pack::shown_json(&parts.fields),
+            "trace": super::event_pack::shown_json(&parts.trace),
             "ruleset_version": row.try_get::<String, _>("ruleset_version")?,
             "actions": actions,
         }))
@@ -56,14 +58,16 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<crate::engine::deferred::StoredEvent, StoreError> {
-        let row = sqlx::query(
-            "SELECT source, event_type, idem_key, received_at, fields FROM events WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
-        let fields: String = row.try_get("fields")?;
+        let sql = format!(
+            "SELECT id, source, event_type, idem_key, received_at, {} FROM events WHERE id = $1",
+            super::event_pack::PART_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let fields = super::event_pack::parts_of(&row)?.fields;
         let fields = serde_json::from_str(&fields)
             .map_err(|e| StoreError::Corrupt(format!("event {id}'s fields: {e}")))?;
         Ok(crate::engine::deferred::StoredEvent {

@@ -1,12 +1,13 @@
 //! An event made ready to store: the request's own task serialises and
 //! packs everything (its fields, trace, headers, body and every planned
-//! action's payload) before the event reaches the store's one writer, so
+//! action's payload, in one frame: store::event_pack) before the event reaches the store's one writer, so
 //! the writer's transaction only binds what is already made
 //! (`store::accept`). Also the event that waits for an `[[enrich]]` fetch,
 //! stored with its one job.
 
 use chrono::{DateTime, Utc};
 
+use super::event_pack::EventParts;
 use super::{millis, StoreError};
 use crate::engine::plan::Plan;
 
@@ -17,18 +18,11 @@ pub struct NewEvent {
     pub idem_key: String,
     pub window_s: u64,
     pub received_at: DateTime<Utc>,
-    /// The kept headers and the trace as stored: (text, packed), the text
-    /// empty when packed (store::packed).
-    pub(super) headers: (String, Option<Vec<u8>>),
-    /// The body as stored: compressed when `body_packed` (store::packed).
-    pub(super) body: Vec<u8>,
-    pub(super) body_packed: bool,
-    pub(super) fields: String,
-    pub(super) trace: (String, Option<Vec<u8>>),
+    /// Its body, fields, kept headers, trace and planned actions' payloads,
+    /// packed in one frame (store::event_pack); its actions are stored with
+    /// an empty payload.
+    pub(super) packed: Vec<u8>,
     pub(super) ruleset_version: String,
-    /// Every planned action's payload, packed (store::packed); its actions
-    /// are then stored with an empty payload.
-    pub(super) plan: Option<Vec<u8>>,
     /// (contact, rule) whose pending actions this event cancels.
     pub(super) cancels: Vec<(String, String)>,
     pub(super) actions: Vec<NewAction>,
@@ -45,16 +39,6 @@ pub(super) struct NewAction {
     pub(super) due_at: i64,
     pub(super) status: &'static str,
     pub(super) error: Option<String>,
-}
-
-/// An event's packed parts, as stored (see [`NewEvent::packed`]).
-pub struct Packed<'a> {
-    pub plan: Option<&'a [u8]>,
-    /// (bytes, packed)
-    pub body: (&'a [u8], bool),
-    /// (text, packed): the text is empty when packed.
-    pub trace: (&'a str, Option<&'a [u8]>),
-    pub headers: (&'a str, Option<&'a [u8]>),
 }
 
 /// What identifies the event, as the request saw it.
@@ -90,7 +74,8 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 }
 
 impl NewEvent {
-    /// The event of `env` with what is stored beside it.
+    /// The event of `env` with what is stored beside it; `plan` is its
+    /// actions' entries (`packed::plan_bytes`).
     fn from_parts(
         env: Envelope,
         fields: String,
@@ -98,38 +83,32 @@ impl NewEvent {
         ruleset_version: String,
         cancels: Vec<(String, String)>,
         actions: Vec<NewAction>,
-        plan: Option<Vec<u8>>,
+        plan: Vec<u8>,
     ) -> Result<NewEvent, StoreError> {
-        let (body, body_packed) = super::packed::pack_body(env.body)?;
-        let headers = super::packed::pack_text(env.headers.to_string())?;
-        let trace = super::packed::pack_text(trace)?;
+        let parts = EventParts {
+            body: env.body,
+            fields,
+            headers: env.headers.to_string(),
+            trace,
+            plan,
+        };
         Ok(NewEvent {
             source: env.source,
             event_type: env.event_type,
             idem_key: env.idem_key,
             window_s: env.window_s,
             received_at: env.received_at,
-            headers,
-            body,
-            body_packed,
-            fields,
-            trace,
+            packed: parts.pack()?,
             ruleset_version,
-            plan,
             cancels,
             actions,
         })
     }
 
-    /// What is stored packed, as it will be stored (the dictionary's
-    /// trainer reads it: benches/dictionary.rs).
-    pub fn packed(&self) -> Packed<'_> {
-        Packed {
-            plan: self.plan.as_deref(),
-            body: (&self.body, self.body_packed),
-            trace: (&self.trace.0, self.trace.1.as_deref()),
-            headers: (&self.headers.0, self.headers.1.as_deref()),
-        }
+    /// What is stored packed, unpacked again (the dictionary's trainer
+    /// reads it: benches/dictionary.rs).
+    pub fn parts(&self) -> Result<EventParts, StoreError> {
+        EventParts::unpack(&self.packed)
     }
 
     /// Serialise an event and its plan; `contacts[i]` is the contact of action `i`.
@@ -181,17 +160,12 @@ impl NewEvent {
             })
             .collect();
         // The payloads go in the event's plan, and the rows keep none.
-        let packed = if actions.is_empty() {
-            None
-        } else {
-            let packed = super::packed::pack_plan(
-                actions.iter().map(|a| (a.key.as_str(), a.payload.as_str())),
-            )?;
-            for a in &mut actions {
-                a.payload.clear();
-            }
-            Some(packed)
-        };
+        let entries = super::packed::plan_bytes(
+            actions.iter().map(|a| (a.key.as_str(), a.payload.as_str())),
+        )?;
+        for a in &mut actions {
+            a.payload.clear();
+        }
         NewEvent::from_parts(
             env,
             json(&plan.event.fields)?,
@@ -199,7 +173,7 @@ impl NewEvent {
             plan.ruleset_version.clone(),
             cancels,
             actions,
-            packed,
+            entries,
         )
     }
 }
@@ -253,7 +227,7 @@ impl NewEvent {
             ruleset_version.to_string(),
             Vec::new(),
             vec![fetch_job],
-            None,
+            Vec::new(),
         )
     }
 }

@@ -7,17 +7,17 @@
 //! form's own definition, and the local Notion pages' properties, 2.2 KB.
 //! All are written once (a page whole at each write), so they compress
 //! well and cheaply:
-//! - an event's **plan** is every planned action's payload (as
-//!   `store::action_payload::compact` writes it) in one compressed blob on
-//!   the event row. Its action rows keep an empty `payload` and find theirs
-//!   in the plan by their `action_key`. A row whose payload changes after
-//!   planning ("run now" drops a send window) writes its own payload again,
-//!   and a row's own payload wins;
-//! - the **body** is compressed when that makes it smaller (`body_packed` =
-//!   1);
-//! - the event's **trace** and kept **headers**, and a local Notion page's
-//!   **properties**, likewise ([`pack_text`]: the text column is then empty
-//!   and `{column}_packed` holds it).
+//! - an event's parts (its body, fields, kept headers, trace and the
+//!   **plan**, every planned action's payload as
+//!   `store::action_payload::compact` writes it) are one frame on the event
+//!   row (store::event_pack, since store version 15; before, the plan,
+//!   body, trace and headers were each compressed alone, and those rows
+//!   are read as they are). Its action rows keep an empty `payload` and
+//!   find theirs in the plan by their `action_key`. A row whose payload
+//!   changes after planning ("run now" drops a send window) writes its own
+//!   payload again, and a row's own payload wins;
+//! - a local Notion page's **properties** ([`pack_text`]: the text column
+//!   is then empty and `{column}_packed` holds it).
 //!
 //! Every frame is packed against one [`DICTIONARY`]: small records share
 //! little with themselves and much with each other. With it, a lead's plan
@@ -31,8 +31,8 @@
 //!
 //! Readers never see any of this: every reader of an action's payload goes
 //! through [`Plans`] (which unpacks each event's plan once per query),
-//! every reader of a body through [`body`], of a trace or headers through
-//! [`shown_json`] and of a page through [`properties`].
+//! every reader of an event's other parts through `event_pack::parts_of`
+//! and of a page through [`properties`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -48,21 +48,26 @@ const PLAN_LAYOUT: u8 = 1;
 /// request limit.
 const MAX_UNPACKED: u64 = 256 << 20;
 
-/// zstd's fast end: level 1 packs a shipped-pack lead's plan and body into
-/// 2,121 bytes in 15 µs without the dictionary; deflate at level 6 into
-/// 1,962 bytes in 57 µs.
-const LEVEL: i32 = 1;
+/// zstd level 3 (its default). Level 1 packed a shipped-pack lead's plan
+/// and body into 2,121 bytes in 15 µs without the dictionary, where deflate
+/// at level 6 took 57 µs for 1,962. With the dictionary, a lead's parts in
+/// one frame take 1,087 bytes at level 3 against 1,256 at level 1, and
+/// pack as fast (770 MB/s either, `zstd -b1 -e3 -D` on 20 leads' parts:
+/// about 10 µs a lead). Levels 6 and 9 save 85 and 190 bytes more, at six
+/// and eleven times the time.
+const LEVEL: i32 = 3;
 
 /// `... AS plan` for a statement on `actions` (or the view `actions_named`,
-/// named as the argument): the event's packed plan when the row has no
-/// payload of its own, else NULL (not read for nothing).
+/// named as the argument): the event's packed plan (its packed parts, or
+/// its plan column if it was stored before them: store::event_pack) when
+/// the row has no payload of its own, else NULL (not read for nothing).
 macro_rules! action_plan {
     ($table:literal) => {
         concat!(
             "CASE WHEN ",
             $table,
             ".payload = '' THEN \
-             (SELECT events.plan FROM events WHERE events.id = ",
+             (SELECT COALESCE(events.packed, events.plan) FROM events WHERE events.id = ",
             crate::store::action_event::action_event!($table),
             ") END AS plan"
         )
@@ -92,7 +97,7 @@ thread_local! {
     static PLAIN_DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(super) fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     let failed =
         |e: std::io::Error| StoreError::Other(format!("compressing for the store failed: {e}"));
     COMPRESSOR.with(|c| {
@@ -107,7 +112,7 @@ fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-fn decompress(bytes: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
+pub(super) fn decompress(bytes: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
     let corrupt = |why: String| StoreError::Corrupt(format!("{what} can't be unpacked: {why}"));
     // Every frame written here says how big it unpacks to.
     let size = match zstd::zstd_safe::get_frame_content_size(bytes) {
@@ -144,7 +149,10 @@ fn decompress(bytes: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-/// An event's plan, packed: (action key, stored payload) for each action.
+/// An event's plan, packed alone, as events were stored before their parts
+/// were packed together (store::event_pack): what the tests of reading
+/// those rows write.
+#[cfg(test)]
 /// Each entry is its key and payload, each preceded by its length (4 bytes,
 /// little-endian), so no text needs escaping.
 pub fn pack_plan<'a>(
@@ -177,18 +185,27 @@ pub fn plan_bytes<'a>(
 /// An unpacked plan: each action key's stored payload.
 pub type Unpacked = HashMap<String, String>;
 
-/// The entries of a packed plan.
+/// The entries of a packed plan: a plan packed alone (layout 1) or the
+/// plan part of an event's parts (store::event_pack, layout 2).
 pub fn unpack_plan(packed: &[u8]) -> Result<Unpacked, StoreError> {
     let corrupt = |why: &str| StoreError::Corrupt(format!("an event's stored plan {why}"));
     let Some((&layout, rest)) = packed.split_first() else {
         return Err(corrupt("is empty"));
     };
-    if layout != PLAN_LAYOUT {
-        return Err(corrupt(&format!(
+    match layout {
+        PLAN_LAYOUT => entries(&decompress(rest, "an event's stored plan")?),
+        super::event_pack::EVENT_LAYOUT => {
+            entries(&super::event_pack::EventParts::unpack(packed)?.plan)
+        }
+        _ => Err(corrupt(&format!(
             "has layout {layout}, which this version of hsflow doesn't know (a newer one wrote it?)"
-        )));
+        ))),
     }
-    let raw = decompress(rest, "an event's stored plan")?;
+}
+
+/// A plan's entries from their bytes ([`plan_bytes`]).
+fn entries(raw: &[u8]) -> Result<Unpacked, StoreError> {
+    let corrupt = |why: &str| StoreError::Corrupt(format!("an event's stored plan {why}"));
     let mut at = 0;
     let mut part = || -> Result<Option<String>, StoreError> {
         if at == raw.len() {
@@ -255,8 +272,10 @@ impl Plans {
     }
 }
 
-/// A body as stored: (bytes, packed). Packed only when that is smaller.
-pub fn pack_body(body: Vec<u8>) -> Result<(Vec<u8>, bool), StoreError> {
+/// A body as stored before an event's parts were packed together:
+/// (bytes, packed), packed only when that is smaller.
+#[cfg(test)]
+fn pack_body(body: Vec<u8>) -> Result<(Vec<u8>, bool), StoreError> {
     let packed = compress(&body)?;
     Ok(if packed.len() < body.len() {
         (packed, true)
@@ -307,26 +326,6 @@ pub fn json(
     let text = self::text(text, packed, what)?;
     serde_json::from_str(&text)
         .map_err(|e| StoreError::Corrupt(format!("{what} is not JSON ({e})")))
-}
-
-/// The JSON of text column `column` of event row `r`, packed or not (in
-/// `{column}_packed` when packed), for showing: damage is logged and shows
-/// as null, so one damaged column never hides the rest of the event.
-pub fn shown_json(r: &sqlx::any::AnyRow, column: &str) -> serde_json::Value {
-    use sqlx::Row;
-    let id = r.try_get::<String, _>("id").unwrap_or_default();
-    let what = format!("the {column} of event {id}");
-    let read = || -> Result<serde_json::Value, StoreError> {
-        json(
-            r.try_get(column)?,
-            r.try_get(format!("{column}_packed").as_str())?,
-            &what,
-        )
-    };
-    read().unwrap_or_else(|e| {
-        tracing::warn!(event = %id, "{e}");
-        serde_json::Value::Null
-    })
 }
 
 /// A local Notion page's properties from its stored (text, packed) pair.

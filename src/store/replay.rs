@@ -41,7 +41,8 @@ pub struct Waiting {
 }
 
 fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
-    let headers = match super::packed::shown_json(r, "headers") {
+    let parts = super::event_pack::parts_of(r)?;
+    let headers = match super::event_pack::shown_json(&parts.headers) {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),
     }
@@ -54,14 +55,13 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
         event_type: r.try_get("event_type")?,
         received_at: from_millis(r.try_get("received_at")?),
         headers,
-        body: super::packed::body(r.try_get("body")?, r.try_get("body_packed")?)?,
+        body: parts.body,
         ruleset_version: r.try_get("ruleset_version")?,
-        enriched: crate::sources::enrich::answers(&super::packed::shown_json(r, "trace")),
+        enriched: crate::sources::enrich::answers(&super::event_pack::shown_json(&parts.trace)),
     })
 }
 
-const COLUMNS: &str =
-    "id, source, event_type, received_at, headers, headers_packed, body, body_packed, ruleset_version, trace, trace_packed";
+const COLUMNS: &str = "id, source, event_type, received_at, ruleset_version, headers, headers_packed, body, body_packed, fields, trace, trace_packed, packed";
 
 impl Store {
     /// The latest `limit` requests received at or after `since` (ms), of
