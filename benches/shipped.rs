@@ -19,8 +19,9 @@
 //!    is sustained when that queue doesn't grow;
 //! 4. the dispatcher alone: phase 2's server left to drain its due queue
 //!    for a phase's length with no intake (due actions carried out/s);
-//! 5. stored bytes per lead after phase 2 (SQLite: the database files over
-//!    the events stored), and each table's share (shipped/stored.rs).
+//! 5. stored bytes per lead after phase 2 (SQLite: the database files,
+//!    checkpointed, over the events stored), and each table's share
+//!    (shipped/stored.rs).
 //!
 //! HSFLOW_DATABASE_URL=postgres://… (a database of its own: each phase
 //! empties it) measures PostgreSQL instead of SQLite.
