@@ -58,6 +58,8 @@ async fn the_sender_is_answered_before_the_api_and_the_event_is_planned_when_it_
     .await;
     let stored = admin_get(&s, &format!("/api/events/{event}")).await;
     assert_eq!(stored["type"], "appointment.scheduled", "{stored}");
+    let request_id = stored["request_id"].clone();
+    assert!(request_id.is_string(), "{stored}");
     let actions = actions_of(&s, &event).await;
     assert_eq!(actions.len(), 1, "only the fetch: {actions:?}");
     assert_eq!(actions[0]["kind"], "enrich");
@@ -90,6 +92,8 @@ async fn the_sender_is_answered_before_the_api_and_the_event_is_planned_when_it_
         stored["fields"]["email"], "bea.okafor@example.com",
         "{stored}"
     );
+    // The request is stored again with the plan, whole: its kept headers.
+    assert_eq!(stored["request_id"], request_id, "{stored}");
 
     // A repeat delivery is a duplicate: no second fetch, no second plan.
     let calls = acuity.hits();

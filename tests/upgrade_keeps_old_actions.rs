@@ -42,7 +42,7 @@ async fn old_store(url: &str, backend: Backend) {
     let now = Utc::now().timestamp_millis();
     sqlx::query(
         "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) \
-         VALUES ('old-event', 'form', 'signup', 'old', $1, '{}', $2, '{}', '[]', 'v-old')",
+         VALUES ('old-event', 'form', 'signup', 'old', $1, '{}', $2, '{\"email\":\"a@example.com\"}', '[]', 'v-old')",
     )
     .bind(now)
     .bind(b"{}".to_vec())
@@ -132,6 +132,25 @@ async fn old_actions_keep_their_names_and_contacts_after_the_upgrade_on_postgres
 /// What the old store's actions read after the upgrade; `columns_sql`
 /// lists the actions table's columns (as `name`) on the store's engine.
 async fn check_upgraded(store: &Store, columns_sql: &'static str) {
+    // The old event's parts are read from their columns (events stored from
+    // schema version 15 on keep them packed together): its page, its body,
+    // the search.
+    let event = store.event("old-event").await.expect("the old event");
+    assert_eq!(event["fields"]["email"], "a@example.com", "{event}");
+    assert_eq!(event["source"], "form");
+    assert_eq!(store.raw_event("old-event").await.expect("raw").0, b"{}");
+    let found = store
+        .events_page(&hsflow::store::browse::EventQuery {
+            text: Some("A@Example.com".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    assert_eq!(
+        found.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["old-event"]
+    );
     // Listed with every name, the entity-less one as none.
     let listed = store.actions_of_event("old-event").await.expect("list");
     let names: Vec<(&str, &str, &str, Option<&str>, &str)> = listed
