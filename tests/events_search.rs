@@ -97,6 +97,7 @@ async fn searches_read_page_after_page(store: &Store) {
     let part = search(store, "a0@", 10, 4, None).await;
     assert!(part.rows.is_empty());
     assert_eq!(part.searched_to, Some(start() + Duration::minutes(2)));
+    assert_eq!(part.searched, 4);
     let rest = search(store, "a0@", 10, 4, part.next).await;
     assert_eq!(emails(&rest), ["a0@example.org"]);
     assert!(rest.next.is_none() && rest.searched_to.is_none());

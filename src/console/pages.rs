@@ -57,6 +57,19 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%a %-d %b %Y, %H:%M UTC").to_string()
 }
 
+/// 5000 as "5,000".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn span(secs: f64) -> String {
     match secs as i64 {
         0 => "none".to_string(),
@@ -288,7 +301,8 @@ pub async fn events(
     let data = with(
         chrome(&s, "Events"),
         json!({"nav": {"events": true}, "notice": f.notice, "events": events, "next": next, "sources": sources,
-               "searched_to": found.searched_to.map(when),
+               "searched_to": found.searched_to.map(|t| t.format("%a %-d %b %Y, %H:%M:%S UTC").to_string()),
+               "searched": thousands(found.searched),
                "filtered": filtered,
                "filter": {"type": q.event_type, "contact": q.contact, "q": q.text, "since": given(&f.since)}}),
     );
@@ -582,5 +596,18 @@ mod tests {
             "in 1 minute"
         );
         assert_eq!(super::ago(now, now), "just now");
+    }
+
+    #[test]
+    fn counts_read_with_thousands_marked() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (5_000, "5,000"),
+            (1_234_567, "1,234,567"),
+        ];
+        for (n, words) in cases {
+            assert_eq!(super::thousands(n), words);
+        }
     }
 }

@@ -71,6 +71,8 @@ pub struct EventsPage {
     /// full: the arrival of the oldest it read. Older events are not yet
     /// searched; `next` goes on from there.
     pub searched_to: Option<DateTime<Utc>>,
+    /// How many events a text search read for this page.
+    pub searched: usize,
 }
 
 /// The statement for up to `limit` events older than `before`, with every
@@ -202,6 +204,9 @@ impl Store {
                 page.next = at;
                 break;
             }
+        }
+        if needle.is_some() {
+            page.searched = read;
         }
         self.with_outcomes(&mut page.rows).await?;
         Ok(page)

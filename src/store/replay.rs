@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::event_pack::PART_COLUMNS as PARTS;
 use super::{from_millis, Store, StoreError};
 
 /// A stored request, as it arrived.
@@ -61,7 +62,8 @@ fn request(r: &sqlx::any::AnyRow) -> Result<StoredRequest, StoreError> {
     })
 }
 
-const COLUMNS: &str = "id, source, event_type, received_at, ruleset_version, headers, headers_packed, body, body_packed, fields, trace, trace_packed, packed";
+/// An event's columns a replay reads, its parts (in either layout) aside.
+const COLUMNS: &str = "id, source, event_type, received_at, ruleset_version";
 
 impl Store {
     /// The latest `limit` requests received at or after `since` (ms), of
@@ -75,7 +77,7 @@ impl Store {
         let rows = match source {
             Some(s) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM events WHERE received_at >= $1 AND source = $2 \
+                    "SELECT {COLUMNS}, {PARTS} FROM events WHERE received_at >= $1 AND source = $2 \
                      ORDER BY received_at DESC, id DESC LIMIT $3"
                 )))
                 .bind(since)
@@ -86,7 +88,7 @@ impl Store {
             }
             None => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM events WHERE received_at >= $1 \
+                    "SELECT {COLUMNS}, {PARTS} FROM events WHERE received_at >= $1 \
                      ORDER BY received_at DESC, id DESC LIMIT $2"
                 )))
                 .bind(since)
@@ -108,7 +110,7 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM events WHERE id = $1"
+                "SELECT {COLUMNS}, {PARTS} FROM events WHERE id = $1"
             )))
             .bind(id)
             .fetch_optional(&self.pool)

@@ -50,6 +50,13 @@ async function signIn(browser, token) {
     await page.getByLabel('Contact').fill('script@example.org');
     await go(page, page.getByRole('button', { name: 'Show' }));
     check((await page.locator('tbody tr').count()) === 1, 'Events filter by contact');
+    await page.getByLabel('Contact').fill('');
+    await page.getByLabel('Contains').fill('NAMELESS@');
+    await go(page, page.getByRole('button', { name: 'Show' }));
+    check((await page.locator('tbody tr').count()) === 1 && (await page.locator('tbody tr', { hasText: 'nameless@example.org' }).count()) === 1, 'Events search the fields, case aside');
+    await page.getByLabel('Contains').fill('');
+    await page.getByLabel('Contact').fill('script@example.org');
+    await go(page, page.getByRole('button', { name: 'Show' }));
     await go(page, page.locator('tbody tr a').first());
     const main = await page.locator('main').innerText();
     check(main.includes('<script>alert(1)</script>'), 'a first name of <script> is shown as text');
