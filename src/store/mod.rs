@@ -60,6 +60,7 @@ pub mod action_payload;
 pub mod action_version;
 pub mod audit;
 pub mod browse;
+mod checkpoints;
 pub mod contacts;
 pub mod cursors;
 pub mod dialect;
@@ -199,7 +200,7 @@ impl Store {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // Checkpoints are made beside the writer (see store::writer), not
+            // Checkpoints are made beside the writer (store::checkpoints), not
             // inside its commits. Those can't finish while the writer keeps
             // appending, and a WAL whose checkpoint never finishes never
             // starts over: under steady load it grew by the whole volume

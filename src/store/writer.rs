@@ -146,7 +146,7 @@ impl Writer {
         let run = async move {
             let mut names = NameIds::default();
             if let Some(options) = checkpoint {
-                tokio::spawn(checkpoints(options));
+                tokio::spawn(super::checkpoints::run(options));
             }
             loop {
                 let first = tokio::select! {
@@ -219,38 +219,6 @@ fn spawn_writer(run: impl std::future::Future<Output = ()> + Send + 'static) {
         Err(e) => {
             tracing::warn!("can't make the store writer's runtime ({e}); it shares the server's");
             tokio::spawn(run);
-        }
-    }
-}
-
-/// Copy the WAL back into the database now and then (PASSIVE: never waits
-/// for the writer or a reader), on a connection of its own. In a commit, as
-/// SQLite does by default every 1,000 pages, it was about 5% of all the
-/// machine's samples at 1,000 leads/s (fsync included), all of it on the
-/// writer's path; moved here, a round took 1.75-1.90 ms instead of 2.37-2.45.
-/// The writer keeps a checkpoint of its own past 16 MB of WAL, without which
-/// the WAL never starts over under steady load (see `Store::open`).
-/// Runs on the writer's runtime, so it stops when the writer does.
-async fn checkpoints(options: sqlx::sqlite::SqliteConnectOptions) {
-    use sqlx::ConnectOptions as _;
-    let mut conn = match options.connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(
-                "can't open the checkpoint connection ({e}); the WAL file will grow until restart"
-            );
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
-            .await
-        {
-            tracing::warn!("a checkpoint of the store failed: {e}");
         }
     }
 }
