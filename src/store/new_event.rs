@@ -1,8 +1,8 @@
 //! An event made ready to store: the request's own task serialises and
 //! packs everything (its fields, trace, headers, body and every planned
-//! action's payload, in one frame: store::event_pack) before the event reaches the store's one writer, so
-//! the writer's transaction only binds what is already made
-//! (`store::accept`). Also the event that waits for an `[[enrich]]` fetch,
+//! action's payload, in one frame: store::event_pack) before the event
+//! reaches the store's one writer, so the writer's transaction only binds
+//! what is already made (`store::accept`). Also the event that waits for an `[[enrich]]` fetch,
 //! stored with its one job.
 
 use chrono::{DateTime, Utc};
