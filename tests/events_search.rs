@@ -113,12 +113,7 @@ async fn searches_read_page_after_page_on_sqlite() {
 
     // An event stored before its parts were packed together: fields in
     // their own column, `packed` NULL. Found, and listed with its email.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), true).await;
     sqlx::query(
         "INSERT INTO events (id, source, event_type, idem_key, received_at, headers, body, fields, trace, ruleset_version) \
          VALUES ('old-event', 'manual', 'new_contact', 'k1', $1, '{}', X'7B7D', '{\"email\":\"Old.Timer@example.org\"}', '{}', '')",

@@ -73,12 +73,7 @@ async fn pages_come_back_as_written_on_sqlite() {
     pages_come_back_as_written(&store).await;
 
     // On disk: no text, a compressed copy smaller than the JSON.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}?mode=ro",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), false).await;
     let (text, packed): (String, Option<Vec<u8>>) =
         sqlx::query_as("SELECT properties, properties_packed FROM notion_pages")
             .fetch_one(&db)
@@ -103,12 +98,7 @@ async fn pages_come_back_as_written_on_postgres() {
 #[tokio::test]
 async fn a_page_stored_as_text_still_reads_and_merges() {
     let (tmp, store) = sqlite_store().await;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), true).await;
     // As a version before packing wrote it.
     let old = Value::Object(contact("old@example.org", "Lead")).to_string();
     sqlx::query(
@@ -148,12 +138,7 @@ async fn a_damaged_page_fails_its_own_write_and_no_other() {
             .await
             .expect("created");
     }
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), true).await;
     sqlx::query(
         "UPDATE notion_pages SET properties = '', properties_packed = X'28B52FFD00' WHERE key_value = 'hurt@example.org'",
     )

@@ -162,12 +162,7 @@ async fn every_reader_gets_the_lead_whole_on_sqlite() {
     // What is on disk: rows without payloads, and the event's parts (its
     // body, fields, headers, trace and plan) in one compressed frame, the
     // columns that held them before left empty.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}?mode=ro",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), false).await;
     let (packed, old_columns_empty): (Vec<u8>, bool) = sqlx::query_as(
         "SELECT packed, plan IS NULL AND trace_packed IS NULL AND headers_packed IS NULL \
          AND length(body) = 0 AND trace = '' AND headers = '' AND fields = '' FROM events",
@@ -245,12 +240,7 @@ async fn two_leads_one_broken(
         .await
         .expect("accepted")
         .event_id;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        tmp.path().join("hsflow.db").display()
-    ))
-    .await
-    .expect("open the store");
+    let db = support::events::store_file(tmp.path(), true).await;
     sqlx::query(damage)
         .bind(&damaged)
         .execute(&db)

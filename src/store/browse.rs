@@ -237,15 +237,7 @@ impl Store {
 impl Store {
     /// The body and kept headers of an event, as received.
     pub async fn raw_event(&self, id: &str) -> Result<(Vec<u8>, serde_json::Value), StoreError> {
-        let sql = format!(
-            "SELECT id, {} FROM events WHERE id = $1",
-            super::event_pack::PART_COLUMNS
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let row = super::event_pack::event_row(&self.pool, "id", id).await?;
         let parts = super::event_pack::parts_of(&row)?;
         let (body, headers) = (parts.body, super::event_pack::shown_json(&parts.headers));
         Ok((body, headers))

@@ -66,11 +66,7 @@ impl EventParts {
             self.trace.as_bytes(),
             &self.plan[..],
         ] {
-            let len = u32::try_from(part.len()).map_err(|_| {
-                StoreError::Other("an event is too big to store (over 4 GB)".into())
-            })?;
-            raw.extend_from_slice(&len.to_le_bytes());
-            raw.extend_from_slice(part);
+            super::packed::push_part(&mut raw, part, "an event")?;
         }
         let mut out = vec![EVENT_LAYOUT];
         out.extend(super::packed::compress(&raw)?);
@@ -91,16 +87,11 @@ impl EventParts {
         let raw = super::packed::decompress(rest, "an event's stored parts")?;
         let mut at = 0;
         let mut next = || -> Result<&[u8], StoreError> {
-            let len = raw
-                .get(at..at + 4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(|b| u32::from_le_bytes(b) as usize)
-                .ok_or_else(|| corrupt("end before all five parts"))?;
-            let part = raw
-                .get(at + 4..at + 4 + len)
-                .ok_or_else(|| corrupt("end in the middle of a part"))?;
-            at += 4 + len;
-            Ok(part)
+            match super::packed::next_part(&raw, &mut at) {
+                Ok(Some(part)) => Ok(part),
+                Ok(None) => Err(corrupt("end before all five parts")),
+                Err(()) => Err(corrupt("end in the middle of a part")),
+            }
         };
         let text = |b: &[u8], what: &str| {
             String::from_utf8(b.to_vec())
@@ -119,6 +110,20 @@ impl EventParts {
             plan,
         })
     }
+}
+
+/// Event `id`'s row with `columns` (which name `id`) and its parts' columns.
+pub(super) async fn event_row(
+    pool: &sqlx::AnyPool,
+    columns: &str,
+    id: &str,
+) -> Result<sqlx::any::AnyRow, StoreError> {
+    let sql = format!("SELECT {columns}, {PART_COLUMNS} FROM events WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))
 }
 
 /// The stored parts of event row `r` (selected with [`PART_COLUMNS`] and

@@ -26,15 +26,12 @@ impl Store {
 
     /// An event with its trace and its actions' statuses (GET /api/events/{id}).
     pub async fn event(&self, id: &str) -> Result<serde_json::Value, StoreError> {
-        let sql = format!(
-            "SELECT id, source, event_type, idem_key, received_at, ruleset_version, {} FROM events WHERE id = $1",
-            super::event_pack::PART_COLUMNS
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let row = super::event_pack::event_row(
+            &self.pool,
+            "id, source, event_type, idem_key, received_at, ruleset_version",
+            id,
+        )
+        .await?;
         let parts = super::event_pack::shown_parts(&row);
         let actions = self.actions_of_event(id).await?;
         // The id of the request that brought it (see server/access.rs).
@@ -58,15 +55,12 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<crate::engine::deferred::StoredEvent, StoreError> {
-        let sql = format!(
-            "SELECT id, source, event_type, idem_key, received_at, {} FROM events WHERE id = $1",
-            super::event_pack::PART_COLUMNS
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no event {id}")))?;
+        let row = super::event_pack::event_row(
+            &self.pool,
+            "id, source, event_type, idem_key, received_at",
+            id,
+        )
+        .await?;
         let fields = super::event_pack::parts_of(&row)?.fields;
         let fields = serde_json::from_str(&fields)
             .map_err(|e| StoreError::Corrupt(format!("event {id}'s fields: {e}")))?;

@@ -171,15 +171,37 @@ pub fn plan_bytes<'a>(
 ) -> Result<Vec<u8>, StoreError> {
     let mut raw = Vec::new();
     for (key, payload) in entries {
-        for part in [key, payload] {
-            let len = u32::try_from(part.len()).map_err(|_| {
-                StoreError::Other("an action is too big to store (over 4 GB)".into())
-            })?;
-            raw.extend_from_slice(&len.to_le_bytes());
-            raw.extend_from_slice(part.as_bytes());
-        }
+        push_part(&mut raw, key.as_bytes(), "an action")?;
+        push_part(&mut raw, payload.as_bytes(), "an action")?;
     }
     Ok(raw)
+}
+
+/// Append `part` to `raw`, preceded by its length (4 bytes, little-endian),
+/// so nothing in it needs escaping: how a plan's entries and an event's
+/// parts (store::event_pack) are laid out. `what` names it if it is too big.
+pub(super) fn push_part(raw: &mut Vec<u8>, part: &[u8], what: &str) -> Result<(), StoreError> {
+    let len = u32::try_from(part.len())
+        .map_err(|_| StoreError::Other(format!("{what} is too big to store (over 4 GB)")))?;
+    raw.extend_from_slice(&len.to_le_bytes());
+    raw.extend_from_slice(part);
+    Ok(())
+}
+
+/// The part of `raw` at `*at` (laid out by [`push_part`]), moving `*at`
+/// past it: `Ok(None)` at the end, `Err(())` if `raw` ends inside a part.
+pub(super) fn next_part<'a>(raw: &'a [u8], at: &mut usize) -> Result<Option<&'a [u8]>, ()> {
+    if *at == raw.len() {
+        return Ok(None);
+    }
+    let len = raw
+        .get(*at..*at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_le_bytes(b) as usize)
+        .ok_or(())?;
+    let part = raw.get(*at + 4..*at + 4 + len).ok_or(())?;
+    *at += 4 + len;
+    Ok(Some(part))
 }
 
 /// An unpacked plan: each action key's stored payload.
@@ -208,21 +230,13 @@ fn entries(raw: &[u8]) -> Result<Unpacked, StoreError> {
     let corrupt = |why: &str| StoreError::Corrupt(format!("an event's stored plan {why}"));
     let mut at = 0;
     let mut part = || -> Result<Option<String>, StoreError> {
-        if at == raw.len() {
-            return Ok(None);
+        match next_part(raw, &mut at) {
+            Ok(Some(text)) => String::from_utf8(text.to_vec())
+                .map(Some)
+                .map_err(|_| corrupt("holds text that is not UTF-8")),
+            Ok(None) => Ok(None),
+            Err(()) => Err(corrupt("ends in the middle of an entry")),
         }
-        let len = raw
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(|b| u32::from_le_bytes(b) as usize)
-            .ok_or_else(|| corrupt("ends in the middle of an entry"))?;
-        let text = raw
-            .get(at + 4..at + 4 + len)
-            .ok_or_else(|| corrupt("ends in the middle of an entry"))?;
-        at += 4 + len;
-        String::from_utf8(text.to_vec())
-            .map(Some)
-            .map_err(|_| corrupt("holds text that is not UTF-8"))
     };
     let mut out = HashMap::new();
     while let Some(key) = part()? {

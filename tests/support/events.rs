@@ -99,6 +99,18 @@ async fn work_once(store: &hsflow::store::Store, limit: i64) -> Vec<String> {
     jobs.into_iter().map(|j| j.id).collect()
 }
 
+/// A connection of the test's own to the SQLite store in `dir` (to look at
+/// or damage what is on disk), read-only unless `write`.
+pub async fn store_file(dir: &std::path::Path, write: bool) -> sqlx::SqlitePool {
+    let mode = if write { "" } else { "?mode=ro" };
+    sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}{mode}",
+        dir.join("hsflow.db").display()
+    ))
+    .await
+    .expect("open the store's file")
+}
+
 /// A store of its own in a temporary directory (kept while the guard lives).
 pub async fn sqlite_store() -> (tempfile::TempDir, hsflow::store::Store) {
     let tmp = tempfile::tempdir().expect("tmp");
