@@ -434,6 +434,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     sinks.links = crate::email::signer(&app.store, addr).await?;
     let sinks = Arc::new(sinks);
     let _ = app.sinks.set(sinks.clone());
+    // The checkpoint at the end of a graceful stop (store::checkpoints).
+    let stopping = store.clone();
     let dispatcher = Arc::new(Dispatcher {
         store,
         sinks,
@@ -469,6 +471,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             grace.as_secs()
         ),
     }
+    stopping.checkpoint_at_stop().await;
     Ok(())
 }
 
