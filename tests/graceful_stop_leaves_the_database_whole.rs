@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{post_typeform, typeform_lead, Server};
 
@@ -33,23 +33,8 @@ async fn a_copy_of_the_database_file_alone_after_a_stop_holds_everything() {
         let status = post_typeform(&s, SECRET, typeform_lead(&email, &email, "Artist")).await;
         assert_eq!(status, 202);
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = s.child.try_wait().expect("wait") {
-            assert!(status.success(), "{status:?}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "still running 30 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (status, _) = s.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
 
     // The WAL is empty (or gone).
     let wal = std::fs::metadata(data.join("hsflow.db-wal")).map_or(0, |m| m.len());

@@ -155,24 +155,9 @@ fn sigterm_with_a_stalled_client_stops_within_the_grace_period_and_says_why() {
         .write_all(b"POST /webhooks/form HTTP/1.1\r\nHost: x\r\n")
         .expect("half a header");
     std::thread::sleep(Duration::from_millis(200));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "still running 15 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (status, took) = s.terminate(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(8));
+    assert!(took < Duration::from_secs(8));
     let log = std::fs::read_to_string(&log_path).expect("log");
     assert!(log.contains("shutting down (SIGTERM)"), "{log}");
     assert!(log.contains("stopped (SIGTERM)"), "{log}");

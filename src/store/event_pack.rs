@@ -132,25 +132,26 @@ pub(super) async fn event_row(
 /// column is logged and reads as empty; a damaged body is an error), and
 /// its plan is left empty: readers find it through `action_plan!`.
 pub fn parts_of(r: &sqlx::any::AnyRow) -> Result<EventParts, StoreError> {
-    match r.try_get::<Option<Vec<u8>>, _>("packed")? {
-        Some(packed) => EventParts::unpack(&packed),
-        None => old_parts(r, true),
-    }
+    read(r, true)
 }
 
 /// [`parts_of`] for showing: damage is logged and what it hit reads as
 /// empty (so as null JSON), and one damaged event never hides a page of
 /// others. In the old layout each column stands alone, as before.
 pub fn shown_parts(r: &sqlx::any::AnyRow) -> EventParts {
-    let parts = match r.try_get::<Option<Vec<u8>>, _>("packed") {
-        Ok(Some(packed)) => EventParts::unpack(&packed),
-        Ok(None) => old_parts(r, false),
-        Err(e) => Err(e.into()),
-    };
-    parts.unwrap_or_else(|e| {
+    read(r, false).unwrap_or_else(|e| {
         warn(r, &e);
         EventParts::default()
     })
+}
+
+/// Either layout; in the old one a damaged body is an error when
+/// `body_counts`, else empty like the other parts.
+fn read(r: &sqlx::any::AnyRow, body_counts: bool) -> Result<EventParts, StoreError> {
+    match r.try_get::<Option<Vec<u8>>, _>("packed")? {
+        Some(packed) => EventParts::unpack(&packed),
+        None => old_parts(r, body_counts),
+    }
 }
 
 fn warn(r: &sqlx::any::AnyRow, e: &StoreError) {

@@ -106,6 +106,29 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Stop it as `systemctl stop` does (SIGTERM) and wait for it to exit,
+    /// failing the test if it still runs after `limit`: its exit status and
+    /// how long the stop took.
+    pub fn terminate(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "still running {} s after SIGTERM",
+                limit.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
