@@ -33,7 +33,11 @@ macro_rules! for_each_engine {
                 contacts::sqlite as contacts, housekeeping::sqlite as housekeeping, job_writes::sqlite as job_writes,
                 notion_local::sqlite as notion_local, workflows::sqlite as workflows,
             };
-            pub(crate) type Conn = sqlx::SqliteConnection;
+            // On SQLite the writer calls the database on its own thread,
+            // through a module with the part of sqlx's API this code uses.
+            #[allow(unused_imports)]
+            use crate::store::sqlite_direct as sqlx;
+            pub(crate) type Conn = crate::store::sqlite_direct::Conn;
             $($item)*
         }
         pub(crate) mod postgres {
@@ -77,6 +81,7 @@ pub mod notion_local;
 pub mod packed;
 pub mod replay;
 pub mod schema;
+pub(crate) mod sqlite_direct;
 pub mod stats;
 pub mod versions;
 pub mod workflows;
@@ -124,6 +129,9 @@ impl FromStr for Durability {
 pub enum StoreError {
     #[error("the database failed: {0}")]
     Db(#[from] sqlx::Error),
+    /// The writer's own SQLite connection (store::sqlite_direct).
+    #[error("the database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -268,7 +276,7 @@ impl Store {
         backend: Backend,
     ) -> Result<Store, StoreError> {
         migrate(&pool, backend).await?;
-        let writer = writer::Writer::start(writes, backend, ROUND);
+        let writer = writer::Writer::start(writes, backend, ROUND).await?;
         Ok(Store {
             pool,
             writer,

@@ -6,9 +6,9 @@
 //! to a store's SQLite file.
 
 use serde_json::{json, Map, Value};
-use sqlx::{ConnectOptions as _, Connection as _};
 
 use super::notion_local::{sqlite::pages_in, PageRequest, PageWrite};
+use super::sqlite_direct::Conn;
 use super::workflows::{sqlite::transitions_in, Transition, TransitionRequest};
 use super::{Backend, Durability, Store, StoreError};
 use crate::engine::action::{Crossing, Increment};
@@ -45,23 +45,28 @@ fn score(by: f64) -> Vec<Increment> {
 
 type Answers = Vec<Result<(PageWrite, Vec<Crossing>), StoreError>>;
 
-async fn connect(dir: &std::path::Path) -> sqlx::SqliteConnection {
-    sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.join("hsflow.db"))
-        .connect()
-        .await
-        .expect("a connection to the store's file")
+/// A connection of the writer's kind (store::sqlite_direct) to the store's file.
+fn connect(dir: &std::path::Path) -> Conn {
+    Conn::open(&dir.join("hsflow.db")).expect("a connection to the store's file")
+}
+
+fn begin(conn: &mut Conn) {
+    conn.batch("BEGIN IMMEDIATE").expect("begin");
+}
+
+fn commit(conn: &mut Conn) {
+    conn.batch("COMMIT").expect("commit");
 }
 
 /// Write `round` in one transaction, as the writer would.
 async fn round(dir: &std::path::Path, round: &[PageRequest]) -> Answers {
-    let mut conn = connect(dir).await;
-    let mut tx = conn.begin().await.expect("begin");
+    let mut conn = connect(dir);
+    begin(&mut conn);
     let requests: Vec<&PageRequest> = round.iter().collect();
-    let answers = pages_in(&mut tx, Backend::Sqlite, &requests, 1_000)
+    let answers = pages_in(&mut conn, Backend::Sqlite, &requests, 1_000)
         .await
         .expect("the round is written");
-    tx.commit().await.expect("commit");
+    commit(&mut conn);
     answers
 }
 
@@ -210,8 +215,8 @@ async fn moves_of_one_instance_in_a_round_chain_as_if_one_after_the_other() {
     let store = Store::open(tmp.path(), Durability::Normal)
         .await
         .expect("store");
-    let mut conn = connect(tmp.path()).await;
-    let mut tx = conn.begin().await.expect("begin");
+    let mut conn = connect(tmp.path());
+    begin(&mut conn);
     let round = [
         move_to("a@example.com", "new", &[]),
         move_to("a@example.com", "welcomed", &["new"]),
@@ -219,10 +224,10 @@ async fn moves_of_one_instance_in_a_round_chain_as_if_one_after_the_other() {
         move_to("b@example.com", "welcomed", &["new"]),
     ];
     let requests: Vec<&TransitionRequest> = round.iter().collect();
-    let moved = transitions_in(&mut tx, Backend::Sqlite, &requests, 1_000)
+    let moved = transitions_in(&mut conn, Backend::Sqlite, &requests, 1_000)
         .await
         .expect("the round is written");
-    tx.commit().await.expect("commit");
+    commit(&mut conn);
 
     let Transition::Created { instance: a, state } = &moved[0] else {
         panic!("the first move starts the instance: {moved:?}");
@@ -259,12 +264,12 @@ async fn moves_of_one_instance_in_a_round_chain_as_if_one_after_the_other() {
     assert_eq!(history, ["created", "moved", "skipped"]);
 
     // A later round moves the stored instance on, to a state that ends it.
-    let mut tx = conn.begin().await.expect("begin");
+    begin(&mut conn);
     let last = move_to("a@example.com", "done", &["welcomed"]);
-    let moved = transitions_in(&mut tx, Backend::Sqlite, &[&last], 2_000)
+    let moved = transitions_in(&mut conn, Backend::Sqlite, &[&last], 2_000)
         .await
         .expect("written");
-    tx.commit().await.expect("commit");
+    commit(&mut conn);
     assert!(matches!(&moved[0], Transition::Moved { from, .. } if from == "welcomed"));
     let stored = store.instance(a).await.expect("the instance");
     assert_eq!(

@@ -25,7 +25,7 @@ use super::action_names::NameIds;
 use super::jobs::{Fence, Job};
 use super::notion_local::{PageRequest, PageWrite};
 use super::workflows::{Transition, TransitionRequest};
-use super::{millis, Backend, StoreError};
+use super::{millis, sqlite_direct, Backend, StoreError};
 use crate::engine::action::Crossing;
 
 /// One write, as the writer's callers ask for it.
@@ -133,47 +133,40 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Start the writer on `pool` (one connection); a round holds at most
-    /// `max_batch` event writes and `max_batch` other writes.
-    pub fn start(pool: WritePool, backend: Backend, max_batch: usize) -> Writer {
-        let (intake, mut intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
-        let (background, mut background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
-        // SQLite: the WAL is copied back into the database file by a
-        // connection of its own, so the writer's commits never do it.
-        let checkpoint = match &pool {
-            WritePool::Sqlite(p) => Some((*p.connect_options()).clone()),
-            WritePool::Postgres(_) => None,
+    /// `max_batch` event writes and `max_batch` other writes. Returns once
+    /// the writer holds its connection.
+    pub async fn start(
+        pool: WritePool,
+        backend: Backend,
+        max_batch: usize,
+    ) -> Result<Writer, StoreError> {
+        let (intake, intake_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
+        let (background, background_rx) = mpsc::channel::<(Write, Reply)>(max_batch * 4);
+        let queues = Queues {
+            intake: intake_rx,
+            background: background_rx,
+            max_batch,
         };
+        let (ready, opened) = oneshot::channel();
         let run = async move {
-            let mut names = NameIds::default();
-            if let Some(options) = checkpoint {
-                tokio::spawn(super::checkpoints::run(options));
-            }
-            loop {
-                let first = tokio::select! {
-                    biased;
-                    Some(x) = intake_rx.recv() => x,
-                    Some(x) = background_rx.recv() => x,
-                    else => break,
-                };
-                let mut round = vec![first];
-                while round.len() < max_batch {
-                    match intake_rx.try_recv() {
-                        Ok(x) => round.push(x),
-                        Err(_) => break,
-                    }
+            match pool {
+                WritePool::Sqlite(pool) => {
+                    // SQLite: the WAL is copied back into the database file
+                    // by a connection of its own, so the writer's commits
+                    // never do it.
+                    tokio::spawn(super::checkpoints::run((*pool.connect_options()).clone()));
+                    serve_sqlite(pool, backend, queues, ready).await
                 }
-                let cap = round.len() + max_batch;
-                while round.len() < cap {
-                    match background_rx.try_recv() {
-                        Ok(x) => round.push(x),
-                        Err(_) => break,
-                    }
+                WritePool::Postgres(pool) => {
+                    let _ = ready.send(Ok(()));
+                    serve(&mut Db::Postgres(&pool), backend, queues).await
                 }
-                run_round(&pool, backend, &mut names, round).await;
             }
         };
-        spawn_writer(run);
-        Writer { intake, background }
+        spawn_writer(run)?;
+        let stopped = || StoreError::Other("the store writer stopped as it started".into());
+        opened.await.map_err(|_| stopped())??;
+        Ok(Writer { intake, background })
     }
 
     /// Whether the writer task is still taking writes.
@@ -201,30 +194,104 @@ impl Writer {
 /// behind the requests and jobs being worked on, and under load a round
 /// spent most of its time in that queue (the writer was busy 94% of the
 /// time at 1,000 leads/s while the cores sat 27% idle). Here nothing else
-/// runs, so each answer is taken up at once. Falls back to a task on the
-/// current runtime if the thread can't be made.
-fn spawn_writer(run: impl std::future::Future<Output = ()> + Send + 'static) {
+/// runs, so each answer is taken up at once; on SQLite the thread calls the
+/// database itself (store::sqlite_direct), so there are no hops at all.
+fn spawn_writer(
+    run: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StoreError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build();
-    match runtime {
-        Ok(rt) => {
-            let started = std::thread::Builder::new()
-                .name("hsflow-writer".into())
-                .spawn(move || rt.block_on(run));
-            if let Err(e) = started {
-                tracing::error!("can't start the store writer's thread ({e})");
+        .build()
+        .map_err(|e| StoreError::Other(format!("can't make the store writer's runtime ({e})")))?;
+    std::thread::Builder::new()
+        .name("hsflow-writer".into())
+        .spawn(move || runtime.block_on(run))
+        .map_err(|e| StoreError::Other(format!("can't start the store writer's thread ({e})")))?;
+    Ok(())
+}
+
+/// The writer's two queues: webhooks, and everything else.
+struct Queues {
+    intake: mpsc::Receiver<(Write, Reply)>,
+    background: mpsc::Receiver<(Write, Reply)>,
+    max_batch: usize,
+}
+
+/// The connection a round is written on.
+enum Db<'a> {
+    Sqlite(&'a mut sqlite_direct::Conn),
+    Postgres(&'a sqlx::PgPool),
+}
+
+/// Take sqlx's SQLite connection for the writer's thread (see
+/// store::sqlite_direct), say whether that worked, and serve on it.
+async fn serve_sqlite(
+    pool: sqlx::SqlitePool,
+    backend: Backend,
+    queues: Queues,
+    ready: oneshot::Sender<Result<(), StoreError>>,
+) {
+    let mut held = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let mut locked = match held.lock_handle().await {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    // SAFETY: `locked` keeps sqlx's thread off the handle, and `held` keeps
+    // it open, until after `conn` is dropped below.
+    let mut conn = match unsafe { sqlite_direct::Conn::from_handle(locked.as_raw_handle()) } {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    serve(&mut Db::Sqlite(&mut conn), backend, queues).await;
+    drop(conn);
+    drop(locked);
+    drop(held);
+}
+
+/// Write rounds until every handle to the writer is gone.
+async fn serve(db: &mut Db<'_>, backend: Backend, mut queues: Queues) {
+    let mut names = NameIds::default();
+    let max_batch = queues.max_batch;
+    loop {
+        let first = tokio::select! {
+            biased;
+            Some(x) = queues.intake.recv() => x,
+            Some(x) = queues.background.recv() => x,
+            else => break,
+        };
+        let mut round = vec![first];
+        while round.len() < max_batch {
+            match queues.intake.try_recv() {
+                Ok(x) => round.push(x),
+                Err(_) => break,
             }
         }
-        Err(e) => {
-            tracing::warn!("can't make the store writer's runtime ({e}); it shares the server's");
-            tokio::spawn(run);
+        let cap = round.len() + max_batch;
+        while round.len() < cap {
+            match queues.background.try_recv() {
+                Ok(x) => round.push(x),
+                Err(_) => break,
+            }
         }
+        run_round(db, backend, &mut names, round).await;
     }
 }
 
 async fn run_round(
-    pool: &WritePool,
+    pool: &mut Db<'_>,
     backend: Backend,
     names: &mut NameIds,
     round: Vec<(Write, Reply)>,
@@ -267,22 +334,28 @@ async fn run_round(
 /// Apply `writes` in one transaction; `names` learns the action names it
 /// read for good only if that commits.
 async fn in_transaction(
-    pool: &WritePool,
+    db: &mut Db<'_>,
     backend: Backend,
     names: &mut NameIds,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
-    let outcome = match pool {
-        WritePool::Sqlite(pool) => {
-            async {
-                let mut tx = pool.begin_with(backend.begin_write()).await?;
-                let results = sqlite::apply(&mut tx, backend, names, writes).await?;
-                tx.commit().await?;
+    let outcome = match db {
+        Db::Sqlite(conn) => {
+            let outcome = async {
+                conn.batch(backend.begin_write())?;
+                let results = sqlite::apply(conn, backend, names, writes).await?;
+                conn.batch("COMMIT")?;
                 Ok(results)
             }
-            .await
+            .await;
+            if outcome.is_err() {
+                if let Err(e) = conn.rollback() {
+                    tracing::error!("could not roll back the store writer's failed round: {e}");
+                }
+            }
+            outcome
         }
-        WritePool::Postgres(pool) => {
+        Db::Postgres(pool) => {
             async {
                 let mut tx = pool.begin_with(backend.begin_write()).await?;
                 let results = postgres::apply(&mut tx, backend, names, writes).await?;
