@@ -51,6 +51,11 @@ impl Conn {
         // SAFETY: as the caller promised above. (rusqlite's `ffi` is the
         // libsqlite3-sys sqlx uses, so the handle's type is the same.)
         let db = unsafe { rusqlite::Connection::from_handle(handle.as_ptr()) }?;
+        Conn::configured(db)
+    }
+
+    /// The writer's settings on `db`.
+    fn configured(db: rusqlite::Connection) -> Result<Conn, Error> {
         db.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         // A statement's plan doesn't depend on the values it is given. By
         // default SQLite compiles a statement again whenever a value that
@@ -71,7 +76,7 @@ impl Conn {
     pub fn open(path: &std::path::Path) -> Result<Conn, Error> {
         let db = rusqlite::Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(Conn { db })
+        Conn::configured(db)
     }
 
     /// Run statements without parameters or rows (`BEGIN IMMEDIATE`, `COMMIT`).
@@ -398,3 +403,7 @@ impl Row {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "sqlite_direct_tests.rs"]
+mod tests;
