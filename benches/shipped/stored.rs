@@ -7,6 +7,22 @@ use std::path::Path;
 /// (table, bytes with its indexes), largest first.
 type ByTable = Vec<(String, u64)>;
 
+/// The local Notion sink's pages: what stands in for Notion on a server
+/// without a Notion token. In production Notion keeps them, not hsflow; and
+/// how many there are depends on how far the dispatcher got before the
+/// count, so the bytes per lead are also given without them.
+const LOCAL_SINK_TABLE: &str = "notion_pages";
+
+/// `bytes` without the local Notion sink's pages, per lead.
+fn own_per_lead(bytes: u64, by_table: &ByTable, leads: u64) -> f64 {
+    let sink: u64 = by_table
+        .iter()
+        .filter(|(t, _)| t == LOCAL_SINK_TABLE)
+        .map(|(_, b)| b)
+        .sum();
+    bytes.saturating_sub(sink) as f64 / leads.max(1) as f64
+}
+
 /// "events 4,110, actions 5,476, ..." per lead, the largest `n`.
 fn per_lead(by_table: &ByTable, leads: u64, n: usize) -> String {
     by_table
@@ -69,10 +85,11 @@ pub async fn sqlite(data: &Path, leads: u64) -> String {
     let bytes = db + wal + size("hsflow.db-shm");
     let tables = sqlite_tables(&data.join("hsflow.db")).await;
     format!(
-        "{:.1} MB for {leads} leads = {:.0} bytes per lead (after a checkpoint: database {:.1} MB, WAL {:.1} MB); \
-         per lead, each table with its indexes: {}",
+        "{:.1} MB for {leads} leads = {:.0} bytes per lead, {:.0} without the local Notion sink's pages \
+         (after a checkpoint: database {:.1} MB, WAL {:.1} MB); per lead, each table with its indexes: {}",
         bytes as f64 / 1e6,
         bytes as f64 / leads.max(1) as f64,
+        own_per_lead(bytes, &tables, leads),
         db as f64 / 1e6,
         wal as f64 / 1e6,
         per_lead(&tables, leads, 8),
@@ -105,9 +122,11 @@ pub async fn postgres(url: &str, leads: u64) -> String {
         .collect();
     let bytes: u64 = tables.iter().map(|(_, b)| b).sum();
     format!(
-        "{:.1} MB for {leads} leads = {:.0} bytes per lead; per lead, each table with its indexes: {}",
+        "{:.1} MB for {leads} leads = {:.0} bytes per lead, {:.0} without the local Notion sink's pages; \
+         per lead, each table with its indexes: {}",
         bytes as f64 / 1e6,
         bytes as f64 / leads.max(1) as f64,
+        own_per_lead(bytes, &tables, leads),
         per_lead(&tables, leads, 8),
     )
 }
