@@ -37,9 +37,13 @@ const BUSY: Duration = Duration::from_millis(25);
 /// How soon the next checkpoint runs when the last found nothing new.
 const IDLE: Duration = Duration::from_millis(250);
 
-/// Checkpoint the database of `options` until the runtime stops (it runs
-/// on the writer's runtime, so it stops when the writer does).
-pub(super) async fn run(options: sqlx::sqlite::SqliteConnectOptions) {
+/// Checkpoint the database of `options` for as long as `writing()` says
+/// the store's writer takes writes (it runs on the server's runtime, not
+/// the writer's thread, which is busy in SQLite for whole rounds).
+pub(super) async fn run(
+    options: sqlx::sqlite::SqliteConnectOptions,
+    writing: impl Fn() -> bool + Send + 'static,
+) {
     use sqlx::ConnectOptions as _;
     let mut conn = match options.connect().await {
         Ok(c) => c,
@@ -53,7 +57,7 @@ pub(super) async fn run(options: sqlx::sqlite::SqliteConnectOptions) {
     // The WAL's length in frames at the last checkpoint: when it has not
     // changed, nothing was written since.
     let mut last_frames = -1;
-    loop {
+    while writing() {
         // (busy, frames in the WAL, frames copied into the database)
         let wait = match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
             .fetch_one(&mut conn)

@@ -147,16 +147,21 @@ impl Writer {
             background: background_rx,
             max_batch,
         };
+        // SQLite: the WAL is copied back into the database file by a
+        // connection of its own, so the writer's commits never do it. On
+        // the caller's runtime: the writer's thread is busy in SQLite for
+        // whole rounds, and the checkpoints keep their own time.
+        if let WritePool::Sqlite(p) = &pool {
+            let writer = intake.downgrade();
+            tokio::spawn(super::checkpoints::run(
+                (*p.connect_options()).clone(),
+                move || writer.strong_count() > 0,
+            ));
+        }
         let (ready, opened) = oneshot::channel();
         let run = async move {
             match pool {
-                WritePool::Sqlite(pool) => {
-                    // SQLite: the WAL is copied back into the database file
-                    // by a connection of its own, so the writer's commits
-                    // never do it.
-                    tokio::spawn(super::checkpoints::run((*pool.connect_options()).clone()));
-                    serve_sqlite(pool, backend, queues, ready).await
-                }
+                WritePool::Sqlite(pool) => serve_sqlite(pool, backend, queues, ready).await,
                 WritePool::Postgres(pool) => {
                     let _ = ready.send(Ok(()));
                     serve(&mut Db::Postgres(&pool), backend, queues).await
