@@ -92,7 +92,9 @@ const IDS_PER_STATEMENT: usize = 500;
 /// those that prune (they will never run again). Returns how many were
 /// marked: the caller checked the fences with [`holding_in`] and knows how
 /// many to expect. (Asked to return the ids it marked, the statement sent
-/// each back as a row of its own, a hop from sqlx's SQLite thread apiece.)
+/// each back as a row of its own: through sqlx, a hop from its SQLite
+/// thread apiece; a row read and copied out, even on the writer's own
+/// thread today.)
 pub(crate) async fn succeed_in(
     conn: &mut Conn,
     backend: Backend,
@@ -152,8 +154,9 @@ pub(crate) async fn holding_in(
     let mut held = std::collections::HashSet::new();
     for chunk in fences.chunks(IDS_PER_STATEMENT) {
         // Nearly always every fence holds, and counted that is one row back
-        // instead of one per job (each row is a hop from sqlx's SQLite
-        // thread). Only when some don't are they asked for by name.
+        // instead of one per job (each row read and copied out; a thread
+        // hop apiece when this went through sqlx). Only when some don't are
+        // they asked for by name.
         let distinct = Fence::distinct(chunk.iter().copied());
         let count = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM actions WHERE status = 'running' AND (id, claims) IN (VALUES {}){}) held",
