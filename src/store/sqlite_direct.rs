@@ -242,17 +242,15 @@ pub struct Query<'q> {
     args: Vec<ToSqlOutput<'q>>,
 }
 
-/// A statement whose rows are read as its first column; see [`query_scalar`].
-pub struct QueryScalar<'q, O> {
+/// A statement whose rows are read as values of type `O`, by `M`: its
+/// first column ([`query_scalar`]) or a tuple ([`query_as`]).
+pub struct Mapped<'q, O, M> {
     inner: Query<'q>,
-    out: PhantomData<fn() -> O>,
+    out: PhantomData<fn() -> (O, M)>,
 }
 
-/// A statement whose rows are read as tuples; see [`query_as`].
-pub struct QueryAs<'q, O> {
-    inner: Query<'q>,
-    out: PhantomData<fn() -> O>,
-}
+pub type QueryScalar<'q, O> = Mapped<'q, O, Scalar>;
+pub type QueryAs<'q, O> = Mapped<'q, O, Tuple>;
 
 /// A statement to run, like `sqlx::query`.
 pub fn query<'q>(sql: impl SqlText<'q>) -> Query<'q> {
@@ -307,7 +305,7 @@ impl<'q> Query<'q> {
     }
 }
 
-impl<'q, O: FromSql> QueryScalar<'q, O> {
+impl<'q, O, M: ReadAs<O>> Mapped<'q, O, M> {
     pub fn bind(mut self, value: impl Encode<'q>) -> Self {
         self.inner = self.inner.bind(value);
         self
@@ -316,7 +314,7 @@ impl<'q, O: FromSql> QueryScalar<'q, O> {
     pub async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<O>, Error> {
         let mut out = Vec::new();
         conn.run(&self.inner.sql, &self.inner.args, |r, _| {
-            out.push(r.get(0)?);
+            out.push(M::read(r)?);
             Ok(())
         })?;
         Ok(out)
@@ -333,19 +331,26 @@ impl<'q, O: FromSql> QueryScalar<'q, O> {
     }
 }
 
-impl<'q, O: FromRow> QueryAs<'q, O> {
-    pub fn bind(mut self, value: impl Encode<'q>) -> Self {
-        self.inner = self.inner.bind(value);
-        self
-    }
+/// How a [`Mapped`] statement reads each row as an `O`.
+pub trait ReadAs<O> {
+    fn read(row: &rusqlite::Row<'_>) -> Result<O, Error>;
+}
 
-    pub async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<O>, Error> {
-        let mut out = Vec::new();
-        conn.run(&self.inner.sql, &self.inner.args, |r, _| {
-            out.push(O::from_row(r)?);
-            Ok(())
-        })?;
-        Ok(out)
+/// Rows read as their first column ([`query_scalar`]).
+pub struct Scalar;
+
+impl<O: FromSql> ReadAs<O> for Scalar {
+    fn read(row: &rusqlite::Row<'_>) -> Result<O, Error> {
+        row.get(0)
+    }
+}
+
+/// Rows read as tuples ([`query_as`]).
+pub struct Tuple;
+
+impl<O: FromRow> ReadAs<O> for Tuple {
+    fn read(row: &rusqlite::Row<'_>) -> Result<O, Error> {
+        O::from_row(row)
     }
 }
 

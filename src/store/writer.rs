@@ -296,7 +296,7 @@ async fn serve(db: &mut Db<'_>, backend: Backend, mut queues: Queues) {
 }
 
 async fn run_round(
-    pool: &mut Db<'_>,
+    db: &mut Db<'_>,
     backend: Backend,
     names: &mut NameIds,
     round: Vec<(Write, Reply)>,
@@ -304,7 +304,7 @@ async fn run_round(
     let (writes, replies): (Vec<Write>, Vec<Reply>) = round.into_iter().unzip();
     let all: Vec<&Write> = writes.iter().collect();
     let started = std::time::Instant::now();
-    let outcome = in_transaction(pool, backend, names, &all).await;
+    let outcome = in_transaction(db, backend, names, &all).await;
     crate::server::metrics::record_store_round(writes.len(), started.elapsed(), outcome.is_ok());
     match outcome {
         Ok(results) => {
@@ -324,7 +324,7 @@ async fn run_round(
                 writes.len()
             );
             for (w, reply) in writes.iter().zip(replies) {
-                let one = match in_transaction(pool, backend, names, &[w]).await {
+                let one = match in_transaction(db, backend, names, &[w]).await {
                     Ok(mut r) => r.pop().unwrap_or_else(|| {
                         Err(StoreError::Other("the write answered nothing".into()))
                     }),
