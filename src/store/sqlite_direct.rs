@@ -97,23 +97,28 @@ impl Conn {
         &mut self,
         sql: &str,
         args: &[ToSqlOutput<'_>],
-        mut row: impl FnMut(&rusqlite::Row<'_>, &Arc<[String]>) -> Result<(), Error>,
+        mut row: impl FnMut(&rusqlite::Row<'_>) -> Result<(), Error>,
     ) -> Result<u64, Error> {
         let mut stmt = self.db.prepare_cached(sql)?;
         bind(&mut stmt, args)?;
-        let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
         let mut rows = stmt.raw_query();
         while let Some(r) = rows.next()? {
-            row(r, &columns)?;
+            row(r)?;
         }
         drop(rows);
         Ok(self.db.changes())
     }
 
-    /// Every row of `sql`, read out whole.
+    /// Every row of `sql`, read out whole. The column names, which only
+    /// these rows need (`try_get` by name), are read once, at the first row.
     fn rows(&mut self, sql: &str, args: &[ToSqlOutput<'_>]) -> Result<Vec<Row>, Error> {
         let mut out = Vec::new();
-        self.run(sql, args, |r, columns| {
+        let mut columns: Option<Arc<[String]>> = None;
+        self.run(sql, args, |r| {
+            let columns = columns.get_or_insert_with(|| {
+                let stmt: &rusqlite::Statement<'_> = r.as_ref();
+                stmt.column_names().into_iter().map(String::from).collect()
+            });
             let values = (0..columns.len())
                 .map(|i| r.get::<_, Value>(i))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -296,7 +301,7 @@ impl<'q> Query<'q> {
     }
 
     pub async fn execute(self, conn: &mut Conn) -> Result<Done, Error> {
-        let rows = conn.run(&self.sql, &self.args, |_, _| Ok(()))?;
+        let rows = conn.run(&self.sql, &self.args, |_| Ok(()))?;
         Ok(Done { rows })
     }
 
@@ -313,7 +318,7 @@ impl<'q, O, M: ReadAs<O>> Mapped<'q, O, M> {
 
     pub async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<O>, Error> {
         let mut out = Vec::new();
-        conn.run(&self.inner.sql, &self.inner.args, |r, _| {
+        conn.run(&self.inner.sql, &self.inner.args, |r| {
             out.push(M::read(r)?);
             Ok(())
         })?;
