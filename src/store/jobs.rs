@@ -193,52 +193,6 @@ impl Store {
             .map(|_| ())
     }
 
-    /// The other Notion actions of `event_id` (all but `except`): the ones
-    /// that may write a page a job links to (see sinks/links.rs).
-    pub async fn siblings(&self, event_id: &str, except: &str) -> Result<Vec<Sibling>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT event_id, action_key, rule, flow, entity, status, due_at, updated_at, last_error, payload, ",
-            super::packed::action_plan!("actions_named"),
-            " FROM actions_named WHERE ",
-            super::action_event::of_event!("actions_named", "$1"),
-            " AND id <> $2 AND kind = 'notion'"
-        ))
-        .bind(event_id)
-        .bind(except)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut plans = super::packed::Plans::default();
-        rows.iter()
-            .map(|r| -> Result<Sibling, StoreError> {
-                Ok(Sibling {
-                    action_key: r.try_get("action_key")?,
-                    status: r.try_get("status")?,
-                    due_at: from_millis(r.try_get("due_at")?),
-                    updated_at: from_millis(r.try_get("updated_at")?),
-                    last_error: r.try_get("last_error")?,
-                    payload: super::action_payload::from_row(r, &mut plans)?,
-                })
-            })
-            .collect()
-    }
-
-    /// The status of the action `action_key` of event `event_id`, if there is one.
-    pub async fn action_status(
-        &self,
-        event_id: &str,
-        action_key: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(concat!(
-            "SELECT status FROM actions_named WHERE ",
-            super::action_event::of_event!("actions_named", "$1"),
-            " AND action_key = $2 LIMIT 1"
-        ))
-        .bind(event_id)
-        .bind(action_key)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// Jobs whose worker vanished (a crash mid-run) go back to the queue.
     pub async fn recover_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = millis(now);

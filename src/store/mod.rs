@@ -79,6 +79,7 @@ pub mod jobs;
 pub mod new_event;
 pub mod notion_local;
 pub mod packed;
+mod reads;
 pub mod replay;
 pub mod schema;
 pub(crate) mod sqlite_direct;
@@ -155,6 +156,8 @@ pub struct Store {
     /// in growing steps (up to 100 ms). On PostgreSQL the one connection
     /// keeps each server's rounds in order; several servers write side by side.
     writer: writer::Writer,
+    /// The reads a running job makes, on the engine's own driver (store::reads).
+    reads: reads::Reads,
     backend: Backend,
     /// SQLite: how to open the database file, for the checkpoint at a
     /// graceful stop (store::checkpoints).
@@ -247,8 +250,16 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let mut store =
-            Store::start(pool, writer::WritePool::Sqlite(writes), Backend::Sqlite).await?;
+        let reads = reads::Reads::Sqlite(std::sync::Arc::new(reads::SqliteReaders::new(
+            dir.join("hsflow.db"),
+        )));
+        let mut store = Store::start(
+            pool,
+            writer::WritePool::Sqlite(writes),
+            reads,
+            Backend::Sqlite,
+        )
+        .await?;
         store.sqlite = Some(native_for_stop);
         Ok(store)
     }
@@ -267,12 +278,23 @@ impl Store {
             .max_connections(1)
             .connect(url)
             .await?;
-        Store::start(pool, writer::WritePool::Postgres(writes), Backend::Postgres).await
+        // Connected when first needed, like the `Any` pool's spares.
+        let reads = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_lazy(url)?;
+        Store::start(
+            pool,
+            writer::WritePool::Postgres(writes),
+            reads::Reads::Postgres(reads),
+            Backend::Postgres,
+        )
+        .await
     }
 
     async fn start(
         pool: AnyPool,
         writes: writer::WritePool,
+        reads: reads::Reads,
         backend: Backend,
     ) -> Result<Store, StoreError> {
         migrate(&pool, backend).await?;
@@ -280,6 +302,7 @@ impl Store {
         Ok(Store {
             pool,
             writer,
+            reads,
             backend,
             sqlite: None,
         })

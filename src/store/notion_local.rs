@@ -95,21 +95,6 @@ impl Store {
         }
     }
 
-    /// The id of the page of `database` whose key property `property` is `value`.
-    pub async fn find_page(
-        &self,
-        database: &str,
-        property: &str,
-        value: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM notion_pages WHERE database = $1 AND key_property = $2 AND key_value = $3 LIMIT 1")
-            .bind(database)
-            .bind(property)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
     /// Pages of a local database (GET /api/notion/{database}).
     pub async fn pages(&self, database: &str) -> Result<Vec<Value>, StoreError> {
         let rows = sqlx::query("SELECT id, properties, properties_packed, created_at, updated_at FROM notion_pages WHERE database = $1 ORDER BY created_at, id")

@@ -1,4 +1,5 @@
-//! The writer's SQLite connection, called directly on the writer's thread.
+//! The writer's SQLite connection, called directly on the writer's thread
+//! (and the dispatcher's read connections, store::reads).
 //!
 //! Through sqlx, every SQLite statement is a message to the connection's own
 //! thread and every row a message back: a round that claims 64 jobs, records
@@ -76,6 +77,23 @@ impl Conn {
     pub fn open(path: &std::path::Path) -> Result<Conn, Error> {
         let db = rusqlite::Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
+        Conn::configured(db)
+    }
+
+    /// A connection that only reads, to the database file at `path` (which
+    /// the writer has opened in WAL mode: a reader sees the last commit and
+    /// never waits for the writer). See store::reads.
+    pub fn open_reader(path: &std::path::Path) -> Result<Conn, Error> {
+        use rusqlite::OpenFlags;
+        // Read-write at the file level: a WAL reader writes its read marks
+        // in the shared-memory index. `query_only` refuses any write.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let db = rusqlite::Connection::open_with_flags(path, flags)?;
+        // A reader is only kept waiting in the rare moments SQLite itself
+        // holds the WAL's index (recovering it after a crash); it runs on
+        // an async worker thread, so it gives up sooner than the writer.
+        db.busy_timeout(std::time::Duration::from_secs(2))?;
+        db.execute_batch("PRAGMA query_only = ON")?;
         Conn::configured(db)
     }
 
