@@ -16,6 +16,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 mod fetch;
 pub mod hold;
+mod order;
 
 use crate::engine::action::PlannedAction;
 use crate::server::rules::SharedRules;
@@ -126,13 +127,17 @@ impl Dispatcher {
                 Vec::new()
             };
             let claimed = jobs.len();
-            for job in jobs {
+            let rules = self.rules.current();
+            for mut ordered in order::arrange(jobs, &rules) {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     break;
                 };
                 let me = self.clone();
                 tokio::spawn(async move {
-                    me.execute(job).await;
+                    ordered.wait_for_writers().await;
+                    me.execute(ordered.job, ordered.action).await;
+                    // The jobs linking to what this one wrote may start.
+                    drop(ordered.done);
                     drop(permit);
                     // A slot is free: there may be due work waiting for it.
                     me.wake.notify_one();
@@ -150,7 +155,9 @@ impl Dispatcher {
         let _ = slots.acquire_many(self.cfg.concurrency as u32).await;
     }
 
-    async fn execute(&self, job: Job) {
+    /// Carry out `job`; `action` is its payload when the claim's ordering
+    /// already read it (dispatch::order).
+    async fn execute(&self, job: Job, action: Option<Result<PlannedAction, String>>) {
         let started = std::time::Instant::now();
         if job.kind == crate::store::accept::FETCH_KIND {
             let limit = self.cfg.run_limit();
@@ -170,7 +177,9 @@ impl Dispatcher {
             )));
             return self.record(&job, started, outcome).await;
         }
-        let mut parsed = serde_json::from_str::<PlannedAction>(&job.payload);
+        let mut parsed = action.unwrap_or_else(|| {
+            serde_json::from_str::<PlannedAction>(&job.payload).map_err(|e| e.to_string())
+        });
         let rules = self.rules.current();
         // Its send window may have shut since it was planned (a holiday added).
         if let Some((at, why)) = parsed

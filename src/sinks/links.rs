@@ -72,7 +72,7 @@ pub struct Waiter<'a> {
 }
 
 /// Whether `action` writes the page `link` looks for by `value`.
-fn writes_target(action: &PlannedAction, link: &Link, value: &str) -> bool {
+pub(crate) fn writes_target(action: &PlannedAction, link: &Link, value: &str) -> bool {
     let Payload::Notion {
         database,
         operation,
