@@ -277,3 +277,28 @@ async fn moves_of_one_instance_in_a_round_chain_as_if_one_after_the_other() {
         (Some("done"), Some("Completed"))
     );
 }
+
+#[tokio::test]
+async fn the_writers_statement_journals_stay_in_memory() {
+    use sqlx::{Connection, Row};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(tmp.path(), Durability::Normal)
+        .await
+        .expect("open");
+    // The options the writer's connection was opened with (kept for the
+    // checkpoint at a graceful stop): a round's multi-row statements must
+    // not spill their statement journals to temporary files (store/mod.rs).
+    let options = store.sqlite.clone().expect("a SQLite store keeps them");
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    let temp_store: i64 = sqlx::query("PRAGMA temp_store")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pragma")
+        .get(0);
+    assert_eq!(
+        temp_store, 2,
+        "2 is MEMORY; 0 (the default) spills to files"
+    );
+}
