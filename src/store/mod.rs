@@ -6,8 +6,9 @@
 //! actions live here until due, so they survive restarts. SQLite in WAL mode
 //! is the embedded default; PostgreSQL is the engine for several servers
 //! sharing one database. Both run the same SQL (placeholders `$1, $2`, times
-//! as integer milliseconds, JSON as text): reads through sqlx's `Any` driver,
-//! writes through [`writer`] on each engine's own driver. What differs
+//! as integer milliseconds, JSON as text): most reads through sqlx's `Any`
+//! driver, the few a running job makes on each engine's own driver
+//! ([`reads`]), writes through [`writer`] on each engine's own. What differs
 //! between the engines (how a write transaction begins, how a claim skips
 //! rows another server holds, the column types of the schema) lives in
 //! [`dialect`] and [`schema`].
