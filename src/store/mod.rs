@@ -201,7 +201,8 @@ impl Store {
         sqlx::any::install_default_drivers();
         let dir = std::fs::canonicalize(data_dir)
             .map_err(|e| StoreError::Corrupt(format!("can't find {}: {e}", data_dir.display())))?;
-        let options = AnyConnectOptions::from_str(&sqlite_url(&dir.join("hsflow.db")))?;
+        let file = dir.join("hsflow.db");
+        let options = AnyConnectOptions::from_str(&sqlite_url(&file))?;
         let synchronous = match durability {
             Durability::Normal => SqliteSynchronous::Normal,
             Durability::Full => SqliteSynchronous::Full,
@@ -209,7 +210,7 @@ impl Store {
         // The writer's connection: WAL (readers never wait for the writer),
         // the chosen sync mode, foreign keys on.
         let native = SqliteConnectOptions::new()
-            .filename(dir.join("hsflow.db"))
+            .filename(&file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
@@ -259,9 +260,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let reads = reads::Reads::Sqlite(std::sync::Arc::new(reads::SqliteReaders::new(
-            dir.join("hsflow.db"),
-        )));
+        let reads = reads::Reads::Sqlite(std::sync::Arc::new(reads::SqliteReaders::new(file)));
         let mut store = Store::start(
             pool,
             writer::WritePool::Sqlite(writes),
